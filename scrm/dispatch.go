@@ -1,0 +1,150 @@
+package scrm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Handler reacts to an event. Handlers must be idempotent: the same event
+// (same ID) may be delivered again after a failure.
+type Handler interface {
+	Handle(ctx context.Context, e Event) error
+}
+
+// HandlerFunc adapts a function to the Handler interface.
+type HandlerFunc func(ctx context.Context, e Event) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, e Event) error { return f(ctx, e) }
+
+// Publisher accepts events. Services emit their domain events through the
+// Publisher in their Options.
+type Publisher interface {
+	Publish(ctx context.Context, e Event) error
+}
+
+// PublisherFunc adapts a function to the Publisher interface.
+type PublisherFunc func(ctx context.Context, e Event) error
+
+// Publish calls f.
+func (f PublisherFunc) Publish(ctx context.Context, e Event) error { return f(ctx, e) }
+
+// DefaultMaxDepth is the cascade depth a Dispatcher allows unless told
+// otherwise: an event published by a handler of an event published by a
+// handler ... at most this many levels below the event the host published.
+const DefaultMaxDepth = 8
+
+// Dispatcher delivers each published event to its handlers, in the order they
+// were given. Events published while a handler runs (through the ctx the
+// Dispatcher passed it) are queued and delivered after the current event has
+// reached every handler: breadth-first, so a handler never sees an effect
+// before its cause. A cascade deeper than MaxDepth is cut off with an error
+// matching ErrExhausted that lists the chain of event types, which is almost
+// always two rules triggering each other.
+//
+// A failing handler does not stop delivery: every handler still receives
+// every queued event, and Publish returns all the failures joined. Because
+// handlers are idempotent, the host can simply publish the event again.
+//
+// A Dispatcher is safe for concurrent use; concurrent Publish calls from
+// unrelated goroutines are independent cascades. It implements Publisher.
+type Dispatcher struct {
+	handlers []Handler
+	// MaxDepth bounds the cascade depth; zero means DefaultMaxDepth.
+	MaxDepth int
+}
+
+// NewDispatcher returns a Dispatcher delivering to handlers in order. The
+// first is usually a *Profiles, so that every later handler reads a profile
+// that already includes the event.
+func NewDispatcher(handlers ...Handler) *Dispatcher {
+	return &Dispatcher{handlers: append([]Handler(nil), handlers...)}
+}
+
+type cascadeKey struct{}
+
+// cascade is the queue of one top-level Publish call.
+type cascade struct {
+	d     *Dispatcher
+	mu    sync.Mutex // handlers may publish from goroutines of their own
+	errs  []error    // cascade-depth errors, reported even if the handler drops them
+	queue []queued
+	depth int      // depth of the event being delivered
+	chain []string // event types from the root to the event being delivered
+}
+
+type queued struct {
+	e     Event
+	depth int
+	chain []string
+}
+
+// Publish validates e and delivers it, and everything it causes, to the
+// handlers. Called from inside a handler with the ctx that handler received,
+// it queues e behind the current event and returns nil at once; the result of
+// delivering it is reported by the outer Publish.
+func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if c, ok := ctx.Value(cascadeKey{}).(*cascade); ok && c.d == d {
+		max := d.MaxDepth
+		if max <= 0 {
+			max = DefaultMaxDepth
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		chain := append(append([]string(nil), c.chain...), e.Type)
+		if c.depth+1 > max {
+			err := &Error{Code: ErrExhausted, Op: "scrm.Dispatcher",
+				Msg: fmt.Sprintf("event cascade deeper than %d (%s); do two rules trigger each other?", max, strings.Join(chain, " → "))}
+			c.errs = append(c.errs, err)
+			return err
+		}
+		c.queue = append(c.queue, queued{e: e, depth: c.depth + 1, chain: chain})
+		return nil
+	}
+	c := &cascade{d: d, queue: []queued{{e: e, chain: []string{e.Type}}}}
+	hctx := context.WithValue(ctx, cascadeKey{}, c)
+	var errs []error
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			errs = append(errs, c.errs...)
+			c.mu.Unlock()
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, &Error{Code: ErrUnavailable, Op: "scrm.Dispatcher", Msg: fmt.Sprintf("%d queued events not delivered", len(c.queue)), Err: err})
+			errs = append(errs, c.errs...)
+			c.mu.Unlock()
+			break
+		}
+		q := c.queue[0]
+		c.queue = c.queue[1:]
+		c.depth, c.chain = q.depth, q.chain
+		c.mu.Unlock()
+		for i, h := range d.handlers {
+			if err := h.Handle(hctx, q.e); err != nil && !isCascadeErr(c, err) {
+				errs = append(errs, fmt.Errorf("handler %d on %s: %w", i, q.e, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isCascadeErr reports whether err is (or wraps) a depth error c already
+// recorded, so it is reported once.
+func isCascadeErr(c *cascade, err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ce := range c.errs {
+		if errors.Is(err, ce) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,54 @@
+package scrm
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"time"
+)
+
+// Options holds the collaborators every service can run without. A nil
+// *Options, and every zero field, means the default documented on the field.
+// Each domain package's Options embeds this struct and adds its own fields.
+type Options struct {
+	// Clock tells the time; default SystemClock().
+	Clock Clock
+	// Publisher receives the domain events a service emits; default: events
+	// are dropped. A *Dispatcher is the usual choice.
+	Publisher Publisher
+	// Logger receives diagnostics, with phone numbers and names masked;
+	// default: discarded.
+	Logger *slog.Logger
+	// Location is the tenant's time zone for calendar logic (member days,
+	// month ends, quiet hours, "day 3 at 10:00"); default DefaultLocation(),
+	// Asia/Shanghai.
+	Location *time.Location
+	// NewID returns a new unique identifier (customers, records); default a
+	// random 128-bit identifier of 26 base32 characters.
+	NewID func() string
+}
+
+// WithDefaults returns a copy of o with every unset field filled in. It is
+// safe to call on a nil *Options.
+func (o *Options) WithDefaults() Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	if out.Clock == nil {
+		out.Clock = SystemClock()
+	}
+	if out.Publisher == nil {
+		out.Publisher = PublisherFunc(func(context.Context, Event) error { return nil })
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	if out.Location == nil {
+		out.Location = DefaultLocation()
+	}
+	if out.NewID == nil {
+		out.NewID = rand.Text
+	}
+	return out
+}
