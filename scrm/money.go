@@ -21,3 +21,39 @@ func RoundFen(d decimal.Decimal) decimal.Decimal {
 func IsFen(d decimal.Decimal) bool {
 	return d.Equal(d.Round(2))
 }
+
+// ToFen returns d in fen (0.01 yuan) as an int64 without allocating. ok is
+// false when d has digits below the fen or is too large for an int64 of fen
+// (beyond about 10^16 yuan).
+func ToFen(d decimal.Decimal) (fen int64, ok bool) {
+	if d.NumDigits() > 18 {
+		return 0, false
+	}
+	c, exp := d.CoefficientInt64(), d.Exponent()
+	if c == 0 {
+		return 0, true
+	}
+	if exp < -2-19 || exp > 19 {
+		return 0, false // an 18-digit coefficient cannot be a whole fen, or overflows
+	}
+	for ; exp > -2; exp-- {
+		if c > maxFen/10 || c < -maxFen/10 {
+			return 0, false
+		}
+		c *= 10
+	}
+	for ; exp < -2; exp++ {
+		if c%10 != 0 {
+			return 0, false
+		}
+		c /= 10
+	}
+	return c, true
+}
+
+const maxFen = int64(^uint64(0) >> 1)
+
+// FromFen returns fen (0.01 yuan) as a decimal amount of yuan.
+func FromFen(fen int64) decimal.Decimal {
+	return decimal.New(fen, -2)
+}

@@ -1,0 +1,123 @@
+package scrm
+
+import (
+	"context"
+	"errors"
+)
+
+// Profiles folds events into profiles. It is the first Handler a Dispatcher
+// runs, so every later handler reads a profile that already includes the
+// event. Each event is applied at most once per ID per tenant, and events of
+// a customer absorbed by a merge go to the survivor.
+//
+// A *Profiles is safe for concurrent use; set Limits before first use.
+type Profiles struct {
+	store ProfileStore
+	opts  Options
+	// Limits bound the windowed history each profile keeps; zero fields mean
+	// the defaults (400 days, 2048 entries per event type).
+	Limits ProfileLimits
+}
+
+// NewProfiles returns a Profiles over store. opts may be nil.
+func NewProfiles(store ProfileStore, opts *Options) *Profiles {
+	return &Profiles{store: store, opts: opts.WithDefaults()}
+}
+
+// Store returns the ProfileStore the Profiles writes to.
+func (p *Profiles) Store() ProfileStore { return p.store }
+
+// Handle validates e and folds it into its customer's profile. A
+// customer.merged event folds the absorbed profile (Props "from") into the
+// survivor (Props "into", which must be e.Customer) and marks the absorbed
+// one, so later events of the absorbed ID go to the survivor. Replaying an
+// event changes nothing.
+func (p *Profiles) Handle(ctx context.Context, e Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if e.Type == EventCustomerMerged {
+		return p.merge(ctx, e)
+	}
+	_, _, err := UpdateProfile(ctx, p.store, e.Tenant, e.Customer, e.ID, func(pr *Profile) error {
+		pr.ApplyWithLimits(e, p.Limits)
+		return nil
+	})
+	return err
+}
+
+func (p *Profiles) merge(ctx context.Context, e Event) error {
+	const op = "scrm.Profiles.merge"
+	from, into := CustomerID(e.Prop("from")), CustomerID(e.Prop("into"))
+	if into == "" {
+		into = e.Customer
+	}
+	switch {
+	case from == "":
+		return Invalid(op, "Props.from", "required on %s", EventCustomerMerged)
+	case into != e.Customer:
+		return Invalid(op, "Props.into", "must equal the event's Customer %s, got %s", e.Customer, into)
+	case from == into:
+		return Invalid(op, "Props.from", "a customer cannot be merged into itself")
+	}
+	done, err := p.store.Applied(ctx, e.Tenant, e.ID)
+	if err != nil {
+		return Wrap(nil, op, err)
+	}
+	if done {
+		return nil
+	}
+	// First mark the absorbed profile, so that from now on its events go to
+	// the survivor; then fold what it held into the survivor. A crash between
+	// the two is healed by replaying the event: the mark is found and the
+	// fold, guarded by the event ID, happens once.
+	var absorbed *Profile
+	already := errors.New("already merged")
+	_, _, err = UpdateProfile(ctx, p.store, e.Tenant, from, "", func(pr *Profile) error {
+		if pr.Customer != from {
+			return already // UpdateProfile followed an existing MergedInto
+		}
+		pr.MergedInto = into
+		absorbed = pr.Clone()
+		return nil
+	})
+	if errors.Is(err, already) {
+		absorbed, err = p.store.Get(ctx, e.Tenant, from)
+	}
+	if err != nil {
+		return Wrap(nil, op, err)
+	}
+	_, _, err = UpdateProfile(ctx, p.store, e.Tenant, into, e.ID, func(pr *Profile) error {
+		pr.Absorb(absorbed)
+		pr.ApplyWithLimits(e, p.Limits)
+		return nil
+	})
+	return err
+}
+
+// Get returns a customer's profile, following merges to the survivor.
+// Errors: ErrNotFound when no event or write has created it yet.
+func (p *Profiles) Get(ctx context.Context, tenant TenantID, id CustomerID) (*Profile, error) {
+	const op = "scrm.Profiles.Get"
+	if err := CheckID(op, "tenant", string(tenant)); err != nil {
+		return nil, err
+	}
+	if err := CheckID(op, "id", string(id)); err != nil {
+		return nil, err
+	}
+	pr, err := loadFollowing(ctx, p.store, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if pr.Version == 0 {
+		return nil, Errorf(ErrNotFound, op, "profile %s/%s", tenant, pr.Customer)
+	}
+	return pr, nil
+}
+
+// Update changes a customer's profile with fn under optimistic concurrency;
+// see UpdateProfile. It is how hosts set attributes directly.
+func (p *Profiles) Update(ctx context.Context, tenant TenantID, id CustomerID, fn func(*Profile) error) (*Profile, error) {
+	pr, _, err := UpdateProfile(ctx, p.store, tenant, id, "", fn)
+	return pr, err
+}

@@ -1,0 +1,123 @@
+package scrm
+
+import (
+	"context"
+	"sync"
+
+	"github.com/shopspring/decimal"
+)
+
+// RewardKind names a kind of value a Rewarder grants. Hosts may define their
+// own kinds beside these.
+type RewardKind string
+
+// The reward kinds scrmkit's packages hold.
+const (
+	RewardPoints      RewardKind = "points"       // member points (Points)
+	RewardGrowth      RewardKind = "growth"       // member growth value, 成长值 (Points)
+	RewardCoupon      RewardKind = "coupon"       // coupons of a template (Template, Count)
+	RewardStoredValue RewardKind = "stored_value" // stored value, 储值 (Amount)
+)
+
+// Reward is value granted to a customer: how referral, SOP and member
+// benefits give points, coupons or stored value without importing the
+// packages that hold them.
+type Reward struct {
+	Kind     RewardKind
+	Points   int64           // points / growth
+	Amount   decimal.Decimal // stored value, cash, in yuan
+	Template string          // coupon template ID
+	Count    int             // coupons: how many (0 means 1)
+	Note     string          // shown to the customer or the operator
+}
+
+// Grant is one reward to one customer. The IdempotencyKey makes a grant
+// happen at most once: a Rewarder that sees the same key again with the same
+// payload does nothing and returns nil; with a different payload, ErrConflict.
+type Grant struct {
+	Tenant         TenantID
+	Customer       CustomerID
+	Reward         Reward
+	IdempotencyKey string
+	Source         string // who granted it: "referral:p1", "sop:welcome:step2"
+}
+
+// Validate reports the first missing or malformed field of g as an
+// ErrInvalid error naming it.
+func (g Grant) Validate() error {
+	const op = "scrm.Grant"
+	if err := CheckID(op, "Tenant", string(g.Tenant)); err != nil {
+		return err
+	}
+	if err := CheckID(op, "Customer", string(g.Customer)); err != nil {
+		return err
+	}
+	if err := CheckID(op, "IdempotencyKey", g.IdempotencyKey); err != nil {
+		return err
+	}
+	if g.Reward.Kind == "" {
+		return Invalid(op, "Reward.Kind", "required")
+	}
+	if g.Reward.Points < 0 {
+		return Invalid(op, "Reward.Points", "must not be negative, got %d", g.Reward.Points)
+	}
+	if g.Reward.Amount.IsNegative() {
+		return Invalid(op, "Reward.Amount", "must not be negative, got %s", g.Reward.Amount)
+	}
+	if !IsFen(g.Reward.Amount) {
+		return Invalid(op, "Reward.Amount", "at most 2 decimal places (fen), got %s", g.Reward.Amount)
+	}
+	if g.Reward.Count < 0 {
+		return Invalid(op, "Reward.Count", "must not be negative, got %d", g.Reward.Count)
+	}
+	return nil
+}
+
+// Rewarder grants rewards. Services that hold value (member points, coupons,
+// stored value) implement it; services that give value (referral, sop) call
+// the one in their Options.
+type Rewarder interface {
+	Grant(ctx context.Context, g Grant) error
+}
+
+// RewarderFunc adapts a function to the Rewarder interface.
+type RewarderFunc func(ctx context.Context, g Grant) error
+
+// Grant calls f.
+func (f RewarderFunc) Grant(ctx context.Context, g Grant) error { return f(ctx, g) }
+
+// RewardRouter sends each Grant to the Rewarder registered for its Kind, so
+// one Rewarder can be handed to every package. It is safe for concurrent
+// use; register routes before granting.
+type RewardRouter struct {
+	mu     sync.RWMutex
+	routes map[RewardKind]Rewarder
+}
+
+// NewRewardRouter returns a router with no routes.
+func NewRewardRouter() *RewardRouter {
+	return &RewardRouter{routes: make(map[RewardKind]Rewarder)}
+}
+
+// Route registers to as the Rewarder for kind, replacing any earlier one.
+func (r *RewardRouter) Route(kind RewardKind, to Rewarder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.routes[kind] = to
+}
+
+// Grant validates g and passes it to the Rewarder of its kind. Errors:
+// ErrInvalid (field "Reward.Kind") when no Rewarder is registered for the
+// kind; whatever that Rewarder returns otherwise.
+func (r *RewardRouter) Grant(ctx context.Context, g Grant) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	r.mu.RLock()
+	to := r.routes[g.Reward.Kind]
+	r.mu.RUnlock()
+	if to == nil {
+		return Invalid("scrm.RewardRouter", "Reward.Kind", "no rewarder registered for kind %q", g.Reward.Kind)
+	}
+	return to.Grant(ctx, g)
+}
