@@ -1,0 +1,67 @@
+package scrm_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// yearProfile returns a profile with a year of history: an order every two
+// days plus page views, replies and group events.
+func yearProfile(now time.Time) *scrm.Profile {
+	p := scrm.NewProfile("t1", "c1")
+	for i := 0; i < 20; i++ {
+		p.SetAttr(fmt.Sprint("attr", i), i)
+	}
+	types := []string{scrm.EventOrderPaid, scrm.EventPageViewed, scrm.EventMessageReplied, scrm.EventGroupJoined, scrm.EventOrderRefunded}
+	for k, typ := range types {
+		for i := 200; i > 0; i-- {
+			at := now.Add(-time.Duration(i)*43*time.Hour - time.Duration(k)*time.Minute)
+			p.Apply(scrm.Event{ID: fmt.Sprint(typ, i), Tenant: "t1", Customer: "c1", Type: typ, Time: at, Amount: scrm.Yuan("128.80")})
+		}
+	}
+	return p
+}
+
+func BenchmarkProfileApply(b *testing.B) {
+	now := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+	base := yearProfile(now)
+	p := base.Clone()
+	e := scrm.Event{ID: "o", Tenant: "t1", Customer: "c1", Type: scrm.EventOrderPaid, Amount: scrm.Yuan("99.90")}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%100_000 == 0 && i > 0 {
+			b.StopTimer()
+			p = base.Clone()
+			b.StartTimer()
+		}
+		e.Time = now.Add(time.Duration(i%100_000+1) * time.Minute)
+		p.Apply(e)
+	}
+}
+
+func BenchmarkProfilesHandle(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+	store := scrm.NewMemoryProfileStore()
+	_, _, err := scrm.UpdateProfile(ctx, store, "t1", "c1", "", func(p *scrm.Profile) error {
+		*p = *yearProfile(now)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	profiles := scrm.NewProfiles(store, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := scrm.Event{ID: fmt.Sprint("b", i), Tenant: "t1", Customer: "c1", Type: scrm.EventOrderPaid, Time: now.Add(time.Duration(i) * time.Second), Amount: scrm.Yuan("99.90")}
+		if err := profiles.Handle(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
