@@ -86,26 +86,6 @@ type Profile struct {
 	activity map[string]*activity
 }
 
-// activity is the fold of one event type: all-time aggregates plus a sorted
-// list of entries within the horizon for windowed queries.
-type activity struct {
-	count  int64
-	sumFen int64
-	first  time.Time
-	last   time.Time
-	// entries are sorted by t; cum holds running totals so a window query is
-	// one binary search and one subtraction.
-	entries []entry
-}
-
-type entry struct {
-	t      int64 // unix nanoseconds
-	n      int64 // events in this entry (1 unless coalesced)
-	fen    int64 // amount in fen
-	cumN   int64 // running total of n through this entry
-	cumFen int64 // running total of fen through this entry
-}
-
 // NewProfile returns an empty profile.
 func NewProfile(tenant TenantID, customer CustomerID) *Profile {
 	return &Profile{Tenant: tenant, Customer: customer}
@@ -145,140 +125,6 @@ func (p *Profile) ApplyWithLimits(e Event, limits ProfileLimits) {
 	if e.Time.After(p.UpdatedAt) {
 		p.UpdatedAt = e.Time
 	}
-}
-
-func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
-	a.count += n
-	a.sumFen += fen
-	if a.first.IsZero() || t.Before(a.first) {
-		a.first = t
-	}
-	if t.After(a.last) {
-		a.last = t
-	}
-	ts := t.UnixNano()
-	cutoff := a.last.Add(-limits.Horizon).UnixNano()
-	if ts < cutoff {
-		return // older than the horizon: all-time aggregates only
-	}
-	i := len(a.entries)
-	if i == 0 || a.entries[i-1].t <= ts {
-		var prevN, prevFen int64
-		if i > 0 {
-			prevN, prevFen = a.entries[i-1].cumN, a.entries[i-1].cumFen
-		}
-		a.entries = append(a.entries, entry{t: ts, n: n, fen: fen, cumN: prevN + n, cumFen: prevFen + fen})
-	} else {
-		// A late event: insert in order and redo the running totals after it.
-		i = upperBound(a.entries, ts)
-		a.entries = append(a.entries, entry{})
-		copy(a.entries[i+1:], a.entries[i:])
-		a.entries[i] = entry{t: ts, n: n, fen: fen}
-		a.recum(i)
-	}
-	a.prune(cutoff)
-	if len(a.entries) > limits.MaxEntries {
-		a.coalesce()
-	}
-}
-
-// recum recomputes running totals from entry i on.
-func (a *activity) recum(i int) {
-	var n, fen int64
-	if i > 0 {
-		n, fen = a.entries[i-1].cumN, a.entries[i-1].cumFen
-	}
-	for j := i; j < len(a.entries); j++ {
-		n += a.entries[j].n
-		fen += a.entries[j].fen
-		a.entries[j].cumN, a.entries[j].cumFen = n, fen
-	}
-}
-
-// prune drops entries older than cutoff. Running totals stay valid: window
-// queries only subtract two of them.
-func (a *activity) prune(cutoff int64) {
-	if len(a.entries) == 0 || a.entries[0].t >= cutoff {
-		return
-	}
-	i := lowerBound(a.entries, cutoff)
-	rest := a.entries[i:]
-	if cap(a.entries) > 64 && len(rest) < cap(a.entries)/4 {
-		rest = append([]entry(nil), rest...) // release the old backing array
-	}
-	a.entries = rest
-}
-
-// coalesce merges the older half of the entries per UTC day.
-func (a *activity) coalesce() {
-	half := len(a.entries) / 2
-	const day = int64(24 * time.Hour)
-	out := make([]entry, 0, len(a.entries))
-	for _, e := range a.entries[:half] {
-		if k := len(out); k > 0 && floorDiv(out[k-1].t, day) == floorDiv(e.t, day) {
-			out[k-1].t = e.t
-			out[k-1].n += e.n
-			out[k-1].fen += e.fen
-			continue
-		}
-		out = append(out, e)
-	}
-	out = append(out, a.entries[half:]...)
-	a.entries = out
-	a.recum(0)
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && (a < 0) {
-		q--
-	}
-	return q
-}
-
-// lowerBound returns the first index whose t >= ts.
-func lowerBound(es []entry, ts int64) int {
-	lo, hi := 0, len(es)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if es[m].t < ts {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
-}
-
-// upperBound returns the first index whose t > ts.
-func upperBound(es []entry, ts int64) int {
-	lo, hi := 0, len(es)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if es[m].t <= ts {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
-}
-
-// window returns the count and fen sum of events at or after since.
-func (a *activity) window(since time.Time) (n, fen int64) {
-	if since.IsZero() || !since.After(a.first) {
-		return a.count, a.sumFen
-	}
-	if since.After(a.last) || len(a.entries) == 0 {
-		return 0, 0
-	}
-	i := lowerBound(a.entries, since.UnixNano())
-	if i == len(a.entries) {
-		return 0, 0
-	}
-	// Running totals include pruned entries, so subtract the total before i.
-	last, from := a.entries[len(a.entries)-1], a.entries[i]
-	return last.cumN - (from.cumN - from.n), last.cumFen - (from.cumFen - from.fen)
 }
 
 // Count returns how many events of the type happened at or after since; a
@@ -513,9 +359,7 @@ func (p *Profile) Clone() *Profile {
 	if len(p.activity) > 0 {
 		c.activity = make(map[string]*activity, len(p.activity))
 		for k, a := range p.activity {
-			ac := *a
-			ac.entries = append([]entry(nil), a.entries...)
-			c.activity[k] = &ac
+			c.activity[k] = a.clone()
 		}
 	}
 	return &c
@@ -546,34 +390,11 @@ func (p *Profile) Absorb(other *Profile) {
 		if p.activity == nil {
 			p.activity = make(map[string]*activity)
 		}
-		a := p.activity[typ]
-		if a == nil {
-			ac := *oa
-			ac.entries = append([]entry(nil), oa.entries...)
-			p.activity[typ] = &ac
-			continue
+		if a := p.activity[typ]; a != nil {
+			a.absorb(oa)
+		} else {
+			p.activity[typ] = oa.clone()
 		}
-		a.count += oa.count
-		a.sumFen += oa.sumFen
-		if oa.first.Before(a.first) {
-			a.first = oa.first
-		}
-		if oa.last.After(a.last) {
-			a.last = oa.last
-		}
-		merged := make([]entry, 0, len(a.entries)+len(oa.entries))
-		i, j := 0, 0
-		for i < len(a.entries) || j < len(oa.entries) {
-			if j == len(oa.entries) || (i < len(a.entries) && a.entries[i].t <= oa.entries[j].t) {
-				merged = append(merged, a.entries[i])
-				i++
-			} else {
-				merged = append(merged, oa.entries[j])
-				j++
-			}
-		}
-		a.entries = merged
-		a.recum(0)
 	}
 	if other.UpdatedAt.After(p.UpdatedAt) {
 		p.UpdatedAt = other.UpdatedAt

@@ -106,9 +106,11 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 		out.Activity = make(map[string]activityJSON, len(p.activity))
 		for k, a := range p.activity {
 			aj := activityJSON{Count: a.count, SumFen: a.sumFen, First: a.first, Last: a.last}
-			aj.Entries = make([][3]int64, len(a.entries))
-			for i, e := range a.entries {
-				aj.Entries[i] = [3]int64{e.t, e.n, e.fen}
+			aj.Entries = make([][3]int64, 0, a.n)
+			for _, c := range a.chunks {
+				for _, e := range c {
+					aj.Entries = append(aj.Entries, [3]int64{e.t, e.n, e.fen})
+				}
 			}
 			out.Activity[k] = aj
 		}
@@ -170,14 +172,14 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 			np.activity = make(map[string]*activity, len(in.Activity))
 		}
 		a := &activity{count: aj.Count, sumFen: aj.SumFen, first: aj.First, last: aj.Last}
-		a.entries = make([]entry, len(aj.Entries))
+		es := make([]entry, len(aj.Entries))
 		for i, e := range aj.Entries {
 			if i > 0 && e[0] < aj.Entries[i-1][0] {
 				return Invalid(op, fmt.Sprintf("activity.%s.entries[%d]", k, i), "entries out of order")
 			}
-			a.entries[i] = entry{t: e[0], n: e[1], fen: e[2]}
+			es[i] = entry{t: e[0], n: e[1], fen: e[2]}
 		}
-		a.recum(0)
+		a.setFlat(es)
 		np.activity[k] = a
 	}
 	*p = np

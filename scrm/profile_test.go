@@ -313,3 +313,52 @@ func TestProfilesCustomerWithoutProfileMerged(t *testing.T) {
 	assert.Equal(t, int64(1), p.Count("page.viewed", time.Time{}))
 	assert.Equal(t, decimal.Zero.String(), p.Sum("page.viewed", time.Time{}).String())
 }
+
+// Clones share event chunks; changes to one must never show in the other.
+func TestProfileCloneIndependence(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	build := func(hours ...int) *scrm.Profile {
+		p := scrm.NewProfile("t1", "c1")
+		for i, h := range hours {
+			p.Apply(scrm.Event{ID: fmt.Sprint(i), Tenant: "t1", Customer: "c1", Type: "x", Time: base.Add(time.Duration(h) * time.Hour), Amount: scrm.Yuan("1")})
+		}
+		return p
+	}
+	var hours []int
+	for h := 0; h < 300; h += 2 {
+		hours = append(hours, h)
+	}
+	p := build(hours...)
+	c := p.Clone()
+	d := c.Clone()
+	// p: appends; c: a late event in the middle; d: a late event in the last chunk.
+	p.Apply(scrm.Event{ID: "p", Tenant: "t1", Customer: "c1", Type: "x", Time: base.Add(1000 * time.Hour), Amount: scrm.Yuan("5")})
+	c.Apply(scrm.Event{ID: "c", Tenant: "t1", Customer: "c1", Type: "x", Time: base.Add(101 * time.Hour), Amount: scrm.Yuan("7")})
+	d.Apply(scrm.Event{ID: "d", Tenant: "t1", Customer: "c1", Type: "x", Time: base.Add(297 * time.Hour), Amount: scrm.Yuan("9")})
+	for _, h := range []int{0, 50, 101, 102, 200, 297, 299, 1000} {
+		since := base.Add(time.Duration(h) * time.Hour)
+		want := func(extraAt int, amount int64) (int64, int64) {
+			var n, sum int64
+			for _, x := range hours {
+				if x >= h {
+					n++
+					sum++
+				}
+			}
+			if extraAt >= h {
+				n++
+				sum += amount
+			}
+			return n, sum
+		}
+		for name, tc := range map[string]struct {
+			p      *scrm.Profile
+			at     int
+			amount int64
+		}{"p": {p, 1000, 5}, "c": {c, 101, 7}, "d": {d, 297, 9}} {
+			n, sum := want(tc.at, tc.amount)
+			assert.Equal(t, n, tc.p.Count("x", since), "%s count since %dh", name, h)
+			assert.True(t, decimal.NewFromInt(sum).Equal(tc.p.Sum("x", since)), "%s sum since %dh: %s", name, h, tc.p.Sum("x", since))
+		}
+	}
+}

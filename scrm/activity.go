@@ -1,0 +1,257 @@
+package scrm
+
+import "time"
+
+// activity is the fold of one event type: all-time aggregates plus the
+// events within the horizon, for windowed counts and sums.
+//
+// The windowed entries are sorted by time and stored in chunks of at most
+// chunkSize, with running totals, so that a window query is two binary
+// searches and a subtraction, and so that cloning a profile (stores copy
+// profiles in and out) copies chunk headers, not events. Chunks are shared
+// between clones and never written in place below their length: a clone's
+// last chunk is capped at its length, so an append copies that one chunk,
+// and every other change (a late event, coalescing, merging) builds new
+// chunks.
+type activity struct {
+	count  int64
+	sumFen int64
+	first  time.Time
+	last   time.Time
+	chunks [][]entry // no chunk is empty
+	n      int       // entries in all chunks
+}
+
+type entry struct {
+	t      int64 // unix nanoseconds
+	n      int64 // events in this entry (1 unless coalesced)
+	fen    int64 // amount in fen
+	cumN   int64 // running total of n through this entry (may include pruned entries)
+	cumFen int64 // running total of fen through this entry
+}
+
+const chunkSize = 128
+
+func (a *activity) clone() *activity {
+	c := *a
+	c.chunks = make([][]entry, len(a.chunks))
+	copy(c.chunks, a.chunks)
+	if k := len(c.chunks) - 1; k >= 0 {
+		c.chunks[k] = c.chunks[k][:len(c.chunks[k]):len(c.chunks[k])]
+	}
+	return &c
+}
+
+func (a *activity) lastEntry() (entry, bool) {
+	if len(a.chunks) == 0 {
+		return entry{}, false
+	}
+	lc := a.chunks[len(a.chunks)-1]
+	return lc[len(lc)-1], true
+}
+
+// flat returns every entry in order, in a new slice.
+func (a *activity) flat() []entry {
+	out := make([]entry, 0, a.n)
+	for _, c := range a.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// setFlat replaces the entries with es (sorted), recomputing running totals.
+func (a *activity) setFlat(es []entry) {
+	var n, fen int64
+	a.chunks, a.n = nil, len(es)
+	for len(es) > 0 {
+		k := min(chunkSize, len(es))
+		c := make([]entry, k, chunkSize)
+		copy(c, es[:k])
+		for i := range c {
+			n += c[i].n
+			fen += c[i].fen
+			c[i].cumN, c[i].cumFen = n, fen
+		}
+		a.chunks = append(a.chunks, c)
+		es = es[k:]
+	}
+}
+
+func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
+	a.count += n
+	a.sumFen += fen
+	if a.first.IsZero() || t.Before(a.first) {
+		a.first = t
+	}
+	if t.After(a.last) {
+		a.last = t
+	}
+	ts := t.UnixNano()
+	cutoff := a.last.Add(-limits.Horizon).UnixNano()
+	if ts < cutoff {
+		return // older than the horizon: all-time aggregates only
+	}
+	if le, ok := a.lastEntry(); !ok || le.t <= ts {
+		e := entry{t: ts, n: n, fen: fen, cumN: le.cumN + n, cumFen: le.cumFen + fen}
+		k := len(a.chunks) - 1
+		if k < 0 || len(a.chunks[k]) == chunkSize {
+			c := make([]entry, 0, chunkSize)
+			a.chunks = append(a.chunks, append(c, e))
+		} else {
+			a.chunks[k] = append(a.chunks[k], e)
+		}
+		a.n++
+	} else {
+		// A late event: rebuild from its chunk on, in new chunks.
+		ci, ei := a.search(ts + 1)
+		if ci == len(a.chunks) {
+			ci, ei = len(a.chunks)-1, len(a.chunks[len(a.chunks)-1])
+		}
+		tail := make([]entry, 0, a.n+1)
+		for _, c := range a.chunks[ci:] {
+			tail = append(tail, c...)
+		}
+		tail = append(tail, entry{})
+		copy(tail[ei+1:], tail[ei:])
+		tail[ei] = entry{t: ts, n: n, fen: fen}
+		var base entry
+		if ci > 0 {
+			pc := a.chunks[ci-1]
+			base = pc[len(pc)-1]
+		}
+		head := a.chunks[:ci:ci]
+		rest := activity{}
+		rest.setFlat(tail)
+		for _, c := range rest.chunks {
+			for i := range c {
+				c[i].cumN += base.cumN
+				c[i].cumFen += base.cumFen
+			}
+		}
+		a.chunks = append(head, rest.chunks...)
+		a.n++
+	}
+	a.prune(cutoff)
+	if a.n > limits.MaxEntries {
+		a.coalesce()
+	}
+}
+
+// search returns the position of the first entry with t >= ts as a chunk
+// index and an index within it; (len(chunks), 0) when there is none.
+func (a *activity) search(ts int64) (ci, ei int) {
+	lo, hi := 0, len(a.chunks)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c := a.chunks[m]
+		if c[len(c)-1].t < ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == len(a.chunks) {
+		return lo, 0
+	}
+	c := a.chunks[lo]
+	l, h := 0, len(c)
+	for l < h {
+		m := int(uint(l+h) >> 1)
+		if c[m].t < ts {
+			l = m + 1
+		} else {
+			h = m
+		}
+	}
+	return lo, l
+}
+
+// prune drops entries older than cutoff. Running totals stay valid: window
+// queries subtract the total before the first entry they count.
+func (a *activity) prune(cutoff int64) {
+	if len(a.chunks) == 0 || a.chunks[0][0].t >= cutoff {
+		return
+	}
+	ci, ei := a.search(cutoff)
+	for _, c := range a.chunks[:ci] {
+		a.n -= len(c)
+	}
+	a.n -= ei
+	if ci == len(a.chunks) {
+		a.chunks = nil
+		return
+	}
+	// The outer slice is private to this activity (clone copies it), so it
+	// may be resliced and written in place; chunks themselves are not.
+	a.chunks = a.chunks[ci:]
+	a.chunks[0] = a.chunks[0][ei:]
+}
+
+// coalesce merges the older half of the entries per UTC day, stamping each
+// merged entry with the day's latest event time.
+func (a *activity) coalesce() {
+	es := a.flat()
+	half := len(es) / 2
+	const day = int64(24 * time.Hour)
+	out := make([]entry, 0, len(es))
+	for _, e := range es[:half] {
+		if k := len(out); k > 0 && floorDiv(out[k-1].t, day) == floorDiv(e.t, day) {
+			out[k-1].t = e.t
+			out[k-1].n += e.n
+			out[k-1].fen += e.fen
+			continue
+		}
+		out = append(out, e)
+	}
+	a.setFlat(append(out, es[half:]...))
+}
+
+// absorb adds another activity of the same event type.
+func (a *activity) absorb(o *activity) {
+	a.count += o.count
+	a.sumFen += o.sumFen
+	if a.first.IsZero() || (!o.first.IsZero() && o.first.Before(a.first)) {
+		a.first = o.first
+	}
+	if o.last.After(a.last) {
+		a.last = o.last
+	}
+	x, y := a.flat(), o.flat()
+	merged := make([]entry, 0, len(x)+len(y))
+	i, j := 0, 0
+	for i < len(x) || j < len(y) {
+		if j == len(y) || (i < len(x) && x[i].t <= y[j].t) {
+			merged = append(merged, x[i])
+			i++
+		} else {
+			merged = append(merged, y[j])
+			j++
+		}
+	}
+	a.setFlat(merged)
+}
+
+// window returns the count and fen sum of events at or after since.
+func (a *activity) window(since time.Time) (n, fen int64) {
+	if since.IsZero() || !since.After(a.first) {
+		return a.count, a.sumFen
+	}
+	if since.After(a.last) || len(a.chunks) == 0 {
+		return 0, 0
+	}
+	ci, ei := a.search(since.UnixNano())
+	if ci == len(a.chunks) {
+		return 0, 0
+	}
+	last, _ := a.lastEntry()
+	from := a.chunks[ci][ei]
+	return last.cumN - (from.cumN - from.n), last.cumFen - (from.cumFen - from.fen)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
