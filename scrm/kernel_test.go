@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
@@ -130,4 +131,36 @@ func TestMessageValidate(t *testing.T) {
 	assert.ErrorIs(t, m.Validate(), scrm.ErrInvalid)
 	m.Group = "g1"
 	assert.NoError(t, m.Validate())
+}
+
+func TestFingerprintAndReplay(t *testing.T) {
+	type req struct {
+		Amount decimal.Decimal
+		Order  string
+	}
+	a := scrm.Fingerprint(req{scrm.Yuan("10.0"), "o1"}, "t1")
+	assert.Equal(t, a, scrm.Fingerprint(req{scrm.Yuan("10"), "o1"}, "t1"), "decimals by value")
+	assert.NotEqual(t, a, scrm.Fingerprint(req{scrm.Yuan("10.01"), "o1"}, "t1"))
+	assert.NotEqual(t, a, scrm.Fingerprint(req{scrm.Yuan("10"), "o2"}, "t1"))
+	assert.NotEqual(t, a, scrm.Fingerprint(req{scrm.Yuan("10"), "o1"}, "t2"))
+	assert.NotEqual(t, scrm.Fingerprint(make(chan int)), scrm.Fingerprint("x"))
+
+	assert.NoError(t, scrm.CheckReplay("op", "k", a, a))
+	err := scrm.CheckReplay("member.Earn", "k1", a, "other")
+	assert.ErrorIs(t, err, scrm.ErrConflict)
+	assert.Equal(t, `member.Earn: IdempotencyKey: key "k1" was already used with a different payload`, err.Error())
+}
+
+func TestLocationOf(t *testing.T) {
+	tokyo := time.FixedZone("JST", 9*60*60)
+	o := &scrm.Options{TenantLocation: func(t scrm.TenantID) *time.Location {
+		if t == "jp" {
+			return tokyo
+		}
+		return nil
+	}}
+	assert.Equal(t, tokyo, o.LocationOf("jp"))
+	assert.Equal(t, scrm.DefaultLocation().String(), o.LocationOf("cn").String())
+	var nilOpts *scrm.Options
+	assert.Equal(t, scrm.DefaultLocation().String(), nilOpts.LocationOf("cn").String())
 }

@@ -23,6 +23,10 @@ type Options struct {
 	// month ends, quiet hours, "day 3 at 10:00"); default DefaultLocation(),
 	// Asia/Shanghai.
 	Location *time.Location
+	// TenantLocation, when set, gives each tenant its own time zone; a nil
+	// result falls back to Location. Use LocationOf rather than reading
+	// Location directly.
+	TenantLocation func(TenantID) *time.Location
 	// NewID returns a new unique identifier (customers, records); default a
 	// random 128-bit identifier of 26 base32 characters.
 	NewID func() string
@@ -51,4 +55,21 @@ func (o *Options) WithDefaults() Options {
 		out.NewID = rand.Text
 	}
 	return out
+}
+
+// LocationOf returns the time zone of a tenant: TenantLocation's answer when
+// it has one, else Location, else DefaultLocation().
+func (o *Options) LocationOf(t TenantID) *time.Location {
+	if o == nil {
+		return DefaultLocation()
+	}
+	if o.TenantLocation != nil {
+		if loc := o.TenantLocation(t); loc != nil {
+			return loc
+		}
+	}
+	if o.Location != nil {
+		return o.Location
+	}
+	return DefaultLocation()
 }
