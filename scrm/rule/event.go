@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -152,7 +153,7 @@ func (e *eventNode) match(typ string, x *evalCtx) bool {
 
 func (e *eventNode) countHolds(c int64) bool {
 	for i := range e.count {
-		if !e.count[i].op.holds(cmp64(c, e.count[i].n)) {
+		if !e.count[i].op.holds(cmp.Compare(c, e.count[i].n)) {
 			return false
 		}
 	}
@@ -166,7 +167,7 @@ func (e *eventNode) sumHolds(typ string, since time.Time, x *evalCtx) (bool, sum
 	if e.sumFen && x.fs != nil {
 		if fen, ok := x.fs.SumFen(typ, since); ok {
 			for i := range e.sum {
-				if !e.sum[i].op.holds(cmp64(fen, e.sum[i].n)) {
+				if !e.sum[i].op.holds(cmp.Compare(fen, e.sum[i].n)) {
 					return false, sumSeen{fen: fen, fenOK: true}
 				}
 			}

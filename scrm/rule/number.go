@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"math/bits"
@@ -178,12 +179,12 @@ func cmpNum(v any, c *number) (int, bool) {
 		if x != x {
 			return 0, false
 		}
-		return cmpFloat(x, c.f), true
+		return cmp.Compare(x, c.f), true
 	case float32:
 		if x != x {
 			return 0, false
 		}
-		return cmpFloat32(x, c.f32), true
+		return cmp.Compare(x, c.f32), true
 	case json.Number:
 		return cmpText(string(x), c)
 	case decimal.Decimal:
@@ -200,7 +201,7 @@ func cmpNum(v any, c *number) (int, bool) {
 func cmpInt(x int64, c *number) int {
 	switch c.iform {
 	case intExact:
-		return cmp64(x, c.i)
+		return cmp.Compare(x, c.i)
 	case intFrac:
 		if x <= c.i {
 			return -1
@@ -221,36 +222,6 @@ func cmpUint(x uint64, c *number) int {
 	}
 	// Both beyond int64: rare enough to afford a big.Int.
 	return decimal.NewFromUint64(x).Cmp(c.d)
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpFloat32(a, b float32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cmpDec compares a decimal with a constant without allocating when both
@@ -330,7 +301,7 @@ func parseFixed(s string) (coef int64, exp int32, ok bool) {
 func cmpFixed(a int64, ea int32, b int64, eb int32) int {
 	sa, sb := sign64(a), sign64(b)
 	if sa != sb {
-		return cmp64(int64(sa), int64(sb))
+		return cmp.Compare(int64(sa), int64(sb))
 	}
 	if sa == 0 {
 		return 0
