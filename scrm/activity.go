@@ -1,6 +1,10 @@
 package scrm
 
-import "time"
+import (
+	"math"
+	"slices"
+	"time"
+)
 
 // activity is the fold of one event type: all-time aggregates plus the
 // events within the horizon, for windowed counts and sums.
@@ -14,10 +18,11 @@ import "time"
 // and every other change (a late event, coalescing, merging) builds new
 // chunks.
 type activity struct {
+	typ    string // the event type
 	count  int64
 	sumFen int64
-	first  time.Time
-	last   time.Time
+	first  int64     // unix nanoseconds of the earliest event (valid when count > 0)
+	last   int64     // unix nanoseconds of the latest event
 	chunks [][]entry // no chunk is empty
 	n      int       // entries in all chunks
 }
@@ -30,16 +35,19 @@ type entry struct {
 	cumFen int64 // running total of fen through this entry
 }
 
-const chunkSize = 128
+const (
+	chunkSize     = 128 // entries per chunk before a new one starts
+	firstChunkCap = 2   // initial capacity of a new chunk
+)
 
-func (a *activity) clone() *activity {
-	c := *a
-	c.chunks = make([][]entry, len(a.chunks))
-	copy(c.chunks, a.chunks)
-	if k := len(c.chunks) - 1; k >= 0 {
-		c.chunks[k] = c.chunks[k][:len(c.chunks[k]):len(c.chunks[k])]
+// share makes a, a shallow copy of another activity, safe to change on its
+// own: it gets its own list of chunk headers, its last chunk capped so an
+// append copies it.
+func (a *activity) share() {
+	a.chunks = slices.Clone(a.chunks)
+	if k := len(a.chunks) - 1; k >= 0 {
+		a.chunks[k] = slices.Clip(a.chunks[k])
 	}
-	return &c
 }
 
 func (a *activity) lastEntry() (entry, bool) {
@@ -65,7 +73,7 @@ func (a *activity) setFlat(es []entry) {
 	a.chunks, a.n = nil, len(es)
 	for len(es) > 0 {
 		k := min(chunkSize, len(es))
-		c := make([]entry, k, chunkSize)
+		c := make([]entry, k)
 		copy(c, es[:k])
 		for i := range c {
 			n += c[i].n
@@ -78,24 +86,26 @@ func (a *activity) setFlat(es []entry) {
 }
 
 func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
+	ts := nanos(t)
+	if a.count == 0 || ts < a.first {
+		a.first = ts
+	}
+	if a.count == 0 || ts > a.last {
+		a.last = ts
+	}
 	a.count += n
 	a.sumFen += fen
-	if a.first.IsZero() || t.Before(a.first) {
-		a.first = t
-	}
-	if t.After(a.last) {
-		a.last = t
-	}
-	ts := t.UnixNano()
-	cutoff := a.last.Add(-limits.Horizon).UnixNano()
+	cutoff := a.last - int64(limits.Horizon)
 	if ts < cutoff {
 		return // older than the horizon: all-time aggregates only
 	}
 	if le, ok := a.lastEntry(); !ok || le.t <= ts {
 		e := entry{t: ts, n: n, fen: fen, cumN: le.cumN + n, cumFen: le.cumFen + fen}
 		k := len(a.chunks) - 1
-		if k < 0 || len(a.chunks[k]) == chunkSize {
-			c := make([]entry, 0, chunkSize)
+		if k < 0 || len(a.chunks[k]) >= chunkSize {
+			// Start small: most customers have a handful of events of a
+			// type, and append grows the chunk towards chunkSize.
+			c := make([]entry, 0, firstChunkCap)
 			a.chunks = append(a.chunks, append(c, e))
 		} else {
 			a.chunks[k] = append(a.chunks[k], e)
@@ -208,14 +218,17 @@ func (a *activity) coalesce() {
 
 // absorb adds another activity of the same event type.
 func (a *activity) absorb(o *activity) {
-	a.count += o.count
-	a.sumFen += o.sumFen
-	if a.first.IsZero() || (!o.first.IsZero() && o.first.Before(a.first)) {
+	if o.count == 0 {
+		return
+	}
+	if a.count == 0 || o.first < a.first {
 		a.first = o.first
 	}
-	if o.last.After(a.last) {
+	if a.count == 0 || o.last > a.last {
 		a.last = o.last
 	}
+	a.count += o.count
+	a.sumFen += o.sumFen
 	x, y := a.flat(), o.flat()
 	merged := make([]entry, 0, len(x)+len(y))
 	i, j := 0, 0
@@ -233,13 +246,17 @@ func (a *activity) absorb(o *activity) {
 
 // window returns the count and fen sum of events at or after since.
 func (a *activity) window(since time.Time) (n, fen int64) {
-	if since.IsZero() || !since.After(a.first) {
+	if since.IsZero() {
 		return a.count, a.sumFen
 	}
-	if since.After(a.last) || len(a.chunks) == 0 {
+	s := nanos(since)
+	if s <= a.first {
+		return a.count, a.sumFen
+	}
+	if s > a.last || len(a.chunks) == 0 {
 		return 0, 0
 	}
-	ci, ei := a.search(since.UnixNano())
+	ci, ei := a.search(s)
 	if ci == len(a.chunks) {
 		return 0, 0
 	}
@@ -254,4 +271,28 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// Profiles keep instants as unix nanoseconds, which reach from 1678 to 2262;
+// nanos clamps instants outside that range to its ends, and maps the zero
+// time to the sentinel math.MinInt64.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return math.MinInt64
+	case t.Before(time.Unix(0, math.MinInt64+1)):
+		return math.MinInt64 + 1
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos, in UTC; the zero sentinel math.MinInt64
+// gives the zero time.
+func fromNanos(n int64) time.Time {
+	if n == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }

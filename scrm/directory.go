@@ -465,3 +465,12 @@ func attrsEventID(id CustomerID, at time.Time, attrs map[string]any) string {
 	}
 	return "attrs:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -48,7 +48,8 @@ type OrderItem struct {
 
 // Validate reports the first missing or malformed field as an ErrInvalid
 // error naming it: ID, Tenant, Customer and Type are required, Time must not
-// be zero, and Amount must not have digits below the fen.
+// be zero and must fall in the years 1900–2200, and Amount must not have
+// digits below the fen.
 func (e Event) Validate() error {
 	const op = "scrm.Event"
 	if err := CheckID(op, "ID", e.ID); err != nil {
@@ -65,6 +66,9 @@ func (e Event) Validate() error {
 	}
 	if e.Time.IsZero() {
 		return Invalid(op, "Time", "required (zero time)")
+	}
+	if y := e.Time.Year(); y < 1900 || y > 2200 {
+		return Invalid(op, "Time", "year %d outside 1900–2200", y)
 	}
 	if !IsFen(e.Amount) {
 		return Invalid(op, "Amount", "at most 2 decimal places (fen), got %s", e.Amount)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -73,6 +73,11 @@ func (l ProfileLimits) withDefaults() ProfileLimits {
 // and out, and a Profile is not safe for concurrent mutation. Change stored
 // profiles with UpdateProfile (or Profiles.Update), which retries on version
 // conflicts.
+//
+// Internally each part is a slice sorted by name rather than a map: a
+// customer has tens of attributes and tags, where a binary search is as
+// fast as hashing, and a million profiles take far less memory and copy in
+// one allocation per part.
 type Profile struct {
 	Tenant     TenantID
 	Customer   CustomerID
@@ -80,10 +85,115 @@ type Profile struct {
 	MergedInto CustomerID // set when this customer was absorbed by a merge
 	UpdatedAt  time.Time  // the time of the newest event folded in, or of the last save
 
-	attrs    map[string]any
-	tags     map[string]TagMark
-	segments map[string]struct{}
-	activity map[string]*activity
+	attrs    []attrKV   // sorted by name
+	tags     []tagKV    // sorted by name
+	segments []string   // sorted
+	activity []activity // sorted by typ
+}
+
+type attrKV struct {
+	name string
+	v    any
+}
+
+// tagKV is a TagMark stored compactly: instants as unix nanoseconds.
+type tagKV struct {
+	name       string
+	at, exp    int64
+	source, by string
+}
+
+func newTagKV(name string, m TagMark) tagKV {
+	return tagKV{name: name, at: nanos(m.At), exp: nanos(m.Expires), source: m.Source, by: m.By}
+}
+
+func (t *tagKV) mark() TagMark {
+	return TagMark{At: fromNanos(t.at), Expires: fromNanos(t.exp), Source: t.source, By: t.by}
+}
+
+// search returns where key is or would be in s, sorted by key(&s[i]). Rule
+// evaluation reads profiles on its hot path, where the indirect keyOf call
+// costs more than the search itself, so the readers there use the
+// specialized find* functions below instead.
+func search[T any](s []T, key string, keyOf func(*T) string) (int, bool) {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if keyOf(&s[m]) < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s) && keyOf(&s[lo]) == key
+}
+
+func findAttr(s []attrKV, key string) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); s[m].name < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(s) && s[lo].name == key {
+		return lo
+	}
+	return -1
+}
+
+func findTag(s []tagKV, key string) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); s[m].name < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(s) && s[lo].name == key {
+		return lo
+	}
+	return -1
+}
+
+func findAct(s []activity, key string) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); s[m].typ < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(s) && s[lo].typ == key {
+		return lo
+	}
+	return -1
+}
+
+func attrName(a *attrKV) string  { return a.name }
+func tagName(t *tagKV) string    { return t.name }
+func segName(s *string) string   { return *s }
+func actType(a *activity) string { return a.typ }
+
+// upsert puts v at key in a sorted slice, returning the slice.
+func upsert[T any](s []T, key string, keyOf func(*T) string, v T) []T {
+	i, ok := search(s, key, keyOf)
+	if ok {
+		s[i] = v
+		return s
+	}
+	return slices.Insert(s, i, v)
+}
+
+// remove deletes key from a sorted slice, returning the slice.
+func remove[T any](s []T, key string, keyOf func(*T) string) []T {
+	if i, ok := search(s, key, keyOf); ok {
+		return slices.Delete(s, i, i+1)
+	}
+	return s
 }
 
 // NewProfile returns an empty profile.
@@ -109,29 +219,32 @@ func (p *Profile) ApplyWithLimits(e Event, limits ProfileLimits) {
 			}
 		}
 	}
-	if p.activity == nil {
-		p.activity = make(map[string]*activity)
-	}
-	a := p.activity[e.Type]
-	if a == nil {
-		a = &activity{}
-		p.activity[e.Type] = a
+	i, ok := search(p.activity, e.Type, actType)
+	if !ok {
+		p.activity = slices.Insert(p.activity, i, activity{typ: e.Type})
 	}
 	fen, ok := ToFen(e.Amount)
 	if !ok {
 		fen, _ = ToFen(RoundFen(e.Amount))
 	}
-	a.add(e.Time, 1, fen, limits)
+	p.activity[i].add(e.Time, 1, fen, limits)
 	if e.Time.After(p.UpdatedAt) {
 		p.UpdatedAt = e.Time
 	}
+}
+
+func (p *Profile) act(eventType string) *activity {
+	if i := findAct(p.activity, eventType); i >= 0 {
+		return &p.activity[i]
+	}
+	return nil
 }
 
 // Count returns how many events of the type happened at or after since; a
 // zero since means all time. See ProfileLimits for windows reaching past the
 // horizon.
 func (p *Profile) Count(eventType string, since time.Time) int64 {
-	a := p.activity[eventType]
+	a := p.act(eventType)
 	if a == nil {
 		return 0
 	}
@@ -149,7 +262,7 @@ func (p *Profile) Sum(eventType string, since time.Time) decimal.Decimal {
 // SumFen is Sum in fen, without allocating (rule.FenSummer). ok is always
 // true: profiles keep amounts in whole fen.
 func (p *Profile) SumFen(eventType string, since time.Time) (fen int64, ok bool) {
-	a := p.activity[eventType]
+	a := p.act(eventType)
 	if a == nil {
 		return 0, true
 	}
@@ -157,27 +270,31 @@ func (p *Profile) SumFen(eventType string, since time.Time) (fen int64, ok bool)
 	return fen, true
 }
 
-// First returns the time of the earliest event of the type.
+// First returns the time of the earliest event of the type, in UTC.
 func (p *Profile) First(eventType string) (time.Time, bool) {
-	a := p.activity[eventType]
+	a := p.act(eventType)
 	if a == nil {
 		return time.Time{}, false
 	}
-	return a.first, true
+	return fromNanos(a.first), true
 }
 
-// Last returns the time of the latest event of the type.
+// Last returns the time of the latest event of the type, in UTC.
 func (p *Profile) Last(eventType string) (time.Time, bool) {
-	a := p.activity[eventType]
+	a := p.act(eventType)
 	if a == nil {
 		return time.Time{}, false
 	}
-	return a.last, true
+	return fromNanos(a.last), true
 }
 
 // EventTypes returns the event types the profile has seen, sorted.
 func (p *Profile) EventTypes() []string {
-	return sortedKeys(p.activity)
+	out := make([]string, len(p.activity))
+	for i := range p.activity {
+		out[i] = p.activity[i].typ
+	}
+	return out
 }
 
 // SetAttr sets an attribute. Values are normalized to a small set of types so
@@ -188,13 +305,10 @@ func (p *Profile) EventTypes() []string {
 // the attribute.
 func (p *Profile) SetAttr(name string, v any) {
 	if v == nil {
-		delete(p.attrs, name)
+		p.attrs = remove(p.attrs, name, attrName)
 		return
 	}
-	if p.attrs == nil {
-		p.attrs = make(map[string]any)
-	}
-	p.attrs[name] = normalizeAttr(v)
+	p.attrs = upsert(p.attrs, name, attrName, attrKV{name, normalizeAttr(v)})
 }
 
 func normalizeAttr(v any) any {
@@ -240,15 +354,17 @@ func normalizeAttr(v any) any {
 
 // Attr returns an attribute.
 func (p *Profile) Attr(name string) (any, bool) {
-	v, ok := p.attrs[name]
-	return v, ok
+	if i := findAttr(p.attrs, name); i >= 0 {
+		return p.attrs[i].v, true
+	}
+	return nil, false
 }
 
 // Attrs returns a copy of all attributes.
 func (p *Profile) Attrs() map[string]any {
 	out := make(map[string]any, len(p.attrs))
-	for k, v := range p.attrs {
-		out[k] = copyAttr(v)
+	for _, a := range p.attrs {
+		out[a.name] = copyAttr(a.v)
 	}
 	return out
 }
@@ -262,45 +378,46 @@ func copyAttr(v any) any {
 
 // SetTag puts a tag on the profile, replacing any earlier mark of it.
 func (p *Profile) SetTag(tag string, m TagMark) {
-	if p.tags == nil {
-		p.tags = make(map[string]TagMark)
-	}
-	p.tags[tag] = m
+	p.tags = upsert(p.tags, tag, tagName, newTagKV(tag, m))
 }
 
 // RemoveTag takes a tag off the profile.
 func (p *Profile) RemoveTag(tag string) {
-	delete(p.tags, tag)
+	p.tags = remove(p.tags, tag, tagName)
 }
 
 // Tag returns when the tag was applied. An expired tag is still returned;
 // TagExpiry tells when it stopped matching, and compiled rules honour it.
 func (p *Profile) Tag(tag string) (time.Time, bool) {
-	m, ok := p.tags[tag]
-	return m.At, ok
+	if i := findTag(p.tags, tag); i >= 0 {
+		return fromNanos(p.tags[i].at), true
+	}
+	return time.Time{}, false
 }
 
 // TagExpiry returns when the tag stops matching, if it expires at all
 // (rule.TagExpirer).
 func (p *Profile) TagExpiry(tag string) (time.Time, bool) {
-	m, ok := p.tags[tag]
-	if !ok || m.Expires.IsZero() {
-		return time.Time{}, false
+	if i := findTag(p.tags, tag); i >= 0 && p.tags[i].exp != math.MinInt64 {
+		return fromNanos(p.tags[i].exp), true
 	}
-	return m.Expires, true
+	return time.Time{}, false
 }
 
-// TagMark returns the full mark of a tag.
+// TagMark returns the full mark of a tag. Its times are in UTC: profiles
+// keep instants, not time zones.
 func (p *Profile) TagMark(tag string) (TagMark, bool) {
-	m, ok := p.tags[tag]
-	return m, ok
+	if i, ok := search(p.tags, tag, tagName); ok {
+		return p.tags[i].mark(), true
+	}
+	return TagMark{}, false
 }
 
 // Tags returns a copy of every tag mark, expired ones included.
 func (p *Profile) Tags() map[string]TagMark {
 	out := make(map[string]TagMark, len(p.tags))
-	for k, v := range p.tags {
-		out[k] = v
+	for i := range p.tags {
+		out[p.tags[i].name] = p.tags[i].mark()
 	}
 	return out
 }
@@ -308,24 +425,21 @@ func (p *Profile) Tags() map[string]TagMark {
 // SetSegment records whether the customer is in a segment.
 func (p *Profile) SetSegment(segment string, in bool) {
 	if !in {
-		delete(p.segments, segment)
+		p.segments = remove(p.segments, segment, segName)
 		return
 	}
-	if p.segments == nil {
-		p.segments = make(map[string]struct{})
-	}
-	p.segments[segment] = struct{}{}
+	p.segments = upsert(p.segments, segment, segName, segment)
 }
 
 // InSegment reports whether the customer is in a segment.
 func (p *Profile) InSegment(segment string) bool {
-	_, ok := p.segments[segment]
+	_, ok := slices.BinarySearch(p.segments, segment)
 	return ok
 }
 
 // Segments returns the segments the customer is in, sorted.
 func (p *Profile) Segments() []string {
-	return sortedKeys(p.segments)
+	return slices.Clone(p.segments)
 }
 
 // Clone returns a deep copy.
@@ -334,33 +448,15 @@ func (p *Profile) Clone() *Profile {
 		return nil
 	}
 	c := *p
-	c.attrs = nil
-	for k, v := range p.attrs {
-		if c.attrs == nil {
-			c.attrs = make(map[string]any, len(p.attrs))
-		}
-		c.attrs[k] = copyAttr(v)
+	c.attrs = slices.Clone(p.attrs)
+	for i := range c.attrs {
+		c.attrs[i].v = copyAttr(c.attrs[i].v)
 	}
-	c.tags = nil
-	if len(p.tags) > 0 {
-		c.tags = make(map[string]TagMark, len(p.tags))
-		for k, v := range p.tags {
-			c.tags[k] = v
-		}
-	}
-	c.segments = nil
-	if len(p.segments) > 0 {
-		c.segments = make(map[string]struct{}, len(p.segments))
-		for k := range p.segments {
-			c.segments[k] = struct{}{}
-		}
-	}
-	c.activity = nil
-	if len(p.activity) > 0 {
-		c.activity = make(map[string]*activity, len(p.activity))
-		for k, a := range p.activity {
-			c.activity[k] = a.clone()
-		}
+	c.tags = slices.Clone(p.tags)
+	c.segments = slices.Clone(p.segments)
+	c.activity = slices.Clone(p.activity)
+	for i := range c.activity {
+		c.activity[i].share()
 	}
 	return &c
 }
@@ -373,28 +469,29 @@ func (p *Profile) Absorb(other *Profile) {
 	if other == nil {
 		return
 	}
-	for k, v := range other.attrs {
-		if _, ok := p.attrs[k]; !ok {
-			p.SetAttr(k, copyAttr(v))
+	for _, a := range other.attrs {
+		if _, ok := p.Attr(a.name); !ok {
+			p.SetAttr(a.name, copyAttr(a.v))
 		}
 	}
-	for k, m := range other.tags {
-		if cur, ok := p.tags[k]; !ok || m.At.After(cur.At) {
-			p.SetTag(k, m)
+	for _, t := range other.tags {
+		if i, ok := search(p.tags, t.name, tagName); !ok || t.at > p.tags[i].at {
+			p.tags = upsert(p.tags, t.name, tagName, t)
 		}
 	}
-	for k := range other.segments {
-		p.SetSegment(k, true)
+	for _, s := range other.segments {
+		p.SetSegment(s, true)
 	}
-	for typ, oa := range other.activity {
-		if p.activity == nil {
-			p.activity = make(map[string]*activity)
-		}
-		if a := p.activity[typ]; a != nil {
+	for i := range other.activity {
+		oa := &other.activity[i]
+		if a := p.act(oa.typ); a != nil {
 			a.absorb(oa)
-		} else {
-			p.activity[typ] = oa.clone()
+			continue
 		}
+		c := *oa
+		c.share()
+		j, _ := search(p.activity, c.typ, actType)
+		p.activity = slices.Insert(p.activity, j, c)
 	}
 	if other.UpdatedAt.After(p.UpdatedAt) {
 		p.UpdatedAt = other.UpdatedAt
@@ -406,13 +503,4 @@ func (p *Profile) Absorb(other *Profile) {
 func (p *Profile) String() string {
 	return fmt.Sprintf("profile %s/%s v%d: %d attrs, %d tags, %d segments, %d event types",
 		p.Tenant, p.Customer, p.Version, len(p.attrs), len(p.tags), len(p.segments), len(p.activity))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

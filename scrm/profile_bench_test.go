@@ -3,6 +3,7 @@ package scrm_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -66,5 +67,41 @@ func BenchmarkProfilesHandle(b *testing.B) {
 		if err := profiles.Handle(ctx, e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkProfileStoreMemory1M reports the heap a memory ProfileStore holding
+// 1,000,000 profiles takes, each with 10 attributes, 5 tags and 3 event
+// types of 3 events. It builds the store once per iteration (b.N is 1 unless
+// forced); the figure is the metric heap-MiB, not ns/op.
+func BenchmarkProfileStoreMemory1M(b *testing.B) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for n := 0; n < b.N; n++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := scrm.NewMemoryProfileStore()
+		for i := 0; i < 1_000_000; i++ {
+			p := scrm.NewProfile("t1", scrm.CustomerID(fmt.Sprintf("c%07d", i)))
+			for a := 0; a < 10; a++ {
+				p.SetAttr(fmt.Sprint("attr", a), a*i)
+			}
+			for g := 0; g < 5; g++ {
+				p.SetTag(fmt.Sprint("tag", g), scrm.TagMark{At: t0, Source: "rule:r1"})
+			}
+			for _, typ := range []string{scrm.EventOrderPaid, scrm.EventPageViewed, scrm.EventMessageReplied} {
+				for k := 0; k < 3; k++ {
+					p.Apply(scrm.Event{ID: "x", Tenant: "t1", Customer: p.Customer, Type: typ, Time: t0.Add(time.Duration(k) * time.Hour), Amount: scrm.Yuan("10")})
+				}
+			}
+			if _, err := s.Save(ctx, scrm.SaveProfileParams{Profile: p}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
+		runtime.KeepAlive(s)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -62,7 +64,8 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 	}
 	if len(p.attrs) > 0 {
 		out.Attrs = make(map[string]attrJSON, len(p.attrs))
-		for k, v := range p.attrs {
+		for _, kv := range p.attrs {
+			k, v := kv.name, kv.v
 			var a attrJSON
 			switch x := v.(type) {
 			case string:
@@ -93,7 +96,8 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 	}
 	if len(p.tags) > 0 {
 		out.Tags = make(map[string]tagJSON, len(p.tags))
-		for k, m := range p.tags {
+		for i := range p.tags {
+			k, m := p.tags[i].name, p.tags[i].mark()
 			t := tagJSON{At: m.At, Source: m.Source, By: m.By}
 			if !m.Expires.IsZero() {
 				exp := m.Expires
@@ -104,8 +108,10 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 	}
 	if len(p.activity) > 0 {
 		out.Activity = make(map[string]activityJSON, len(p.activity))
-		for k, a := range p.activity {
-			aj := activityJSON{Count: a.count, SumFen: a.sumFen, First: a.first, Last: a.last}
+		for i := range p.activity {
+			a := &p.activity[i]
+			k := a.typ
+			aj := activityJSON{Count: a.count, SumFen: a.sumFen, First: fromNanos(a.first), Last: fromNanos(a.last)}
 			aj.Entries = make([][3]int64, 0, a.n)
 			for _, c := range a.chunks {
 				for _, e := range c {
@@ -168,10 +174,7 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 		np.SetSegment(s, true)
 	}
 	for k, aj := range in.Activity {
-		if np.activity == nil {
-			np.activity = make(map[string]*activity, len(in.Activity))
-		}
-		a := &activity{count: aj.Count, sumFen: aj.SumFen, first: aj.First, last: aj.Last}
+		a := activity{typ: k, count: aj.Count, sumFen: aj.SumFen, first: nanos(aj.First), last: nanos(aj.Last)}
 		es := make([]entry, len(aj.Entries))
 		for i, e := range aj.Entries {
 			if i > 0 && e[0] < aj.Entries[i-1][0] {
@@ -180,8 +183,9 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 			es[i] = entry{t: e[0], n: e[1], fen: e[2]}
 		}
 		a.setFlat(es)
-		np.activity[k] = a
+		np.activity = append(np.activity, a)
 	}
+	slices.SortFunc(np.activity, func(a, b activity) int { return strings.Compare(a.typ, b.typ) })
 	*p = np
 	return nil
 }

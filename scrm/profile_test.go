@@ -362,3 +362,30 @@ func TestProfileCloneIndependence(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileTimesEdgeCases(t *testing.T) {
+	p := scrm.NewProfile("t1", "c1")
+	p.SetTag("zero", scrm.TagMark{})
+	at, ok := p.Tag("zero")
+	assert.True(t, ok)
+	assert.True(t, at.IsZero(), "a zero At stays zero")
+	_, ok = p.TagExpiry("zero")
+	assert.False(t, ok)
+
+	shanghai := time.FixedZone("CST", 8*3600)
+	local := time.Date(2026, 5, 1, 9, 30, 0, 123, shanghai)
+	p.SetTag("t", scrm.TagMark{At: local, Expires: local.Add(time.Hour)})
+	m, _ := p.TagMark("t")
+	assert.True(t, m.At.Equal(local), "instants are kept to the nanosecond")
+	assert.True(t, m.Expires.Equal(local.Add(time.Hour)))
+
+	old := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.Apply(scrm.Event{ID: "old", Tenant: "t1", Customer: "c1", Type: "x", Time: old})
+	first, _ := p.First("x")
+	assert.True(t, first.Equal(old))
+	assert.Equal(t, int64(1), p.Count("x", old))
+	assert.Equal(t, int64(1), p.Count("x", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)), "a since before any event counts all")
+
+	e := scrm.Event{ID: "e", Tenant: "t1", Customer: "c1", Type: "x", Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}
+	assert.ErrorIs(t, e.Validate(), scrm.ErrInvalid)
+}
