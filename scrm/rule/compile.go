@@ -20,6 +20,7 @@ type Program struct {
 	info     []nodeInfo // what Explain and String need, beside nodes
 	deps     Deps
 	loc      *time.Location
+	masked   map[string]bool // attributes whose values Explain hides
 	needTags bool // has tag nodes: look up TagExpirer once per Eval
 	needFen  bool // has fen-exact sum nodes: look up FenSummer once per Eval
 }
@@ -74,7 +75,7 @@ func Compile(c Condition, opts *CompileOptions) (*Program, error) {
 	if _, err := cp.compile(&c, "", 0); err != nil {
 		return nil, err
 	}
-	p := &Program{nodes: cp.nodes, info: cp.info, loc: cp.loc}
+	p := &Program{nodes: cp.nodes, info: cp.info, loc: cp.loc, masked: opts.sensitive()}
 	p.deps = p.collectDeps()
 	for i := range p.nodes {
 		n := &p.nodes[i]

@@ -14,8 +14,9 @@ import (
 // telling what was tested, what was observed and the result. Build one with
 // Program.Explain.
 //
-// Observed values include attribute values as they are: do not log traces of
-// rules that read personal data (phone numbers, names) without masking.
+// Observed values include attribute values as they are, except those of the
+// attributes CompileOptions.Sensitive names (by default phone, name, email
+// and the like), which show as "observed (masked)".
 type Trace struct {
 	// Path locates the node in the condition, as in compile errors
 	// ("all[1]", "all[5].not"); "" for the root.
@@ -105,7 +106,11 @@ func (p *Program) explain(x *evalCtx, i int32) Trace {
 		v, ok := x.env.Attr(n.name)
 		t.Result = n.attr.match(v, ok, x.now)
 		t.Observed = missing
-		if ok && v != nil {
+		switch {
+		case !ok || v == nil:
+		case p.masked[n.name]:
+			t.Observed = "observed (masked)"
+		default:
 			t.Observed = "observed " + valueText(v, p.loc)
 		}
 	case kindEvent:

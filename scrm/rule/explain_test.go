@@ -84,3 +84,20 @@ func TestExplainObservations(t *testing.T) {
 		assert.Equal(t, p.Eval(tc.env, refNow()), tr.Result, "%s", p)
 	}
 }
+
+func TestExplainMasksSensitiveAttributes(t *testing.T) {
+	p := scrm.NewProfile("t1", "c1")
+	p.SetAttr("phone", "13800138000")
+	p.SetAttr("city", "上海")
+	cond := rule.All(rule.Attr("phone").Prefix("138"), rule.Attr("city").Eq("上海"))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	s := rule.MustCompile(cond, nil).Explain(p, now).String()
+	assert.NotContains(t, s, "13800138000")
+	assert.Contains(t, s, `attr phone prefix "138" (observed (masked))`)
+	assert.Contains(t, s, `(observed "上海")`)
+
+	s = rule.MustCompile(cond, &rule.CompileOptions{Sensitive: []string{"city"}}).Explain(p, now).String()
+	assert.Contains(t, s, "13800138000", "an explicit list replaces the default")
+	assert.NotContains(t, s, `"上海")`)
+}

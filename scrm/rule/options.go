@@ -22,6 +22,30 @@ type CompileOptions struct {
 	// false. Attributes the schema does not name, and every attribute when
 	// Schema is nil, are typed by their operator and value alone.
 	Schema map[string]Type
+	// Sensitive names attributes that hold personal data (phone numbers,
+	// names, addresses): Explain reports them as present or missing but never
+	// shows their values, so traces can be logged and shown to operators.
+	// Nil means DefaultSensitive(); an empty non-nil slice masks nothing.
+	Sensitive []string
+}
+
+// DefaultSensitive returns the attribute names masked in traces unless
+// CompileOptions.Sensitive says otherwise.
+func DefaultSensitive() []string {
+	return []string{"address", "email", "id_card", "mobile", "name", "phone", "real_name", "wechat"}
+}
+
+// sensitive returns the set of masked attribute names.
+func (o *CompileOptions) sensitive() map[string]bool {
+	names := DefaultSensitive()
+	if o != nil && o.Sensitive != nil {
+		names = o.Sensitive
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
 }
 
 // location returns the configured location or the default.
