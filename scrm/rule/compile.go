@@ -21,8 +21,8 @@ type Program struct {
 	deps     Deps
 	loc      *time.Location
 	masked   map[string]bool // attributes whose values Explain hides
-	needTags bool // has tag nodes: look up TagExpirer once per Eval
-	needFen  bool // has fen-exact sum nodes: look up FenSummer once per Eval
+	needTags bool            // has tag nodes: look up TagExpirer once per Eval
+	needFen  bool            // has fen-exact sum nodes: look up FenSummer once per Eval
 }
 
 // kind is the kind of a compiled node.
