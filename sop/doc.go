@@ -1,0 +1,94 @@
+// Package sop runs SOP playbooks (标准作业流程): the standard sequence of
+// touches after a moment that matters. A customer added the store manager
+// (welcome within the hour), was tagged as a new lead (messages on day 1, 3,
+// 8 and 15 at 10:00), bought (thank-you within a day, a repurchase coupon at
+// T+21), or went quiet for 30 days (a wake-up coupon on the weekend).
+//
+// # Model
+//
+// A Playbook has a Trigger (an event type, a tag applied, a segment entered,
+// inactivity; optionally narrowed by a When condition), Steps (each at an
+// offset After the anchor, or on Day N at a local time At, optionally inside
+// a daily Window and on given Weekdays; each doing one Action, or one of
+// several A/B Variants), an Exit condition and a Reentry policy.
+//
+// Enrolling a customer materialises one Job per step in the Store, due at
+// the step's time computed in the tenant's zone (Options.LocationOf). A
+// local time that does not exist (a DST gap) moves forward by the gap; one
+// that happens twice takes the first. The Store enforces the re-entry
+// policy, so concurrent triggers enroll a customer once.
+//
+// The host calls RunDue (or Run) to deliver what is due. RunDue claims jobs
+// with a lease, so two workers never run the same job, and a job whose
+// worker died runs again after the lease with the same ID: the job ID is
+// the scrm.Message ID and the idempotency key of grants, tag changes and
+// staff tasks, so the effect happens once wherever the effect's receiver
+// drops duplicates. Before each job RunDue checks the Exit condition and
+// the tenant's Policy (quiet hours, caps per customer, channel and calendar
+// period, rate limits per channel, suppress tags); failures are retried
+// with exponential backoff, then recorded as failed.
+//
+// Pausing a playbook stops its sends; Resume skips (and records) the jobs
+// that fell due more than Options.Grace before it, rather than blasting the
+// backlog. Task actions create StaffTasks for staff accounts (Tasks,
+// CompleteTask records on-time or late). A Calendar posts to groups every
+// week. Stats counts per step and variant: enrolled, sent, deferred,
+// skipped, failed, cancelled, replied within 48 hours, converted within 7
+// days, and reply types.
+//
+// # Wiring
+//
+// Put the Service in the Dispatcher after the *scrm.Profiles, so triggers
+// and exits read a profile that already includes the event:
+//
+//	profiles := scrm.NewMemoryProfileStore()
+//	sops := sop.New(sop.NewMemoryStore(), profiles, &sop.Options{Channel: myChannel})
+//	d := scrm.NewDispatcher(scrm.NewProfiles(profiles, nil), sops)
+//	// ... d.Publish(ctx, event) as things happen; every minute:
+//	res, err := sops.RunDue(ctx, sop.RunRequest{Worker: "worker-1"})
+//
+// The package does not import the tagging or segment packages: it learns of
+// tags and segments from their tag.applied and segment.entered events, reads
+// tags from profiles, and changes tags through the Tagger the host adapts.
+//
+// # Time
+//
+// Every decision takes the time from Options.Clock. Run is the only function
+// that waits in real time (a time.Ticker the caller cannot inject); tests
+// and simulations drive a fake clock (scrmtest.NewClock) and call RunDue.
+//
+// # Decisions
+//
+//   - Step times are fixed at enrollment. Editing a playbook changes what
+//     pending jobs do (looked up by step ID when they run; skipped if the
+//     step is gone), not when they are due.
+//   - A step with neither After nor Day/At is due at the anchor; Day N
+//     without At is at the anchor's local time of day; a day-N time before
+//     the anchor is due at the anchor.
+//   - Windows and weekdays are part of the schedule and are applied at
+//     enrollment and again at run time; quiet hours are policy and are
+//     applied at run time, to messages and calendar posts only (staff tasks,
+//     rewards and tags are not touches of the customer's phone).
+//   - A step due on a weekday it does not allow moves to the next allowed
+//     day at the same local time of day (or at its window's opening).
+//   - Customers are enrolled in paused playbooks; only sending stops.
+//   - A/B arms are chosen from a hash of (tenant, playbook, customer), so a
+//     customer keeps the arm on every enrollment and steps with equal
+//     weights put them in the same bucket.
+//   - A job counts its claims in Attempts (a deferral gives the claim
+//     back); a job claimed more than Options.MaxAttempts times without an
+//     outcome, because its workers keep dying, fails.
+//   - Cap counters count messages let through (Store.Admit) in calendar
+//     periods of the tenant's zone, weeks starting on Monday; a message over
+//     a Defer cap moves to the start of the next period (then to the next
+//     allowed time).
+//   - A calendar post more than Options.Grace late (a worker was down) is
+//     skipped, not sent days later; the following week's is still
+//     scheduled.
+//   - Replies and orders are attributed to every message of the customer
+//     inside the window, each message at most once per kind; a reply whose
+//     Props "message_id" is a job ID is attributed to that message only.
+//     Reply types come from the reply event's Props "reply_type".
+//   - Rate limiters live in the Service: several Service instances over
+//     one Store each get the configured rate.
+package sop
