@@ -9,13 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The quickstart's story must stay true: one merge, and each rule matching
-// the customer it was written for.
+// The quickstart's story must stay true: one merge, each rule matching the
+// customer it was written for, tags from rules and keywords, and touches at
+// the right local times that stop when the customer buys.
 func TestQuickstart(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out))
 	s := out.String()
 	for _, want := range []string{
+		// 1. OneID, profiles, rules
 		"event: C002 merged into C001",
 		"Get(C002) now returns C001 with 2 identities",
 		"- C001 李雷 (上海): orders 3, spent ¥385.00",
@@ -23,8 +25,20 @@ func TestQuickstart(t *testing.T) {
 		"matches: 沪杭新客待转化 (new lead in 上海/杭州, no order yet)\n- C004",
 		"matches: 沉睡预警 (no order for 30 days)\n",
 		"true  event page.viewed within 1w count >= 1 (observed 1)",
+		// 2. tags
+		"- C001: 中 (rule:spend-mid), 复购 (rule:repeat)\n",
+		"- C003: 拒绝营销 (keyword:refuse), 新客 (rule:new-lead)\n",
+		"customers tagged 复购: 1\n",
+		// 3. touches: quiet hours defer the welcome to 08:00, day-N at 10:00,
+		// the purchase ends the sequence, and 韩梅梅 (拒绝营销) gets nothing.
+		"Tue 11-03 08:00  → C006 欢迎语+新人券 via wecom",
+		"Tue 11-03 10:00  → C006 品牌故事 via wecom",
+		"Thu 11-05 10:00  → C006 爆品推荐 via wecom",
+		"stats new-lead/day8: enrolled 3, sent 0, deferred 0, skipped 1, cancelled 2",
 	} {
 		assert.Contains(t, s, want)
 	}
+	assert.NotContains(t, s, "限时优惠", "no touch after the purchase")
+	assert.NotContains(t, s, "→ C003", "no touch to a customer who refused marketing")
 	assert.NotContains(t, s, "13800138000", "phone numbers are masked")
 }
