@@ -1,0 +1,114 @@
+package member
+
+import (
+	"context"
+	"errors"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// Handle implements scrm.Handler:
+//
+//   - order.paid earns the order's points and growth (Earn with the event ID
+//     as the idempotency key, Props "order_id" as the order, the event's
+//     Amount, "items" and Time); an order.paid without an amount earns
+//     nothing;
+//   - order.refunded claws back in proportion (Refund with the event ID as
+//     the key); a refund of an order the ledger never saw is ignored;
+//   - an event whose type has an EventRule earns its points, within the
+//     rule's caps (an event over a cap is recorded with 0 points);
+//   - every other event, and every event of a tenant without a program, is
+//     ignored.
+//
+// Replaying an event changes nothing.
+func (s *Service) Handle(ctx context.Context, ev scrm.Event) error {
+	const op = "member.Handle"
+	if ev.Type == scrm.EventTierChanged || ev.Type == EventPointsExpired {
+		return nil // the service's own events
+	}
+	if err := ev.Validate(); err != nil {
+		return err
+	}
+	c, err := s.program(ctx, op, ev.Tenant)
+	if errors.Is(err, scrm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	order := ev.Prop("order_id")
+	if order == "" {
+		order = ev.ID
+	}
+	switch ev.Type {
+	case scrm.EventOrderPaid:
+		if !ev.Amount.IsPositive() {
+			return nil
+		}
+		_, err := s.Earn(ctx, EarnRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
+			OrderID: order, Amount: ev.Amount, Items: ev.Items(), At: ev.Time})
+		return err
+	case scrm.EventOrderRefunded:
+		if !ev.Amount.IsPositive() {
+			return nil
+		}
+		_, err := s.Refund(ctx, RefundRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
+			OrderID: order, Amount: ev.Amount})
+		if errors.Is(err, scrm.ErrNotFound) {
+			s.log.InfoContext(ctx, "member: refund of an unknown order ignored", "event", ev.String())
+			return nil
+		}
+		return err
+	}
+	if _, ok := c.events[ev.Type]; !ok {
+		return nil
+	}
+	_, err = s.earnEvent(ctx, ev)
+	return err
+}
+
+// earnEvent awards an event rule's points for ev, keyed by the event ID.
+func (s *Service) earnEvent(ctx context.Context, ev scrm.Event) (EarnResult, error) {
+	const op = "member.Handle"
+	now := s.clock.Now()
+	at, err := checkAt(op, ev.Time, now)
+	if err != nil {
+		return EarnResult{}, err
+	}
+	fp := s.newFingerprint(op).str(string(ev.Customer)).str(ev.Type).time(ev.Time).sum()
+	out, replayed, err := s.update(ctx, op, UpdateParams{
+		Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID, Fingerprint: fp,
+	}, func(e *engine) error {
+		// The rule is read from the program the step runs under, which
+		// may be newer than the one Handle looked at.
+		r, ok := e.c.events[ev.Type]
+		if !ok {
+			r = EventRule{Type: ev.Type}
+		}
+		u := e.a.Events[r.Type]
+		day := dayKey(at, e.c.loc)
+		if day > u.Day {
+			u.Day, u.Today = day, 0
+		}
+		capped := r.Points <= 0 ||
+			(r.Limit > 0 && u.Total >= r.Limit) ||
+			(r.PerDay > 0 && day == u.Day && u.Today >= r.PerDay)
+		ent := e.entry(EntryEarn)
+		ent.Note = "event:" + r.Type
+		if capped {
+			ent.Note += " (capped)"
+			return nil
+		}
+		credit(e.a, ent, r.Points, nanos(e.c.p.Expiry.ExpiresAt(at, e.c.loc)), at.UnixNano(), 0)
+		u.Total++
+		if day == u.Day {
+			u.Today++
+		}
+		if e.a.Events == nil {
+			e.a.Events = make(map[string]EventUsage)
+		}
+		e.a.Events[r.Type] = u
+		return nil
+	})
+	return earnResult(out, replayed, s.opts.LocationOf(ev.Tenant)), err
+}

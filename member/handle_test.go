@@ -1,0 +1,106 @@
+package member_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/member"
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/rule"
+	"github.com/scrmkit/scrmkit/scrm/scrmtest"
+)
+
+// The service wired as a host would: Profiles first, then member, on one
+// Dispatcher that is also member's Publisher.
+func TestHandleThroughDispatcher(t *testing.T) {
+	ctx := context.Background()
+	clock := scrmtest.NewClock(start)
+	profileStore := scrm.NewMemoryProfileStore()
+	profiles := scrm.NewProfiles(profileStore, &scrm.Options{Clock: clock})
+	// Replays republish member's events under the same IDs, so a
+	// watcher that deduplicates by ID (as handlers must) sees each once.
+	var seen []string
+	ids := map[string]bool{}
+	watch := scrm.HandlerFunc(func(_ context.Context, e scrm.Event) error {
+		if e.Type == scrm.EventTierChanged && !ids[e.ID] {
+			ids[e.ID] = true
+			seen = append(seen, e.Prop("from")+">"+e.Prop("to"))
+		}
+		return nil
+	})
+	var bus *scrm.Dispatcher
+	pub := scrm.PublisherFunc(func(ctx context.Context, e scrm.Event) error { return bus.Publish(ctx, e) })
+	svc := member.New(nil, profileStore, &member.Options{Options: scrm.Options{Clock: clock, Publisher: pub}})
+	bus = scrm.NewDispatcher(profiles, svc, watch)
+
+	p := standard()
+	p.Earn.Categories = map[string]decimal.Decimal{"new": dec("2")}
+	// 金卡 also needs two paid orders in 90 days: read from the profile
+	// Profiles folded the event into before member saw it.
+	p.Tiers[2].When = rule.Event(scrm.EventOrderPaid).Within(90 * 24 * time.Hour).CountGte(2)
+	_, err := svc.PutProgram(ctx, p)
+	require.NoError(t, err)
+
+	paid := scrm.Event{ID: "ev-1", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start, Amount: dec("2400.00"),
+		Props: map[string]any{"order_id": "o1", "items": []scrm.OrderItem{
+			{SKU: "a", Category: "new", Price: dec("1200.00"), Quantity: 1},
+			{SKU: "b", Category: "basic", Price: dec("1200.00"), Quantity: 1}}}}
+	require.NoError(t, bus.Publish(ctx, paid))
+	a, err := svc.Account(ctx, tenant, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3600), a.Points, "2400 × 1.5 for the half at ×2")
+	assert.Equal(t, "silver", a.Tier, "one order: not 金卡 yet")
+
+	require.NoError(t, bus.Publish(ctx, paid), "a replayed event changes nothing")
+	a, err = svc.Account(ctx, tenant, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3600), a.Points)
+
+	clock.Advance(time.Hour)
+	require.NoError(t, bus.Publish(ctx, scrm.Event{ID: "ev-2", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid,
+		Time: clock.Now(), Amount: dec("10.00"), Props: map[string]any{"order_id": "o2"}}))
+	a, err = svc.Account(ctx, tenant, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, "gold", a.Tier)
+	assert.Equal(t, []string{">silver", "silver>gold"}, seen)
+
+	// A refund of o1 by event.
+	require.NoError(t, bus.Publish(ctx, scrm.Event{ID: "ev-3", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderRefunded,
+		Time: clock.Now(), Amount: dec("2400.00"), Props: map[string]any{"order_id": "o1"}}))
+	a, err = svc.Account(ctx, tenant, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(12), a.Points, "o2's 10 × 1.2 (earned as 银卡)")
+	assert.Equal(t, int64(10), a.Growth)
+	assert.Equal(t, "silver", a.Tier)
+}
+
+func TestHandleIgnores(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, standard())
+	for name, e := range map[string]scrm.Event{
+		"tenant without a program": {ID: "e1", Tenant: "other", Customer: "c1", Type: scrm.EventOrderPaid, Time: start, Amount: dec("10")},
+		"zero amount":              {ID: "e2", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start},
+		"unknown refund":           {ID: "e3", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderRefunded, Time: start, Amount: dec("10"), Props: map[string]any{"order_id": "nope"}},
+		"other type":               {ID: "e4", Tenant: tenant, Customer: "c1", Type: scrm.EventPageViewed, Time: start},
+		"own event":                {ID: "e5", Tenant: tenant, Customer: "c1", Type: member.EventPointsExpired, Time: start},
+	} {
+		assert.NoError(t, f.svc.Handle(ctx, e), name)
+	}
+	_, err := f.svc.Account(ctx, tenant, "c1")
+	assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+
+	err = f.svc.Handle(ctx, scrm.Event{ID: "e6", Tenant: tenant, Type: scrm.EventOrderPaid, Time: start, Amount: dec("10")})
+	assert.ErrorIs(t, err, scrm.ErrInvalid, "an invalid event is an error")
+	err = f.svc.Handle(ctx, scrm.Event{ID: "e7", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start.Add(time.Hour), Amount: dec("10")})
+	assert.ErrorIs(t, err, scrm.ErrInvalid, "an order paid in the future")
+
+	// Without "order_id" the event ID names the order.
+	require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "e8", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start, Amount: dec("10")}))
+	_, err = f.store.Order(ctx, tenant, "c1", "e8")
+	assert.NoError(t, err)
+}

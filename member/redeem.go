@@ -1,0 +1,378 @@
+package member
+
+import (
+	"context"
+	"errors"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// QuoteRequest asks how many points a customer can use on an order.
+type QuoteRequest struct {
+	Tenant      scrm.TenantID
+	Customer    scrm.CustomerID
+	OrderAmount decimal.Decimal
+}
+
+// Quote is the most points a customer can use on an order under the redeem
+// rule, and what they pay.
+type Quote struct {
+	// Points is the maximum usable: the smaller of the spendable balance
+	// and the MaxShare of the order, rounded down to a multiple of Step,
+	// or 0 when that is below MinPoints.
+	Points int64
+	// Value is what Points pay, in yuan.
+	Value decimal.Decimal
+	// Balance is the spendable balance.
+	Balance int64
+	// MaxByShare is the most the order's MaxShare allows, in points
+	// (a multiple of Step).
+	MaxByShare int64
+	// MinPoints and Step repeat the rule, for the checkout UI.
+	MinPoints int64
+	Step      int64
+}
+
+// Quote returns the most points the customer can use on an order of
+// OrderAmount. A customer without an account, or a tenant whose program has
+// redemption disabled, gets a zero Quote.
+//
+// Errors: ErrInvalid for a malformed request; ErrNotFound when the tenant has
+// no program.
+func (s *Service) Quote(ctx context.Context, req QuoteRequest) (Quote, error) {
+	const op = "member.Quote"
+	if err := scrm.CheckID(op, "Tenant", string(req.Tenant)); err != nil {
+		return Quote{}, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(req.Customer)); err != nil {
+		return Quote{}, err
+	}
+	if err := checkAmount(op, "OrderAmount", req.OrderAmount); err != nil {
+		return Quote{}, err
+	}
+	c, err := s.program(ctx, op, req.Tenant)
+	if err != nil {
+		return Quote{}, err
+	}
+	r := c.p.Redeem
+	q := Quote{Value: decimal.Zero, MinPoints: r.MinPoints, Step: r.step()}
+	if r.PointsPerYuan <= 0 {
+		return q, nil
+	}
+	st, err := s.liveAccount(ctx, op, c, req.Tenant, req.Customer)
+	if errors.Is(err, scrm.ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		return Quote{}, err
+	}
+	if st != nil {
+		q.Balance = st.Points()
+	}
+	step := r.step()
+	q.MaxByShare = shareLimit(r, req.OrderAmount) / step * step
+	q.Points = min(max(q.Balance, 0), q.MaxByShare) / step * step
+	if q.Points < r.MinPoints {
+		q.Points = 0
+	}
+	q.Value = r.Value(q.Points)
+	return q, nil
+}
+
+// shareLimit is the most points MaxShare lets pay an order of amount:
+// floor(amount × MaxShare × PointsPerYuan).
+func shareLimit(r RedeemRule, amount decimal.Decimal) int64 {
+	return amount.Mul(r.maxShare()).Mul(decimal.NewFromInt(r.PointsPerYuan)).Floor().IntPart()
+}
+
+// HoldRequest reserves points for an order at checkout.
+type HoldRequest struct {
+	Tenant         scrm.TenantID
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	OrderID        string
+	Points         int64
+	// OrderAmount is the order's amount in yuan, for the MaxShare rule:
+	// required when the program's MaxShare is below 1; when given, the
+	// points of all open and captured holds of the order may not pay more
+	// than MaxShare of it.
+	OrderAmount decimal.Decimal
+}
+
+// HoldResult describes a hold (or a direct redemption).
+type HoldResult struct {
+	HoldID string
+	Points int64
+	// Value is what the points pay, in yuan.
+	Value   decimal.Decimal
+	State   HoldState
+	Balance Balance
+	Entries []Entry
+	// Replayed tells that nothing changed: the key was seen before, or the
+	// hold was already in the requested state.
+	Replayed bool
+}
+
+// checkRedeem validates a redemption of points against the rule: positive,
+// at least MinPoints, a multiple of Step.
+func checkRedeem(op string, c *compiled, points int64, orderAmount decimal.Decimal) error {
+	r := c.p.Redeem
+	if r.PointsPerYuan <= 0 {
+		return scrm.Errorf(scrm.ErrForbidden, op, "tenant %q does not allow redeeming points", c.p.Tenant)
+	}
+	if points <= 0 || points > maxPoints {
+		return scrm.Invalid(op, "Points", "must be positive, got %d", points)
+	}
+	if points < r.MinPoints {
+		return scrm.Invalid(op, "Points", "%d is below the minimum of %d points per use (Redeem.MinPoints)", points, r.MinPoints)
+	}
+	if points%r.step() != 0 {
+		return scrm.Invalid(op, "Points", "%d is not a multiple of %d (Redeem.Step)", points, r.step())
+	}
+	if !orderAmount.IsZero() {
+		if err := checkAmount(op, "OrderAmount", orderAmount); err != nil {
+			return err
+		}
+	} else if r.maxShare().LessThan(decimal.NewFromInt(1)) {
+		return scrm.Invalid(op, "OrderAmount", "required by the %s%% cap of Redeem.MaxShare", r.maxShare().Shift(2))
+	}
+	return nil
+}
+
+// redeemOnOrder checks the MaxShare cap of the order against what its holds
+// and redemptions already use, and the balance.
+func (e *engine) redeemOnOrder(op, orderID string, points int64, orderAmount decimal.Decimal) (*OrderRecord, error) {
+	o := e.tx.Order
+	if o == nil {
+		o = &OrderRecord{OrderID: orderID}
+	}
+	if !orderAmount.IsZero() {
+		used := o.Held + o.Spent - o.Returned
+		limit := shareLimit(e.c.p.Redeem, orderAmount)
+		if used+points > limit {
+			return nil, scrm.Invalid(op, "Points", "%d points (with %d already on the order) exceed the %s%% of ¥%s points may pay, %d points (Redeem.MaxShare)",
+				points, used, e.c.p.Redeem.maxShare().Shift(2), orderAmount, limit)
+		}
+		o.OrderAmount = orderAmount
+	}
+	if avail := e.a.Points(); avail < points {
+		return nil, scrm.Errorf(scrm.ErrExhausted, op, "%d points requested, %d available", points, max(avail, 0))
+	}
+	e.tx.Order = o
+	return o, nil
+}
+
+// Hold reserves points for an order: they leave the spendable balance at
+// once and are taken from the lots in spending order (soonest expiry first),
+// where they stay, marked held, until Capture spends them or Void releases
+// them.
+//
+// Held points cannot expire out from under a hold: a lot's held points are
+// exempt from expiry while the hold is open, so a Capture always gets all of
+// them. Holding does not extend their life, though: when Void releases
+// points whose lot expired meanwhile, they expire then (an "expire" entry
+// and a points.expired event follow the "void" entry), exactly as if they had
+// never been held. A hold stays open until captured or voided; hosts void
+// the holds of abandoned checkouts.
+//
+// Errors: ErrInvalid naming the rule for points that are not positive, below
+// Redeem.MinPoints, not a multiple of Redeem.Step, or over Redeem.MaxShare of
+// the order; ErrExhausted when the balance is short; ErrForbidden when the
+// program does not allow redemption; ErrConflict for a reused key.
+func (s *Service) Hold(ctx context.Context, req HoldRequest) (HoldResult, error) {
+	const op = "member.Hold"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return HoldResult{}, err
+	}
+	if err := scrm.CheckID(op, "OrderID", req.OrderID); err != nil {
+		return HoldResult{}, err
+	}
+	c, err := s.program(ctx, op, req.Tenant)
+	if err != nil {
+		return HoldResult{}, err
+	}
+	if err := checkRedeem(op, c, req.Points, req.OrderAmount); err != nil {
+		return HoldResult{}, err
+	}
+	holdID := s.opts.NewID()
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).int(req.Points).dec(req.OrderAmount).sum()
+	out, replayed, err := s.update(ctx, op, UpdateParams{
+		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp,
+		OrderID: req.OrderID, HoldID: holdID,
+	}, func(e *engine) error {
+		if err := checkRedeem(op, e.c, req.Points, req.OrderAmount); err != nil {
+			return err // the program changed since
+		}
+		if e.tx.Hold != nil {
+			return scrm.Errorf(scrm.ErrConflict, op, "hold ID %q already in use", holdID)
+		}
+		o, err := e.redeemOnOrder(op, req.OrderID, req.Points, req.OrderAmount)
+		if err != nil {
+			return err
+		}
+		ent := e.entry(EntryHold)
+		ent.OrderID, ent.HoldID = req.OrderID, holdID
+		moves := hold(e.a, ent, req.Points)
+		o.Held += req.Points
+		e.tx.Hold = &HoldRecord{
+			ID: holdID, Tenant: req.Tenant, Customer: req.Customer, OrderID: req.OrderID, Key: req.IdempotencyKey,
+			Points: req.Points, Value: e.c.p.Redeem.Value(req.Points), OrderAmount: req.OrderAmount,
+			State: HoldOpen, Lots: moves, Program: e.c.p.Version, CreatedAt: e.now,
+		}
+		e.tx.Outcome.HoldID = holdID
+		return nil
+	})
+	if err != nil && out.HoldID == "" {
+		return HoldResult{}, err
+	}
+	return HoldResult{HoldID: out.HoldID, Points: req.Points, Value: c.p.Redeem.Value(req.Points), State: HoldOpen,
+		Balance: out.After, Entries: out.Entries, Replayed: replayed}, err
+}
+
+// RedeemRequest spends points on an order in one step, without a hold.
+type RedeemRequest = HoldRequest
+
+// Redeem spends points on an order at once (a Hold and its Capture in one
+// step): for point-of-sale flows with nothing to confirm. The same rules and
+// errors as Hold apply; the spent points are remembered for refunds.
+func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (HoldResult, error) {
+	const op = "member.Redeem"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return HoldResult{}, err
+	}
+	if err := scrm.CheckID(op, "OrderID", req.OrderID); err != nil {
+		return HoldResult{}, err
+	}
+	c, err := s.program(ctx, op, req.Tenant)
+	if err != nil {
+		return HoldResult{}, err
+	}
+	if err := checkRedeem(op, c, req.Points, req.OrderAmount); err != nil {
+		return HoldResult{}, err
+	}
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).int(req.Points).dec(req.OrderAmount).sum()
+	out, replayed, err := s.update(ctx, op, UpdateParams{
+		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID,
+	}, func(e *engine) error {
+		if err := checkRedeem(op, e.c, req.Points, req.OrderAmount); err != nil {
+			return err
+		}
+		o, err := e.redeemOnOrder(op, req.OrderID, req.Points, req.OrderAmount)
+		if err != nil {
+			return err
+		}
+		ent := e.entry(EntrySpend)
+		ent.OrderID = req.OrderID
+		spend(e.a, ent, req.Points, 0)
+		o.SpentLots = appendSpent(o.SpentLots, ent.Lots)
+		o.Spent += req.Points
+		return nil
+	})
+	if err != nil && len(out.Entries) == 0 {
+		return HoldResult{}, err
+	}
+	return HoldResult{Points: req.Points, Value: c.p.Redeem.Value(req.Points), State: HoldCaptured,
+		Balance: out.After, Entries: out.Entries, Replayed: replayed}, err
+}
+
+// appendSpent adds the lot moves of a spend or capture entry to an order's
+// SpentLots. The first ones are shared with the entry rather than copied:
+// both are immutable once saved, and stores copy order records before
+// changing them.
+func appendSpent(spent, moves []LotMove) []LotMove {
+	if spent == nil {
+		return moves[:len(moves):len(moves)]
+	}
+	return append(spent, moves...)
+}
+
+// errHoldSettled tells Capture and Void that the hold reached the requested
+// state between their read and their update.
+var errHoldSettled = errors.New("member: hold already settled")
+
+// Capture spends the points of an open hold; they are remembered on the
+// hold's order for refunds. Capturing a captured hold changes nothing and
+// returns it with Replayed set.
+//
+// Errors: ErrNotFound for an unknown hold; ErrConflict for a voided one.
+func (s *Service) Capture(ctx context.Context, tenant scrm.TenantID, holdID string) (HoldResult, error) {
+	return s.settle(ctx, "member.Capture", tenant, holdID, HoldCaptured)
+}
+
+// Void releases the points of an open hold back to their lots (see Hold for
+// lots that expired meanwhile). Voiding a voided hold changes nothing and
+// returns it with Replayed set.
+//
+// Errors: ErrNotFound for an unknown hold; ErrConflict for a captured one.
+func (s *Service) Void(ctx context.Context, tenant scrm.TenantID, holdID string) (HoldResult, error) {
+	return s.settle(ctx, "member.Void", tenant, holdID, HoldVoided)
+}
+
+func (s *Service) settle(ctx context.Context, op string, tenant scrm.TenantID, holdID string, to HoldState) (HoldResult, error) {
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return HoldResult{}, err
+	}
+	if err := scrm.CheckID(op, "HoldID", holdID); err != nil {
+		return HoldResult{}, err
+	}
+	h, err := s.store.Hold(ctx, tenant, holdID)
+	if err != nil {
+		return HoldResult{}, wrap(op, err)
+	}
+	settled := func(h HoldRecord) (HoldResult, error) {
+		if h.State != to {
+			return HoldResult{}, scrm.Errorf(scrm.ErrConflict, op, "hold %q is %s", holdID, h.State)
+		}
+		r := HoldResult{HoldID: h.ID, Points: h.Points, Value: h.Value, State: h.State, Replayed: true}
+		if c, err := s.program(ctx, op, tenant); err == nil {
+			if st, err := s.liveAccount(ctx, op, c, tenant, h.Customer); err == nil {
+				r.Balance = st.balance()
+			}
+		}
+		return r, nil
+	}
+	if h.State != HoldOpen {
+		return settled(h)
+	}
+	out, _, err := s.update(ctx, op, UpdateParams{Tenant: tenant, Customer: h.Customer, HoldID: holdID, OrderID: h.OrderID},
+		func(e *engine) error {
+			hh := e.tx.Hold
+			if hh == nil {
+				return scrm.Errorf(scrm.ErrNotFound, op, "no hold %q", holdID)
+			}
+			if hh.State != HoldOpen {
+				return errHoldSettled
+			}
+			o := e.tx.Order
+			if o == nil {
+				o = &OrderRecord{OrderID: hh.OrderID}
+				e.tx.Order = o
+			}
+			var ent *Entry
+			if to == HoldCaptured {
+				ent = e.entry(EntryCapture)
+				capture(e.a, ent, hh.Lots)
+				o.SpentLots = appendSpent(o.SpentLots, ent.Lots)
+				o.Spent += hh.Points
+			} else {
+				ent = e.entry(EntryVoid)
+				release(e.a, ent, hh.Lots)
+			}
+			o.Held -= hh.Points
+			ent.OrderID, ent.HoldID = hh.OrderID, hh.ID
+			hh.State, hh.ClosedAt = to, e.now
+			return nil
+		})
+	if errors.Is(err, errHoldSettled) {
+		if h, err = s.store.Hold(ctx, tenant, holdID); err != nil {
+			return HoldResult{}, wrap(op, err)
+		}
+		return settled(h)
+	}
+	if err != nil && len(out.Entries) == 0 {
+		return HoldResult{}, err
+	}
+	return HoldResult{HoldID: h.ID, Points: h.Points, Value: h.Value, State: to, Balance: out.After, Entries: out.Entries}, err
+}

@@ -1,0 +1,172 @@
+package member
+
+import (
+	"context"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// RefundRequest reports a (partial) refund of an order.
+type RefundRequest struct {
+	Tenant         scrm.TenantID
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	OrderID        string
+	// Amount is the amount refunded, in yuan: a share of what the order
+	// paid (the Amount its Earn credited on, or, for an order that only
+	// redeemed points, the OrderAmount of its hold).
+	Amount decimal.Decimal
+}
+
+// RefundResult is what a refund gave back and took back.
+type RefundResult struct {
+	// Returned is the spent points given back to their lots; Forfeited
+	// the spent points not given back because their lot had expired.
+	Returned  int64
+	Forfeited int64
+	// Clawed is the points taken back; Debt is the part of it the balance
+	// could not cover and AllowNegative recorded as debt; Forgiven is what
+	// TakeRemaining wrote off instead (not part of Clawed).
+	Clawed   int64
+	Debt     int64
+	Forgiven int64
+	// GrowthClawed is the growth value taken back (never below zero).
+	GrowthClawed int64
+	TierChange   *TierChange
+	Balance      Balance
+	Entries      []Entry
+	Replayed     bool
+}
+
+// Refund undoes an order in proportion to the refunded amount. With R the
+// total refunded so far (this refund included) and P the order's paid
+// amount, each of the order's earned points, earned growth and spent points
+// is undone to floor(x × R / P) in total, so partial refunds never undo more
+// than the whole and a full refund undoes exactly everything.
+//
+// Points spent on the order are given back first, to the lots they came from
+// (the latest-expiring first), unless a lot has expired since: those points
+// are forfeited. Then the earned points are clawed back, from the order's own
+// lot first, then in spending order; what the balance cannot cover is
+// forgiven (TakeRemaining, the default) or recorded as debt (AllowNegative),
+// as the program's Debt policy says and the entry records. Growth value is
+// clawed back (never below zero) and the tier re-evaluated, which may
+// downgrade under every policy.
+//
+// Errors: ErrInvalid for a malformed request or an Amount over what is left
+// to refund; ErrNotFound for an order the ledger never saw; ErrConflict for a
+// reused key.
+func (s *Service) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
+	const op = "member.Refund"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return RefundResult{}, err
+	}
+	if err := scrm.CheckID(op, "OrderID", req.OrderID); err != nil {
+		return RefundResult{}, err
+	}
+	if err := checkAmount(op, "Amount", req.Amount); err != nil {
+		return RefundResult{}, err
+	}
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).dec(req.Amount).sum()
+	out, replayed, err := s.update(ctx, op, UpdateParams{
+		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID,
+	}, func(e *engine) error {
+		return e.refund(op, req.OrderID, req.Amount)
+	})
+	r := RefundResult{Balance: out.After, Entries: out.Entries, Replayed: replayed, TierChange: netTierChange(out.Entries)}
+	for i := range out.Entries {
+		ent := &out.Entries[i]
+		switch ent.Kind {
+		case EntryRefund:
+			r.Returned += ent.Points
+			r.Forfeited += ent.Forfeited
+		case EntryClawback:
+			r.Clawed -= ent.Points
+			r.Debt += ent.Debt
+			r.Forgiven += ent.Forgiven
+			r.GrowthClawed -= ent.Growth
+		}
+	}
+	return r, err
+}
+
+// proportion returns floor(x × r / base).
+func proportion(x int64, r, base decimal.Decimal) int64 {
+	if x == 0 || r.IsZero() {
+		return 0
+	}
+	q, _ := decimal.NewFromInt(x).Mul(r).QuoRem(base, 0)
+	return q.IntPart()
+}
+
+func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
+	o := e.tx.Order
+	if o == nil {
+		return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no order %q", e.a.Customer, orderID)
+	}
+	base := o.Paid
+	if !o.Earned {
+		base = o.OrderAmount
+	}
+	if !base.IsPositive() {
+		return scrm.Invalid(op, "OrderID", "order %q has no paid amount to refund against", orderID)
+	}
+	was := o.Refunded
+	now := was.Add(amount)
+	if now.GreaterThan(base) {
+		return scrm.Invalid(op, "Amount", "%s exceeds the %s left to refund on order %q", amount, base.Sub(was), orderID)
+	}
+
+	// Give back the points spent on the order, latest-expiring first.
+	if ret := proportion(o.Spent, now, base) - proportion(o.Spent, was, base); ret > 0 {
+		ent := e.entry(EntryRefund)
+		ent.OrderID = orderID
+		for left := ret; left > 0 && len(o.SpentLots) > 0; {
+			m := &o.SpentLots[len(o.SpentLots)-1]
+			t := min(-m.Points, left)
+			if m.Expiry != 0 && m.Expiry <= e.now.UnixNano() {
+				ent.Forfeited += t
+			} else {
+				credit(e.a, ent, t, m.Expiry, e.now.UnixNano(), m.Lot)
+			}
+			m.Points += t
+			left -= t
+			if m.Points == 0 {
+				o.SpentLots = o.SpentLots[:len(o.SpentLots)-1]
+			}
+		}
+		o.Returned += ret
+	}
+
+	// Take back what the order earned.
+	pc := proportion(o.Points, now, base) - proportion(o.Points, was, base)
+	gc := proportion(o.Growth, now, base) - proportion(o.Growth, was, base)
+	if pc > 0 || gc > 0 {
+		ent := e.entry(EntryClawback)
+		ent.OrderID = orderID
+		if pc > 0 {
+			took := spend(e.a, ent, min(pc, max(e.a.Points(), 0)), o.Lot)
+			if short := pc - took; short > 0 {
+				if e.c.debt() == AllowNegative {
+					e.a.Debt += short
+					ent.Debt += short
+					ent.Points -= short
+				} else {
+					ent.Forgiven = short
+				}
+			}
+		}
+		if gc > 0 {
+			e.removeGrowth(ent, gc, o.Month)
+		}
+		o.PointsClawed += pc
+		o.GrowthClawed += gc
+	}
+	o.Refunded = now
+	if gc > 0 {
+		e.evaluate(e.now, true, "downgrade", rewardGrant)
+	}
+	return nil
+}

@@ -1,0 +1,319 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/rule"
+)
+
+// EventPointsExpired is the event type Sweep (and any request that finds
+// lots past their expiry) publishes when points expire. Props: "points"
+// (int64, the points expired).
+const EventPointsExpired = "points.expired"
+
+// FutureTolerance is how far after the service clock a request's time (an
+// order's At, an event's Time) may be, to allow for clocks of different
+// machines; anything later is rejected as ErrInvalid.
+const FutureTolerance = 5 * time.Minute
+
+// Options configures a Service. A nil *Options means the defaults.
+type Options struct {
+	scrm.Options
+	// Rewarder grants tier upgrade rewards. Default: the Service itself,
+	// which holds kinds "points" and "growth"; a program with upgrade
+	// rewards of any other kind then needs a Rewarder (PutProgram says so).
+	// A scrm.RewardRouter with "points" and "growth" routed to the Service
+	// is the usual choice.
+	Rewarder scrm.Rewarder
+}
+
+// Service runs loyalty programs: tiers by growth value, a points ledger of
+// lots with expiry, earn and redeem rules, checkout holds, refunds, expiry
+// sweeps. It implements scrm.Handler (order.paid, order.refunded and the
+// program's event rules) and scrm.Rewarder (kinds "points" and "growth").
+//
+// A Service is safe for concurrent use; its consistency comes from the
+// Store, whose Update is atomic per account. Build it with New.
+//
+// Requests that move value are saved first; then the events they imply are
+// published and their upgrade rewards granted. When one of those fails, the
+// request returns its result together with an error matching
+// scrm.ErrUnavailable: the ledger change stands, and retrying the request
+// with the same key publishes and grants again under the same IDs and keys.
+type Service struct {
+	store    Store
+	profiles scrm.ProfileStore
+	opts     Options
+	clock    scrm.Clock
+	pub      scrm.Publisher
+	log      *slog.Logger
+	rewarder scrm.Rewarder
+
+	mu    sync.RWMutex
+	progs map[scrm.TenantID]*compiled
+	fps   sync.Pool // *fingerprint buffers
+}
+
+var (
+	_ scrm.Handler  = (*Service)(nil)
+	_ scrm.Rewarder = (*Service)(nil)
+)
+
+// New returns a Service over store. A nil store means NewMemoryStore().
+// profiles is where tier conditions (Tier.When) read customers' profiles;
+// it may be nil when no tier has a condition (PutProgram then rejects
+// conditions). opts may be nil.
+func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
+	if store == nil {
+		store = NewMemoryStore()
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Options = o.Options.WithDefaults()
+	s := &Service{
+		store:    store,
+		profiles: profiles,
+		opts:     o,
+		clock:    o.Clock,
+		pub:      o.Publisher,
+		log:      o.Logger,
+		rewarder: o.Rewarder,
+		progs:    make(map[scrm.TenantID]*compiled),
+	}
+	if s.rewarder == nil {
+		s.rewarder = s
+	}
+	return s
+}
+
+// Store returns the Store the service writes to.
+func (s *Service) Store() Store { return s.store }
+
+// PutProgram validates p, stores it as the tenant's newest program version
+// and returns it with Version and CreatedAt set. Accounts, lots and journal
+// entries are not touched: the new version applies from now on.
+//
+// Errors: ErrInvalid naming the field (e.g. "Tiers[2].Threshold" for tiers
+// that are not strictly increasing), or "Tiers[i].When" for a condition when
+// the service has no ProfileStore, or an upgrade reward of a kind no
+// Rewarder holds.
+func (s *Service) PutProgram(ctx context.Context, p Program) (Program, error) {
+	const op = "member.PutProgram"
+	c, err := compileProgram(p, s.opts.LocationOf(p.Tenant))
+	if err != nil {
+		return Program{}, err
+	}
+	if c.hasWhen && s.profiles == nil {
+		for i := range c.when {
+			if c.when[i] != nil {
+				return Program{}, scrm.Invalid(op, "Tiers["+strconv.Itoa(i)+"].When", "tier conditions need a ProfileStore (New's second argument)")
+			}
+		}
+	}
+	if s.rewarder == scrm.Rewarder(s) {
+		for i, t := range p.Tiers {
+			for j, r := range t.UpgradeRewards {
+				if r.Kind != scrm.RewardPoints && r.Kind != scrm.RewardGrowth {
+					return Program{}, scrm.Invalid(op, "Tiers["+strconv.Itoa(i)+"].UpgradeRewards["+strconv.Itoa(j)+"].Kind",
+						"kind %q needs Options.Rewarder (the service itself holds only points and growth)", r.Kind)
+				}
+			}
+		}
+	}
+	p.Version = 0
+	p.CreatedAt = s.clock.Now()
+	stored, err := s.store.PutProgram(ctx, p)
+	if err != nil {
+		return Program{}, wrap(op, err)
+	}
+	return stored, nil
+}
+
+// Program returns the tenant's newest program. Errors: ErrNotFound.
+func (s *Service) Program(ctx context.Context, tenant scrm.TenantID) (Program, error) {
+	return s.store.Program(ctx, tenant, 0)
+}
+
+// program returns the tenant's current compiled program, recompiling when
+// the store has a newer version.
+func (s *Service) program(ctx context.Context, op string, tenant scrm.TenantID) (*compiled, error) {
+	v, err := s.store.ProgramVersion(ctx, tenant)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if v == 0 {
+		return nil, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no member program", tenant)
+	}
+	loc := s.opts.LocationOf(tenant)
+	s.mu.RLock()
+	c := s.progs[tenant]
+	s.mu.RUnlock()
+	if c != nil && c.p.Version == v && c.loc == loc {
+		return c, nil
+	}
+	p, err := s.store.Program(ctx, tenant, v)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if c, err = compileProgram(p, loc); err != nil {
+		return nil, scrm.Wrap(scrm.ErrUnavailable, op, err) // a stored program that no longer compiles
+	}
+	s.mu.Lock()
+	if old := s.progs[tenant]; old == nil || old.p.Version <= v {
+		s.progs[tenant] = c
+	}
+	s.mu.Unlock()
+	return c, nil
+}
+
+// env returns what tier conditions are evaluated against: the customer's
+// profile (an empty one when none is stored), or nil when the program has
+// no conditions.
+func (s *Service) env(ctx context.Context, op string, c *compiled, tenant scrm.TenantID, customer scrm.CustomerID) (rule.Env, error) {
+	if !c.hasWhen || s.profiles == nil {
+		return nil, nil
+	}
+	p, err := s.profiles.Get(ctx, tenant, customer)
+	if errors.Is(err, scrm.ErrNotFound) {
+		return scrm.NewProfile(tenant, customer), nil
+	}
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return p, nil
+}
+
+// update runs one ledger step for a customer: it loads the program and the
+// profile, lets the store lock the account and call step, then publishes the
+// events and grants the rewards the outcome carries (on replays too: both are
+// idempotent downstream by derived IDs).
+func (s *Service) update(ctx context.Context, op string, p UpdateParams, step func(e *engine) error) (Outcome, bool, error) {
+	c, err := s.program(ctx, op, p.Tenant)
+	if err != nil {
+		return Outcome{}, false, err
+	}
+	env, err := s.env(ctx, op, c, p.Tenant, p.Customer)
+	if err != nil {
+		return Outcome{}, false, err
+	}
+	e := &engine{c: c, now: s.clock.Now(), env: env, key: p.IdempotencyKey, step: step}
+	out, replayed, err := s.store.Update(ctx, p, e.run)
+	if err != nil {
+		return Outcome{}, false, wrap(op, err)
+	}
+	return out, replayed, s.effects(ctx, p.Tenant, p.Customer, out)
+}
+
+// effects publishes the events an outcome's entries imply and grants its
+// rewards. Failures are returned joined; the ledger is already saved, and
+// retrying the request with the same key repeats them with the same IDs.
+func (s *Service) effects(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, out Outcome) error {
+	var errs []error
+	for _, ev := range outcomeEvents(tenant, customer, out.Entries) {
+		if err := s.pub.Publish(ctx, ev); err != nil {
+			s.log.WarnContext(ctx, "member: publish failed", "event", ev.String(), "err", err)
+			errs = append(errs, err)
+		}
+	}
+	for _, g := range out.Grants {
+		if err := s.rewarder.Grant(ctx, g); err != nil {
+			s.log.WarnContext(ctx, "member: upgrade reward failed", "key", g.IdempotencyKey, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
+	}
+	return nil
+}
+
+// outcomeEvents derives the domain events of journal entries. Their IDs
+// come from the customer and the entry's Seq, so republishing them is
+// harmless.
+func outcomeEvents(tenant scrm.TenantID, customer scrm.CustomerID, entries []Entry) []scrm.Event {
+	var evs []scrm.Event
+	for i := range entries {
+		e := &entries[i]
+		switch e.Kind {
+		case EntryTier:
+			evs = append(evs, scrm.Event{
+				ID: deriveID(scrm.EventTierChanged, string(customer), strconv.FormatInt(e.Seq, 10)), Tenant: tenant,
+				Customer: customer, Type: scrm.EventTierChanged, Time: e.At,
+				Props: map[string]any{"from": e.From, "to": e.To, "reason": e.Note},
+			})
+		case EntryExpire:
+			evs = append(evs, scrm.Event{
+				ID: deriveID(EventPointsExpired, string(customer), strconv.FormatInt(e.Seq, 10)), Tenant: tenant,
+				Customer: customer, Type: EventPointsExpired, Time: e.At,
+				Props: map[string]any{"points": -e.Points},
+			})
+		}
+	}
+	return evs
+}
+
+// deriveID joins parts into a deterministic ID of at most scrm.MaxIDLength
+// bytes, hashing them when they are too long.
+func deriveID(prefix string, parts ...string) string {
+	n := len(prefix)
+	for _, p := range parts {
+		n += 1 + len(p)
+	}
+	if n <= scrm.MaxIDLength {
+		var b strings.Builder
+		b.Grow(n)
+		b.WriteString(prefix)
+		for _, p := range parts {
+			b.WriteByte(':')
+			b.WriteString(p)
+		}
+		return b.String()
+	}
+	return prefix + ":" + scrm.Fingerprint(parts)
+}
+
+func asError(err error, target **scrm.Error) bool { return errors.As(err, target) }
+
+func trimPrefix(s, prefix string) string { return strings.TrimPrefix(s, prefix) }
+
+// The range of times the ledger accepts, in Unix seconds (1971-01-01 and
+// 2200-01-01 UTC), so that every instant it stores fits Unix nanoseconds.
+const (
+	minUnix = 31536000
+	maxUnix = 7258118400
+)
+
+// checkAt validates a request time: zero means now, and it may not be later
+// than now + FutureTolerance (nor before 1971).
+func checkAt(op string, at, now time.Time) (time.Time, error) {
+	if at.IsZero() {
+		return now, nil
+	}
+	if at.Unix() < minUnix {
+		return time.Time{}, scrm.Invalid(op, "At", "%s is before 1971", at.Format(time.RFC3339))
+	}
+	if at.After(now.Add(FutureTolerance)) {
+		return time.Time{}, scrm.Invalid(op, "At", "%s is in the future (clock %s)", at.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	return at, nil
+}
+
+// wrap classifies an error from a store or a collaborator: a *scrm.Error
+// (which names its own operation and field) is returned as is, anything else
+// is wrapped under op.
+func wrap(op string, err error) error {
+	var se *scrm.Error
+	if err == nil || errors.As(err, &se) {
+		return err
+	}
+	return scrm.Wrap(nil, op, err)
+}
