@@ -10,7 +10,10 @@
 //  2. tags follow what customers do: a rule tag, an exclusive spending
 //     group and a keyword tag for customers who ask not to be messaged;
 //  3. touches go out on schedule: a welcome SOP that respects quiet hours,
-//     a tag-triggered day-1/3/8/15 sequence that ends when the customer buys.
+//     a tag-triggered day-1/3/8/15 sequence that ends when the customer buys;
+//  4. purchases earn points and growth value, a big order reaches a higher
+//     tier, points pay part of a checkout, a refund takes the tier back, and
+//     unused points expire after the next year ends.
 //
 // Every service is wired into one scrm.Dispatcher: Profiles first, then the
 // domain services, so each reads a profile that already includes the event.
@@ -26,6 +29,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/scrmkit/scrmkit/member"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 	"github.com/scrmkit/scrmkit/sop"
@@ -54,6 +58,7 @@ type app struct {
 	profiles *scrm.Profiles
 	tags     *tagging.Service
 	touches  *sop.Service
+	members  *member.Service
 	channel  *scrmtest.Recorder
 	merges   []string
 	events   int
@@ -65,9 +70,11 @@ func run(ctx context.Context, w io.Writer) error {
 	for _, step := range []func() error{
 		a.defineTags,
 		a.defineTouches,
+		a.defineMembers,
 		a.customersAndRules,
 		a.showTags,
 		a.showTouches,
+		a.showMembers,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -89,13 +96,14 @@ func newApp(ctx context.Context, w io.Writer) *app {
 	a.dir = scrm.NewDirectory(scrm.NewMemoryDirectoryStore(), &kernel)
 	a.tags = tagging.New(tagging.NewMemoryStore(), store, &tagging.Options{Options: kernel})
 	a.touches = sop.New(sop.NewMemoryStore(), store, &sop.Options{Options: kernel, Channel: a.channel})
+	a.members = member.New(member.NewMemoryStore(), store, &member.Options{Options: kernel})
 	watch := scrm.HandlerFunc(func(ctx context.Context, e scrm.Event) error {
 		if e.Type == scrm.EventCustomerMerged {
 			a.merges = append(a.merges, fmt.Sprintf("%s merged into %s", e.Prop("from"), e.Prop("into")))
 		}
 		return nil
 	})
-	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.touches, watch)
+	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.members, a.touches, watch)
 	return a
 }
 

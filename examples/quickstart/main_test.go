@@ -35,6 +35,12 @@ func TestQuickstart(t *testing.T) {
 		"Tue 11-03 10:00  → C006 品牌故事 via wecom",
 		"Thu 11-05 10:00  → C006 爆品推荐 via wecom",
 		"stats new-lead/day8: enrolled 3, sent 0, deferred 0, skipped 1, cancelled 2",
+		// 4. members: member-day points, upgrade with its reward, points at
+		// checkout capped at half the order, refund downgrade, expiry.
+		"¥800 on member day:          C001 points  2356  growth  1056  tier 金卡",
+		"checkout of ¥60: 2300 points pay ¥23.00, ¥37.00 by WeChat Pay",
+		"after a ¥400 refund:         C001 points     0  growth   656  tier 银卡",
+		"2028-01-01 sweep expired 224 points",
 	} {
 		assert.Contains(t, s, want)
 	}
