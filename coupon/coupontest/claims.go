@@ -1,0 +1,245 @@
+package coupontest
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/coupon"
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+func testClaims(t *testing.T, h harness) {
+	t.Run("InsertsAndCounts", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		in := newCoupon(tenant, "c", "u1", "cp1")
+		in.Channel, in.Source = "miniprogram", "claim"
+		res, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k1", in))
+		require.NoError(t, err)
+		assert.False(t, res.Replayed)
+		require.Len(t, res.Coupons, 1)
+		assert.Equal(t, "cp1", res.Coupons[0].ID)
+
+		got := getCoupon(t, s, tenant, "cp1")
+		assert.Equal(t, tenant, got.Tenant)
+		assert.Equal(t, "c", got.Template)
+		assert.Equal(t, scrm.CustomerID("u1"), got.Customer)
+		assert.Equal(t, coupon.StateAvailable, got.State)
+		assert.Equal(t, "miniprogram", got.Channel)
+		assert.True(t, got.Claimed)
+		assert.WithinDuration(t, in.ValidFrom, got.ValidFrom, time.Millisecond)
+		assert.WithinDuration(t, in.ValidTo, got.ValidTo, time.Millisecond)
+		assert.WithinDuration(t, in.IssuedAt, got.IssuedAt, time.Millisecond)
+
+		sys := claimParams(tenant, "c", "u1", "k2", newCoupon(tenant, "c", "u1", "cp2"), newCoupon(tenant, "c", "u1", "cp3"))
+		sys.Claimed = false
+		_, err = s.Claim(ctx, sys)
+		require.NoError(t, err)
+		st := stats(t, s, tenant, "c")
+		assert.Equal(t, int64(3), st.Issued)
+		assert.Equal(t, int64(1), st.Claimed, "coupons issued by the system are not claimed")
+	})
+
+	t.Run("Stock", func(t *testing.T) {
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.Stock = 3
+		putTemplate(t, s, tp)
+		_, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k1", newCoupon(tenant, "c", "u1", "a"), newCoupon(tenant, "c", "u1", "b")))
+		require.NoError(t, err)
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u2", "k2", newCoupon(tenant, "c", "u2", "c"), newCoupon(tenant, "c", "u2", "d")))
+		assert.ErrorIs(t, err, scrm.ErrExhausted, "2 more would make 4 > 3: all or nothing")
+		assertField(t, err, "Stock")
+		_, err = s.Coupon(ctx, tenant, "c")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "a refused claim writes nothing")
+		assert.Equal(t, int64(2), stats(t, s, tenant, "c").Issued)
+
+		issue(t, s, tenant, "c", "u2", "e")
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u3", "k3", newCoupon(tenant, "c", "u3", "f")))
+		assert.ErrorIs(t, err, scrm.ErrExhausted)
+		assert.Equal(t, int64(3), stats(t, s, tenant, "c").Issued)
+		_, err = s.ClaimByKey(ctx, tenant, "k3")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "a refused claim does not record its key")
+	})
+
+	t.Run("PerCustomer", func(t *testing.T) {
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.PerCustomer = 2
+		putTemplate(t, s, tp)
+		issue(t, s, tenant, "c", "u1", "a")
+		issue(t, s, tenant, "c", "u1", "b")
+		_, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k3", newCoupon(tenant, "c", "u1", "c")))
+		assert.ErrorIs(t, err, scrm.ErrExhausted)
+		assertField(t, err, "PerCustomer")
+		issue(t, s, tenant, "c", "u2", "d") // other customers are not affected
+	})
+
+	t.Run("PerCustomerPerDay", func(t *testing.T) {
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.PerCustomerPerDay = 1
+		putTemplate(t, s, tp)
+		day := func(d int) (time.Time, time.Time) {
+			start := time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC)
+			return start, start.AddDate(0, 0, 1)
+		}
+		claimOn := func(d int, id string) error {
+			c := newCoupon(tenant, "c", "u1", id)
+			c.IssuedAt = time.Date(2026, 3, d, 12, 0, 0, 0, time.UTC)
+			p := claimParams(tenant, "c", "u1", "k-"+id, c)
+			p.DayStart, p.DayEnd = day(d)
+			_, err := s.Claim(ctx, p)
+			return err
+		}
+		require.NoError(t, claimOn(2, "a"))
+		err := claimOn(2, "b")
+		assert.ErrorIs(t, err, scrm.ErrExhausted)
+		assertField(t, err, "PerCustomerPerDay")
+		require.NoError(t, claimOn(3, "c"), "a new day has a new allowance")
+	})
+
+	t.Run("Replay", func(t *testing.T) {
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.Stock = 1
+		putTemplate(t, s, tp)
+		first, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k1", newCoupon(tenant, "c", "u1", "a")))
+		require.NoError(t, err)
+
+		// The same key and fingerprint return the original coupon, even
+		// with other coupon IDs proposed and the stock now exhausted.
+		again, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k1", newCoupon(tenant, "c", "u1", "other")))
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		require.Len(t, again.Coupons, 1)
+		assert.Equal(t, first.Coupons[0].ID, again.Coupons[0].ID)
+		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
+		_, err = s.Coupon(ctx, tenant, "other")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+
+		rec, err := s.ClaimByKey(ctx, tenant, "k1")
+		require.NoError(t, err)
+		assert.Equal(t, "fp:k1", rec.Fingerprint)
+		require.Len(t, rec.Coupons, 1)
+		assert.Equal(t, "a", rec.Coupons[0].ID)
+
+		diff := claimParams(tenant, "c", "u1", "k1", newCoupon(tenant, "c", "u1", "b"))
+		diff.Fingerprint = "something else"
+		_, err = s.Claim(ctx, diff)
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assertField(t, err, "IdempotencyKey")
+	})
+
+	t.Run("Errors", func(t *testing.T) {
+		s := h.newStore(t)
+		_, err := s.Claim(ctx, claimParams(tenant, "none", "u1", "k1", newCoupon(tenant, "none", "u1", "a")))
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		issue(t, s, tenant, "c", "u1", "a")
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u2", "k2", newCoupon(tenant, "c", "u2", "a")))
+		assert.ErrorIs(t, err, scrm.ErrConflict, "coupon IDs are unique")
+		assert.Equal(t, scrm.CustomerID("u1"), getCoupon(t, s, tenant, "a").Customer)
+
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u2", "k3", newCoupon(tenant, "c", "u9", "b")))
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "a coupon of another customer than the params'")
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u2", "k4"))
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "no coupons")
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u2", "", newCoupon(tenant, "c", "u2", "b")))
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "no key")
+		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
+	})
+}
+
+func testClaimConcurrency(t *testing.T, h harness) {
+	t.Run("StockAndPerCustomer", func(t *testing.T) {
+		// 2,000 goroutines, 1,000 customers (two tries each), stock 500,
+		// one per customer: exactly 500 coupons, nobody with two.
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "flash")
+		tp.Stock, tp.PerCustomer = 500, 1
+		putTemplate(t, s, tp)
+		const goroutines, customers = 2000, 1000
+		var won, exhausted atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make(chan error, goroutines)
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cust := scrm.CustomerID(fmt.Sprintf("u%04d", g%customers))
+				id := fmt.Sprintf("cp%04d", g)
+				<-start
+				_, err := s.Claim(ctx, claimParams(tenant, "flash", cust, "k-"+id, newCoupon(tenant, "flash", cust, id)))
+				switch {
+				case err == nil:
+					won.Add(1)
+				case isExhausted(err):
+					exhausted.Add(1)
+				default:
+					errs <- err
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("unexpected error: %v", err)
+		}
+		assert.Equal(t, int64(500), won.Load())
+		assert.Equal(t, int64(goroutines-500), exhausted.Load())
+		assert.Equal(t, int64(500), stats(t, s, tenant, "flash").Issued)
+
+		perCustomer := map[scrm.CustomerID]int{}
+		total := 0
+		for cur := ""; ; {
+			page, err := s.ListCoupons(ctx, coupon.ListCouponsParams{Tenant: tenant, Template: "flash", Cursor: cur, Limit: 1000})
+			require.NoError(t, err)
+			for _, c := range page.Coupons {
+				perCustomer[c.Customer]++
+				total++
+			}
+			if cur = page.Next; cur == "" {
+				break
+			}
+		}
+		assert.Equal(t, 500, total)
+		for c, n := range perCustomer {
+			assert.LessOrEqual(t, n, 1, "customer %s", c)
+		}
+	})
+
+	t.Run("ReplaysOfOneKey", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		const n = 50
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		for g := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "same", newCoupon(tenant, "c", "u1", fmt.Sprintf("cp%d", g))))
+				if assert.NoError(t, err) && assert.Len(t, res.Coupons, 1) {
+					ids[g] = res.Coupons[0].ID
+				}
+			}()
+		}
+		wg.Wait()
+		for _, id := range ids {
+			assert.Equal(t, ids[0], id, "every replay returns the one coupon")
+		}
+		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
+	})
+}
+
+func isExhausted(err error) bool { return scrm.CodeOf(err) == scrm.ErrExhausted }

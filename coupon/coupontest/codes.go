@@ -1,0 +1,119 @@
+package coupontest
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/coupon"
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+func testCodes(t *testing.T, h harness) {
+	t.Run("PutAndGet", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{
+			{Tenant: tenant, Code: "AAAA2222BBBB", Template: "c", CreatedAt: t0},
+			{Tenant: tenant, Code: "SUMMER", Template: "c", Shared: true, CreatedAt: t0},
+		}))
+		got, err := s.Code(ctx, tenant, "SUMMER")
+		require.NoError(t, err)
+		assert.Equal(t, "c", got.Template)
+		assert.True(t, got.Shared)
+		assert.Zero(t, got.Uses)
+		_, err = s.Code(ctx, tenant, "NOPE")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
+	t.Run("AllOrNothing", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "A1", Template: "c"}}))
+		err := s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "B1", Template: "c"}, {Tenant: tenant, Code: "A1", Template: "c"}})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "an existing code")
+		err = s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "C1", Template: "c"}, {Tenant: tenant, Code: "C1", Template: "c"}})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a code twice in one call")
+		err = s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "D1", Template: "c"}, {Tenant: tenant, Code: "D2", Template: "none"}})
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "a code of a template that does not exist")
+		err = s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: "t2", Code: "E1", Template: "c"}})
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "a code of another tenant")
+		for _, c := range []string{"B1", "C1", "D1", "E1"} {
+			_, err := s.Code(ctx, tenant, c)
+			assert.ErrorIs(t, err, scrm.ErrNotFound, "code %s must not be written", c)
+		}
+	})
+
+	t.Run("ClaimWithCodes", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		putTemplate(t, s, cashTemplate(tenant, "other"))
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{
+			{Tenant: tenant, Code: "ONCE", Template: "c"}, {Tenant: tenant, Code: "MANY", Template: "c", Shared: true}}))
+
+		p := claimParams(tenant, "c", "u1", "k1", newCoupon(tenant, "c", "u1", "a"))
+		p.Code = "ONCE"
+		_, err := s.Claim(ctx, p)
+		require.NoError(t, err)
+		code, err := s.Code(ctx, tenant, "ONCE")
+		require.NoError(t, err)
+		assert.Equal(t, scrm.CustomerID("u1"), code.Customer)
+		assert.Equal(t, "a", code.Coupon)
+		assert.Equal(t, int64(1), code.Uses)
+
+		p = claimParams(tenant, "c", "u2", "k2", newCoupon(tenant, "c", "u2", "b"))
+		p.Code = "ONCE"
+		_, err = s.Claim(ctx, p)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a single-use code is spent")
+		_, err = s.Coupon(ctx, tenant, "b")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+
+		for i, cust := range []scrm.CustomerID{"u1", "u2", "u3"} {
+			p := claimParams(tenant, "c", cust, fmt.Sprint("m", i), newCoupon(tenant, "c", cust, fmt.Sprint("m", i)))
+			p.Code = "MANY"
+			_, err := s.Claim(ctx, p)
+			require.NoError(t, err)
+		}
+		code, err = s.Code(ctx, tenant, "MANY")
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), code.Uses)
+		assert.Empty(t, code.Customer, "a shared code records no single user")
+
+		p = claimParams(tenant, "other", "u1", "k9", newCoupon(tenant, "other", "u1", "x"))
+		p.Code = "MANY"
+		_, err = s.Claim(ctx, p)
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "a code of another template")
+		p.Code = "UNKNOWN"
+		_, err = s.Claim(ctx, p)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
+	t.Run("SingleUseRace", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "ONCE", Template: "c"}}))
+		var won atomic.Int64
+		var wg sync.WaitGroup
+		for g := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cust := scrm.CustomerID(fmt.Sprint("u", g))
+				p := claimParams(tenant, "c", cust, fmt.Sprint("k", g), newCoupon(tenant, "c", cust, fmt.Sprint("cp", g)))
+				p.Code = "ONCE"
+				if _, err := s.Claim(ctx, p); err == nil {
+					won.Add(1)
+				} else {
+					assert.ErrorIs(t, err, scrm.ErrConflict)
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, int64(1), won.Load())
+		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
+	})
+}
