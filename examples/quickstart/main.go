@@ -13,7 +13,9 @@
 //     a tag-triggered day-1/3/8/15 sequence that ends when the customer buys;
 //  4. purchases earn points and growth value, a big order reaches a higher
 //     tier, points pay part of a checkout, a refund takes the tier back, and
-//     unused points expire after the next year ends.
+//     unused points expire after the next year ends;
+//  5. a checkout picks the best coupon combination, locks it with the order
+//     (no other order can use it meanwhile) and confirms it on payment.
 //
 // Every service is wired into one scrm.Dispatcher: Profiles first, then the
 // domain services, so each reads a profile that already includes the event.
@@ -29,6 +31,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/scrmkit/scrmkit/coupon"
 	"github.com/scrmkit/scrmkit/member"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/scrmtest"
@@ -59,6 +62,7 @@ type app struct {
 	tags     *tagging.Service
 	touches  *sop.Service
 	members  *member.Service
+	coupons  *coupon.Service
 	channel  *scrmtest.Recorder
 	merges   []string
 	events   int
@@ -71,10 +75,12 @@ func run(ctx context.Context, w io.Writer) error {
 		a.defineTags,
 		a.defineTouches,
 		a.defineMembers,
+		a.defineCoupons,
 		a.customersAndRules,
 		a.showTags,
 		a.showTouches,
 		a.showMembers,
+		a.showCoupons,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -97,6 +103,9 @@ func newApp(ctx context.Context, w io.Writer) *app {
 	a.tags = tagging.New(tagging.NewMemoryStore(), store, &tagging.Options{Options: kernel})
 	a.touches = sop.New(sop.NewMemoryStore(), store, &sop.Options{Options: kernel, Channel: a.channel})
 	a.members = member.New(member.NewMemoryStore(), store, &member.Options{Options: kernel})
+	couponIDs := kernel
+	couponIDs.NewID = func() string { a.ids++; return fmt.Sprintf("CP%03d", a.ids) }
+	a.coupons = coupon.New(coupon.NewMemoryStore(), store, &coupon.Options{Options: couponIDs})
 	watch := scrm.HandlerFunc(func(ctx context.Context, e scrm.Event) error {
 		if e.Type == scrm.EventCustomerMerged {
 			a.merges = append(a.merges, fmt.Sprintf("%s merged into %s", e.Prop("from"), e.Prop("into")))

@@ -41,6 +41,11 @@ func TestQuickstart(t *testing.T) {
 		"checkout of ¥60: 2300 points pay ¥23.00, ¥37.00 by WeChat Pay",
 		"after a ¥400 refund:         C001 points     0  growth   656  tier 银卡",
 		"2028-01-01 sweep expired 224 points",
+		// 5. coupons: per-customer limit, best combination, lock exclusivity.
+		"second 满200减30: coupon.Claim: coupon.MemoryStore.Claim: PerCustomer: customer reached the limit of 1 per customer",
+		"takes ¥59.62 off, payable ¥189.38",
+		"another order with the same coupons: coupon.Lock: Coupons[0]: coupon CP008: locked",
+		"C004 earns points on the ¥189.38 paid: balance 189",
 	} {
 		assert.Contains(t, s, want)
 	}
