@@ -1,0 +1,78 @@
+package referral
+
+import (
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// The domain events the Service publishes through Options.Publisher. Their
+// IDs are derived from what caused them, so publishing one again (after a
+// failure, or from a replayed request) has no further effect.
+const (
+	// EventBound: an invitee bound. Customer: the invitee; Props: "program",
+	// "inviter" or "staff", "status". ID "referral.bound:<invitee>".
+	EventBound = "referral.bound"
+	// EventReviewed: a binding under review was approved or rejected.
+	// Customer: the invitee; Props: "program", "status".
+	EventReviewed = "referral.reviewed"
+	// EventQualified: an invitee qualified and their rewards flow (at once,
+	// or when a held binding is approved). Customer: the invitee; Amount:
+	// the qualifying amount; Props: "program", "inviter" or "staff",
+	// "order_id". ID "referral.qualified:<program>:<invitee>".
+	EventQualified = "referral.qualified"
+	// EventReversed: a refund cancelled a pending percent reward or
+	// commission. Customer: who would have been paid; Amount: the amount;
+	// Props: "program", "entry", "invitee", "order_id".
+	EventReversed = "referral.reversed"
+	// EventTeamSucceeded: a group-buy team filled in time. One per member;
+	// Customer: the member; Amount: the group price; Props: "group_buy",
+	// "team".
+	EventTeamSucceeded = "referral.team_succeeded"
+	// EventTeamFailed: a group-buy team did not fill in time: refund the
+	// member. One per member; Customer: the member; Amount: the price paid;
+	// Props: "group_buy", "team".
+	EventTeamFailed = "referral.team_failed"
+	// EventLotteryWon: a member of a lottery group buy won. Customer: the
+	// member; Props: "group_buy", "team", "draw_seed".
+	EventLotteryWon = "referral.lottery_won"
+	// EventLotteryLost: a member of a lottery group buy did not win: refund
+	// the price (Amount); consolation rewards are granted. Props as for
+	// EventLotteryWon.
+	EventLotteryLost = "referral.lottery_lost"
+	// EventBargainCompleted: a bargain session reached its floor price.
+	// Customer: the owner; Amount: the floor price; Props: "bargain",
+	// "session".
+	EventBargainCompleted = "referral.bargain_completed"
+)
+
+func bindEvent(b Binding) scrm.Event {
+	props := map[string]any{"program": b.Program, "status": string(b.Status)}
+	if b.Inviter != "" {
+		props["inviter"] = string(b.Inviter)
+	} else {
+		props["staff"] = b.Staff
+	}
+	return scrm.Event{ID: key(EventBound, string(b.Invitee)), Tenant: b.Tenant, Customer: b.Invitee,
+		Type: EventBound, Time: b.At, Props: props}
+}
+
+func reviewEvent(b Binding) scrm.Event {
+	return scrm.Event{ID: key(EventReviewed, string(b.Invitee)), Tenant: b.Tenant, Customer: b.Invitee,
+		Type: EventReviewed, Time: b.ReviewedAt, Props: map[string]any{"program": b.Program, "status": string(b.Status)}}
+}
+
+func qualifiedEvent(q Qualification) scrm.Event {
+	props := map[string]any{"program": q.Program, "order_id": q.OrderID}
+	if q.Inviter != "" {
+		props["inviter"] = string(q.Inviter)
+	} else {
+		props["staff"] = q.Staff
+	}
+	return scrm.Event{ID: key(EventQualified, q.Program, string(q.Invitee)), Tenant: q.Tenant, Customer: q.Invitee,
+		Type: EventQualified, Time: q.At, Amount: q.Amount, Props: props}
+}
+
+func reversedEvent(e Entry) scrm.Event {
+	return scrm.Event{ID: key(EventReversed, e.ID), Tenant: e.Tenant, Customer: e.Beneficiary,
+		Type: EventReversed, Time: e.ReversedAt, Amount: e.Amount,
+		Props: map[string]any{"program": e.Program, "entry": e.ID, "invitee": string(e.Invitee), "order_id": e.OrderID}}
+}

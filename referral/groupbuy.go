@@ -1,0 +1,351 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// GroupBuy is a group-buying campaign (拼团): a leader opens a team, friends
+// join, and a team that gets Size members within Duration buys at Price;
+// one that does not fails and every member is refunded.
+//
+// With a Lottery (抽奖团, e.g. teams of 10 paying ¥1 each, 50 prizes across
+// all teams), the members of every successful team enter one draw after the
+// campaign: Winners of them win, the others are refunded and get the
+// Consolation rewards.
+type GroupBuy struct {
+	Tenant   scrm.TenantID
+	ID       string
+	Size     int             // members per team, leader included; at least 2
+	Duration time.Duration   // how long a team has to fill up
+	Price    decimal.Decimal // what each member pays
+	Lottery  *Lottery
+	// Start and End bound when teams may be opened (Start ≤ t < End); zero
+	// Start: from the beginning, zero End: no end. A lottery needs an End:
+	// it is drawn once every team has finished, at End + Duration.
+	Start, End time.Time
+}
+
+// Lottery makes a GroupBuy a lottery: see Service.Draw.
+type Lottery struct {
+	Winners     int           // prizes across all teams
+	Consolation []scrm.Reward // for every member of a successful team who did not win
+}
+
+// Validate reports the first malformed field of g as an error matching
+// scrm.ErrInvalid and naming it.
+func (g GroupBuy) Validate() error {
+	const op = "referral group buy"
+	if err := scrm.CheckID(op, "Tenant", string(g.Tenant)); err != nil {
+		return err
+	}
+	if err := scrm.CheckID(op, "ID", g.ID); err != nil {
+		return err
+	}
+	bad := func(field, format string, args ...any) error {
+		return at(op, g.ID, field, fmt.Errorf(format, args...))
+	}
+	switch {
+	case g.Size < 2:
+		return bad("Size", "a team needs at least 2 members, got %d", g.Size)
+	case g.Duration <= 0:
+		return bad("Duration", "must be positive, got %s", g.Duration)
+	case !g.End.IsZero() && !g.End.After(g.Start):
+		return bad("End", "must be after Start")
+	}
+	if err := checkMoney(g.Price); err != nil {
+		return at(op, g.ID, "Price", err)
+	}
+	if l := g.Lottery; l != nil {
+		switch {
+		case l.Winners < 1:
+			return bad("Lottery.Winners", "must be positive, got %d", l.Winners)
+		case g.End.IsZero():
+			return bad("End", "required for a lottery, which is drawn after the last team finishes")
+		}
+		if err := checkRewards(op, g.ID, "Lottery.Consolation", l.Consolation); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g GroupBuy) clone() GroupBuy {
+	if g.Lottery != nil {
+		l := *g.Lottery
+		l.Consolation = cloneRewards(l.Consolation)
+		g.Lottery = &l
+	}
+	return g
+}
+
+// TeamStatus is the state of a group-buy team.
+type TeamStatus string
+
+// The team statuses.
+const (
+	TeamOpen      TeamStatus = "open"      // waiting for members
+	TeamSucceeded TeamStatus = "succeeded" // filled in time
+	TeamFailed    TeamStatus = "failed"    // did not fill in time: refund every member
+)
+
+// Member is one member of a team.
+type Member struct {
+	Customer scrm.CustomerID
+	JoinedAt time.Time
+}
+
+// Team is one group-buy team. The leader is its first member.
+type Team struct {
+	Tenant    scrm.TenantID
+	ID        string
+	GroupBuy  string
+	Leader    scrm.CustomerID
+	Size      int             // from the group buy, when opened
+	Price     decimal.Decimal // from the group buy, when opened
+	Lottery   bool            // the group buy is a lottery
+	Members   []Member        // in join order
+	OpenedAt  time.Time
+	ExpiresAt time.Time // OpenedAt + Duration
+	Status    TeamStatus
+	ClosedAt  time.Time // when it filled, or ExpiresAt when it failed
+	// Reported is set once the team's outcome was published (one event per
+	// member); Sweep publishes outcomes not yet reported.
+	Reported bool
+}
+
+func (t Team) clone() Team {
+	t.Members = append([]Member(nil), t.Members...)
+	return t
+}
+
+// Has reports whether the customer is a member of the team.
+func (t Team) Has(c scrm.CustomerID) bool {
+	for _, m := range t.Members {
+		if m.Customer == c {
+			return true
+		}
+	}
+	return false
+}
+
+// SaveGroupBuy validates g and stores it, replacing the group buy of the
+// same ID; teams already open keep the size and price they opened with.
+//
+// Errors: ErrInvalid naming the field (a Size below 2, ...); nothing is
+// written.
+func (s *Service) SaveGroupBuy(ctx context.Context, g GroupBuy) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return scrm.Wrap(nil, "referral.SaveGroupBuy", s.store.PutGroupBuy(ctx, g.clone()))
+}
+
+// GroupBuy returns a stored group buy.
+//
+// Errors: ErrNotFound.
+func (s *Service) GroupBuy(ctx context.Context, tenant scrm.TenantID, id string) (GroupBuy, error) {
+	const op = "referral.GroupBuy"
+	if err := checkTenantID(op, tenant, "GroupBuy", id); err != nil {
+		return GroupBuy{}, err
+	}
+	g, err := s.store.GetGroupBuy(ctx, tenant, id)
+	return g, scrm.Wrap(nil, op, err)
+}
+
+// Open opens a team of the group buy with leader as its first member, or
+// returns the leader's team of it that is still open (so a double tap opens
+// one team). The team has the group buy's Duration to fill.
+//
+// Errors: ErrNotFound for an unknown group buy; ErrExpired carrying
+// ReasonNotRunning outside its Start/End.
+func (s *Service) Open(ctx context.Context, tenant scrm.TenantID, groupBuy string, leader scrm.CustomerID) (Team, error) {
+	const op = "referral.Open"
+	if err := checkTenantID(op, tenant, "GroupBuy", groupBuy); err != nil {
+		return Team{}, err
+	}
+	if err := scrm.CheckID(op, "Leader", string(leader)); err != nil {
+		return Team{}, err
+	}
+	g, err := s.store.GetGroupBuy(ctx, tenant, groupBuy)
+	if err != nil {
+		return Team{}, scrm.Wrap(nil, op, err)
+	}
+	now := s.opts.Clock.Now()
+	if now.Before(g.Start) || (!g.End.IsZero() && !now.Before(g.End)) {
+		return Team{}, refuse(scrm.ErrExpired, op, ReasonNotRunning, "group buy "+g.ID+" is not open for new teams")
+	}
+	t := Team{
+		Tenant: tenant, ID: s.opts.NewID(), GroupBuy: g.ID, Leader: leader, Size: g.Size, Price: g.Price,
+		Lottery: g.Lottery != nil, Members: []Member{{Customer: leader, JoinedAt: now}},
+		OpenedAt: now, ExpiresAt: now.Add(g.Duration), Status: TeamOpen,
+	}
+	t, _, err = s.store.OpenTeam(ctx, OpenTeamParams{Team: t, Now: now})
+	return t, scrm.Wrap(nil, op, err)
+}
+
+// Join adds the customer to an open team. The member who fills the team
+// makes it succeed, and its outcome is published (EventTeamSucceeded for
+// each member). Capacity is enforced by the Store: of many customers racing
+// for the last place, exactly one gets it.
+//
+// Errors: ErrNotFound for an unknown team; ErrConflict carrying
+// ReasonAlreadyJoined for a member; ErrExhausted carrying ReasonTeamFull
+// for a full team; ErrExpired carrying ReasonTeamClosed for a team whose
+// time ran out (which is then failed and reported, if it was not yet).
+func (s *Service) Join(ctx context.Context, tenant scrm.TenantID, team string, customer scrm.CustomerID) (Team, error) {
+	const op = "referral.Join"
+	if err := checkTenantID(op, tenant, "Team", team); err != nil {
+		return Team{}, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(customer)); err != nil {
+		return Team{}, err
+	}
+	now := s.opts.Clock.Now()
+	t, err := s.store.JoinTeam(ctx, JoinTeamParams{Tenant: tenant, Team: team, Customer: customer, Now: now})
+	if errors.Is(err, scrm.ErrExpired) {
+		if _, ferr := s.finishTeams(ctx, ExpireTeamsParams{Tenant: tenant, Team: team, Now: now}); ferr != nil {
+			s.opts.Logger.WarnContext(ctx, "referral: finishing an expired team failed", "team", team, "err", ferr)
+		}
+	}
+	if err != nil {
+		return Team{}, scrm.Wrap(nil, op, err)
+	}
+	if t.Status == TeamSucceeded {
+		return t, scrm.Wrap(nil, op, s.reportTeam(ctx, t))
+	}
+	return t, nil
+}
+
+// Team returns a team. A team whose time ran out is failed (and reported)
+// on the way, so the answer is always current.
+//
+// Errors: ErrNotFound.
+func (s *Service) Team(ctx context.Context, tenant scrm.TenantID, id string) (Team, error) {
+	const op = "referral.Team"
+	if err := checkTenantID(op, tenant, "Team", id); err != nil {
+		return Team{}, err
+	}
+	t, err := s.store.GetTeam(ctx, tenant, id)
+	if err != nil {
+		return Team{}, scrm.Wrap(nil, op, err)
+	}
+	now := s.opts.Clock.Now()
+	if t.Status == TeamOpen && !now.Before(t.ExpiresAt) {
+		failed, err := s.finishTeams(ctx, ExpireTeamsParams{Tenant: tenant, Team: id, Now: now})
+		if err != nil {
+			return Team{}, scrm.Wrap(nil, op, err)
+		}
+		if len(failed) == 1 {
+			return failed[0], nil
+		}
+		// Finished by someone else meanwhile.
+		t, err = s.store.GetTeam(ctx, tenant, id)
+		return t, scrm.Wrap(nil, op, err)
+	}
+	return t, nil
+}
+
+// SweepResult is what one Sweep did.
+type SweepResult struct {
+	Failed   []Team // teams this call failed because their time ran out: refund every member
+	Reported int    // team outcomes published by this call (including outcomes an earlier failure left unpublished)
+}
+
+// sweepPage is how many teams Sweep handles per store call.
+const sweepPage = 200
+
+// Sweep fails every open team of the tenant whose time ran out and
+// publishes the outcome of every finished team not yet reported
+// (EventTeamFailed / EventTeamSucceeded per member). Teams are also
+// finished lazily when touched (Team, Join), so Sweep is only needed for
+// teams nobody looks at again; call it every minute or so. It starts no
+// goroutine.
+func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult, error) {
+	const op = "referral.Sweep"
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return SweepResult{}, err
+	}
+	var res SweepResult
+	now := s.opts.Clock.Now()
+	for {
+		failed, err := s.store.ExpireTeams(ctx, ExpireTeamsParams{Tenant: tenant, Now: now, Limit: sweepPage})
+		if err != nil {
+			return res, scrm.Wrap(nil, op, err)
+		}
+		res.Failed = append(res.Failed, failed...)
+		if len(failed) < sweepPage {
+			break
+		}
+	}
+	var errs []error
+	cursor := ""
+	for {
+		page, err := s.store.ListTeams(ctx, ListTeamsParams{Tenant: tenant, Unreported: true, Cursor: cursor, Limit: sweepPage})
+		if err != nil {
+			return res, joinErrs(op, append(errs, err))
+		}
+		for _, t := range page.Teams {
+			if err := s.reportTeam(ctx, t); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			res.Reported++
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	return res, joinErrs(op, errs)
+}
+
+// finishTeams fails the expired teams p selects and reports them.
+func (s *Service) finishTeams(ctx context.Context, p ExpireTeamsParams) ([]Team, error) {
+	failed, err := s.store.ExpireTeams(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for i := range failed {
+		if err := s.reportTeam(ctx, failed[i]); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		failed[i].Reported = true
+	}
+	return failed, joinErrs("referral: finish teams", errs)
+}
+
+// reportTeam publishes a finished team's outcome, one event per member, and
+// marks it reported.
+func (s *Service) reportTeam(ctx context.Context, t Team) error {
+	if t.Reported || t.Status == TeamOpen {
+		return nil
+	}
+	typ := EventTeamSucceeded
+	if t.Status == TeamFailed {
+		typ = EventTeamFailed
+	}
+	for _, m := range t.Members {
+		e := scrm.Event{ID: key(typ, t.ID, string(m.Customer)), Tenant: t.Tenant, Customer: m.Customer, Type: typ,
+			Time: t.ClosedAt, Amount: t.Price, Props: map[string]any{"group_buy": t.GroupBuy, "team": t.ID}}
+		if err := s.publish(ctx, e); err != nil {
+			return err
+		}
+	}
+	return s.store.MarkTeamReported(ctx, t.Tenant, t.ID)
+}
+
+func checkTenantID(op string, tenant scrm.TenantID, field, id string) error {
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return err
+	}
+	return scrm.CheckID(op, field, id)
+}

@@ -1,0 +1,259 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// Qualification records that an invitee did what their program asked for
+// (Program.Qualify). There is at most one per program and invitee.
+type Qualification struct {
+	Tenant  scrm.TenantID
+	Program string
+	Invitee scrm.CustomerID
+	Inviter scrm.CustomerID // from the binding; empty for a staff binding
+	Staff   string          // from the binding
+	EventID string          // the qualifying event
+	OrderID string          // its "order_id" property, or its ID when it has none
+	Amount  decimal.Decimal // its Amount
+	At      time.Time       // its Time
+	// Status follows the binding: StatusReview while the binding is held
+	// (no rewards yet, no Rank), StatusActive once rewards flow,
+	// StatusRejected when the binding was rejected.
+	Status Status
+	// Rank is the invitee's place among the inviter's active qualified
+	// invitees in the program: 1 for the first. Ladder rungs are paid when
+	// Rank equals their Count. 0 while under review or for a staff binding.
+	Rank int
+	// Rewarded reports whether the inviter is rewarded for this invitee:
+	// true while Rank is within the program's MaxPerInviter.
+	Rewarded bool
+}
+
+// Handle reacts to events; add the Service to the Dispatcher after
+// scrm.Profiles. It is idempotent: an event delivered again, or by many
+// goroutines at once, pays nothing twice.
+//
+// On the qualifying event of a bound invitee's program (Program.Qualify:
+// the event type, at least MinAmount, within Within of binding, and the
+// first such event if FirstOnly), it records the invitee as qualified once
+// and, if the binding is active, rewards:
+//
+//   - the invitee: InviteeOnQualify;
+//   - the inviter, while the invitee is within MaxPerInviter: each of
+//     InviterRewards, the Ladder rung whose Count this invitee reaches,
+//     and the Percent share of the event's Amount, rounded to the fen with
+//     scrm.RoundFen and capped at PercentCap, as a pending entry paid as
+//     Options.PercentKind;
+//   - distribution commission (Commission): a pending entry of
+//     RoundFen(Amount × rate) for the inviter (level 1, within
+//     MaxPerInviter) and for the inviter's own inviter if that binding is
+//     active (level 2, not limited by MaxPerInviter).
+//
+// Pending entries become payable SettleAfter after the qualifying event and
+// are paid by Settle (at once, when SettleAfter is zero). Rewards go through
+// Options.Rewarder with idempotency keys derived from the program, the
+// inviter and the invitee.
+//
+// On scrm.EventOrderRefunded (matched by its "order_id" property) of a bound
+// invitee, the pending entries of that order whose payable time is still
+// ahead of the refund are reversed, even if they are created later (the
+// refund is remembered). Entries already paid are not clawed back, and the
+// qualification and its other rewards stand.
+//
+// Events of unbound customers, other types, and the Service's own events are
+// ignored. Customer merges are not followed: a binding belongs to the
+// customer ID that bound.
+func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
+	const op = "referral.Handle"
+	if strings.HasPrefix(e.Type, "referral.") {
+		return nil
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	b, err := s.store.GetBinding(ctx, e.Tenant, e.Customer)
+	if is(err, scrm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	if e.Type == scrm.EventOrderRefunded {
+		return s.refund(ctx, op, b, e)
+	}
+	if b.Status == StatusRejected {
+		return nil
+	}
+	prog, err := s.store.GetProgram(ctx, e.Tenant, b.Program)
+	if is(err, scrm.ErrNotFound) {
+		s.opts.Logger.WarnContext(ctx, "referral: program of a binding is gone", "binding", b)
+		return nil
+	}
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	if e.Type != prog.qualifyEvent() || e.Time.Before(b.At) ||
+		(prog.Qualify.Within > 0 && !e.Time.Before(b.At.Add(prog.Qualify.Within))) {
+		return nil
+	}
+
+	if e.Amount.LessThan(prog.Qualify.MinAmount) {
+		return nil
+	}
+	if prog.Qualify.FirstOnly {
+		// Judge "first" only for an invitee not yet qualified: the profile
+		// read is the expensive part.
+		q, err := s.store.GetQualification(ctx, e.Tenant, prog.ID, e.Customer)
+		switch {
+		case err == nil:
+			if q.EventID != e.ID {
+				return nil // qualified by another event already
+			}
+			return scrm.Wrap(nil, op, s.rewardQualification(ctx, &prog, q)) // a redelivery: finish what may be missing
+		case !is(err, scrm.ErrNotFound):
+			return scrm.Wrap(nil, op, err)
+		}
+		p, err := s.profile(ctx, e.Tenant, e.Customer)
+		if err != nil {
+			return scrm.Wrap(nil, op, err)
+		}
+		if p != nil && p.Count(e.Type, b.At)-p.Count(e.Type, e.Time) > 0 {
+			return nil // an earlier event since binding was the first
+		}
+	}
+	orderID := e.Prop("order_id")
+	if orderID == "" {
+		orderID = e.ID
+	}
+	// Qualify returns the recorded qualification when there is one: a
+	// redelivery of the qualifying event finishes its rewards below, any
+	// other event stops there.
+	q, _, err := s.store.Qualify(ctx, QualifyParams{
+		Qualification: Qualification{
+			Tenant: e.Tenant, Program: prog.ID, Invitee: e.Customer, Inviter: b.Inviter, Staff: b.Staff,
+			EventID: e.ID, OrderID: orderID, Amount: e.Amount, At: e.Time,
+		},
+		MaxPerInviter: prog.MaxPerInviter,
+	})
+	if err != nil {
+		if errors.Is(err, ReasonRejected) {
+			return nil // rejected meanwhile
+		}
+		return scrm.Wrap(nil, op, err)
+	}
+	if q.EventID != e.ID {
+		return nil // qualified by another event (earlier, or winning a race)
+	}
+	return scrm.Wrap(nil, op, s.rewardQualification(ctx, &prog, q))
+}
+
+// rewardQualification grants what an active qualification earns and
+// records its pending entries. Every step is idempotent, so it runs again
+// on redeliveries and after Approve.
+func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualification) error {
+	const op = "referral: reward qualification"
+	if q.Status != StatusActive {
+		return nil // held for review, or rejected
+	}
+	errs := []error{s.publish(ctx, qualifiedEvent(q))}
+	invitee := string(q.Invitee)
+	g := rewardGrant{tenant: q.Tenant, program: p.ID, source: "referral:" + p.ID, role: "qualify", about1: invitee}
+	grants := g.add(make([]scrm.Grant, 0, len(p.InviteeOnQualify)+len(p.InviterRewards)), q.Invitee, p.InviteeOnQualify)
+	entries := make([]Entry, 0, 3)
+	due, now := q.At.Add(p.SettleAfter), s.opts.Clock.Now()
+	entry := func(kind EntryKind, level int, to scrm.CustomerID, amount decimal.Decimal) {
+		if amount.IsPositive() {
+			entries = append(entries, Entry{
+				Tenant: q.Tenant, ID: key(p.ID, entryName(kind, level), invitee), Program: p.ID,
+				Kind: kind, Level: level, Beneficiary: to, Invitee: q.Invitee, OrderID: q.OrderID,
+				Amount: amount, Status: EntryPending, CreatedAt: now, DueAt: due,
+			})
+		}
+	}
+	if q.Inviter != "" && q.Rewarded {
+		g.role, g.about1, g.about2 = "invite", string(q.Inviter), invitee
+		grants = g.add(grants, q.Inviter, p.InviterRewards)
+		for _, rung := range p.Ladder {
+			if rung.Count == q.Rank {
+				g.role, g.about2 = "rung"+itoa(rung.Count), ""
+				grants = g.add(grants, q.Inviter, rung.Rewards)
+			}
+		}
+		if p.Percent.IsPositive() {
+			amt := scrm.RoundFen(q.Amount.Mul(p.Percent))
+			if p.PercentCap.IsPositive() && amt.GreaterThan(p.PercentCap) {
+				amt = p.PercentCap
+			}
+			entry(EntryPercent, 0, q.Inviter, amt)
+		}
+		if len(p.Commission) > 0 {
+			entry(EntryCommission, 1, q.Inviter, scrm.RoundFen(q.Amount.Mul(p.Commission[0])))
+		}
+	}
+	if q.Inviter != "" && len(p.Commission) > 1 && p.Commission[1].IsPositive() {
+		up, err := s.store.GetBinding(ctx, q.Tenant, q.Inviter)
+		switch {
+		case err == nil && up.Status == StatusActive && up.Inviter != "":
+			entry(EntryCommission, 2, up.Inviter, scrm.RoundFen(q.Amount.Mul(p.Commission[1])))
+		case err != nil && !is(err, scrm.ErrNotFound):
+			errs = append(errs, err)
+		}
+	}
+	_, err := s.grant(ctx, p.ID, grants)
+	errs = append(errs, err)
+	if len(entries) > 0 {
+		if err := s.store.AddEntries(ctx, q.Tenant, entries); err != nil {
+			return joinErrs(op, append(errs, err))
+		}
+		if !due.After(now) {
+			// Payable at once. An entry stored earlier is settled or
+			// reversed already, or is settled here; settleEntry tells.
+			for _, e := range entries {
+				_, err := s.settleEntry(ctx, e)
+				errs = append(errs, err)
+			}
+		}
+	}
+	return joinErrs(op, errs)
+}
+
+// entryName names an entry kind and level in entry IDs.
+func entryName(kind EntryKind, level int) string {
+	switch {
+	case kind == EntryPercent:
+		return "percent"
+	case level == 1:
+		return "commission1"
+	case level == 2:
+		return "commission2"
+	}
+	return string(kind) + itoa(level)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// refund reverses the pending entries of a refunded order.
+func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event) error {
+	orderID := e.Prop("order_id")
+	if orderID == "" {
+		s.opts.Logger.WarnContext(ctx, "referral: refund without order_id ignored", "event", e.String())
+		return nil
+	}
+	reversed, err := s.store.ReverseOrder(ctx, ReverseParams{Tenant: e.Tenant, Invitee: b.Invitee, OrderID: orderID, At: e.Time})
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	var errs []error
+	for _, en := range reversed {
+		errs = append(errs, s.publish(ctx, reversedEvent(en)))
+	}
+	return joinErrs(op, errs)
+}

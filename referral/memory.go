@@ -1,0 +1,347 @@
+package referral
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// NewMemoryStore returns an in-memory Store, safe for concurrent use. It
+// copies values in and out and keeps each tenant behind its own lock, so
+// every method is trivially atomic and tenants never contend. It is the
+// store a nil New argument uses, and what the benchmarks run on.
+func NewMemoryStore() Store {
+	return &memoryStore{tenants: make(map[scrm.TenantID]*memTenant)}
+}
+
+type memoryStore struct {
+	mu      sync.Mutex
+	tenants map[scrm.TenantID]*memTenant
+}
+
+var _ Store = (*memoryStore)(nil)
+
+type leaderKey struct {
+	campaign string
+	customer scrm.CustomerID
+}
+
+type memTenant struct {
+	mu sync.Mutex
+
+	programs map[string]Program
+	codes    map[string]CodeRecord
+	owners   map[Owner]string
+
+	// Everything about one customer sits together, so that handling an
+	// event touches few large maps.
+	customers map[scrm.CustomerID]*memCustomer
+	byProgram map[string][]scrm.CustomerID   // invitees bound under a program
+	times     map[LimitBy]map[string][]int64 // sorted binding times (Unix ns) by device and IP
+
+	entries map[string]*memEntry
+	open    []*memEntry // every entry that was pending at some point; compacted by ListEntries
+	grants  map[string]*GrantRecord
+
+	groupBuys  map[string]GroupBuy
+	teams      map[string]Team
+	openTeams  map[string]struct{}
+	unreported map[string]struct{}
+	leaders    map[leaderKey]string // the leader's latest team of a group buy
+	draws      map[string]Draw
+
+	bargains map[string]Bargain
+	sessions map[string]*Session
+	starters map[leaderKey]string // the owner's latest session of a bargain
+}
+
+// memCustomer is one customer's state as invitee, inviter and beneficiary.
+type memCustomer struct {
+	binding   *Binding
+	signals   KnownSignals
+	quals     []*Qualification  // as invitee, one per program
+	orders    []*memOrder       // as invitee: entries and refund per order (few)
+	invitees  []scrm.CustomerID // bound under this customer's code
+	bindTimes []int64           // their binding times (Unix ns), sorted
+	ranks     map[string]int    // active qualified invitees per program
+	earned    []*memEntry       // entries this customer is the beneficiary of
+	granted   []programCount    // done grants per program
+}
+
+// memEntry is an Entry as the memory store keeps it: the amount in fen,
+// so that a stored entry holds no big.Int for the garbage collector to
+// trace (Entry.Amount is left zero).
+type memEntry struct {
+	Entry
+	fen int64
+}
+
+// entry returns the Entry with its amount.
+func (e *memEntry) entry() Entry {
+	out := e.Entry
+	out.Amount = scrm.FromFen(e.fen)
+	return out
+}
+
+type programCount struct {
+	program string
+	n       int
+}
+
+func (mc *memCustomer) addGranted(program string) {
+	for i := range mc.granted {
+		if mc.granted[i].program == program {
+			mc.granted[i].n++
+			return
+		}
+	}
+	mc.granted = append(mc.granted, programCount{program, 1})
+}
+
+func (mc *memCustomer) grantedIn(program string) int {
+	for _, c := range mc.granted {
+		if c.program == program {
+			return c.n
+		}
+	}
+	return 0
+}
+
+type memOrder struct {
+	id         string
+	entries    []*memEntry
+	refunded   bool
+	refundedAt time.Time
+}
+
+func newMemTenant() *memTenant {
+	return &memTenant{
+		programs: map[string]Program{}, codes: map[string]CodeRecord{}, owners: map[Owner]string{},
+		customers: map[scrm.CustomerID]*memCustomer{}, byProgram: map[string][]scrm.CustomerID{},
+		times:   map[LimitBy]map[string][]int64{LimitByDevice: {}, LimitByIP: {}},
+		entries: map[string]*memEntry{}, grants: map[string]*GrantRecord{},
+		groupBuys: map[string]GroupBuy{}, teams: map[string]Team{}, openTeams: map[string]struct{}{},
+		unreported: map[string]struct{}{}, leaders: map[leaderKey]string{}, draws: map[string]Draw{},
+		bargains: map[string]Bargain{}, sessions: map[string]*Session{}, starters: map[leaderKey]string{},
+	}
+}
+
+// customer returns the customer's state, creating it if asked.
+func (mt *memTenant) customer(c scrm.CustomerID, create bool) *memCustomer {
+	mc := mt.customers[c]
+	if mc == nil && create {
+		mc = &memCustomer{}
+		mt.customers[c] = mc
+	}
+	return mc
+}
+
+// binding returns the customer's binding, or nil.
+func (mt *memTenant) binding(c scrm.CustomerID) *Binding {
+	if mc := mt.customers[c]; mc != nil {
+		return mc.binding
+	}
+	return nil
+}
+
+// qual returns the customer's qualification in a program, or nil.
+func (mc *memCustomer) qual(program string) *Qualification {
+	if mc == nil {
+		return nil
+	}
+	for _, q := range mc.quals {
+		if q.Program == program {
+			return q
+		}
+	}
+	return nil
+}
+
+// tenant returns the tenant's state, locked, after checking ctx; the caller
+// must unlock it. With create false and no such tenant it returns nil.
+func (s *memoryStore) tenant(ctx context.Context, op string, t scrm.TenantID, create bool) (*memTenant, error) {
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	mt := s.tenants[t]
+	if mt == nil && create {
+		mt = newMemTenant()
+		s.tenants[t] = mt
+	}
+	s.mu.Unlock()
+	if mt != nil {
+		mt.mu.Lock()
+	}
+	return mt, nil
+}
+
+// notFound is the store's ErrNotFound; built without fmt, since "not
+// found" is an ordinary answer on hot paths (a customer with no binding).
+func notFound(op, msg string) error {
+	return &scrm.Error{Code: scrm.ErrNotFound, Op: op, Msg: msg}
+}
+
+func ownerString(o Owner) string {
+	if o.Staff != "" {
+		return "staff " + o.Staff
+	}
+	return "customer " + string(o.Customer)
+}
+
+// ---- programs, group buys, bargains
+
+func (s *memoryStore) PutProgram(ctx context.Context, p Program) error {
+	const op = "referral.MemoryStore.PutProgram"
+	if err := checkTenantID(op, p.Tenant, "ID", p.ID); err != nil {
+		return err
+	}
+	mt, err := s.tenant(ctx, op, p.Tenant, true)
+	if err != nil {
+		return err
+	}
+	defer mt.mu.Unlock()
+	mt.programs[p.ID] = p.clone()
+	return nil
+}
+
+func (s *memoryStore) GetProgram(ctx context.Context, tenant scrm.TenantID, id string) (Program, error) {
+	const op = "referral.MemoryStore.GetProgram"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return Program{}, err
+	}
+	if mt == nil {
+		return Program{}, notFound(op, "program "+id)
+	}
+	defer mt.mu.Unlock()
+	p, ok := mt.programs[id]
+	if !ok {
+		return Program{}, notFound(op, "program "+id)
+	}
+	return p.clone(), nil
+}
+
+func (s *memoryStore) PutGroupBuy(ctx context.Context, g GroupBuy) error {
+	const op = "referral.MemoryStore.PutGroupBuy"
+	if err := checkTenantID(op, g.Tenant, "ID", g.ID); err != nil {
+		return err
+	}
+	mt, err := s.tenant(ctx, op, g.Tenant, true)
+	if err != nil {
+		return err
+	}
+	defer mt.mu.Unlock()
+	mt.groupBuys[g.ID] = g.clone()
+	return nil
+}
+
+func (s *memoryStore) GetGroupBuy(ctx context.Context, tenant scrm.TenantID, id string) (GroupBuy, error) {
+	const op = "referral.MemoryStore.GetGroupBuy"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return GroupBuy{}, err
+	}
+	if mt == nil {
+		return GroupBuy{}, notFound(op, "group buy "+id)
+	}
+	defer mt.mu.Unlock()
+	g, ok := mt.groupBuys[id]
+	if !ok {
+		return GroupBuy{}, notFound(op, "group buy "+id)
+	}
+	return g.clone(), nil
+}
+
+func (s *memoryStore) PutBargain(ctx context.Context, b Bargain) error {
+	const op = "referral.MemoryStore.PutBargain"
+	if err := checkTenantID(op, b.Tenant, "ID", b.ID); err != nil {
+		return err
+	}
+	mt, err := s.tenant(ctx, op, b.Tenant, true)
+	if err != nil {
+		return err
+	}
+	defer mt.mu.Unlock()
+	mt.bargains[b.ID] = b
+	return nil
+}
+
+func (s *memoryStore) GetBargain(ctx context.Context, tenant scrm.TenantID, id string) (Bargain, error) {
+	const op = "referral.MemoryStore.GetBargain"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return Bargain{}, err
+	}
+	if mt == nil {
+		return Bargain{}, notFound(op, "bargain "+id)
+	}
+	defer mt.mu.Unlock()
+	b, ok := mt.bargains[id]
+	if !ok {
+		return Bargain{}, notFound(op, "bargain "+id)
+	}
+	return b, nil
+}
+
+// ---- codes and signals
+
+func (s *memoryStore) PutCode(ctx context.Context, c CodeRecord) (CodeRecord, error) {
+	const op = "referral.MemoryStore.PutCode"
+	if err := checkTenantID(op, c.Tenant, "Code", c.Code); err != nil {
+		return CodeRecord{}, err
+	}
+	if (c.Owner.Customer == "") == (c.Owner.Staff == "") {
+		return CodeRecord{}, scrm.Invalid(op, "Owner", "exactly one of Customer and Staff is required")
+	}
+	mt, err := s.tenant(ctx, op, c.Tenant, true)
+	if err != nil {
+		return CodeRecord{}, err
+	}
+	defer mt.mu.Unlock()
+	if code, ok := mt.owners[c.Owner]; ok {
+		return mt.codes[code], nil
+	}
+	if _, ok := mt.codes[c.Code]; ok {
+		return CodeRecord{}, scrm.Errorf(scrm.ErrConflict, op, "code %s belongs to someone else", c.Code)
+	}
+	mt.codes[c.Code] = c
+	mt.owners[c.Owner] = c.Code
+	return c, nil
+}
+
+func (s *memoryStore) GetCode(ctx context.Context, tenant scrm.TenantID, code string) (CodeRecord, error) {
+	const op = "referral.MemoryStore.GetCode"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return CodeRecord{}, err
+	}
+	if mt == nil {
+		return CodeRecord{}, notFound(op, "code "+code)
+	}
+	defer mt.mu.Unlock()
+	c, ok := mt.codes[code]
+	if !ok {
+		return CodeRecord{}, notFound(op, "code "+code)
+	}
+	return c, nil
+}
+
+func (s *memoryStore) OwnerCode(ctx context.Context, tenant scrm.TenantID, owner Owner) (CodeRecord, error) {
+	const op = "referral.MemoryStore.OwnerCode"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return CodeRecord{}, err
+	}
+	if mt == nil {
+		return CodeRecord{}, notFound(op, "no code for "+ownerString(owner))
+	}
+	defer mt.mu.Unlock()
+	code, ok := mt.owners[owner]
+	if !ok {
+		return CodeRecord{}, notFound(op, "no code for "+ownerString(owner))
+	}
+	return mt.codes[code], nil
+}

@@ -1,0 +1,272 @@
+package referral
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// The memory store's signals, bindings and qualifications.
+
+func (s *memoryStore) AddSignals(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, sig Signals) error {
+	const op = "referral.MemoryStore.AddSignals"
+	if err := checkTenantID(op, tenant, "Customer", string(customer)); err != nil {
+		return err
+	}
+	mt, err := s.tenant(ctx, op, tenant, true)
+	if err != nil {
+		return err
+	}
+	defer mt.mu.Unlock()
+	mt.addSignals(customer, sig)
+	return nil
+}
+
+func (mt *memTenant) addSignals(c scrm.CustomerID, sig Signals) {
+	if sig.Device == "" && sig.Phone == "" {
+		return
+	}
+	mc := mt.customer(c, true)
+	mc.signals.Devices = remember(mc.signals.Devices, sig.Device)
+	mc.signals.Phones = remember(mc.signals.Phones, sig.Phone)
+}
+
+// remember returns list (owned by the store, never handed out) with v as its
+// most recent element, keeping at most MaxKnownSignals.
+func remember(list []string, v string) []string {
+	if v == "" {
+		return list
+	}
+	if i := slices.Index(list, v); i >= 0 {
+		list = slices.Delete(list, i, i+1)
+	}
+	list = append(list, v)
+	if len(list) > MaxKnownSignals {
+		list = slices.Delete(list, 0, len(list)-MaxKnownSignals)
+	}
+	return list
+}
+
+func (s *memoryStore) GetSignals(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (KnownSignals, error) {
+	const op = "referral.MemoryStore.GetSignals"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil || mt == nil {
+		return KnownSignals{}, err
+	}
+	defer mt.mu.Unlock()
+	mc := mt.customers[customer]
+	if mc == nil {
+		return KnownSignals{}, nil
+	}
+	return KnownSignals{Devices: slices.Clone(mc.signals.Devices), Phones: slices.Clone(mc.signals.Phones)}, nil
+}
+
+func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
+	const op = "referral.MemoryStore.Bind"
+	b := p.Binding.clone()
+	if err := checkTenantID(op, b.Tenant, "Binding.Invitee", string(b.Invitee)); err != nil {
+		return Binding{}, err
+	}
+	if (b.Inviter == "") == (b.Staff == "") {
+		return Binding{}, scrm.Invalid(op, "Binding.Inviter", "exactly one of Inviter and Staff is required")
+	}
+	mt, err := s.tenant(ctx, op, b.Tenant, true)
+	if err != nil {
+		return Binding{}, err
+	}
+	defer mt.mu.Unlock()
+	if old := mt.binding(b.Invitee); old != nil {
+		return Binding{}, alreadyBound(op, *old)
+	}
+	if b.Inviter == b.Invitee {
+		return Binding{}, refuse(scrm.ErrForbidden, op, ReasonSelfReferral, "a customer cannot invite themselves")
+	}
+	for up, n := b.Inviter, 0; up != "" && n < 1<<16; n++ {
+		ub := mt.binding(up)
+		if ub == nil {
+			break
+		}
+		if ub.Inviter == b.Invitee {
+			return Binding{}, refuse(scrm.ErrForbidden, op, ReasonCycle, "inviter "+string(b.Inviter)+" was invited, directly or not, by "+string(b.Invitee))
+		}
+		up = ub.Inviter
+	}
+	inviter := mt.customers[b.Inviter] // nil for a staff binding or a first-time inviter
+	for _, l := range p.Limits {
+		if l.Max <= 0 || l.Value == "" {
+			continue
+		}
+		var ts []int64
+		switch l.By {
+		case LimitByInviter:
+			if inviter != nil && string(b.Inviter) == l.Value {
+				ts = inviter.bindTimes
+			}
+		default:
+			ts = mt.times[l.By][l.Value]
+		}
+		since := int64(math.MinInt64)
+		if !l.Since.IsZero() {
+			since = l.Since.UnixNano()
+		}
+		n := len(ts) - sort.Search(len(ts), func(i int) bool { return ts[i] >= since })
+		if n < l.Max {
+			continue
+		}
+		if !l.Review {
+			return Binding{}, refuse(scrm.ErrForbidden, op, l.Reason, "more than "+itoa(l.Max)+" bindings by "+string(l.By))
+		}
+		b.Status = StatusReview
+		if !slices.Contains(b.Flags, l.Reason) {
+			b.Flags = append(b.Flags, l.Reason)
+		}
+	}
+	stored := b.clone()
+	mt.customer(b.Invitee, true).binding = &stored
+	if b.Inviter != "" {
+		mc := mt.customer(b.Inviter, true)
+		mc.invitees = append(mc.invitees, b.Invitee)
+		mc.bindTimes = insertTime(mc.bindTimes, b.At)
+	}
+	mt.byProgram[b.Program] = append(mt.byProgram[b.Program], b.Invitee)
+	for _, by := range [...]LimitBy{LimitByDevice, LimitByIP} {
+		v := b.Signals.Device
+		if by == LimitByIP {
+			v = b.Signals.IP
+		}
+		if v != "" {
+			mt.times[by][v] = insertTime(mt.times[by][v], b.At)
+		}
+	}
+	mt.addSignals(b.Invitee, Signals{Device: b.Signals.Device, Phone: b.Signals.Phone})
+	return b, nil
+}
+
+// insertTime inserts at into sorted times, kept as Unix nanoseconds so
+// the garbage collector need not scan them (mostly an append: bindings
+// mostly arrive in time order).
+func insertTime(times []int64, at time.Time) []int64 {
+	ns := at.UnixNano()
+	i := sort.Search(len(times), func(i int) bool { return times[i] > ns })
+	return slices.Insert(times, i, ns)
+}
+
+func (s *memoryStore) GetBinding(ctx context.Context, tenant scrm.TenantID, invitee scrm.CustomerID) (Binding, error) {
+	const op = "referral.MemoryStore.GetBinding"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return Binding{}, err
+	}
+	if mt == nil {
+		return Binding{}, notFound(op, "customer "+string(invitee)+" is not bound")
+	}
+	defer mt.mu.Unlock()
+	b := mt.binding(invitee)
+	if b == nil {
+		return Binding{}, notFound(op, "customer "+string(invitee)+" is not bound")
+	}
+	return b.clone(), nil
+}
+
+func (s *memoryStore) Review(ctx context.Context, p ReviewParams) (ReviewResult, error) {
+	const op = "referral.MemoryStore.Review"
+	mt, err := s.tenant(ctx, op, p.Tenant, false)
+	if err != nil {
+		return ReviewResult{}, err
+	}
+	if mt == nil {
+		return ReviewResult{}, notFound(op, "customer "+string(p.Invitee)+" is not bound")
+	}
+	defer mt.mu.Unlock()
+	mc := mt.customers[p.Invitee]
+	if mc == nil || mc.binding == nil {
+		return ReviewResult{}, notFound(op, "customer "+string(p.Invitee)+" is not bound")
+	}
+	b := mc.binding
+	if b.Status != StatusReview {
+		return ReviewResult{}, notInReview(op, *b)
+	}
+	b.Status, b.ReviewedAt = StatusRejected, p.At
+	if p.Approve {
+		b.Status = StatusActive
+	}
+	res := ReviewResult{Binding: b.clone()}
+	if q := mc.qual(b.Program); q != nil {
+		q.Status = b.Status
+		if p.Approve {
+			mt.rank(q, p.MaxPerInviter)
+		}
+		qq := *q
+		res.Qualification = &qq
+	}
+	return res, nil
+}
+
+// rank gives an active qualification its place among the inviter's.
+func (mt *memTenant) rank(q *Qualification, maxPerInviter int) {
+	if q.Inviter == "" {
+		return
+	}
+	mc := mt.customer(q.Inviter, true)
+	if mc.ranks == nil {
+		mc.ranks = map[string]int{}
+	}
+	mc.ranks[q.Program]++
+	q.Rank = mc.ranks[q.Program]
+	q.Rewarded = maxPerInviter == 0 || q.Rank <= maxPerInviter
+}
+
+func (s *memoryStore) Qualify(ctx context.Context, p QualifyParams) (Qualification, bool, error) {
+	const op = "referral.MemoryStore.Qualify"
+	q := p.Qualification
+	if err := checkTenantID(op, q.Tenant, "Qualification.Invitee", string(q.Invitee)); err != nil {
+		return Qualification{}, false, err
+	}
+	mt, err := s.tenant(ctx, op, q.Tenant, false)
+	if err != nil {
+		return Qualification{}, false, err
+	}
+	if mt == nil {
+		return Qualification{}, false, notFound(op, "customer "+string(q.Invitee)+" is not bound")
+	}
+	defer mt.mu.Unlock()
+	mc := mt.customers[q.Invitee]
+	if old := mc.qual(q.Program); old != nil {
+		return *old, false, nil
+	}
+	if mc == nil || mc.binding == nil || mc.binding.Program != q.Program {
+		return Qualification{}, false, notFound(op, "customer "+string(q.Invitee)+" is not bound under program "+q.Program)
+	}
+	b := mc.binding
+	if b.Status == StatusRejected {
+		return Qualification{}, false, refuse(scrm.ErrForbidden, op, ReasonRejected, "the binding of "+string(q.Invitee)+" was rejected")
+	}
+	q.Inviter, q.Staff, q.Status, q.Rank, q.Rewarded = b.Inviter, b.Staff, b.Status, 0, false
+	if q.Status == StatusActive {
+		mt.rank(&q, p.MaxPerInviter)
+	}
+	stored := q
+	mc.quals = append(mc.quals, &stored)
+	return q, true, nil
+}
+
+func (s *memoryStore) GetQualification(ctx context.Context, tenant scrm.TenantID, program string, invitee scrm.CustomerID) (Qualification, error) {
+	const op = "referral.MemoryStore.GetQualification"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return Qualification{}, err
+	}
+	if mt == nil {
+		return Qualification{}, notFound(op, string(invitee)+" has not qualified in "+program)
+	}
+	defer mt.mu.Unlock()
+	q := mt.customers[invitee].qual(program)
+	if q == nil {
+		return Qualification{}, notFound(op, string(invitee)+" has not qualified in "+program)
+	}
+	return *q, nil
+}

@@ -1,0 +1,285 @@
+package referraltest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/referral"
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+func testBindings(t *testing.T, newStore func(t *testing.T) referral.Store) {
+	t.Run("RoundTrip", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.GetBinding(ctx, tenant, "bob")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		b := binding("bob", "alice", t0)
+		b.Signals = referral.Signals{Device: "dev-1", IP: "10.0.0.1", Phone: "13900139000"}
+		b.IdempotencyKey, b.Fingerprint = "k1", "fp1"
+		got := mustBind(t, s, b)
+		stored, err := s.GetBinding(ctx, tenant, "bob")
+		require.NoError(t, err)
+		for _, g := range []referral.Binding{got, stored} {
+			sameTime(t, t0, g.At)
+			g.At = b.At
+			assert.Equal(t, b, g)
+		}
+		sig, err := s.GetSignals(ctx, tenant, "bob")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"dev-1"}, sig.Devices, "the invitee's signals are recorded")
+		assert.Equal(t, []string{"13900139000"}, sig.Phones)
+		_, err = s.GetBinding(ctx, other, "bob")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+	t.Run("StaffBinding", func(t *testing.T) {
+		s := newStore(t)
+		b := binding("bob", "", t0)
+		b.Staff = "staff-1"
+		got := mustBind(t, s, b)
+		assert.Equal(t, "staff-1", got.Staff)
+		b2 := binding("carol", "", t0)
+		_, err := s.Bind(ctx, referral.BindParams{Binding: b2})
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "neither inviter nor staff")
+		b2.Inviter, b2.Staff = "alice", "staff-1"
+		_, err = s.Bind(ctx, referral.BindParams{Binding: b2})
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "both inviter and staff")
+		_, err = s.GetBinding(ctx, tenant, "carol")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+	t.Run("FirstBindingWins", func(t *testing.T) {
+		s := newStore(t)
+		mustBind(t, s, binding("bob", "alice", t0))
+		_, err := s.Bind(ctx, referral.BindParams{Binding: binding("bob", "carol", t0.Add(time.Minute))})
+		refused(t, err, scrm.ErrConflict, referral.ReasonAlreadyBound)
+		got, err := s.GetBinding(ctx, tenant, "bob")
+		require.NoError(t, err)
+		assert.Equal(t, scrm.CustomerID("alice"), got.Inviter)
+		other := binding("bob", "carol", t0)
+		other.Tenant = "t2"
+		mustBind(t, s, other) // another tenant's bob
+	})
+	t.Run("ConcurrentFirstBindingWins", func(t *testing.T) {
+		s := newStore(t)
+		n := race(40, func(i int) error {
+			_, err := s.Bind(ctx, referral.BindParams{Binding: binding("bob", cid("inv%02d", i), t0)})
+			return err
+		}, func(err error) { refused(t, err, scrm.ErrConflict, referral.ReasonAlreadyBound) })
+		assert.Equal(t, 1, n)
+	})
+	t.Run("SelfAndCycles", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.Bind(ctx, referral.BindParams{Binding: binding("alice", "alice", t0)})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonSelfReferral)
+		mustBind(t, s, binding("b", "a", t0)) // a → b → c → d
+		mustBind(t, s, binding("c", "b", t0))
+		mustBind(t, s, binding("d", "c", t0))
+		_, err = s.Bind(ctx, referral.BindParams{Binding: binding("a", "d", t0)})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonCycle)
+		_, err = s.Bind(ctx, referral.BindParams{Binding: binding("a", "b", t0)})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonCycle)
+		_, err = s.GetBinding(ctx, tenant, "a")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		mustBind(t, s, binding("a", "z", t0)) // not a cycle
+	})
+	t.Run("Limits", func(t *testing.T) {
+		s := newStore(t)
+		hour := referral.BindLimit{By: referral.LimitByInviter, Value: "alice", Since: t0.Add(-time.Hour), Max: 2, Reason: referral.ReasonInviterRate}
+		old := binding("b0", "alice", t0.Add(-2*time.Hour)) // outside the window
+		mustBind(t, s, old)
+		mustBind(t, s, binding("b1", "alice", t0.Add(-30*time.Minute)), hour)
+		mustBind(t, s, binding("b2", "alice", t0), hour)
+		_, err := s.Bind(ctx, referral.BindParams{Binding: binding("b3", "alice", t0), Limits: []referral.BindLimit{hour}})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonInviterRate)
+		_, err = s.GetBinding(ctx, tenant, "b3")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+
+		review := hour
+		review.Review = true
+		got := mustBind(t, s, binding("b3", "alice", t0), review)
+		assert.Equal(t, referral.StatusReview, got.Status)
+		assert.Equal(t, []referral.Reason{referral.ReasonInviterRate}, got.Flags)
+
+		dev := func(invitee scrm.CustomerID, device, ip string) referral.Binding {
+			b := binding(invitee, "zed", t0)
+			b.Signals = referral.Signals{Device: device, IP: ip}
+			return b
+		}
+		devLimit := referral.BindLimit{By: referral.LimitByDevice, Value: "d1", Max: 1, Reason: referral.ReasonDeviceLimit}
+		mustBind(t, s, dev("c1", "d1", "1.1.1.1"), devLimit)
+		_, err = s.Bind(ctx, referral.BindParams{Binding: dev("c2", "d1", "2.2.2.2"), Limits: []referral.BindLimit{devLimit}})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonDeviceLimit)
+		ipLimit := referral.BindLimit{By: referral.LimitByIP, Value: "1.1.1.1", Max: 1, Reason: referral.ReasonIPLimit, Review: true}
+		got = mustBind(t, s, dev("c3", "d9", "1.1.1.1"), ipLimit)
+		assert.Equal(t, referral.StatusReview, got.Status)
+		assert.Equal(t, []referral.Reason{referral.ReasonIPLimit}, got.Flags)
+	})
+	t.Run("ConcurrentLimit", func(t *testing.T) {
+		s := newStore(t)
+		limit := referral.BindLimit{By: referral.LimitByInviter, Value: "alice", Since: t0.Add(-time.Hour), Max: 5, Reason: referral.ReasonInviterRate}
+		n := race(40, func(i int) error {
+			_, err := s.Bind(ctx, referral.BindParams{Binding: binding(cid("b%02d", i), "alice", t0), Limits: []referral.BindLimit{limit}})
+			return err
+		}, func(err error) { refused(t, err, scrm.ErrForbidden, referral.ReasonInviterRate) })
+		assert.Equal(t, 5, n, "exactly the limit wins")
+	})
+	t.Run("CopiesNotAliases", func(t *testing.T) {
+		s := newStore(t)
+		b := binding("bob", "alice", t0)
+		b.Status, b.Flags = referral.StatusReview, []referral.Reason{referral.ReasonSameDevice}
+		got := mustBind(t, s, b)
+		b.Flags[0] = "changed"
+		got.Flags[0] = "changed"
+		again, err := s.GetBinding(ctx, tenant, "bob")
+		require.NoError(t, err)
+		assert.Equal(t, []referral.Reason{referral.ReasonSameDevice}, again.Flags)
+	})
+	t.Run("Review", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: "nobody", Approve: true, At: t0})
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		active := mustBind(t, s, binding("bob", "alice", t0))
+		_, err = s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: active.Invitee, Approve: true, At: t0})
+		refused(t, err, scrm.ErrConflict, referral.ReasonNotInReview)
+
+		for _, approve := range []bool{true, false} {
+			invitee := cid("held-%v", approve)
+			b := binding(invitee, "alice", t0)
+			b.Status = referral.StatusReview
+			mustBind(t, s, b)
+			res, err := s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: invitee, Approve: approve, At: t0.Add(time.Hour)})
+			require.NoError(t, err)
+			want := referral.StatusRejected
+			if approve {
+				want = referral.StatusActive
+			}
+			assert.Equal(t, want, res.Binding.Status)
+			sameTime(t, t0.Add(time.Hour), res.Binding.ReviewedAt)
+			assert.Nil(t, res.Qualification)
+			got, err := s.GetBinding(ctx, tenant, invitee)
+			require.NoError(t, err)
+			assert.Equal(t, want, got.Status)
+			_, err = s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: invitee, Approve: approve, At: t0})
+			refused(t, err, scrm.ErrConflict, referral.ReasonNotInReview)
+		}
+	})
+}
+
+func qual(invitee scrm.CustomerID, event string) referral.Qualification {
+	return referral.Qualification{Tenant: tenant, Program: "p1", Invitee: invitee, EventID: event, OrderID: "o-" + event,
+		Amount: scrm.Yuan("128.80"), At: t0.Add(time.Hour)}
+}
+
+func testQualifications(t *testing.T, newStore func(t *testing.T) referral.Store) {
+	t.Run("OnceAndRoundTrip", func(t *testing.T) {
+		s := newStore(t)
+		_, _, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual("bob", "e1")})
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "not bound")
+		mustBind(t, s, binding("bob", "alice", t0))
+		q, created, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual("bob", "e1")})
+		require.NoError(t, err)
+		assert.True(t, created)
+		assert.Equal(t, scrm.CustomerID("alice"), q.Inviter, "copied from the binding")
+		assert.Equal(t, referral.StatusActive, q.Status)
+		assert.Equal(t, 1, q.Rank)
+		assert.True(t, q.Rewarded)
+
+		again, created, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual("bob", "e2")})
+		require.NoError(t, err)
+		assert.False(t, created)
+		assert.Equal(t, "e1", again.EventID, "the first qualification stands")
+
+		got, err := s.GetQualification(ctx, tenant, "p1", "bob")
+		require.NoError(t, err)
+		assert.True(t, got.Amount.Equal(scrm.Yuan("128.8")))
+		sameTime(t, t0.Add(time.Hour), got.At)
+		assert.Equal(t, "o-e1", got.OrderID)
+		_, err = s.GetQualification(ctx, tenant, "p2", "bob")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		_, err = s.GetQualification(ctx, other, "p1", "bob")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+
+		q2 := qual("bob", "e3")
+		q2.Program = "p2"
+		_, _, err = s.Qualify(ctx, referral.QualifyParams{Qualification: q2})
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "bound under another program")
+	})
+	t.Run("RanksAndMaxPerInviterUnderConcurrency", func(t *testing.T) {
+		s := newStore(t)
+		const n = 30
+		for i := range n {
+			mustBind(t, s, binding(cid("b%02d", i), "alice", t0))
+		}
+		ranks := make([]int, n)
+		rewarded := make([]bool, n)
+		ok := race(n, func(i int) error {
+			q, _, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual(cid("b%02d", i), string(cid("e%02d", i))), MaxPerInviter: 3})
+			ranks[i], rewarded[i] = q.Rank, q.Rewarded
+			return err
+		}, func(err error) { t.Error(err) })
+		require.Equal(t, n, ok)
+		seen := map[int]bool{}
+		wins := 0
+		for i, r := range ranks {
+			assert.False(t, seen[r], "rank %d given twice", r)
+			seen[r] = true
+			assert.True(t, r >= 1 && r <= n)
+			assert.Equal(t, r <= 3, rewarded[i])
+			if rewarded[i] {
+				wins++
+			}
+		}
+		assert.Equal(t, 3, wins, "exactly MaxPerInviter are rewarded")
+	})
+	t.Run("StaffHeldAndRejected", func(t *testing.T) {
+		s := newStore(t)
+		staff := binding("s1", "", t0)
+		staff.Staff = "staff-1"
+		mustBind(t, s, staff)
+		q, _, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual("s1", "e1")})
+		require.NoError(t, err)
+		assert.Equal(t, "staff-1", q.Staff)
+		assert.Zero(t, q.Rank)
+		assert.False(t, q.Rewarded)
+
+		held := binding("h1", "alice", t0)
+		held.Status = referral.StatusReview
+		mustBind(t, s, held)
+		mustBind(t, s, binding("a1", "alice", t0))
+		q, _, err = s.Qualify(ctx, referral.QualifyParams{Qualification: qual("h1", "e2")})
+		require.NoError(t, err)
+		assert.Equal(t, referral.StatusReview, q.Status)
+		assert.Zero(t, q.Rank)
+		q, _, err = s.Qualify(ctx, referral.QualifyParams{Qualification: qual("a1", "e3")})
+		require.NoError(t, err)
+		assert.Equal(t, 1, q.Rank, "a held qualification takes no rank")
+		res, err := s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: "h1", Approve: true, At: t0, MaxPerInviter: 1})
+		require.NoError(t, err)
+		require.NotNil(t, res.Qualification)
+		assert.Equal(t, referral.StatusActive, res.Qualification.Status)
+		assert.Equal(t, 2, res.Qualification.Rank, "ranked on approval")
+		assert.False(t, res.Qualification.Rewarded, "past MaxPerInviter 1")
+		got, err := s.GetQualification(ctx, tenant, "p1", "h1")
+		require.NoError(t, err)
+		assert.Equal(t, 2, got.Rank)
+
+		rej := binding("r1", "alice", t0)
+		rej.Status = referral.StatusReview
+		mustBind(t, s, rej)
+		_, _, err = s.Qualify(ctx, referral.QualifyParams{Qualification: qual("r1", "e4")})
+		require.NoError(t, err)
+		res, err = s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: "r1", Approve: false, At: t0})
+		require.NoError(t, err)
+		assert.Equal(t, referral.StatusRejected, res.Qualification.Status)
+
+		rej2 := binding("r2", "alice", t0)
+		rej2.Status = referral.StatusReview
+		mustBind(t, s, rej2)
+		_, err = s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: "r2", Approve: false, At: t0})
+		require.NoError(t, err)
+		_, _, err = s.Qualify(ctx, referral.QualifyParams{Qualification: qual("r2", "e5")})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonRejected)
+	})
+}

@@ -1,0 +1,273 @@
+package referraltest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/referral"
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+func entry(id string, invitee scrm.CustomerID, order string, amount string, due time.Time) referral.Entry {
+	return referral.Entry{Tenant: tenant, ID: id, Program: "p1", Kind: referral.EntryCommission, Level: 1,
+		Beneficiary: "alice", Invitee: invitee, OrderID: order, Amount: scrm.Yuan(amount),
+		Status: referral.EntryPending, CreatedAt: t0, DueAt: due}
+}
+
+func listAll(t *testing.T, s referral.Store, status referral.EntryStatus, dueBy time.Time) []referral.Entry {
+	t.Helper()
+	var out []referral.Entry
+	cursor := ""
+	for {
+		page, err := s.ListEntries(ctx, referral.ListEntriesParams{Tenant: tenant, Status: status, DueBy: dueBy, Cursor: cursor, Limit: 3})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page.Entries), 3)
+		out = append(out, page.Entries...)
+		if page.Next == "" {
+			return out
+		}
+		cursor = page.Next
+	}
+}
+
+func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
+	due := t0.Add(7 * 24 * time.Hour)
+	t.Run("AddIdempotentAndList", func(t *testing.T) {
+		s := newStore(t)
+		var es []referral.Entry
+		for i := range 8 {
+			es = append(es, entry(string(cid("e%d", i)), cid("b%d", i), "o1", "12.34", due.Add(time.Duration(i)*time.Hour)))
+		}
+		require.NoError(t, s.AddEntries(ctx, tenant, es))
+		changed := es[0]
+		changed.Amount = scrm.Yuan("999")
+		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{changed}), "an existing ID is left as it is")
+
+		all := listAll(t, s, referral.EntryPending, time.Time{})
+		require.Len(t, all, 8)
+		for i, e := range all {
+			assert.Equal(t, es[i].ID, e.ID, "ID order")
+			assert.True(t, e.Amount.Equal(scrm.Yuan("12.34")))
+			sameTime(t, es[i].DueAt, e.DueAt)
+			assert.Equal(t, tenant, e.Tenant)
+		}
+		dueNow := listAll(t, s, referral.EntryPending, due.Add(2*time.Hour))
+		assert.Len(t, dueNow, 3)
+		assert.Empty(t, listAll(t, s, referral.EntrySettled, time.Time{}))
+		page, err := s.ListEntries(ctx, referral.ListEntriesParams{Tenant: other, Status: referral.EntryPending})
+		require.NoError(t, err)
+		assert.Empty(t, page.Entries)
+
+		err = s.AddEntries(ctx, tenant, []referral.Entry{entry("", "b", "o", "1", due)})
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		err = s.AddEntries(ctx, tenant, []referral.Entry{entry("ok", "b", "o", "1", due), entry("sub-fen", "b", "o", "0.001", due)})
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		assert.Len(t, listAll(t, s, referral.EntryPending, time.Time{}), 8, "nothing written")
+	})
+	t.Run("StatusCompareAndSet", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{entry("e1", "bob", "o1", "5", due)}))
+		_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "nope", From: referral.EntryPending, To: referral.EntrySettling})
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		_, err = s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntrySettling, To: referral.EntrySettled})
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+
+		n := race(20, func(int) error {
+			_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntryPending, To: referral.EntrySettling, At: due})
+			return err
+		}, func(err error) { assert.ErrorIs(t, err, scrm.ErrConflict) })
+		assert.Equal(t, 1, n, "exactly one caller moves it")
+		assert.Len(t, listAll(t, s, referral.EntrySettling, time.Time{}), 1)
+		assert.Empty(t, listAll(t, s, referral.EntryPending, time.Time{}))
+
+		e, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntrySettling, To: referral.EntrySettled, At: due.Add(time.Minute)})
+		require.NoError(t, err)
+		assert.Equal(t, referral.EntrySettled, e.Status)
+		sameTime(t, due.Add(time.Minute), e.SettledAt)
+		settled := listAll(t, s, referral.EntrySettled, time.Time{})
+		require.Len(t, settled, 1)
+		sameTime(t, due.Add(time.Minute), settled[0].SettledAt)
+		_, err = s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: other, ID: "e1", From: referral.EntrySettled, To: referral.EntryReversed})
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+	t.Run("ReverseOrder", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{
+			entry("pct", "bob", "o1", "3", due), entry("c1", "bob", "o1", "5", due),
+			entry("other-order", "bob", "o2", "7", due), entry("paid", "bob", "o1", "1", due),
+			entry("carol", "carol", "o1", "9", due),
+		}))
+		_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "paid", From: referral.EntryPending, To: referral.EntrySettling, At: t0})
+		require.NoError(t, err)
+
+		late, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: due})
+		require.NoError(t, err)
+		assert.Empty(t, late, "a refund at or after DueAt reverses nothing")
+
+		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0.Add(24 * time.Hour)})
+		require.NoError(t, err)
+		ids := []string{}
+		for _, e := range rev {
+			ids = append(ids, e.ID)
+			assert.Equal(t, referral.EntryReversed, e.Status)
+			sameTime(t, t0.Add(24*time.Hour), e.ReversedAt)
+		}
+		assert.ElementsMatch(t, []string{"pct", "c1"}, ids, "pending entries of that order only")
+		again, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0.Add(24 * time.Hour)})
+		require.NoError(t, err)
+		assert.Empty(t, again, "a replay reverses nothing more")
+		assert.Len(t, listAll(t, s, referral.EntryReversed, time.Time{}), 2)
+		assert.Len(t, listAll(t, s, referral.EntryPending, time.Time{}), 2) // other-order, carol
+
+		// Entries of a refunded order added later are born reversed,
+		// unless due before the refund.
+		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{
+			entry("late-l2", "bob", "o1", "2", due), entry("early", "bob", "o1", "2", t0.Add(time.Hour)),
+		}))
+		rev = listAll(t, s, referral.EntryReversed, time.Time{})
+		assert.Len(t, rev, 3)
+		pending := listAll(t, s, referral.EntryPending, time.Time{})
+		assert.Len(t, pending, 3)
+	})
+}
+
+func grantRecord(key, fp string) referral.GrantRecord {
+	return referral.GrantRecord{Tenant: tenant, Key: key, Program: "p1", Customer: "alice",
+		Reward: scrm.Reward{Kind: scrm.RewardStoredValue, Amount: scrm.Yuan("12.80")}, Source: "referral:p1", Fingerprint: fp}
+}
+
+func claim(t *testing.T, s referral.Store, now time.Time, recs ...referral.GrantRecord) []referral.GrantClaim {
+	t.Helper()
+	got, err := s.ClaimGrants(ctx, referral.ClaimGrantsParams{Tenant: tenant, Records: recs, Now: now, Until: now.Add(time.Minute)})
+	require.NoError(t, err)
+	require.Len(t, got, len(recs))
+	return got
+}
+
+func testGrants(t *testing.T, newStore func(t *testing.T) referral.Store) {
+	t.Run("ClaimCompleteRelease", func(t *testing.T) {
+		s := newStore(t)
+		c := claim(t, s, t0, grantRecord("k1", "fp"))
+		assert.True(t, c[0].Claimed)
+		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status)
+		sameTime(t, t0.Add(time.Minute), c[0].Record.ClaimedUntil)
+
+		c = claim(t, s, t0.Add(time.Second), grantRecord("k1", "fp"), grantRecord("k2", "fp"))
+		assert.False(t, c[0].Claimed, "held by the first claimant")
+		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status)
+		assert.True(t, c[1].Claimed)
+
+		_, err := s.ClaimGrants(ctx, referral.ClaimGrantsParams{Tenant: tenant, Now: t0, Until: t0.Add(time.Minute),
+			Records: []referral.GrantRecord{grantRecord("k3", "fp"), grantRecord("k1", "other")}})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "same key, other payload")
+		c = claim(t, s, t0, grantRecord("k3", "fp"))
+		assert.True(t, c[0].Claimed, "the conflicting call wrote nothing")
+
+		err = s.CompleteGrants(ctx, tenant, []string{"k1", "nope"}, t0)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		c = claim(t, s, t0.Add(time.Second), grantRecord("k1", "fp"))
+		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status, "nothing written")
+
+		require.NoError(t, s.CompleteGrants(ctx, tenant, []string{"k1"}, t0.Add(2*time.Second)))
+		require.NoError(t, s.CompleteGrants(ctx, tenant, []string{"k1"}, t0.Add(3*time.Second)), "completing twice changes nothing")
+		c = claim(t, s, t0.Add(time.Hour), grantRecord("k1", "fp"))
+		assert.False(t, c[0].Claimed, "a done grant is never claimed again")
+		assert.Equal(t, referral.GrantDone, c[0].Record.Status)
+		sameTime(t, t0.Add(2*time.Second), c[0].Record.DoneAt)
+		assert.True(t, c[0].Record.Reward.Amount.Equal(scrm.Yuan("12.8")))
+		assert.Equal(t, scrm.CustomerID("alice"), c[0].Record.Customer)
+		require.NoError(t, s.ReleaseGrants(ctx, tenant, []string{"k1", "missing"}))
+		c = claim(t, s, t0.Add(time.Hour), grantRecord("k1", "fp"))
+		assert.False(t, c[0].Claimed, "release leaves a done grant alone")
+
+		require.NoError(t, s.ReleaseGrants(ctx, tenant, []string{"k2"}))
+		c = claim(t, s, t0, grantRecord("k2", "fp2"))
+		assert.True(t, c[0].Claimed, "a released claim can be taken again, even with another payload")
+		c = claim(t, s, t0.Add(time.Minute), grantRecord("k2", "fp2"))
+		assert.True(t, c[0].Claimed, "an expired lease can be taken over")
+
+		theirs, err := s.ClaimGrants(ctx, referral.ClaimGrantsParams{Tenant: other, Records: []referral.GrantRecord{grantRecord("k1", "fp")}, Now: t0, Until: t0.Add(time.Minute)})
+		require.NoError(t, err)
+		assert.True(t, theirs[0].Claimed, "keys are per tenant")
+	})
+	t.Run("SameKeyTwiceInOneCall", func(t *testing.T) {
+		s := newStore(t)
+		c := claim(t, s, t0, grantRecord("k", "fp"), grantRecord("k", "fp"))
+		assert.True(t, c[0].Claimed)
+		assert.False(t, c[1].Claimed, "one claim per key")
+	})
+	t.Run("ConcurrentClaims", func(t *testing.T) {
+		s := newStore(t)
+		n := race(50, func(int) error {
+			c, err := s.ClaimGrants(ctx, referral.ClaimGrantsParams{Tenant: tenant, Now: t0, Until: t0.Add(time.Minute),
+				Records: []referral.GrantRecord{grantRecord("k", "fp")}})
+			if err == nil && !c[0].Claimed {
+				return errNotClaimed
+			}
+			return err
+		}, func(err error) { assert.ErrorIs(t, err, errNotClaimed) })
+		assert.Equal(t, 1, n, "exactly one claimant")
+	})
+}
+
+var errNotClaimed = errors.New("not claimed")
+
+func testStats(t *testing.T, newStore func(t *testing.T) referral.Store) {
+	s := newStore(t)
+	for i, inviter := range []scrm.CustomerID{"a", "a", "a", "b", "b", "c"} {
+		mustBind(t, s, binding(cid("x%d", i), inviter, t0))
+	}
+	staff := binding("s1", "", t0)
+	staff.Staff = "st"
+	mustBind(t, s, staff)
+	held := binding("h1", "c", t0)
+	held.Status = referral.StatusReview
+	mustBind(t, s, held)
+	for _, c := range []scrm.CustomerID{"x0", "x1", "x3", "s1"} {
+		_, _, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual(c, "e-"+string(c))})
+		require.NoError(t, err)
+	}
+	e := entry("e1", "x0", "o", "10", t0)
+	e.Beneficiary = "a"
+	require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{e}))
+	g1 := grantRecord("g1", "fp")
+	g1.Customer = "a"
+	require.True(t, claim(t, s, t0, g1)[0].Claimed)
+	require.NoError(t, s.CompleteGrants(ctx, tenant, []string{"g1"}, t0))
+
+	st, err := s.Stats(ctx, referral.StatsParams{Tenant: tenant, Program: "p1", Inviter: "a"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, st.Bound)
+	assert.Equal(t, 2, st.Qualified)
+	assert.Equal(t, 1, st.Rewards)
+	assert.True(t, st.Pending.Equal(scrm.Yuan("10")))
+	assert.True(t, st.QualifiedAmount.Equal(scrm.Yuan("257.60")))
+
+	all, err := s.Stats(ctx, referral.StatsParams{Tenant: tenant, Program: "p1"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, all.Inviters)
+	assert.Equal(t, 8, all.Bound)
+	assert.Equal(t, 1, all.Review)
+	assert.Equal(t, 4, all.Qualified)
+	assert.Equal(t, 1, all.StaffBound)
+	assert.Equal(t, 1, all.StaffQualified)
+
+	top, err := s.Leaderboard(ctx, referral.LeaderboardParams{Tenant: tenant, Program: "p1", Limit: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []referral.Standing{
+		{Rank: 1, Inviter: "a", Bound: 3, Qualified: 2},
+		{Rank: 2, Inviter: "b", Bound: 2, Qualified: 1},
+	}, top)
+	staffTop, err := s.Leaderboard(ctx, referral.LeaderboardParams{Tenant: tenant, Program: "p1", Staff: true})
+	require.NoError(t, err)
+	assert.Equal(t, []referral.Standing{{Rank: 1, Staff: "st", Bound: 1, Qualified: 1}}, staffTop)
+
+	none, err := s.Stats(ctx, referral.StatsParams{Tenant: other, Program: "p1", Inviter: "a"})
+	require.NoError(t, err)
+	assert.Zero(t, none.Bound)
+	assert.True(t, none.Pending.IsZero())
+}

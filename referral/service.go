@@ -1,0 +1,107 @@
+package referral
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// Service runs referral programs, group buys and bargains for every tenant.
+// It is safe for concurrent use; its consistency comes from the Store, whose
+// every method is atomic. Build it with New.
+type Service struct {
+	store          Store
+	profiles       scrm.ProfileStore
+	opts           Options
+	fallbackSecret [32]byte
+}
+
+var (
+	_ scrm.Handler = (*Service)(nil)
+)
+
+// New returns a Service over store, reading customers' profiles from
+// profiles: Bind refuses customers who paid before binding, Qualify.FirstOnly
+// looks at the invitee's earlier events, and bargains let new customers cut
+// more. A nil store means NewMemoryStore(); profiles is required (New
+// panics without it, as with a nil map: it is a wiring mistake). A nil opts
+// means the defaults.
+func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
+	if profiles == nil {
+		panic("referral.New: profiles is required (a scrm.ProfileStore, usually the one scrm.Profiles writes to)")
+	}
+	if store == nil {
+		store = NewMemoryStore()
+	}
+	s := &Service{store: store, profiles: profiles, opts: opts.withDefaults()}
+	_, _ = rand.Read(s.fallbackSecret[:]) // crypto/rand.Read never fails (Go 1.24)
+	return s
+}
+
+// SaveProgram validates p and stores it, replacing the program of the same
+// ID. Changing the rewards of a running program does not touch rewards
+// already granted; grants still in flight under the old definition fail
+// with ErrConflict (their idempotency keys now carry another payload).
+//
+// Errors: ErrInvalid naming the field; nothing is written.
+func (s *Service) SaveProgram(ctx context.Context, p Program) error {
+	const op = "referral.SaveProgram"
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return scrm.Wrap(nil, op, s.store.PutProgram(ctx, p.clone()))
+}
+
+// Program returns a stored program.
+//
+// Errors: ErrNotFound.
+func (s *Service) Program(ctx context.Context, tenant scrm.TenantID, id string) (Program, error) {
+	const op = "referral.Program"
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return Program{}, err
+	}
+	if err := scrm.CheckID(op, "ID", id); err != nil {
+		return Program{}, err
+	}
+	return s.program(ctx, op, tenant, id)
+}
+
+func (s *Service) program(ctx context.Context, op string, tenant scrm.TenantID, id string) (Program, error) {
+	p, err := s.store.GetProgram(ctx, tenant, id)
+	if err != nil {
+		return Program{}, scrm.Wrap(nil, op, err)
+	}
+	return p, nil
+}
+
+// publish sends e through the Publisher, classifying a failure as
+// ErrUnavailable: the caller's write stands and the event can be published
+// again (its ID is deterministic).
+func (s *Service) publish(ctx context.Context, e scrm.Event) error {
+	if err := s.opts.Publisher.Publish(ctx, e); err != nil {
+		return scrm.Wrap(scrm.ErrUnavailable, "referral: publish "+e.Type, err)
+	}
+	return nil
+}
+
+// joinErrs joins the non-nil errors of a step that did several independent
+// things (grants, publishes), as one error of the most useful class: the
+// first error's.
+func joinErrs(op string, errs []error) error {
+	var out []error
+	for _, e := range errs {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return scrm.Wrap(nil, op, out[0])
+	}
+	return &scrm.Error{Code: scrm.CodeOf(out[0]), Op: op, Msg: fmt.Sprintf("%d steps failed", len(out)), Err: errors.Join(out...)}
+}

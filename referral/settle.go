@@ -1,0 +1,144 @@
+package referral
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// EntryKind says what a ledger entry pays.
+type EntryKind string
+
+// The entry kinds.
+const (
+	EntryPercent    EntryKind = "percent"    // the inviter's Percent share of the qualifying order
+	EntryCommission EntryKind = "commission" // distribution commission, Level 1 or 2
+)
+
+// EntryStatus is the state of a ledger entry.
+type EntryStatus string
+
+// The entry statuses. An entry moves Pending → Settling → Settled, or
+// Pending → Reversed; nothing else.
+const (
+	EntryPending  EntryStatus = "pending"  // waiting for its DueAt (the return window)
+	EntrySettling EntryStatus = "settling" // being paid; a refund no longer reverses it
+	EntrySettled  EntryStatus = "settled"  // paid through the Rewarder
+	EntryReversed EntryStatus = "reversed" // cancelled by a refund of its order
+)
+
+// Entry is money a qualification earns someone after the return window: a
+// percent reward or a commission. Its ID is derived from the program, the
+// kind and level, and the invitee, so each is recorded once.
+type Entry struct {
+	Tenant      scrm.TenantID
+	ID          string
+	Program     string
+	Kind        EntryKind
+	Level       int // 1 or 2 for commission, 0 for percent
+	Beneficiary scrm.CustomerID
+	Invitee     scrm.CustomerID
+	OrderID     string
+	Amount      decimal.Decimal
+	Status      EntryStatus
+	CreatedAt   time.Time
+	DueAt       time.Time // payable from then on
+	SettledAt   time.Time
+	ReversedAt  time.Time
+}
+
+// SettleResult is what one Settle call paid.
+type SettleResult struct {
+	Settled int             // entries paid by this call
+	Amount  decimal.Decimal // their total
+	Failed  int             // entries whose grant failed; Settle retries them next time
+}
+
+// settlePage is how many entries Settle reads at a time.
+const settlePage = 200
+
+// Settle pays the tenant's entries that are due (DueAt at or before the
+// Clock's now) through the Rewarder, commissions as Options.CommissionKind
+// and percent rewards as Options.PercentKind, each with an idempotency key
+// derived from the entry. It also finishes entries a crashed or failed
+// earlier Settle left half-paid. Call it periodically (for example hourly);
+// concurrent calls pay each entry once.
+//
+// A failed grant does not stop the others: Settle returns what it paid with
+// an error matching the first failure's sentinel, and the next call retries.
+func (s *Service) Settle(ctx context.Context, tenant scrm.TenantID) (SettleResult, error) {
+	const op = "referral.Settle"
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return SettleResult{}, err
+	}
+	res := SettleResult{Amount: decimal.Zero}
+	var errs []error
+	now := s.opts.Clock.Now()
+	for _, status := range []EntryStatus{EntrySettling, EntryPending} {
+		cursor := ""
+		for {
+			page, err := s.store.ListEntries(ctx, ListEntriesParams{Tenant: tenant, Status: status, DueBy: now, Cursor: cursor, Limit: settlePage})
+			if err != nil {
+				return res, joinErrs(op, append(errs, err))
+			}
+			for _, e := range page.Entries {
+				paid, err := s.settleEntry(ctx, e)
+				switch {
+				case err != nil:
+					res.Failed++
+					errs = append(errs, err)
+				case paid:
+					res.Settled++
+					res.Amount = res.Amount.Add(e.Amount)
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+	}
+	return res, joinErrs(op, errs)
+}
+
+// settleEntry pays one pending or settling entry. paid is true when this
+// call completed it.
+func (s *Service) settleEntry(ctx context.Context, e Entry) (paid bool, err error) {
+	if e.Status == EntryPending {
+		e, err = s.store.SetEntryStatus(ctx, SetEntryStatusParams{Tenant: e.Tenant, ID: e.ID, From: EntryPending, To: EntrySettling, At: s.opts.Clock.Now()})
+		if is(err, scrm.ErrConflict) {
+			return false, nil // reversed, or another Settle took it
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	kind := s.opts.CommissionKind
+	if e.Kind == EntryPercent {
+		kind = s.opts.PercentKind
+	}
+	done, err := s.grant(ctx, e.Program, []scrm.Grant{{
+		Tenant: e.Tenant, Customer: e.Beneficiary,
+		Reward:         scrm.Reward{Kind: kind, Amount: e.Amount, Note: noteOf(e)},
+		IdempotencyKey: key("referral", e.ID, string(e.Beneficiary)),
+		Source:         "referral:" + e.Program,
+	}})
+	if err != nil || !done {
+		return false, err
+	}
+	_, err = s.store.SetEntryStatus(ctx, SetEntryStatusParams{Tenant: e.Tenant, ID: e.ID, From: EntrySettling, To: EntrySettled, At: s.opts.Clock.Now()})
+	if is(err, scrm.ErrConflict) {
+		return false, nil // another Settle finished it
+	}
+	return err == nil, err
+}
+
+func noteOf(e Entry) string {
+	if e.Kind == EntryPercent {
+		return "referral reward for " + string(e.Invitee) + "'s order"
+	}
+	return "level " + itoa(e.Level) + " commission on " + string(e.Invitee) + "'s order"
+}

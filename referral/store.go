@@ -1,0 +1,374 @@
+package referral
+
+import (
+	"context"
+	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// Store persists referral programs, codes, bindings, qualifications, the
+// money ledger, the grant ledger, group buys and bargains. It is the
+// interface storage implementers write; hosts use *Service.
+//
+// Every method is atomic on its own (a SQL implementation does each in one
+// transaction or one conditional statement), reads and writes only the
+// tenant it is given, copies values in and out (callers may modify what they
+// passed or got back), and, when ctx is done, returns an error matching
+// scrm.ErrUnavailable that wraps ctx.Err() and writes nothing. Errors that
+// refuse a request carry a Reason as well as their sentinel. On any error
+// nothing is written.
+//
+// NewMemoryStore is the in-memory implementation; referraltest.RunStoreTests
+// is the conformance suite every implementation must pass.
+type Store interface {
+	// PutProgram stores p (already validated), replacing the program of the
+	// same tenant and ID.
+	PutProgram(ctx context.Context, p Program) error
+	// GetProgram returns a program. Errors: ErrNotFound.
+	GetProgram(ctx context.Context, tenant scrm.TenantID, id string) (Program, error)
+
+	// PutCode stores an invite code. Invariant: within a tenant a code has
+	// one owner and an owner one code. When c.Owner has a code already,
+	// PutCode returns that record and writes nothing (so concurrent first
+	// calls for one owner agree). Errors: ErrConflict when c.Code belongs to
+	// another owner.
+	PutCode(ctx context.Context, c CodeRecord) (CodeRecord, error)
+	// GetCode returns the record of a code (canonical form). Errors:
+	// ErrNotFound.
+	GetCode(ctx context.Context, tenant scrm.TenantID, code string) (CodeRecord, error)
+	// OwnerCode returns the code record of an owner. Errors: ErrNotFound.
+	OwnerCode(ctx context.Context, tenant scrm.TenantID, owner Owner) (CodeRecord, error)
+
+	// AddSignals adds a device and a phone (either may be empty) to what the
+	// customer was seen with, keeping the MaxKnownSignals most recent of
+	// each; adding a known one makes it the most recent.
+	AddSignals(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, s Signals) error
+	// GetSignals returns what the customer was seen with: nothing (and no
+	// error) for a customer never seen.
+	GetSignals(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (KnownSignals, error)
+
+	// Bind inserts p.Binding. Invariants, checked in this order in the same
+	// atomic step:
+	//   - a tenant's customer is bound at most once: ErrConflict carrying
+	//     ReasonAlreadyBound when p.Binding.Invitee is bound;
+	//   - no self-referral or cycles: ErrForbidden carrying
+	//     ReasonSelfReferral when p.Binding.Inviter is p.Binding.Invitee, and
+	//     ReasonCycle when p.Binding.Invitee is p.Binding.Inviter's inviter,
+	//     or that inviter's inviter, and so on;
+	//   - each of p.Limits: the bindings of the tenant whose field (By)
+	//     equals Value and whose At is at or after Since (all of them for a
+	//     zero Since), whatever their status, number fewer than Max. Past a
+	//     limit with Review false, ErrForbidden carrying the limit's Reason;
+	//     with Review true, the binding is stored with Status StatusReview
+	//     and the Reason appended to Flags.
+	// It also adds the binding's device and phone to the invitee's signals
+	// (as AddSignals). It returns the binding as stored. Errors also:
+	// ErrInvalid unless exactly one of Inviter and Staff is set.
+	Bind(ctx context.Context, p BindParams) (Binding, error)
+	// GetBinding returns the invitee's binding. Errors: ErrNotFound.
+	GetBinding(ctx context.Context, tenant scrm.TenantID, invitee scrm.CustomerID) (Binding, error)
+	// Review moves a binding under review to StatusActive (p.Approve) or
+	// StatusRejected, with ReviewedAt p.At, and its qualification, if any,
+	// with it. An approved qualification gets its Rank and Rewarded now, as
+	// Qualify would. Errors: ErrNotFound; ErrConflict carrying
+	// ReasonNotInReview when the binding's status is not StatusReview.
+	Review(ctx context.Context, p ReviewParams) (ReviewResult, error)
+
+	// Qualify records p.Qualification once per program and invitee. When one
+	// is recorded already it returns that one with created false and writes
+	// nothing. Otherwise the invitee's binding, which must be under
+	// p.Qualification.Program, decides: Inviter and Staff are copied from
+	// it; an active binding makes the qualification StatusActive with Rank
+	// one more than the inviter's active qualifications in the program
+	// (so ranks are 1, 2, 3, ... without gaps or repeats even under
+	// concurrency; 0 for a staff binding) and Rewarded true when the inviter
+	// is set and p.MaxPerInviter is 0 or Rank ≤ p.MaxPerInviter; a binding
+	// under review makes it StatusReview with Rank 0. Errors: ErrNotFound
+	// when the invitee has no binding under the program; ErrForbidden
+	// carrying ReasonRejected when the binding was rejected.
+	Qualify(ctx context.Context, p QualifyParams) (q Qualification, created bool, err error)
+	// GetQualification returns the invitee's qualification in a program.
+	// Errors: ErrNotFound.
+	GetQualification(ctx context.Context, tenant scrm.TenantID, program string, invitee scrm.CustomerID) (Qualification, error)
+
+	// AddEntries inserts each entry whose ID the tenant does not have yet;
+	// entries it has are left as they are. An entry whose order (Invitee,
+	// OrderID) was refunded (ReverseOrder) at a time before its DueAt is
+	// inserted as EntryReversed, ReversedAt the refund's time. Errors:
+	// ErrInvalid, and nothing written, for an entry without ID or with an
+	// Amount that is not a whole number of fen.
+	AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) error
+	// ReverseOrder records that the invitee's order p.OrderID was refunded
+	// at p.At (the earliest refund time is kept) and moves the order's
+	// EntryPending entries whose DueAt is after p.At to EntryReversed with
+	// ReversedAt p.At, returning those.
+	ReverseOrder(ctx context.Context, p ReverseParams) ([]Entry, error)
+	// ListEntries returns the tenant's entries of status p.Status whose
+	// DueAt is at or before p.DueBy (any, for a zero DueBy), in ID order,
+	// after p.Cursor, at most p.Limit (see scrm.PageLimit: default 100,
+	// at most 1000); the cursor is the last ID of the previous page.
+	ListEntries(ctx context.Context, p ListEntriesParams) (EntryPage, error)
+	// SetEntryStatus moves an entry from p.From to p.To, setting SettledAt
+	// (EntrySettled) or ReversedAt (EntryReversed) to p.At, and returns it.
+	// Errors: ErrNotFound; ErrConflict when its status is not p.From.
+	SetEntryStatus(ctx context.Context, p SetEntryStatusParams) (Entry, error)
+
+	// ClaimGrants claims the right to make grants, each keyed by its
+	// idempotency key (Records[i].Key), in one atomic step. For each record,
+	// in order: with no stored record, it inserts it as GrantClaimed until
+	// p.Until and reports it claimed; with a GrantClaimed record whose
+	// ClaimedUntil is at or before p.Now (its claimant crashed or gave up),
+	// it renews the claim and reports it claimed; otherwise (done, or
+	// claimed by someone else) it returns the stored record, not claimed.
+	// Of many callers claiming one key at once, exactly one gets it.
+	// Errors: ErrConflict, and nothing written, when a stored Fingerprint
+	// differs from the record's.
+	ClaimGrants(ctx context.Context, p ClaimGrantsParams) ([]GrantClaim, error)
+	// CompleteGrants marks claimed grants GrantDone at at; grants already
+	// done are left alone. Errors: ErrNotFound, and nothing written, when a
+	// key has no record.
+	CompleteGrants(ctx context.Context, tenant scrm.TenantID, keys []string, at time.Time) error
+	// ReleaseGrants deletes the GrantClaimed records of keys so they can be
+	// claimed again at once; done or missing records are left alone.
+	ReleaseGrants(ctx context.Context, tenant scrm.TenantID, keys []string) error
+
+	// Stats aggregates a program (p.Program, required), optionally for one
+	// inviter (bindings under their code, grants to them, entries for them)
+	// or one staff member. See Stats for the fields.
+	Stats(ctx context.Context, p StatsParams) (Stats, error)
+	// Leaderboard ranks a program's inviters (or, with p.Staff, its staff
+	// members) by active qualifications, then active or under-review
+	// bindings, then ID, returning the first p.Limit (see scrm.PageLimit:
+	// default 10, at most 1000) with Rank set.
+	Leaderboard(ctx context.Context, p LeaderboardParams) ([]Standing, error)
+
+	// PutGroupBuy stores g (already validated), replacing the one of the
+	// same ID.
+	PutGroupBuy(ctx context.Context, g GroupBuy) error
+	// GetGroupBuy returns a group buy. Errors: ErrNotFound.
+	GetGroupBuy(ctx context.Context, tenant scrm.TenantID, id string) (GroupBuy, error)
+	// OpenTeam inserts p.Team, unless its leader has a TeamOpen team of the
+	// same group buy that expires after p.Now: then it returns that one with
+	// created false. Errors: ErrConflict when the team ID exists.
+	OpenTeam(ctx context.Context, p OpenTeamParams) (t Team, created bool, err error)
+	// JoinTeam appends p.Customer to the team's members at p.Now; the member
+	// who brings the team to Size makes it TeamSucceeded with ClosedAt
+	// p.Now. Invariant: a team never has more than Size members, nor a
+	// customer twice. Errors, checked in this order: ErrNotFound; ErrExpired
+	// carrying ReasonTeamClosed when the team failed or is open with
+	// ExpiresAt at or before p.Now (the team is not changed; ExpireTeams
+	// fails it); ErrConflict carrying ReasonAlreadyJoined for a member;
+	// ErrExhausted carrying ReasonTeamFull when it succeeded.
+	JoinTeam(ctx context.Context, p JoinTeamParams) (Team, error)
+	// GetTeam returns a team. Errors: ErrNotFound.
+	GetTeam(ctx context.Context, tenant scrm.TenantID, id string) (Team, error)
+	// ExpireTeams moves the tenant's TeamOpen teams whose ExpiresAt is at or
+	// before p.Now (only p.Team, or only those of p.GroupBuy, when set) to
+	// TeamFailed with ClosedAt their ExpiresAt, at most p.Limit of them
+	// (0: all), and returns those it moved, in ID order. A team is moved
+	// once: concurrent calls return disjoint teams.
+	ExpireTeams(ctx context.Context, p ExpireTeamsParams) ([]Team, error)
+	// ListTeams returns the tenant's teams in ID order after p.Cursor, at
+	// most p.Limit (see scrm.PageLimit: default 100, at most 1000), filtered
+	// by p.GroupBuy and p.Status when set and, with p.Unreported, to
+	// finished teams not yet marked reported; the cursor is the last ID of
+	// the previous page.
+	ListTeams(ctx context.Context, p ListTeamsParams) (TeamPage, error)
+	// MarkTeamReported sets a team's Reported. Errors: ErrNotFound.
+	MarkTeamReported(ctx context.Context, tenant scrm.TenantID, id string) error
+	// SaveDraw stores a group buy's draw once: when one is stored it returns
+	// that with created false and writes nothing.
+	SaveDraw(ctx context.Context, d Draw) (stored Draw, created bool, err error)
+	// GetDraw returns a group buy's draw. Errors: ErrNotFound.
+	GetDraw(ctx context.Context, tenant scrm.TenantID, groupBuy string) (Draw, error)
+
+	// PutBargain stores b (already validated), replacing the one of the
+	// same ID.
+	PutBargain(ctx context.Context, b Bargain) error
+	// GetBargain returns a bargain. Errors: ErrNotFound.
+	GetBargain(ctx context.Context, tenant scrm.TenantID, id string) (Bargain, error)
+	// StartSession inserts p.Session, unless its owner has a session of the
+	// same bargain that has not expired uncompleted at p.Now: then it
+	// returns that one with created false. Errors: ErrConflict when the
+	// session ID exists.
+	StartSession(ctx context.Context, p StartSessionParams) (s Session, created bool, err error)
+	// GetSession returns a session. Errors: ErrNotFound.
+	GetSession(ctx context.Context, tenant scrm.TenantID, id string) (Session, error)
+	// Help appends p.Cut to the session and lowers its Price by
+	// p.Cut.Amount, completing it (CompletedAt p.Now) when that was help
+	// number Terms.Helpers. Invariants: each helper helps once; helps are
+	// numbered 1, 2, ... without gaps; Price never goes below Terms.Floor
+	// and reaches it exactly at the last help. Errors, checked in this
+	// order: ErrNotFound; ErrForbidden carrying ReasonSelfHelp for the
+	// owner; ErrConflict carrying ReasonAlreadyHelped; ErrExhausted carrying
+	// ReasonBargainComplete; ErrExpired carrying ReasonSessionExpired when
+	// ExpiresAt is at or before p.Now; ErrConflict (no Reason) when
+	// p.Cut.Index is not the session's next help number (another help came
+	// first: recompute and retry); ErrInvalid when p.Cut.Amount is not
+	// positive whole fen, would take Price below Floor, or, at the last
+	// help, would not reach Floor exactly, or p.Cut.Price is not the
+	// resulting price.
+	Help(ctx context.Context, p HelpParams) (Session, error)
+}
+
+// LimitBy names what a BindLimit counts bindings by.
+type LimitBy string
+
+// The fields a BindLimit counts by.
+const (
+	LimitByInviter LimitBy = "inviter" // Binding.Inviter
+	LimitByDevice  LimitBy = "device"  // Binding.Signals.Device
+	LimitByIP      LimitBy = "ip"      // Binding.Signals.IP
+)
+
+// BindLimit is a count limit Store.Bind enforces atomically with the insert.
+type BindLimit struct {
+	By     LimitBy
+	Value  string    // the value of By the new binding has
+	Since  time.Time // count bindings at or after this; zero: all
+	Max    int       // at most this many before the new one
+	Review bool      // past the limit: store for review instead of refusing
+	Reason Reason    // reported when the limit hits
+}
+
+// BindParams is the input of Store.Bind.
+type BindParams struct {
+	Binding Binding
+	Limits  []BindLimit
+}
+
+// ReviewParams is the input of Store.Review.
+type ReviewParams struct {
+	Tenant        scrm.TenantID
+	Invitee       scrm.CustomerID
+	Approve       bool
+	At            time.Time
+	MaxPerInviter int // of the binding's program, for the qualification's Rewarded
+}
+
+// ReviewResult is the output of Store.Review.
+type ReviewResult struct {
+	Binding       Binding
+	Qualification *Qualification // the invitee's qualification in the binding's program, if any
+}
+
+// QualifyParams is the input of Store.Qualify.
+type QualifyParams struct {
+	Qualification Qualification
+	MaxPerInviter int
+}
+
+// ReverseParams is the input of Store.ReverseOrder.
+type ReverseParams struct {
+	Tenant  scrm.TenantID
+	Invitee scrm.CustomerID
+	OrderID string
+	At      time.Time // the refund's time
+}
+
+// ListEntriesParams is the input of Store.ListEntries.
+type ListEntriesParams struct {
+	Tenant scrm.TenantID
+	Status EntryStatus
+	DueBy  time.Time
+	Cursor string
+	Limit  int
+}
+
+// EntryPage is one page of Store.ListEntries.
+type EntryPage struct {
+	Entries []Entry
+	Next    string // cursor of the next page; empty after the last
+}
+
+// SetEntryStatusParams is the input of Store.SetEntryStatus.
+type SetEntryStatusParams struct {
+	Tenant   scrm.TenantID
+	ID       string
+	From, To EntryStatus
+	At       time.Time
+}
+
+// ClaimGrantsParams is the input of Store.ClaimGrants.
+type ClaimGrantsParams struct {
+	Tenant  scrm.TenantID
+	Records []GrantRecord // Key, Program, Customer, Reward, Source, Fingerprint
+	Now     time.Time
+	Until   time.Time // the claims' lease
+}
+
+// GrantClaim is one result of Store.ClaimGrants.
+type GrantClaim struct {
+	Record  GrantRecord // as stored after the call
+	Claimed bool        // the caller holds the claim and must grant, then complete or release it
+}
+
+// StatsParams is the input of Store.Stats.
+type StatsParams struct {
+	Tenant  scrm.TenantID
+	Program string
+	Inviter scrm.CustomerID // optional
+	Staff   string          // optional
+}
+
+// LeaderboardParams is the input of Store.Leaderboard.
+type LeaderboardParams struct {
+	Tenant  scrm.TenantID
+	Program string
+	Limit   int
+	Staff   bool // rank staff members instead of inviting customers
+}
+
+// OpenTeamParams is the input of Store.OpenTeam.
+type OpenTeamParams struct {
+	Team Team
+	Now  time.Time
+}
+
+// JoinTeamParams is the input of Store.JoinTeam.
+type JoinTeamParams struct {
+	Tenant   scrm.TenantID
+	Team     string
+	Customer scrm.CustomerID
+	Now      time.Time
+}
+
+// ExpireTeamsParams is the input of Store.ExpireTeams.
+type ExpireTeamsParams struct {
+	Tenant   scrm.TenantID
+	GroupBuy string // optional
+	Team     string // optional
+	Now      time.Time
+	Limit    int // 0: all
+}
+
+// ListTeamsParams is the input of Store.ListTeams.
+type ListTeamsParams struct {
+	Tenant     scrm.TenantID
+	GroupBuy   string     // optional
+	Status     TeamStatus // optional
+	Unreported bool
+	Cursor     string
+	Limit      int
+}
+
+// TeamPage is one page of Store.ListTeams.
+type TeamPage struct {
+	Teams []Team
+	Next  string // cursor of the next page; empty after the last
+}
+
+// StartSessionParams is the input of Store.StartSession.
+type StartSessionParams struct {
+	Session Session
+	Now     time.Time
+}
+
+// HelpParams is the input of Store.Help.
+type HelpParams struct {
+	Tenant  scrm.TenantID
+	Session string
+	Cut     Cut
+	Now     time.Time
+}
