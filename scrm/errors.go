@@ -27,9 +27,8 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// Error is the error type of every scrmkit package. It unwraps to both its
-// Code (one of the sentinels) and its underlying cause, so errors.Is matches
-// either.
+// Error is the error type of every scrmkit package. errors.Is matches both
+// its Code (one of the sentinels) and its underlying cause.
 //
 // Its message reads "Op: Field: Msg: Err", leaving out empty parts, e.g.
 // `coupon template "t1": Value: percent discount must be in (0, 1), got 1.5`.
@@ -65,17 +64,17 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the sentinel code and the underlying cause, so that
-// errors.Is(err, scrm.ErrInvalid) and errors.Is(err, cause) both hold.
-func (e *Error) Unwrap() []error {
-	errs := make([]error, 0, 2)
-	if e.Code != nil {
-		errs = append(errs, e.Code)
-	}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
+// Is reports whether target is e's sentinel Code, so that
+// errors.Is(err, scrm.ErrInvalid) holds without unwrapping (and without
+// allocating: scrmkit checks error codes on hot paths).
+func (e *Error) Is(target error) bool {
+	return e.Code != nil && e.Code == target
+}
+
+// Unwrap returns the underlying cause, so that errors.Is(err, cause) and
+// errors.As see through an *Error.
+func (e *Error) Unwrap() error {
+	return e.Err
 }
 
 // Invalid returns an *Error with Code ErrInvalid naming the offending field.

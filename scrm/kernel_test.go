@@ -164,3 +164,13 @@ func TestLocationOf(t *testing.T) {
 	var nilOpts *scrm.Options
 	assert.Equal(t, scrm.DefaultLocation().String(), nilOpts.LocationOf("cn").String())
 }
+
+func TestErrorIsDoesNotAllocate(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", scrm.Invalid("op", "Field", "bad"))
+	allocs := testing.AllocsPerRun(100, func() {
+		if !errors.Is(err, scrm.ErrInvalid) || errors.Is(err, scrm.ErrNotFound) {
+			t.Fatal("wrong match")
+		}
+	})
+	assert.Zero(t, allocs)
+}
