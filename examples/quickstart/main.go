@@ -15,7 +15,10 @@
 //     tier, points pay part of a checkout, a refund takes the tier back, and
 //     unused points expire after the next year ends;
 //  5. a checkout picks the best coupon combination, locks it with the order
-//     (no other order can use it meanwhile) and confirms it on payment.
+//     (no other order can use it meanwhile) and confirms it on payment;
+//  6. a customer invites a friend (老带新): the friend binds with her code,
+//     buys, and both are rewarded exactly once, through one reward router
+//     that sends points to member and coupons to coupon.
 //
 // Every service is wired into one scrm.Dispatcher: Profiles first, then the
 // domain services, so each reads a profile that already includes the event.
@@ -33,6 +36,7 @@ import (
 
 	"github.com/scrmkit/scrmkit/coupon"
 	"github.com/scrmkit/scrmkit/member"
+	"github.com/scrmkit/scrmkit/referral"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 	"github.com/scrmkit/scrmkit/sop"
@@ -52,21 +56,22 @@ func main() {
 
 // app is the host application: the services, wired together.
 type app struct {
-	ctx      context.Context
-	w        io.Writer
-	loc      *time.Location
-	clock    *scrmtest.Clock
-	bus      *scrm.Dispatcher
-	dir      *scrm.Directory
-	profiles *scrm.Profiles
-	tags     *tagging.Service
-	touches  *sop.Service
-	members  *member.Service
-	coupons  *coupon.Service
-	channel  *scrmtest.Recorder
-	merges   []string
-	events   int
-	ids      int
+	ctx       context.Context
+	w         io.Writer
+	loc       *time.Location
+	clock     *scrmtest.Clock
+	bus       *scrm.Dispatcher
+	dir       *scrm.Directory
+	profiles  *scrm.Profiles
+	tags      *tagging.Service
+	touches   *sop.Service
+	members   *member.Service
+	coupons   *coupon.Service
+	referrals *referral.Service
+	channel   *scrmtest.Recorder
+	merges    []string
+	events    int
+	ids       int
 }
 
 func run(ctx context.Context, w io.Writer) error {
@@ -76,11 +81,13 @@ func run(ctx context.Context, w io.Writer) error {
 		a.defineTouches,
 		a.defineMembers,
 		a.defineCoupons,
+		a.defineReferrals,
 		a.customersAndRules,
 		a.showTags,
 		a.showTouches,
 		a.showMembers,
 		a.showCoupons,
+		a.showReferrals,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -106,13 +113,15 @@ func newApp(ctx context.Context, w io.Writer) *app {
 	couponIDs := kernel
 	couponIDs.NewID = func() string { a.ids++; return fmt.Sprintf("CP%03d", a.ids) }
 	a.coupons = coupon.New(coupon.NewMemoryStore(), store, &coupon.Options{Options: couponIDs})
+	a.referrals = referral.New(referral.NewMemoryStore(), store, &referral.Options{Options: kernel, Rewarder: a.rewards(),
+		CodeSecret: func(scrm.TenantID) []byte { return []byte("demo-coffee's 32-byte secret key") }})
 	watch := scrm.HandlerFunc(func(ctx context.Context, e scrm.Event) error {
 		if e.Type == scrm.EventCustomerMerged {
 			a.merges = append(a.merges, fmt.Sprintf("%s merged into %s", e.Prop("from"), e.Prop("into")))
 		}
 		return nil
 	})
-	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.members, a.touches, watch)
+	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.members, a.referrals, a.touches, watch)
 	return a
 }
 

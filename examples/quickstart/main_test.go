@@ -46,6 +46,12 @@ func TestQuickstart(t *testing.T) {
 		"takes ¥59.62 off, payable ¥189.38",
 		"another order with the same coupons: coupon.Lock: Coupons[0]: coupon CP008: locked",
 		"C004 earns points on the ¥189.38 paid: balance 189",
+		// 6. referral: self-referral refused, rewards once despite a
+		// redelivered order, commission after the return window.
+		"C004 binding her own code: self_referral",
+		"after a ¥88 first order (delivered twice): coupons [new-10], points 288",
+		"C004: coupons [beans-88]; invited 1, qualified 1, commission pending ¥8.80",
+		"after the return window: settled 1 commission, ¥8.80",
 	} {
 		assert.Contains(t, s, want)
 	}
