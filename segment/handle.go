@@ -1,0 +1,312 @@
+package segment
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/rule"
+)
+
+// compiled is a stored segment with its program and what it reads.
+type compiled struct {
+	seg   Segment
+	prog  *rule.Program // nil for a static segment
+	deps  rule.Deps
+	order int // position in dependency order: segments read by others first
+}
+
+// tenantIndex is a tenant's segments compiled, with a dependency index from
+// what an event can change (its type, the attributes, tags and segments it
+// touches) to the dynamic segments that read it.
+type tenantIndex struct {
+	generation int64
+	all        []*compiled // every segment, in ID order
+	dynamic    []*compiled // dynamic segments in dependency order
+	byEvent    map[string][]*compiled
+	byAttr     map[string][]*compiled
+	byTag      map[string][]*compiled
+	bySegment  map[string][]*compiled
+}
+
+// index returns the tenant's compiled segments, rebuilding them when the
+// Store's generation moved on (another Service instance, or this one,
+// changed a definition). Each call costs one Store.Generation read.
+func (s *Service) index(ctx context.Context, tenant scrm.TenantID) (*tenantIndex, error) {
+	gen, err := s.store.Generation(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	idx := s.indexes[tenant]
+	s.mu.Unlock()
+	if idx != nil && idx.generation == gen {
+		return idx, nil
+	}
+	list, err := s.store.ListSegments(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	idx = s.buildIndex(ctx, tenant, list)
+	s.mu.Lock()
+	if cur := s.indexes[tenant]; cur == nil || cur.generation < idx.generation {
+		s.indexes[tenant] = idx
+	}
+	s.mu.Unlock()
+	return idx, nil
+}
+
+func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list SegmentList) *tenantIndex {
+	idx := &tenantIndex{
+		generation: list.Generation,
+		byEvent:    make(map[string][]*compiled),
+		byAttr:     make(map[string][]*compiled),
+		byTag:      make(map[string][]*compiled),
+		bySegment:  make(map[string][]*compiled),
+	}
+	copts := s.compileOptions(tenant)
+	byID := make(map[string]*compiled, len(list.Segments))
+	for _, seg := range list.Segments {
+		c := &compiled{seg: seg}
+		if !seg.Static {
+			prog, err := seg.validate("segment.index", copts)
+			if err != nil {
+				// A stored condition that no longer compiles (the Schema
+				// changed) cannot be evaluated; Refresh reports it.
+				s.logger().WarnContext(ctx, "segment: stored condition does not compile", "segment", seg.String(), "error", err)
+				continue
+			}
+			c.prog, c.deps = prog, prog.Deps()
+		}
+		idx.all = append(idx.all, c)
+		byID[seg.ID] = c
+	}
+	// Dependency order: a segment after the segments it reads, so that
+	// deciding them in this order in one profile update lets a segment see
+	// the new membership of the segments it reads. Define rejects cycles;
+	// one that slipped in (concurrent Defines) is broken arbitrarily.
+	state := make(map[string]int8, len(byID))
+	var visit func(c *compiled)
+	visit = func(c *compiled) {
+		if state[c.seg.ID] != 0 {
+			return
+		}
+		state[c.seg.ID] = 1
+		for _, dep := range c.deps.Segments {
+			if d := byID[dep]; d != nil && d.prog != nil {
+				visit(d)
+			}
+		}
+		state[c.seg.ID] = 2
+		c.order = len(idx.dynamic)
+		idx.dynamic = append(idx.dynamic, c)
+	}
+	for _, c := range idx.all {
+		if c.prog != nil {
+			visit(c)
+		}
+	}
+	for _, c := range idx.dynamic {
+		for _, e := range c.deps.Events {
+			idx.byEvent[e] = append(idx.byEvent[e], c)
+		}
+		for _, a := range c.deps.Attrs {
+			idx.byAttr[a] = append(idx.byAttr[a], c)
+		}
+		for _, t := range c.deps.Tags {
+			idx.byTag[t] = append(idx.byTag[t], c)
+		}
+		for _, g := range c.deps.Segments {
+			idx.bySegment[g] = append(idx.bySegment[g], c)
+		}
+	}
+	return idx
+}
+
+// affected returns the dynamic segments whose result e can change, in
+// dependency order: those reading e's type as an event, and those reading
+// the attributes (customer.attrs_set), tag (tag.applied / tag.removed) or
+// segment (segment.entered / segment.exited) it changed.
+func (idx *tenantIndex) affected(e scrm.Event) []*compiled {
+	var out []*compiled
+	add := func(cs []*compiled) {
+		for _, c := range cs {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	add(idx.byEvent[e.Type])
+	switch e.Type {
+	case scrm.EventAttrsSet:
+		if attrs, ok := e.Props["attrs"].(map[string]any); ok {
+			for name := range attrs {
+				add(idx.byAttr[name])
+			}
+		}
+	case scrm.EventTagApplied, scrm.EventTagRemoved:
+		add(idx.byTag[e.Prop("tag")])
+	case scrm.EventSegmentEntered, scrm.EventSegmentExited:
+		add(idx.bySegment[e.Prop("segment")])
+	}
+	slices.SortFunc(out, func(a, b *compiled) int { return a.order - b.order })
+	return out
+}
+
+// Handle implements scrm.Handler. It re-evaluates, for the event's customer
+// only, the dynamic segments the event can change (found through a
+// dependency index built from each condition's rule.Deps, so that the cost
+// does not grow with segments the event cannot affect), and settles the
+// ones whose result differs from the customer's profile or the Store: the
+// profile and the Store are updated and segment.entered / segment.exited
+// events published (source SourceEvent, Props "cause": the event's ID).
+// Segments reading a segment the customer just entered or left follow when
+// that event comes back through the Dispatcher.
+//
+// A customer.merged event moves the absorbed customer's memberships: it
+// leaves every segment without an event (it no longer exists), the survivor
+// enters the static segments the absorbed customer was in, and every dynamic
+// segment is re-evaluated for the survivor.
+//
+// Segments whose conditions depend on time alone are not re-evaluated by
+// events; Refresh them periodically. Replaying an event changes nothing.
+func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
+	const op = "segment.Handle"
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	idx, err := s.index(ctx, e.Tenant)
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	if len(idx.all) == 0 {
+		return nil
+	}
+	if e.Type == scrm.EventCustomerMerged {
+		return scrm.Wrap(nil, op, s.merge(ctx, idx, e))
+	}
+	affected := idx.affected(e)
+	if len(affected) == 0 {
+		return nil
+	}
+	return scrm.Wrap(nil, op, s.reevaluate(ctx, e.Tenant, e.Customer, affected, SourceEvent, e.ID))
+}
+
+// reevaluate decides the given dynamic segments for one customer and
+// settles those whose result differs from the profile or the Store.
+func (s *Service) reevaluate(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, segs []*compiled, source, cause string) error {
+	p, err := s.live(ctx, tenant, customer)
+	if err != nil || p == nil {
+		return err
+	}
+	now := s.opts.Clock.Now()
+	var items []settleItem
+	for _, c := range segs {
+		in := c.prog.Eval(p, now)
+		member, err := s.store.Contains(ctx, tenant, c.seg.ID, p.Customer)
+		if errors.Is(err, scrm.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if in == member && in == p.InSegment(c.seg.ID) {
+			continue
+		}
+		prog := c.prog
+		items = append(items, settleItem{segment: c.seg.ID, decide: func(p *scrm.Profile) bool { return prog.Eval(p, now) }})
+	}
+	return s.settleAll(ctx, tenant, p.Customer, items, source, cause)
+}
+
+// settleAll settles several segments of one customer in one profile update,
+// then records and publishes each segment's decision.
+func (s *Service) settleAll(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, items []settleItem, source, cause string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	decisions, err := s.settle(ctx, tenant, customer, items)
+	if err != nil {
+		return err
+	}
+	var failed []error
+	for i, d := range decisions {
+		var diff Diff
+		w := s.newWriter(tenant, items[i].segment, source, cause, &diff)
+		w.add(d)
+		err := w.flush(ctx)
+		if errors.Is(err, scrm.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		failed = append(failed, w.failed...)
+	}
+	if len(failed) > 0 {
+		return scrm.Wrap(scrm.ErrUnavailable, "segment.publish", errors.Join(failed...))
+	}
+	return nil
+}
+
+// live returns the customer's profile, following merges to the survivor;
+// nil when there is none.
+func (s *Service) live(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (*scrm.Profile, error) {
+	id := customer
+	for hop := 0; hop < 16; hop++ {
+		p, err := s.profiles.Get(ctx, tenant, id)
+		if errors.Is(err, scrm.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.MergedInto == "" {
+			return p, nil
+		}
+		id = p.MergedInto
+	}
+	return nil, scrm.Errorf(scrm.ErrConflict, "segment.Handle", "profile %s/%s: merge chain too long", tenant, customer)
+}
+
+// merge handles customer.merged: see Handle.
+func (s *Service) merge(ctx context.Context, idx *tenantIndex, e scrm.Event) error {
+	from, into := scrm.CustomerID(e.Prop("from")), e.Customer
+	if from == "" || from == into {
+		return nil // scrm.Profiles rejects such an event
+	}
+	absorbed, err := s.profiles.Get(ctx, e.Tenant, from)
+	var version int64
+	switch {
+	case errors.Is(err, scrm.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		version = absorbed.Version
+	}
+	var static []settleItem
+	for _, c := range idx.all {
+		in, err := s.store.Contains(ctx, e.Tenant, c.seg.ID, from)
+		if errors.Is(err, scrm.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !in {
+			continue
+		}
+		if _, err := s.store.ApplyMembership(ctx, ApplyMembershipParams{Tenant: e.Tenant, Segment: c.seg.ID,
+			Changes: []MembershipChange{{Customer: from, In: false, Version: version}}}); err != nil && !errors.Is(err, scrm.ErrNotFound) {
+			return err
+		}
+		if c.seg.Static {
+			static = append(static, settleItem{segment: c.seg.ID, decide: func(*scrm.Profile) bool { return true }})
+		}
+	}
+	if err := s.settleAll(ctx, e.Tenant, into, static, SourceMerge, e.ID); err != nil {
+		return err
+	}
+	return s.reevaluate(ctx, e.Tenant, into, idx.dynamic, SourceEvent, e.ID)
+}

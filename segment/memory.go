@@ -1,0 +1,371 @@
+package segment
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/rule"
+)
+
+// NewMemoryStore returns an in-memory Store, safe for concurrent use. It
+// copies segments and pages in and out, keeps tenants apart with a lock each,
+// and keeps each segment's members in an ordered index, so that Contains is a
+// map lookup, Members a binary search and a copy, and ApplyMembership costs
+// a lookup and an ordered insert or delete per change.
+func NewMemoryStore() Store {
+	return &memoryStore{tenants: make(map[scrm.TenantID]*memoryTenant)}
+}
+
+type memoryStore struct {
+	mu      sync.Mutex
+	tenants map[scrm.TenantID]*memoryTenant
+}
+
+type memoryTenant struct {
+	mu         sync.RWMutex
+	generation int64
+	segments   map[string]*memorySegment
+}
+
+type memorySegment struct {
+	seg     Segment
+	records map[scrm.CustomerID]memberRecord
+	members idSet
+}
+
+type memberRecord struct {
+	version int64
+	in      bool
+}
+
+var _ Store = (*memoryStore)(nil)
+
+func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memoryTenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mt := s.tenants[t]
+	if mt == nil && create {
+		mt = &memoryTenant{segments: make(map[string]*memorySegment)}
+		s.tenants[t] = mt
+	}
+	return mt
+}
+
+func notFound(op string, tenant scrm.TenantID, id string) error {
+	return scrm.Errorf(scrm.ErrNotFound, op, "segment %s/%s", tenant, id)
+}
+
+func (s *memoryStore) CreateSegment(ctx context.Context, seg Segment) (Segment, error) {
+	const op = "segment.MemoryStore.CreateSegment"
+	if err := checkKey(ctx, op, seg.Tenant, seg.ID); err != nil {
+		return Segment{}, err
+	}
+	c := copySegment(seg)
+	mt := s.tenant(seg.Tenant, true)
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	if mt.segments[seg.ID] != nil {
+		return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s already exists", seg.Tenant, seg.ID)
+	}
+	c.Version = 1
+	mt.segments[seg.ID] = &memorySegment{seg: c, records: make(map[scrm.CustomerID]memberRecord)}
+	mt.generation++
+	return copySegment(c), nil
+}
+
+func (s *memoryStore) UpdateSegment(ctx context.Context, seg Segment) (Segment, error) {
+	const op = "segment.MemoryStore.UpdateSegment"
+	if err := checkKey(ctx, op, seg.Tenant, seg.ID); err != nil {
+		return Segment{}, err
+	}
+	c := copySegment(seg)
+	mt := s.tenant(seg.Tenant, false)
+	if mt == nil {
+		return Segment{}, notFound(op, seg.Tenant, seg.ID)
+	}
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	ms := mt.segments[seg.ID]
+	if ms == nil {
+		return Segment{}, notFound(op, seg.Tenant, seg.ID)
+	}
+	if ms.seg.Version != seg.Version {
+		return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s: version %d, stored %d", seg.Tenant, seg.ID, seg.Version, ms.seg.Version)
+	}
+	c.Version = ms.seg.Version + 1
+	c.CreatedAt = ms.seg.CreatedAt
+	ms.seg = c
+	mt.generation++
+	return copySegment(c), nil
+}
+
+func (s *memoryStore) GetSegment(ctx context.Context, tenant scrm.TenantID, id string) (Segment, error) {
+	const op = "segment.MemoryStore.GetSegment"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return Segment{}, err
+	}
+	mt := s.tenant(tenant, false)
+	if mt == nil {
+		return Segment{}, notFound(op, tenant, id)
+	}
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	ms := mt.segments[id]
+	if ms == nil {
+		return Segment{}, notFound(op, tenant, id)
+	}
+	return copySegment(ms.seg), nil
+}
+
+func (s *memoryStore) ListSegments(ctx context.Context, tenant scrm.TenantID) (SegmentList, error) {
+	const op = "segment.MemoryStore.ListSegments"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return SegmentList{}, err
+	}
+	mt := s.tenant(tenant, false)
+	if mt == nil {
+		return SegmentList{}, nil
+	}
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	out := SegmentList{Generation: mt.generation, Segments: make([]Segment, 0, len(mt.segments))}
+	for _, ms := range mt.segments {
+		out.Segments = append(out.Segments, copySegment(ms.seg))
+	}
+	slices.SortFunc(out.Segments, func(a, b Segment) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (s *memoryStore) DeleteSegment(ctx context.Context, tenant scrm.TenantID, id string) error {
+	const op = "segment.MemoryStore.DeleteSegment"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return err
+	}
+	mt := s.tenant(tenant, false)
+	if mt == nil {
+		return notFound(op, tenant, id)
+	}
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	if mt.segments[id] == nil {
+		return notFound(op, tenant, id)
+	}
+	delete(mt.segments, id)
+	mt.generation++
+	return nil
+}
+
+func (s *memoryStore) Generation(ctx context.Context, tenant scrm.TenantID) (int64, error) {
+	if err := scrm.CheckContext(ctx, "segment.MemoryStore.Generation"); err != nil {
+		return 0, err
+	}
+	mt := s.tenant(tenant, false)
+	if mt == nil {
+		return 0, nil
+	}
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	return mt.generation, nil
+}
+
+func (s *memoryStore) ApplyMembership(ctx context.Context, p ApplyMembershipParams) ([]MembershipChange, error) {
+	const op = "segment.MemoryStore.ApplyMembership"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return nil, err
+	}
+	if err := checkChanges(op, p.Changes); err != nil {
+		return nil, err
+	}
+	mt := s.tenant(p.Tenant, false)
+	if mt == nil {
+		return nil, notFound(op, p.Tenant, p.Segment)
+	}
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	ms := mt.segments[p.Segment]
+	if ms == nil {
+		return nil, notFound(op, p.Tenant, p.Segment)
+	}
+	var flipped []MembershipChange
+	for _, c := range p.Changes {
+		rec, ok := ms.records[c.Customer]
+		if ok && rec.version > c.Version {
+			continue // decided from a newer profile already
+		}
+		ms.records[c.Customer] = memberRecord{version: c.Version, in: c.In}
+		if rec.in == c.In {
+			continue
+		}
+		if c.In {
+			ms.members.insert(c.Customer)
+		} else {
+			ms.members.remove(c.Customer)
+		}
+		flipped = append(flipped, c)
+	}
+	return flipped, nil
+}
+
+// checkChanges validates ApplyMembership's input before anything is written.
+func checkChanges(op string, changes []MembershipChange) error {
+	var seen map[scrm.CustomerID]struct{}
+	if len(changes) > 1 {
+		seen = make(map[scrm.CustomerID]struct{}, len(changes))
+	}
+	for i, c := range changes {
+		field := "Changes[" + strconv.Itoa(i) + "]"
+		if err := scrm.CheckID(op, field+".Customer", string(c.Customer)); err != nil {
+			return err
+		}
+		if c.Version < 0 {
+			return scrm.Invalid(op, field+".Version", "must not be negative, got %d", c.Version)
+		}
+		if seen != nil {
+			if _, dup := seen[c.Customer]; dup {
+				return scrm.Invalid(op, field+".Customer", "customer %s appears twice", c.Customer)
+			}
+			seen[c.Customer] = struct{}{}
+		}
+	}
+	return nil
+}
+
+func (s *memoryStore) Contains(ctx context.Context, tenant scrm.TenantID, segment string, customer scrm.CustomerID) (bool, error) {
+	const op = "segment.MemoryStore.Contains"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return false, err
+	}
+	mt := s.tenant(tenant, false)
+	if mt == nil {
+		return false, notFound(op, tenant, segment)
+	}
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	ms := mt.segments[segment]
+	if ms == nil {
+		return false, notFound(op, tenant, segment)
+	}
+	return ms.records[customer].in, nil
+}
+
+func (s *memoryStore) Members(ctx context.Context, p ListMembersParams) (MemberPage, error) {
+	const op = "segment.MemoryStore.Members"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return MemberPage{}, err
+	}
+	limit := scrm.PageLimit(p.Limit, 100, 1000)
+	mt := s.tenant(p.Tenant, false)
+	if mt == nil {
+		return MemberPage{}, notFound(op, p.Tenant, p.Segment)
+	}
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	ms := mt.segments[p.Segment]
+	if ms == nil {
+		return MemberPage{}, notFound(op, p.Tenant, p.Segment)
+	}
+	ids, more := ms.members.after(p.Cursor, limit, make([]scrm.CustomerID, 0, min(limit, ms.members.n)))
+	page := MemberPage{Customers: ids}
+	if more {
+		page.Next = string(ids[len(ids)-1])
+	}
+	return page, nil
+}
+
+func (s *memoryStore) Size(ctx context.Context, tenant scrm.TenantID, segment string) (int, error) {
+	const op = "segment.MemoryStore.Size"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return 0, err
+	}
+	mt := s.tenant(tenant, false)
+	if mt == nil {
+		return 0, notFound(op, tenant, segment)
+	}
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	ms := mt.segments[segment]
+	if ms == nil {
+		return 0, notFound(op, tenant, segment)
+	}
+	return ms.members.n, nil
+}
+
+func checkKey(ctx context.Context, op string, tenant scrm.TenantID, id string) error {
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return err
+	}
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return err
+	}
+	return scrm.CheckID(op, "ID", id)
+}
+
+// copySegment returns a deep copy of seg, so that neither the caller nor the
+// store shares the condition's lists and pointers with the other.
+func copySegment(seg Segment) Segment {
+	seg.When = copyCondition(seg.When)
+	return seg
+}
+
+func copyCondition(c rule.Condition) rule.Condition {
+	if c.All != nil {
+		all := make([]rule.Condition, len(c.All))
+		for i := range c.All {
+			all[i] = copyCondition(c.All[i])
+		}
+		c.All = all
+	}
+	if c.Any != nil {
+		anyc := make([]rule.Condition, len(c.Any))
+		for i := range c.Any {
+			anyc[i] = copyCondition(c.Any[i])
+		}
+		c.Any = anyc
+	}
+	if c.Not != nil {
+		n := copyCondition(*c.Not)
+		c.Not = &n
+	}
+	if c.Count != nil {
+		x := *c.Count
+		c.Count = &x
+	}
+	if c.Sum != nil {
+		x := *c.Sum
+		c.Sum = &x
+	}
+	if c.Last != nil {
+		x := *c.Last
+		c.Last = &x
+	}
+	c.Value = copyValue(c.Value)
+	return c
+}
+
+// copyValue copies list operands ([]any, []string, any other slice); other
+// operand kinds (strings, numbers, decimals, times, durations) are values.
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = copyValue(x[i])
+		}
+		return out
+	case []string:
+		return slices.Clone(x)
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && !rv.IsNil() {
+		out := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
+		reflect.Copy(out, rv)
+		return out.Interface()
+	}
+	return v
+}
