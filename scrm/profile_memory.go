@@ -32,6 +32,7 @@ type memoryProfiles struct {
 var (
 	_ ProfileStore   = (*memoryProfileStore)(nil)
 	_ ProfileUpdater = (*memoryProfileStore)(nil)
+	_ ProfileScanner = (*memoryProfileStore)(nil)
 )
 
 func (s *memoryProfileStore) tenant(t TenantID, create bool) *memoryProfiles {
@@ -119,31 +120,54 @@ func (s *memoryProfileStore) Applied(ctx context.Context, tenant TenantID, event
 }
 
 func (s *memoryProfileStore) List(ctx context.Context, params ListProfilesParams) (ProfilePage, error) {
-	if err := CheckContext(ctx, "scrm.MemoryProfileStore.List"); err != nil {
-		return ProfilePage{}, err
+	page, next, err := s.page(ctx, "scrm.MemoryProfileStore.List", params)
+	for k, p := range page {
+		page[k] = p.Clone()
+	}
+	return ProfilePage{Profiles: page, Next: next}, err
+}
+
+// ScanProfiles implements ProfileScanner. Stored profiles are never changed
+// in place (a save replaces them), so fn reads them without any lock held
+// and may call the store.
+func (s *memoryProfileStore) ScanProfiles(ctx context.Context, params ListProfilesParams, fn func(*Profile) error) (string, error) {
+	page, next, err := s.page(ctx, "scrm.MemoryProfileStore.ScanProfiles", params)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range page {
+		if err := fn(p); err != nil {
+			return "", err
+		}
+	}
+	return next, nil
+}
+
+// page returns the stored profiles (not copies) of one page of List.
+func (s *memoryProfileStore) page(ctx context.Context, op string, params ListProfilesParams) ([]*Profile, string, error) {
+	if err := CheckContext(ctx, op); err != nil {
+		return nil, "", err
 	}
 	limit := PageLimit(params.Limit, 100, 1000)
 	mp := s.tenant(params.Tenant, false)
 	if mp == nil {
-		return ProfilePage{}, nil
+		return nil, "", nil
 	}
 	mp.mu.Lock()
+	defer mp.mu.Unlock()
 	mp.mergePending()
-	var page ProfilePage
+	var page []*Profile
 	i := sort.Search(len(mp.sorted), func(i int) bool { return string(mp.sorted[i]) > params.Cursor })
-	for ; i < len(mp.sorted) && len(page.Profiles) < limit; i++ {
+	for ; i < len(mp.sorted) && len(page) < limit; i++ {
 		if p := mp.profiles[mp.sorted[i]]; p != nil && p.MergedInto == "" {
-			page.Profiles = append(page.Profiles, p)
+			page = append(page, p)
 		}
 	}
-	if len(page.Profiles) == limit && i < len(mp.sorted) {
-		page.Next = string(page.Profiles[limit-1].Customer)
+	var next string
+	if len(page) == limit && i < len(mp.sorted) {
+		next = string(page[limit-1].Customer)
 	}
-	mp.mu.Unlock()
-	for k, p := range page.Profiles {
-		page.Profiles[k] = p.Clone() // stored profiles are never mutated, only replaced
-	}
-	return page, nil
+	return page, next, nil
 }
 
 // mergePending folds newly added IDs into the sorted index; called with mu

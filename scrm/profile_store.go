@@ -56,6 +56,22 @@ type ProfileUpdater interface {
 	UpdateProfile(ctx context.Context, params UpdateProfileParams, fn func(*Profile) error) (p *Profile, applied bool, err error)
 }
 
+// ProfileScanner is an optional ProfileStore capability, found by type
+// assertion: a read-only scan that hands each stored profile to fn without
+// copying it. Whole-tenant passes (segment refreshes, RFM, sweeps) use it
+// when the store has it and List otherwise; on a large tenant the copies
+// List makes, and the garbage they leave, cost several times the work done
+// on each profile.
+//
+// ScanProfiles visits the profiles List would return for params, in the same
+// order, and returns the same Next cursor. fn must treat the profile as
+// read-only and must not keep it after fn returns (its strings, such as
+// Customer, are immutable and may be kept). An error from fn stops the scan
+// and is returned.
+type ProfileScanner interface {
+	ScanProfiles(ctx context.Context, params ListProfilesParams, fn func(*Profile) error) (next string, err error)
+}
+
 // UpdateProfileParams are the inputs of ProfileUpdater.UpdateProfile.
 type UpdateProfileParams struct {
 	Tenant   TenantID

@@ -228,6 +228,28 @@ func RunProfileStoreTests(t *testing.T, newStore func(t *testing.T) scrm.Profile
 		page, err := s.List(ctx, scrm.ListProfilesParams{Tenant: "t1"})
 		require.NoError(t, err)
 		assert.Len(t, page.Profiles, 100, "limit 0 means 100")
+
+		// The optional scanner visits what List returns, page by page.
+		if sc, ok := s.(scrm.ProfileScanner); ok {
+			var scanned []scrm.CustomerID
+			cursor := ""
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 10, "ScanProfiles does not terminate")
+				next, err := sc.ScanProfiles(ctx, scrm.ListProfilesParams{Tenant: "t1", Cursor: cursor, Limit: 100}, func(p *scrm.Profile) error {
+					scanned = append(scanned, p.Customer)
+					return nil
+				})
+				require.NoError(t, err)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			assert.Equal(t, seen, scanned)
+			stop := errors.New("stop")
+			_, err := sc.ScanProfiles(ctx, scrm.ListProfilesParams{Tenant: "t1"}, func(*scrm.Profile) error { return stop })
+			assert.ErrorIs(t, err, stop, "an error from fn stops the scan")
+		}
 	})
 
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) {
