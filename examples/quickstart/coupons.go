@@ -26,11 +26,11 @@ func (a *app) defineCoupons() error {
 	return nil
 }
 
-// showCoupons is part 5: a customer claims coupons, the checkout picks the
+// showCoupons is part 6: a customer claims coupons, the checkout picks the
 // best combination, locks it with the order, and confirms it when payment
 // succeeds; the paid order then earns points like any other.
 func (a *app) showCoupons() error {
-	a.printf("\n== 5. coupons at checkout\n")
+	a.printf("\n== 6. coupons at checkout\n")
 	a.clock.Set(time.Date(2028, 1, 5, 10, 0, 0, 0, a.loc))
 	const who scrm.CustomerID = "C004"
 	for _, t := range []string{"new-10", "200-30", "beans-88"} {

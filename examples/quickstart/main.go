@@ -9,14 +9,16 @@
 //     an Explain trace for one;
 //  2. tags follow what customers do: a rule tag, an exclusive spending
 //     group and a keyword tag for customers who ask not to be messaged;
-//  3. touches go out on schedule: a welcome SOP that respects quiet hours,
+//  3. a segment is refreshed over every profile and kept current by events,
+//     and the customers are scored by RFM into the 8 classes;
+//  4. touches go out on schedule: a welcome SOP that respects quiet hours,
 //     a tag-triggered day-1/3/8/15 sequence that ends when the customer buys;
-//  4. purchases earn points and growth value, a big order reaches a higher
+//  5. purchases earn points and growth value, a big order reaches a higher
 //     tier, points pay part of a checkout, a refund takes the tier back, and
 //     unused points expire after the next year ends;
-//  5. a checkout picks the best coupon combination, locks it with the order
+//  6. a checkout picks the best coupon combination, locks it with the order
 //     (no other order can use it meanwhile) and confirms it on payment;
-//  6. a customer invites a friend (老带新): the friend binds with her code,
+//  7. a customer invites a friend (老带新): the friend binds with her code,
 //     buys, and both are rewarded exactly once, through one reward router
 //     that sends points to member and coupons to coupon.
 //
@@ -39,6 +41,7 @@ import (
 	"github.com/scrmkit/scrmkit/referral"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/scrmtest"
+	"github.com/scrmkit/scrmkit/segment"
 	"github.com/scrmkit/scrmkit/sop"
 	"github.com/scrmkit/scrmkit/tagging"
 )
@@ -68,6 +71,7 @@ type app struct {
 	members   *member.Service
 	coupons   *coupon.Service
 	referrals *referral.Service
+	segments  *segment.Service
 	channel   *scrmtest.Recorder
 	merges    []string
 	events    int
@@ -84,6 +88,7 @@ func run(ctx context.Context, w io.Writer) error {
 		a.defineReferrals,
 		a.customersAndRules,
 		a.showTags,
+		a.showSegments,
 		a.showTouches,
 		a.showMembers,
 		a.showCoupons,
@@ -121,7 +126,8 @@ func newApp(ctx context.Context, w io.Writer) *app {
 		}
 		return nil
 	})
-	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.members, a.referrals, a.touches, watch)
+	a.segments = segment.New(segment.NewMemoryStore(), store, &segment.Options{Options: kernel})
+	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.segments, a.members, a.referrals, a.touches, watch)
 	return a
 }
 

@@ -29,6 +29,10 @@ func TestQuickstart(t *testing.T) {
 		"- C001: 中 (rule:spend-mid), 复购 (rule:repeat)\n",
 		"- C003: 拒绝营销 (keyword:refuse), 新客 (rule:new-lead)\n",
 		"customers tagged 复购: 1\n",
+		// segments: a refresh with its diff, an event-driven entry, RFM.
+		"refresh high-value: evaluated 3, entered [C001], exited [], size 1",
+		"C004 pays ¥268.00: in high-value true, size 2",
+		"  C003      (no order in the window)",
 		// 3. touches: quiet hours defer the welcome to 08:00, day-N at 10:00,
 		// the purchase ends the sequence, and 韩梅梅 (拒绝营销) gets nothing.
 		"Tue 11-03 08:00  → C006 欢迎语+新人券 via wecom",
@@ -40,12 +44,12 @@ func TestQuickstart(t *testing.T) {
 		"¥800 on member day:          C001 points  2356  growth  1056  tier 金卡",
 		"checkout of ¥60: 2300 points pay ¥23.00, ¥37.00 by WeChat Pay",
 		"after a ¥400 refund:         C001 points     0  growth   656  tier 银卡",
-		"2028-01-01 sweep expired 224 points",
+		"2028-01-01 sweep expired 492 points",
 		// 5. coupons: per-customer limit, best combination, lock exclusivity.
 		"second 满200减30: coupon.Claim: coupon.MemoryStore.Claim: PerCustomer: customer reached the limit of 1 per customer",
 		"takes ¥59.62 off, payable ¥189.38",
 		"another order with the same coupons: coupon.Lock: Coupons[0]: coupon CP008: locked",
-		"C004 earns points on the ¥189.38 paid: balance 189",
+		"C004 earns points on the ¥189.38 paid: balance 226", // 189 × 1.2 (银卡)
 		// 6. referral: self-referral refused, rewards once despite a
 		// redelivered order, commission after the return window.
 		"C004 binding her own code: self_referral",

@@ -30,11 +30,11 @@ func (a *app) defineMembers() error {
 	return err
 }
 
-// showMembers is part 4: the orders of the story earned points and growth;
+// showMembers is part 5: the orders of the story earned points and growth;
 // a big order reaches 金卡, a checkout pays with points, a refund takes the
 // tier back, and the points expire after the next year ends.
 func (a *app) showMembers() error {
-	a.printf("\n== 4. members: points, growth, tiers\n")
+	a.printf("\n== 5. members: points, growth, tiers\n")
 	show := func(c scrm.CustomerID, what string) error {
 		acc, err := a.members.Account(a.ctx, tenant, c)
 		if err != nil {

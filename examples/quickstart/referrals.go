@@ -43,10 +43,10 @@ func (a *app) defineReferrals() error {
 	})
 }
 
-// showReferrals is part 6: 王芳 invites a friend, who binds, buys, and both
+// showReferrals is part 7: 王芳 invites a friend, who binds, buys, and both
 // are rewarded exactly once; the commission is paid after the return window.
 func (a *app) showReferrals() error {
-	a.printf("\n== 6. referral (老带新)\n")
+	a.printf("\n== 7. referral (老带新)\n")
 	a.clock.Set(time.Date(2028, 1, 10, 12, 0, 0, 0, a.loc))
 	const inviter scrm.CustomerID = "C004"
 	code, err := a.referrals.Code(a.ctx, tenant, inviter)

@@ -46,12 +46,12 @@ func (a *app) defineTouches() error {
 	return err
 }
 
-// showTouches is part 3: a new customer adds the store manager late at
+// showTouches is part 4: a new customer adds the store manager late at
 // night, is tagged 新客 by the rule of part 2, and the SOPs take it from
 // there until she buys. The simulated clock runs 16 days in 30-minute steps,
 // running due touches at each.
 func (a *app) showTouches() error {
-	a.printf("\n== 3. touches (SOP)\n")
+	a.printf("\n== 4. touches (SOP)\n")
 	sent := a.channel
 	a.clock.Set(time.Date(2026, 11, 2, 22, 10, 0, 0, a.loc))
 	xiaozhang, err := a.resolve(scrm.Identity{Kind: scrm.IdentityWeComExternal, Value: "wmEXT_9c21"})
