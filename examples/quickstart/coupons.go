@@ -26,21 +26,40 @@ func (a *app) defineCoupons() error {
 	return nil
 }
 
-// showCoupons is part 6: a customer claims coupons, the checkout picks the
-// best combination, locks it with the order, and confirms it when payment
-// succeeds; the paid order then earns points like any other.
+// showCoupons is part 6: a customer claims coupons (within the limits), a
+// quote tells why one does not apply, the checkout picks the best
+// combination, locks it with the order and confirms it when payment
+// succeeds; the paid order earns points like any other, and a partial
+// refund carries its share of the discount.
 func (a *app) showCoupons() error {
 	a.printf("\n== 6. coupons at checkout\n")
 	a.clock.Set(time.Date(2028, 1, 5, 10, 0, 0, 0, a.loc))
 	const who scrm.CustomerID = "C004"
+	var claimed []string
 	for _, t := range []string{"new-10", "200-30", "beans-88"} {
-		if _, err := a.coupons.Claim(a.ctx, coupon.ClaimRequest{Tenant: tenant, Customer: who, Template: t, IdempotencyKey: "claim-" + t}); err != nil {
+		c, err := a.coupons.Claim(a.ctx, coupon.ClaimRequest{Tenant: tenant, Customer: who, Template: t, IdempotencyKey: "claim-" + t})
+		if err != nil {
 			return err
 		}
+		claimed = append(claimed, c.ID)
 	}
 	if _, err := a.coupons.Claim(a.ctx, coupon.ClaimRequest{Tenant: tenant, Customer: who, Template: "200-30", IdempotencyKey: "claim-again"}); err != nil {
 		a.printf("second 满200减30: %v\n", err)
 	}
+
+	// A small order first: the threshold coupon does not apply, and the
+	// quote says why and by how much.
+	small := coupon.Cart{Tenant: tenant, Customer: who, OrderID: "A2000",
+		Items: []coupon.Item{{SKU: "latte", Category: "drinks", Price: scrm.Yuan("32.00"), Quantity: 2}}}
+	q, err := a.coupons.Quote(a.ctx, small, claimed[:2])
+	if err != nil {
+		return err
+	}
+	for _, r := range q.Rejected {
+		a.printf("quote for 2 lattes (¥64.00): %s rejected: %s, short by ¥%s\n", r.Template, r.Reason, r.Shortfall.StringFixed(2))
+	}
+	a.printf("quote for 2 lattes: discount ¥%s, payable ¥%s\n", q.Discount.StringFixed(2), q.Payable.StringFixed(2))
+
 	cart := coupon.Cart{Tenant: tenant, Customer: who, OrderID: "A2001", Shipping: scrm.Yuan("8.00"),
 		Items: []coupon.Item{
 			{SKU: "yirgacheffe-250g", Category: "beans", Price: scrm.Yuan("98.00"), Quantity: 2},
@@ -84,5 +103,15 @@ func (a *app) showCoupons() error {
 		return err
 	}
 	a.printf("%s earns points on the ¥%s paid: balance %d\n", who, o.Quote.Payable.StringFixed(2), acc.Points)
+
+	// One bag of beans comes back: the refund carries its exact share of
+	// the coupons' discount.
+	a.clock.Advance(day)
+	rf, err := a.coupons.Refund(a.ctx, coupon.RefundRequest{Tenant: tenant, OrderID: o.ID, IdempotencyKey: "refund-A2001-1",
+		Lines: []coupon.RefundLine{{Line: 0, Quantity: 1}}})
+	if err != nil {
+		return err
+	}
+	a.printf("refund one bag: pay back ¥%s (coupon share ¥%s), whole order refunded: %v\n", rf.Amount.StringFixed(2), rf.Discount.StringFixed(2), rf.Full)
 	return nil
 }
