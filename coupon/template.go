@@ -189,7 +189,7 @@ func (t Template) Group() string {
 // memory a caller can change.
 func (t Template) Clone() Template {
 	t.Scope = t.Scope.clone()
-	t.Audience = cloneCondition(t.Audience)
+	t.Audience = rule.ClonePtr(t.Audience)
 	return t
 }
 

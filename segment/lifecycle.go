@@ -80,7 +80,7 @@ func NewLifecycle(stages []Stage, opts *rule.CompileOptions) (*Lifecycle, error)
 			}
 			l.progs[i] = prog
 		}
-		l.stages[i] = Stage{Name: st.Name, When: copyCondition(st.When)}
+		l.stages[i] = Stage{Name: st.Name, When: st.When.Clone()}
 	}
 	return l, nil
 }
@@ -134,7 +134,7 @@ type StageTrace struct {
 func (l *Lifecycle) Stages() []Stage {
 	out := make([]Stage, len(l.stages))
 	for i, st := range l.stages {
-		out[i] = Stage{Name: st.Name, When: copyCondition(st.When)}
+		out[i] = Stage{Name: st.Name, When: st.When.Clone()}
 	}
 	return out
 }

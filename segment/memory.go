@@ -2,14 +2,12 @@ package segment
 
 import (
 	"context"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/scrmkit/scrmkit/scrm"
-	"github.com/scrmkit/scrmkit/scrm/rule"
 )
 
 // NewMemoryStore returns an in-memory Store, safe for concurrent use. It
@@ -308,64 +306,6 @@ func checkKey(ctx context.Context, op string, tenant scrm.TenantID, id string) e
 // copySegment returns a deep copy of seg, so that neither the caller nor the
 // store shares the condition's lists and pointers with the other.
 func copySegment(seg Segment) Segment {
-	seg.When = copyCondition(seg.When)
+	seg.When = seg.When.Clone()
 	return seg
-}
-
-func copyCondition(c rule.Condition) rule.Condition {
-	if c.All != nil {
-		all := make([]rule.Condition, len(c.All))
-		for i := range c.All {
-			all[i] = copyCondition(c.All[i])
-		}
-		c.All = all
-	}
-	if c.Any != nil {
-		anyc := make([]rule.Condition, len(c.Any))
-		for i := range c.Any {
-			anyc[i] = copyCondition(c.Any[i])
-		}
-		c.Any = anyc
-	}
-	if c.Not != nil {
-		n := copyCondition(*c.Not)
-		c.Not = &n
-	}
-	if c.Count != nil {
-		x := *c.Count
-		c.Count = &x
-	}
-	if c.Sum != nil {
-		x := *c.Sum
-		c.Sum = &x
-	}
-	if c.Last != nil {
-		x := *c.Last
-		c.Last = &x
-	}
-	c.Value = copyValue(c.Value)
-	return c
-}
-
-// copyValue copies list operands ([]any, []string, any other slice); other
-// operand kinds (strings, numbers, decimals, times, durations) are values.
-func copyValue(v any) any {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		out := make([]any, len(x))
-		for i := range x {
-			out[i] = copyValue(x[i])
-		}
-		return out
-	case []string:
-		return slices.Clone(x)
-	}
-	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && !rv.IsNil() {
-		out := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
-		reflect.Copy(out, rv)
-		return out.Interface()
-	}
-	return v
 }
