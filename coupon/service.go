@@ -3,7 +3,6 @@ package coupon
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"sync"
 	"time"
 
@@ -169,27 +168,14 @@ func (s *Service) inAudience(ctx context.Context, tm *terms, tenant scrm.TenantI
 	return tm.audience.Eval(p, now), nil
 }
 
-// maxMergeHops bounds how many MergedInto links profile follows.
-const maxMergeHops = 16
-
 // profile returns a customer's profile, following merges to the survivor;
 // a customer without one gets an empty profile.
 func (s *Service) profile(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (*scrm.Profile, error) {
-	id := customer
-	for range maxMergeHops {
-		p, err := s.profiles.Get(ctx, tenant, id)
-		if errors.Is(err, scrm.ErrNotFound) {
-			return scrm.NewProfile(tenant, id), nil
-		}
-		if err != nil {
-			return nil, scrm.Wrap(nil, "coupon.profile", err)
-		}
-		if p.MergedInto == "" {
-			return p, nil
-		}
-		id = p.MergedInto
+	p, err := scrm.LoadProfile(ctx, s.profiles, tenant, customer)
+	if err != nil {
+		return nil, scrm.Wrap(nil, "coupon.profile", err)
 	}
-	return nil, scrm.Errorf(scrm.ErrConflict, "coupon.profile", "profile %s/%s: merge chain longer than %d", tenant, customer, maxMergeHops)
+	return p, nil
 }
 
 // emit publishes e when a Publisher is configured. Publish errors are

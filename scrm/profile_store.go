@@ -205,6 +205,18 @@ func backoff(ctx context.Context, attempt int) {
 	}
 }
 
+// LoadProfile returns a copy of a customer's profile, following MergedInto
+// links to the survivor of merges. A customer with no stored profile gets an
+// empty one (Version 0), so rules evaluate as for a customer who did
+// nothing. Services that evaluate rules for a customer read profiles with it.
+func LoadProfile(ctx context.Context, store ProfileStore, tenant TenantID, customer CustomerID) (*Profile, error) {
+	p, err := loadFollowing(ctx, store, tenant, customer)
+	if errors.Is(err, ErrNotFound) {
+		return NewProfile(tenant, customer), nil
+	}
+	return p, err
+}
+
 // loadFollowing gets a profile, following MergedInto links to the survivor.
 func loadFollowing(ctx context.Context, store ProfileStore, tenant TenantID, customer CustomerID) (*Profile, error) {
 	id := customer

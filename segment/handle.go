@@ -253,21 +253,11 @@ func (s *Service) settleAll(ctx context.Context, tenant scrm.TenantID, customer 
 // live returns the customer's profile, following merges to the survivor;
 // nil when there is none.
 func (s *Service) live(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (*scrm.Profile, error) {
-	id := customer
-	for hop := 0; hop < 16; hop++ {
-		p, err := s.profiles.Get(ctx, tenant, id)
-		if errors.Is(err, scrm.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if p.MergedInto == "" {
-			return p, nil
-		}
-		id = p.MergedInto
+	p, err := scrm.LoadProfile(ctx, s.profiles, tenant, customer)
+	if err != nil || p.Version == 0 {
+		return nil, err
 	}
-	return nil, scrm.Errorf(scrm.ErrConflict, "segment.Handle", "profile %s/%s: merge chain too long", tenant, customer)
+	return p, nil
 }
 
 // merge handles customer.merged: see Handle.

@@ -309,27 +309,12 @@ func (s *Service) compile(tenant scrm.TenantID, d Definitions) *tenantRules {
 // load returns a customer's profile, following merges to the survivor; an
 // empty profile when none is stored.
 func (s *Service) load(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (*scrm.Profile, error) {
-	const op = "tagging"
-	id := customer
-	for hop := 0; hop <= maxMergeHops; hop++ {
-		p, err := s.profiles.Get(ctx, tenant, id)
-		if errors.Is(err, scrm.ErrNotFound) {
-			return scrm.NewProfile(tenant, id), nil
-		}
-		if err != nil {
-			return nil, scrm.Wrap(nil, op, err)
-		}
-		if p.MergedInto == "" {
-			return p, nil
-		}
-		id = p.MergedInto
+	p, err := scrm.LoadProfile(ctx, s.profiles, tenant, customer)
+	if err != nil {
+		return nil, scrm.Wrap(nil, "tagging", err)
 	}
-	return nil, scrm.Errorf(scrm.ErrConflict, op, "profile %s/%s: merge chain longer than %d", tenant, customer, maxMergeHops)
+	return p, nil
 }
-
-// maxMergeHops bounds how many MergedInto links load follows, as the kernel
-// does.
-const maxMergeHops = 16
 
 // now is the Service's clock.
 func (s *Service) now() time.Time { return s.opts.Clock.Now() }
