@@ -389,3 +389,24 @@ func TestProfileTimesEdgeCases(t *testing.T) {
 	e := scrm.Event{ID: "e", Tenant: "t1", Customer: "c1", Type: "x", Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}
 	assert.ErrorIs(t, e.Validate(), scrm.ErrInvalid)
 }
+
+func TestLoadProfileFollowsMerges(t *testing.T) {
+	ctx := context.Background()
+	store := scrm.NewMemoryProfileStore()
+	p, err := scrm.LoadProfile(ctx, store, "t1", "nobody")
+	require.NoError(t, err)
+	assert.Equal(t, scrm.CustomerID("nobody"), p.Customer)
+	assert.Zero(t, p.Version, "an empty profile for a customer without one")
+
+	profiles := scrm.NewProfiles(store, nil)
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	require.NoError(t, profiles.Handle(ctx, paid("o1", t0, "10")))
+	for i, m := range [][2]scrm.CustomerID{{"b", "c1"}, {"c1", "a"}} { // b → c1 → a
+		require.NoError(t, profiles.Handle(ctx, scrm.Event{ID: fmt.Sprint("m", i), Tenant: "t1", Customer: m[1],
+			Type: scrm.EventCustomerMerged, Time: t0, Props: map[string]any{"from": m[0], "into": m[1]}}))
+	}
+	p, err = scrm.LoadProfile(ctx, store, "t1", "b")
+	require.NoError(t, err)
+	assert.Equal(t, scrm.CustomerID("a"), p.Customer)
+	assert.Equal(t, int64(1), p.Count(scrm.EventOrderPaid, time.Time{}))
+}
