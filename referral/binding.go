@@ -155,7 +155,7 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 		if err := scrm.CheckReplay(op, req.IdempotencyKey, existing.Fingerprint, fp); err != nil {
 			return Binding{}, err
 		}
-		return existing, s.afterBind(ctx, op, &prog, existing)
+		return existing, s.afterBind(ctx, op, prog, existing)
 	case err != nil && !is(err, scrm.ErrNotFound):
 		return Binding{}, scrm.Wrap(nil, op, err)
 	}
@@ -220,7 +220,7 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 		}
 	}
 
-	stored, err := s.store.Bind(ctx, BindParams{Binding: b, Limits: s.limits(&prog, b)})
+	stored, err := s.store.Bind(ctx, BindParams{Binding: b, Limits: s.limits(prog, b)})
 	if err != nil {
 		if r := ReasonOf(err); r != "" {
 			s.opts.Logger.InfoContext(ctx, "referral: binding refused", "reason", r, "binding", b)
@@ -230,7 +230,7 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 	if stored.Status == StatusReview {
 		s.opts.Logger.InfoContext(ctx, "referral: binding held for review", "binding", stored)
 	}
-	return stored, s.afterBind(ctx, op, &prog, stored)
+	return stored, s.afterBind(ctx, op, prog, stored)
 }
 
 func alreadyBound(op string, b Binding) error {
@@ -304,8 +304,10 @@ func (s *Service) profile(ctx context.Context, tenant scrm.TenantID, customer sc
 // publishes EventBound. Both are idempotent.
 func (s *Service) afterBind(ctx context.Context, op string, p *Program, b Binding) error {
 	var errs []error
-	if err := s.publish(ctx, bindEvent(b)); err != nil {
-		errs = append(errs, err)
+	if !s.noEvents {
+		if err := s.publish(ctx, bindEvent(b)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if b.Status == StatusActive {
 		g := rewardGrant{tenant: b.Tenant, program: p.ID, source: "referral:" + p.ID, role: "bind", about1: string(b.Invitee)}
@@ -419,9 +421,9 @@ func (s *Service) review(ctx context.Context, op string, tenant scrm.TenantID, i
 	}
 	errs := []error{s.publish(ctx, reviewEvent(b))}
 	if approve {
-		errs = append(errs, s.afterBind(ctx, op, &prog, b))
+		errs = append(errs, s.afterBind(ctx, op, prog, b))
 		if q != nil {
-			errs = append(errs, s.rewardQualification(ctx, &prog, *q))
+			errs = append(errs, s.rewardQualification(ctx, prog, *q))
 		}
 	}
 	return b, joinErrs(op, errs)

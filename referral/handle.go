@@ -92,20 +92,20 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	if b.Status == StatusRejected {
 		return nil
 	}
-	prog, err := s.store.GetProgram(ctx, e.Tenant, b.Program)
+	prog, err := s.program(ctx, op, e.Tenant, b.Program)
 	if is(err, scrm.ErrNotFound) {
 		s.opts.Logger.WarnContext(ctx, "referral: program of a binding is gone", "binding", b)
 		return nil
 	}
 	if err != nil {
-		return scrm.Wrap(nil, op, err)
+		return err // wrapped with op by program
 	}
 	if e.Type != prog.qualifyEvent() || e.Time.Before(b.At) ||
 		(prog.Qualify.Within > 0 && !e.Time.Before(b.At.Add(prog.Qualify.Within))) {
 		return nil
 	}
 
-	if e.Amount.LessThan(prog.Qualify.MinAmount) {
+	if greater(prog.Qualify.MinAmount, e.Amount) {
 		return nil
 	}
 	if prog.Qualify.FirstOnly {
@@ -117,7 +117,7 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 			if q.EventID != e.ID {
 				return nil // qualified by another event already
 			}
-			return scrm.Wrap(nil, op, s.rewardQualification(ctx, &prog, q)) // a redelivery: finish what may be missing
+			return scrm.Wrap(nil, op, s.rewardQualification(ctx, prog, q)) // a redelivery: finish what may be missing
 		case !is(err, scrm.ErrNotFound):
 			return scrm.Wrap(nil, op, err)
 		}
@@ -152,7 +152,7 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	if q.EventID != e.ID {
 		return nil // qualified by another event (earlier, or winning a race)
 	}
-	return scrm.Wrap(nil, op, s.rewardQualification(ctx, &prog, q))
+	return scrm.Wrap(nil, op, s.rewardQualification(ctx, prog, q))
 }
 
 // rewardQualification grants what an active qualification earns and
@@ -163,7 +163,10 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 	if q.Status != StatusActive {
 		return nil // held for review, or rejected
 	}
-	errs := []error{s.publish(ctx, qualifiedEvent(q))}
+	var errs []error
+	if !s.noEvents {
+		errs = append(errs, s.publish(ctx, qualifiedEvent(q)))
+	}
 	invitee := string(q.Invitee)
 	g := rewardGrant{tenant: q.Tenant, program: p.ID, source: "referral:" + p.ID, role: "qualify", about1: invitee}
 	grants := g.add(make([]scrm.Grant, 0, len(p.InviteeOnQualify)+len(p.InviterRewards)), q.Invitee, p.InviteeOnQualify)
@@ -188,21 +191,21 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 			}
 		}
 		if p.Percent.IsPositive() {
-			amt := scrm.RoundFen(q.Amount.Mul(p.Percent))
-			if p.PercentCap.IsPositive() && amt.GreaterThan(p.PercentCap) {
+			amt := mulRoundFen(q.Amount, p.Percent)
+			if p.PercentCap.IsPositive() && greater(amt, p.PercentCap) {
 				amt = p.PercentCap
 			}
 			entry(EntryPercent, 0, q.Inviter, amt)
 		}
 		if len(p.Commission) > 0 {
-			entry(EntryCommission, 1, q.Inviter, scrm.RoundFen(q.Amount.Mul(p.Commission[0])))
+			entry(EntryCommission, 1, q.Inviter, mulRoundFen(q.Amount, p.Commission[0]))
 		}
 	}
 	if q.Inviter != "" && len(p.Commission) > 1 && p.Commission[1].IsPositive() {
 		up, err := s.store.GetBinding(ctx, q.Tenant, q.Inviter)
 		switch {
 		case err == nil && up.Status == StatusActive && up.Inviter != "":
-			entry(EntryCommission, 2, up.Inviter, scrm.RoundFen(q.Amount.Mul(p.Commission[1])))
+			entry(EntryCommission, 2, up.Inviter, mulRoundFen(q.Amount, p.Commission[1]))
 		case err != nil && !is(err, scrm.ErrNotFound):
 			errs = append(errs, err)
 		}

@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -13,15 +14,19 @@ import (
 // every method is trivially atomic and tenants never contend. It is the
 // store a nil New argument uses, and what the benchmarks run on.
 func NewMemoryStore() Store {
-	return &memoryStore{tenants: make(map[scrm.TenantID]*memTenant)}
+	return &memoryStore{tenants: make(map[scrm.TenantID]*memTenant), seed: maphash.MakeSeed()}
 }
 
 type memoryStore struct {
 	mu      sync.Mutex
 	tenants map[scrm.TenantID]*memTenant
+	seed    maphash.Seed // of the tenants' hash indexes
 }
 
-var _ Store = (*memoryStore)(nil)
+var (
+	_ Store             = (*memoryStore)(nil)
+	_ ProgramRevisioner = (*memoryStore)(nil)
+)
 
 type leaderKey struct {
 	campaign string
@@ -32,18 +37,25 @@ type memTenant struct {
 	mu sync.Mutex
 
 	programs map[string]Program
+	progRev  int64 // ProgramRevision: PutProgram calls so far
 	codes    map[string]CodeRecord
 	owners   map[Owner]string
 
 	// Everything about one customer sits together, so that handling an
 	// event touches few large maps.
-	customers map[scrm.CustomerID]*memCustomer
-	byProgram map[string][]scrm.CustomerID   // invitees bound under a program
-	times     map[LimitBy]map[string][]int64 // sorted binding times (Unix ns) by device and IP
+	customers hashIndex[*memCustomer]
+	byProgram map[string][]scrm.CustomerID    // invitees bound under a program
+	times     map[LimitBy]*hashIndex[timeSet] // binding times by device and IP
 
-	entries map[string]*memEntry
-	open    []*memEntry // every entry that was pending at some point; compacted by ListEntries
-	grants  map[string]*GrantRecord
+	entries   hashIndex[*memEntry] // by ID
+	open      []*memEntry          // every entry that was pending at some point; compacted by ListEntries
+	grants    hashIndex[int32]     // the grant ledger: key → record in grantSlab
+	grantSlab grantSlab
+
+	// What grants share (program, source, reward), stored once: the
+	// ledger's records refer to it by index.
+	grantClasses []grantClass
+	classIndex   map[grantClassKey]int32
 
 	groupBuys  map[string]GroupBuy
 	teams      map[string]Team
@@ -59,10 +71,12 @@ type memTenant struct {
 
 // memCustomer is one customer's state as invitee, inviter and beneficiary.
 type memCustomer struct {
-	binding   *Binding
+	id        scrm.CustomerID
+	bind      Binding // as invitee, when bound (in place: one object less per customer)
+	bound     bool
 	signals   KnownSignals
-	quals     []*Qualification  // as invitee, one per program
-	orders    []*memOrder       // as invitee: entries and refund per order (few)
+	quals     []Qualification   // as invitee, one per program (pointers into it last only while the lock is held)
+	orders    []memOrder        // as invitee: entries and refund per order (few; pointers likewise)
 	invitees  []scrm.CustomerID // bound under this customer's code
 	bindTimes []int64           // their binding times (Unix ns), sorted
 	ranks     map[string]int    // active qualified invitees per program
@@ -116,34 +130,54 @@ type memOrder struct {
 	refundedAt time.Time
 }
 
-func newMemTenant() *memTenant {
-	return &memTenant{
+func newMemTenant(seed maphash.Seed) *memTenant {
+	mt := &memTenant{
 		programs: map[string]Program{}, codes: map[string]CodeRecord{}, owners: map[Owner]string{},
-		customers: map[scrm.CustomerID]*memCustomer{}, byProgram: map[string][]scrm.CustomerID{},
-		times:   map[LimitBy]map[string][]int64{LimitByDevice: {}, LimitByIP: {}},
-		entries: map[string]*memEntry{}, grants: map[string]*GrantRecord{},
-		groupBuys: map[string]GroupBuy{}, teams: map[string]Team{}, openTeams: map[string]struct{}{},
+		byProgram:  map[string][]scrm.CustomerID{},
+		classIndex: map[grantClassKey]int32{},
+		groupBuys:  map[string]GroupBuy{}, teams: map[string]Team{}, openTeams: map[string]struct{}{},
 		unreported: map[string]struct{}{}, leaders: map[leaderKey]string{}, draws: map[string]Draw{},
 		bargains: map[string]Bargain{}, sessions: map[string]*Session{}, starters: map[leaderKey]string{},
 	}
+	byDevice := newHashIndex(seed, func(ts timeSet) string { return ts.key })
+	byIP := newHashIndex(seed, func(ts timeSet) string { return ts.key })
+	mt.times = map[LimitBy]*hashIndex[timeSet]{LimitByDevice: &byDevice, LimitByIP: &byIP}
+	mt.customers = newHashIndex(seed, func(mc *memCustomer) string { return string(mc.id) })
+	mt.entries = newHashIndex(seed, func(e *memEntry) string { return e.ID })
+	mt.grants = newHashIndex(seed, func(i int32) string { return mt.grantSlab.at(i).key })
+	return mt
 }
 
 // customer returns the customer's state, creating it if asked.
 func (mt *memTenant) customer(c scrm.CustomerID, create bool) *memCustomer {
-	mc := mt.customers[c]
+	mc := mt.cust(c)
 	if mc == nil && create {
-		mc = &memCustomer{}
-		mt.customers[c] = mc
+		mc = &memCustomer{id: c}
+		mt.customers.put(string(c), mc)
 	}
+	return mc
+}
+
+// cust returns the customer's state, or nil.
+func (mt *memTenant) cust(c scrm.CustomerID) *memCustomer {
+	mc, _ := mt.customers.get(string(c))
 	return mc
 }
 
 // binding returns the customer's binding, or nil.
 func (mt *memTenant) binding(c scrm.CustomerID) *Binding {
-	if mc := mt.customers[c]; mc != nil {
-		return mc.binding
+	if mc := mt.cust(c); mc != nil {
+		return mc.binding()
 	}
 	return nil
+}
+
+// binding returns the customer's binding, or nil.
+func (mc *memCustomer) binding() *Binding {
+	if mc == nil || !mc.bound {
+		return nil
+	}
+	return &mc.bind
 }
 
 // qual returns the customer's qualification in a program, or nil.
@@ -151,9 +185,9 @@ func (mc *memCustomer) qual(program string) *Qualification {
 	if mc == nil {
 		return nil
 	}
-	for _, q := range mc.quals {
-		if q.Program == program {
-			return q
+	for i := range mc.quals {
+		if mc.quals[i].Program == program {
+			return &mc.quals[i]
 		}
 	}
 	return nil
@@ -168,7 +202,7 @@ func (s *memoryStore) tenant(ctx context.Context, op string, t scrm.TenantID, cr
 	s.mu.Lock()
 	mt := s.tenants[t]
 	if mt == nil && create {
-		mt = newMemTenant()
+		mt = newMemTenant(s.seed)
 		s.tenants[t] = mt
 	}
 	s.mu.Unlock()
@@ -204,7 +238,19 @@ func (s *memoryStore) PutProgram(ctx context.Context, p Program) error {
 	}
 	defer mt.mu.Unlock()
 	mt.programs[p.ID] = p.clone()
+	mt.progRev++
 	return nil
+}
+
+// ProgramRevision implements ProgramRevisioner.
+func (s *memoryStore) ProgramRevision(ctx context.Context, tenant scrm.TenantID) (int64, error) {
+	const op = "referral.MemoryStore.ProgramRevision"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil || mt == nil {
+		return 0, err
+	}
+	defer mt.mu.Unlock()
+	return mt.progRev, nil
 }
 
 func (s *memoryStore) GetProgram(ctx context.Context, tenant scrm.TenantID, id string) (Program, error) {

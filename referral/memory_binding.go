@@ -30,7 +30,10 @@ func (mt *memTenant) addSignals(c scrm.CustomerID, sig Signals) {
 	if sig.Device == "" && sig.Phone == "" {
 		return
 	}
-	mc := mt.customer(c, true)
+	mt.customer(c, true).addSignals(sig)
+}
+
+func (mc *memCustomer) addSignals(sig Signals) {
 	mc.signals.Devices = remember(mc.signals.Devices, sig.Device)
 	mc.signals.Phones = remember(mc.signals.Phones, sig.Phone)
 }
@@ -58,7 +61,7 @@ func (s *memoryStore) GetSignals(ctx context.Context, tenant scrm.TenantID, cust
 		return KnownSignals{}, err
 	}
 	defer mt.mu.Unlock()
-	mc := mt.customers[customer]
+	mc := mt.cust(customer)
 	if mc == nil {
 		return KnownSignals{}, nil
 	}
@@ -79,41 +82,66 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 		return Binding{}, err
 	}
 	defer mt.mu.Unlock()
-	if old := mt.binding(b.Invitee); old != nil {
+	// Each customer and each device or IP is looked up once: the maps are
+	// large, and a lookup is mostly a cache miss.
+	invitee := mt.cust(b.Invitee)
+	if old := invitee.binding(); old != nil {
 		return Binding{}, alreadyBound(op, *old)
 	}
 	if b.Inviter == b.Invitee {
 		return Binding{}, refuse(scrm.ErrForbidden, op, ReasonSelfReferral, "a customer cannot invite themselves")
 	}
-	for up, n := b.Inviter, 0; up != "" && n < 1<<16; n++ {
-		ub := mt.binding(up)
-		if ub == nil {
-			break
-		}
+	var inviter *memCustomer // nil for a staff binding or a first-time inviter
+	if b.Inviter != "" {
+		inviter = mt.cust(b.Inviter)
+	}
+	for ub, n := inviter.binding(), 0; ub != nil && n < 1<<16; n++ {
 		if ub.Inviter == b.Invitee {
 			return Binding{}, refuse(scrm.ErrForbidden, op, ReasonCycle, "inviter "+string(b.Inviter)+" was invited, directly or not, by "+string(b.Invitee))
 		}
-		up = ub.Inviter
+		if ub.Inviter == "" {
+			break
+		}
+		ub = mt.binding(ub.Inviter)
 	}
-	inviter := mt.customers[b.Inviter] // nil for a staff binding or a first-time inviter
+	// The binding's device and IP, and their binding times.
+	signal := [...]struct {
+		by LimitBy
+		v  string
+		ts timeSet
+	}{{by: LimitByDevice, v: b.Signals.Device}, {by: LimitByIP, v: b.Signals.IP}}
+	for i := range signal {
+		if signal[i].v != "" {
+			signal[i].ts, _ = mt.times[signal[i].by].get(signal[i].v)
+		}
+	}
 	for _, l := range p.Limits {
 		if l.Max <= 0 || l.Value == "" {
 			continue
 		}
-		var ts []int64
+		var ts timeSet
 		switch l.By {
 		case LimitByInviter:
 			if inviter != nil && string(b.Inviter) == l.Value {
-				ts = inviter.bindTimes
+				ts.many = inviter.bindTimes
 			}
 		default:
-			ts = mt.times[l.By][l.Value]
+			for _, sg := range signal {
+				if sg.by == l.By && sg.v == l.Value {
+					ts = sg.ts
+				}
+			}
+			if ts.many == nil && !ts.hasOne {
+				if x := mt.times[l.By]; x != nil { // a limit on another value than the binding's
+					ts, _ = x.get(l.Value)
+				}
+			}
 		}
 		since := int64(math.MinInt64)
 		if !l.Since.IsZero() {
 			since = l.Since.UnixNano()
 		}
-		n := len(ts) - sort.Search(len(ts), func(i int) bool { return ts[i] >= since })
+		n := ts.countSince(since)
 		if n < l.Max {
 			continue
 		}
@@ -125,24 +153,28 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 			b.Flags = append(b.Flags, l.Reason)
 		}
 	}
-	stored := b.clone()
-	mt.customer(b.Invitee, true).binding = &stored
+	if invitee == nil {
+		invitee = &memCustomer{id: b.Invitee}
+		mt.customers.put(string(b.Invitee), invitee)
+	}
+	invitee.bind, invitee.bound = b.clone(), true
 	if b.Inviter != "" {
-		mc := mt.customer(b.Inviter, true)
-		mc.invitees = append(mc.invitees, b.Invitee)
-		mc.bindTimes = insertTime(mc.bindTimes, b.At)
+		if inviter == nil {
+			inviter = &memCustomer{id: b.Inviter}
+			mt.customers.put(string(b.Inviter), inviter)
+		}
+		inviter.invitees = append(inviter.invitees, b.Invitee)
+		inviter.bindTimes = insertTime(inviter.bindTimes, b.At)
 	}
 	mt.byProgram[b.Program] = append(mt.byProgram[b.Program], b.Invitee)
-	for _, by := range [...]LimitBy{LimitByDevice, LimitByIP} {
-		v := b.Signals.Device
-		if by == LimitByIP {
-			v = b.Signals.IP
-		}
-		if v != "" {
-			mt.times[by][v] = insertTime(mt.times[by][v], b.At)
+	for _, sg := range signal {
+		if sg.v != "" {
+			ts := sg.ts.insert(b.At)
+			ts.key = sg.v
+			mt.times[sg.by].set(sg.v, ts)
 		}
 	}
-	mt.addSignals(b.Invitee, Signals{Device: b.Signals.Device, Phone: b.Signals.Phone})
+	invitee.addSignals(Signals{Device: b.Signals.Device, Phone: b.Signals.Phone})
 	return b, nil
 }
 
@@ -153,6 +185,40 @@ func insertTime(times []int64, at time.Time) []int64 {
 	ns := at.UnixNano()
 	i := sort.Search(len(times), func(i int) bool { return times[i] > ns })
 	return slices.Insert(times, i, ns)
+}
+
+// timeSet is the sorted binding times (Unix ns) of one device or IP. Most
+// have one binding, so one time is kept without a slice: with many nil, the
+// set holds one if hasOne.
+type timeSet struct {
+	key    string // the device or IP
+	one    int64
+	hasOne bool
+	many   []int64
+}
+
+// insert returns ts with at added.
+func (ts timeSet) insert(at time.Time) timeSet {
+	switch {
+	case !ts.hasOne && ts.many == nil:
+		return timeSet{one: at.UnixNano(), hasOne: true}
+	case ts.many == nil:
+		return timeSet{many: insertTime([]int64{ts.one}, at)}
+	}
+	ts.many = insertTime(ts.many, at)
+	return ts
+}
+
+// countSince returns how many times are at or after since (the zero
+// timeSet holds none).
+func (ts timeSet) countSince(since int64) int {
+	if ts.many == nil {
+		if ts.hasOne && ts.one >= since {
+			return 1
+		}
+		return 0
+	}
+	return len(ts.many) - sort.Search(len(ts.many), func(i int) bool { return ts.many[i] >= since })
 }
 
 func (s *memoryStore) GetBinding(ctx context.Context, tenant scrm.TenantID, invitee scrm.CustomerID) (Binding, error) {
@@ -182,11 +248,11 @@ func (s *memoryStore) Review(ctx context.Context, p ReviewParams) (ReviewResult,
 		return ReviewResult{}, notFound(op, "customer "+string(p.Invitee)+" is not bound")
 	}
 	defer mt.mu.Unlock()
-	mc := mt.customers[p.Invitee]
-	if mc == nil || mc.binding == nil {
+	mc := mt.cust(p.Invitee)
+	if mc == nil || mc.binding() == nil {
 		return ReviewResult{}, notFound(op, "customer "+string(p.Invitee)+" is not bound")
 	}
-	b := mc.binding
+	b := mc.binding()
 	if b.Status != StatusReview {
 		return ReviewResult{}, notInReview(op, *b)
 	}
@@ -234,14 +300,14 @@ func (s *memoryStore) Qualify(ctx context.Context, p QualifyParams) (Qualificati
 		return Qualification{}, false, notFound(op, "customer "+string(q.Invitee)+" is not bound")
 	}
 	defer mt.mu.Unlock()
-	mc := mt.customers[q.Invitee]
+	mc := mt.cust(q.Invitee)
 	if old := mc.qual(q.Program); old != nil {
 		return *old, false, nil
 	}
-	if mc == nil || mc.binding == nil || mc.binding.Program != q.Program {
+	if mc == nil || mc.binding() == nil || mc.binding().Program != q.Program {
 		return Qualification{}, false, notFound(op, "customer "+string(q.Invitee)+" is not bound under program "+q.Program)
 	}
-	b := mc.binding
+	b := mc.binding()
 	if b.Status == StatusRejected {
 		return Qualification{}, false, refuse(scrm.ErrForbidden, op, ReasonRejected, "the binding of "+string(q.Invitee)+" was rejected")
 	}
@@ -249,8 +315,7 @@ func (s *memoryStore) Qualify(ctx context.Context, p QualifyParams) (Qualificati
 	if q.Status == StatusActive {
 		mt.rank(&q, p.MaxPerInviter)
 	}
-	stored := q
-	mc.quals = append(mc.quals, &stored)
+	mc.quals = append(mc.quals, q)
 	return q, true, nil
 }
 
@@ -264,7 +329,7 @@ func (s *memoryStore) GetQualification(ctx context.Context, tenant scrm.TenantID
 		return Qualification{}, notFound(op, string(invitee)+" has not qualified in "+program)
 	}
 	defer mt.mu.Unlock()
-	q := mt.customers[invitee].qual(program)
+	q := mt.cust(invitee).qual(program)
 	if q == nil {
 		return Qualification{}, notFound(op, string(invitee)+" has not qualified in "+program)
 	}

@@ -32,21 +32,28 @@ func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entr
 	}
 	defer mt.mu.Unlock()
 	var order *memOrder
+	// The new entries are allocated together: one object for the garbage
+	// collector rather than one per entry (they live as long as each other).
+	block := make([]memEntry, 0, len(entries))
 	for i, e := range entries {
-		if _, ok := mt.entries[e.ID]; ok {
+		if _, ok := mt.entries.get(e.ID); ok {
 			continue
 		}
 		fen, _ := scrm.ToFen(e.Amount)
-		stored := &memEntry{Entry: e, fen: fen}
+		block = append(block, memEntry{Entry: e, fen: fen})
+		stored := &block[len(block)-1]
 		stored.Amount = decimal.Decimal{}
 		stored.Tenant = tenant
 		if i == 0 || order == nil || e.Invitee != entries[i-1].Invitee || e.OrderID != entries[i-1].OrderID {
 			order = mt.order(e.Invitee, e.OrderID)
+			if order.entries == nil {
+				order.entries = make([]*memEntry, 0, len(entries)-i)
+			}
 		}
 		if order.refunded && order.refundedAt.Before(e.DueAt) && e.Status == EntryPending {
 			stored.Status, stored.ReversedAt = EntryReversed, order.refundedAt
 		}
-		mt.entries[e.ID] = stored
+		mt.entries.put(e.ID, stored)
 		if stored.Status == EntryPending || stored.Status == EntrySettling {
 			mt.open = append(mt.open, stored)
 		}
@@ -60,14 +67,13 @@ func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entr
 // order returns the state of an invitee's order, creating it.
 func (mt *memTenant) order(invitee scrm.CustomerID, id string) *memOrder {
 	mc := mt.customer(invitee, true)
-	for _, o := range mc.orders {
-		if o.id == id {
-			return o
+	for i := range mc.orders {
+		if mc.orders[i].id == id {
+			return &mc.orders[i]
 		}
 	}
-	o := &memOrder{id: id}
-	mc.orders = append(mc.orders, o)
-	return o
+	mc.orders = append(mc.orders, memOrder{id: id})
+	return &mc.orders[len(mc.orders)-1]
 }
 
 func (s *memoryStore) ReverseOrder(ctx context.Context, p ReverseParams) ([]Entry, error) {
@@ -116,9 +122,7 @@ func (s *memoryStore) ListEntries(ctx context.Context, p ListEntriesParams) (Ent
 			keep(e)
 		}
 	} else {
-		for _, e := range mt.entries {
-			keep(e)
-		}
+		mt.entries.all(keep)
 	}
 	slices.SortFunc(match, func(a, b *memEntry) int { return cmpString(a.ID, b.ID) })
 	limit := scrm.PageLimit(p.Limit, 100, 1000)
@@ -154,7 +158,7 @@ func (s *memoryStore) SetEntryStatus(ctx context.Context, p SetEntryStatusParams
 		return Entry{}, notFound(op, "entry "+p.ID)
 	}
 	defer mt.mu.Unlock()
-	e, ok := mt.entries[p.ID]
+	e, ok := mt.entries.get(p.ID)
 	if !ok {
 		return Entry{}, notFound(op, "entry "+p.ID)
 	}
@@ -191,35 +195,40 @@ func (s *memoryStore) ClaimGrants(ctx context.Context, p ClaimGrantsParams) ([]G
 	}
 	defer mt.mu.Unlock()
 	out := make([]GrantClaim, len(p.Records))
-	var buf [8]*GrantRecord
+	var buf [8]int32
 	olds := buf[:0]
 	if len(p.Records) > len(buf) {
-		olds = make([]*GrantRecord, 0, len(p.Records))
+		olds = make([]int32, 0, len(p.Records))
 	}
 	olds = olds[:len(p.Records)]
 	for i, r := range p.Records {
-		if old, ok := mt.grants[r.Key]; ok {
-			if err := scrm.CheckReplay(op, r.Key, old.Fingerprint, r.Fingerprint); err != nil {
+		olds[i] = -1
+		if idx, ok := mt.grants.get(r.Key); ok {
+			if err := scrm.CheckReplay(op, r.Key, mt.grantSlab.at(idx).fingerprint(), r.Fingerprint); err != nil {
 				return nil, err
 			}
-			olds[i] = old
+			olds[i] = idx
 		}
 	}
+	until := memTimeOf(p.Until)
 	for i, r := range p.Records {
-		if old := olds[i]; old != nil && (old.Status == GrantDone || old.ClaimedUntil.After(p.Now)) {
-			out[i] = GrantClaim{Record: *old}
-			continue
+		if olds[i] >= 0 {
+			if old := mt.grantSlab.at(olds[i]); old.done || old.until.time().After(p.Now) {
+				out[i] = GrantClaim{Record: mt.grantRecord(p.Tenant, r.Key, old)}
+				continue
+			}
 		}
 		if j := indexKey(p.Records[:i], r.Key); j >= 0 {
 			out[i] = GrantClaim{Record: out[j].Record} // the same key twice: claimed once
 			continue
 		}
 		r.Tenant, r.Status, r.ClaimedUntil, r.DoneAt = p.Tenant, GrantClaimed, p.Until, time.Time{}
-		if old := olds[i]; old != nil {
-			*old = r // an expired claim, taken over
+		g := memGrant{key: r.Key, customer: r.Customer, class: mt.grantClass(r.Program, r.Source, r.Reward), until: until}
+		g.setFingerprint(r.Fingerprint)
+		if olds[i] >= 0 {
+			*mt.grantSlab.at(olds[i]) = g // an expired claim, taken over
 		} else {
-			stored := r
-			mt.grants[r.Key] = &stored
+			mt.grants.put(r.Key, mt.grantSlab.add(g))
 		}
 		out[i] = GrantClaim{Record: r, Claimed: true}
 	}
@@ -248,26 +257,27 @@ func (s *memoryStore) CompleteGrants(ctx context.Context, tenant scrm.TenantID, 
 		return notFound(op, "grant "+keys[0])
 	}
 	defer mt.mu.Unlock()
-	var buf [8]*GrantRecord
-	recs := buf[:0]
+	var buf [8]int32
+	idx := buf[:0]
 	if len(keys) > len(buf) {
-		recs = make([]*GrantRecord, 0, len(keys))
+		idx = make([]int32, 0, len(keys))
 	}
-	recs = recs[:len(keys)]
-	for i, k := range keys {
-		r, ok := mt.grants[k]
+	for _, k := range keys {
+		i, ok := mt.grants.get(k)
 		if !ok {
 			return notFound(op, "grant "+k)
 		}
-		recs[i] = r
+		idx = append(idx, i)
 	}
-	for _, r := range recs {
-		if r.Status == GrantDone {
+	doneAt := memTimeOf(at)
+	for _, i := range idx {
+		r := mt.grantSlab.at(i)
+		if r.done {
 			continue
 		}
-		r.Status, r.DoneAt, r.ClaimedUntil = GrantDone, at, time.Time{}
-		mc := mt.customer(r.Customer, true)
-		mc.addGranted(r.Program)
+		r.done, r.doneAt, r.until = true, doneAt, memTime{}
+		mc := mt.customer(r.customer, true)
+		mc.addGranted(mt.grantClasses[r.class].program)
 	}
 	return nil
 }
@@ -280,8 +290,9 @@ func (s *memoryStore) ReleaseGrants(ctx context.Context, tenant scrm.TenantID, k
 	}
 	defer mt.mu.Unlock()
 	for _, k := range keys {
-		if r, ok := mt.grants[k]; ok && r.Status == GrantClaimed {
-			delete(mt.grants, k)
+		if i, ok := mt.grants.get(k); ok && !mt.grantSlab.at(i).done {
+			mt.grants.delete(k)
+			mt.grantSlab.remove(i)
 		}
 	}
 	return nil
@@ -296,7 +307,7 @@ func (s *memoryStore) Stats(ctx context.Context, p StatsParams) (Stats, error) {
 	}
 	defer mt.mu.Unlock()
 	invitees := mt.byProgram[p.Program]
-	inviter := mt.customers[p.Inviter]
+	inviter := mt.cust(p.Inviter)
 	if p.Inviter != "" {
 		invitees = nil
 		if inviter != nil {
@@ -305,8 +316,8 @@ func (s *memoryStore) Stats(ctx context.Context, p StatsParams) (Stats, error) {
 	}
 	inviters := map[scrm.CustomerID]struct{}{}
 	for _, c := range invitees {
-		mc := mt.customers[c]
-		b := mc.binding
+		mc := mt.cust(c)
+		b := mc.binding()
 		if b.Program != p.Program || (p.Staff != "" && b.Staff != p.Staff) {
 			continue
 		}
@@ -340,14 +351,12 @@ func (s *memoryStore) Stats(ctx context.Context, p StatsParams) (Stats, error) {
 			st.Rewards = inviter.grantedIn(p.Program)
 		}
 	case p.Staff == "":
-		for _, e := range mt.entries {
-			entries = append(entries, e)
-		}
-		for _, g := range mt.grants {
-			if g.Program == p.Program && g.Status == GrantDone {
+		mt.entries.all(func(e *memEntry) { entries = append(entries, e) })
+		mt.grants.all(func(i int32) {
+			if g := mt.grantSlab.at(i); g.done && mt.grantClasses[g.class].program == p.Program {
 				st.Rewards++
 			}
-		}
+		})
 	}
 	var pending, settled, reversed int64
 	for _, e := range entries {
@@ -380,8 +389,8 @@ func (s *memoryStore) Leaderboard(ctx context.Context, p LeaderboardParams) ([]S
 	}
 	lines := map[who]*Standing{}
 	for _, c := range mt.byProgram[p.Program] {
-		mc := mt.customers[c]
-		b := mc.binding
+		mc := mt.cust(c)
+		b := mc.binding()
 		if b.Status == StatusRejected || (p.Staff != (b.Staff != "")) {
 			continue
 		}

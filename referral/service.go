@@ -17,6 +17,10 @@ type Service struct {
 	profiles       scrm.ProfileStore
 	opts           Options
 	fallbackSecret [32]byte
+	programs       programCache
+	// noEvents: Options.Publisher was left nil, so events are discarded;
+	// the hot paths (Bind, Handle) then skip building them.
+	noEvents bool
 }
 
 var (
@@ -36,7 +40,7 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	s := &Service{store: store, profiles: profiles, opts: opts.withDefaults()}
+	s := &Service{store: store, profiles: profiles, opts: opts.withDefaults(), noEvents: opts == nil || opts.Publisher == nil}
 	_, _ = rand.Read(s.fallbackSecret[:]) // crypto/rand.Read never fails (Go 1.24)
 	return s
 }
@@ -66,15 +70,11 @@ func (s *Service) Program(ctx context.Context, tenant scrm.TenantID, id string) 
 	if err := scrm.CheckID(op, "ID", id); err != nil {
 		return Program{}, err
 	}
-	return s.program(ctx, op, tenant, id)
-}
-
-func (s *Service) program(ctx context.Context, op string, tenant scrm.TenantID, id string) (Program, error) {
-	p, err := s.store.GetProgram(ctx, tenant, id)
+	p, err := s.program(ctx, op, tenant, id)
 	if err != nil {
-		return Program{}, scrm.Wrap(nil, op, err)
+		return Program{}, err
 	}
-	return p, nil
+	return p.clone(), nil
 }
 
 // publish sends e through the Publisher, classifying a failure as

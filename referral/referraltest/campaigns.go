@@ -303,6 +303,10 @@ func testCancelled(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	check("PutProgram", s.PutProgram(cctx, sampleProgram()))
 	_, err := s.GetProgram(cctx, tenant, "p1")
 	check("GetProgram", err)
+	if rs, ok := s.(referral.ProgramRevisioner); ok {
+		_, err = rs.ProgramRevision(cctx, tenant)
+		check("ProgramRevision", err)
+	}
 	_, err = s.PutCode(cctx, referral.CodeRecord{Tenant: tenant, Code: "C", Owner: referral.Owner{Customer: "x"}})
 	check("PutCode", err)
 	_, err = s.GetCode(cctx, tenant, "C")

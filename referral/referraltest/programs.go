@@ -99,6 +99,32 @@ func testPrograms(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		assert.Equal(t, "new-50", again.InviteeOnBind[0].Template)
 		assert.True(t, again.Commission[0].Equal(scrm.Yuan("0.08")))
 	})
+	t.Run("Revision", func(t *testing.T) {
+		s := newStore(t)
+		rs, ok := s.(referral.ProgramRevisioner)
+		if !ok {
+			return // optional: the Service reads programs every time
+		}
+		rev, err := rs.ProgramRevision(ctx, tenant)
+		require.NoError(t, err)
+		assert.Zero(t, rev, "before the first program")
+		seen := map[int64]bool{rev: true}
+		p := sampleProgram()
+		for i := range 3 {
+			p.Name = fmt.Sprintf("v%d", i)
+			require.NoError(t, s.PutProgram(ctx, p))
+			rev, err = rs.ProgramRevision(ctx, tenant)
+			require.NoError(t, err)
+			assert.False(t, seen[rev], "every PutProgram changes the revision")
+			seen[rev] = true
+			same, err := rs.ProgramRevision(ctx, tenant)
+			require.NoError(t, err)
+			assert.Equal(t, rev, same, "reads do not change it")
+		}
+		theirs, err := rs.ProgramRevision(ctx, other)
+		require.NoError(t, err)
+		assert.Zero(t, theirs, "per tenant")
+	})
 	t.Run("TenantIsolation", func(t *testing.T) {
 		s := newStore(t)
 		require.NoError(t, s.PutProgram(ctx, sampleProgram()))

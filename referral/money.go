@@ -1,0 +1,48 @@
+package referral
+
+import (
+	"math/bits"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// greater reports a > b, comparing whole numbers of fen as int64 (the
+// decimal comparison of two exponents allocates).
+func greater(a, b decimal.Decimal) bool {
+	if af, ok := scrm.ToFen(a); ok {
+		if bf, ok := scrm.ToFen(b); ok {
+			return af > bf
+		}
+	}
+	return a.GreaterThan(b)
+}
+
+// mulRoundFen returns scrm.RoundFen(amount.Mul(rate)) (half away from
+// zero), computed in int64 when amount is a positive whole number of fen
+// and rate a positive decimal of at most 18 digits below the point, as
+// the rates of a validated program are: the decimal path costs several
+// big.Int allocations on the Handle hot path. Anything else takes the
+// decimal path.
+func mulRoundFen(amount, rate decimal.Decimal) decimal.Decimal {
+	fen, ok := scrm.ToFen(amount)
+	c, exp := rate.CoefficientInt64(), rate.Exponent()
+	if !ok || fen <= 0 || c <= 0 || exp > 0 || exp < -18 || rate.NumDigits() > 18 {
+		return scrm.RoundFen(amount.Mul(rate))
+	}
+	hi, lo := bits.Mul64(uint64(fen), uint64(c))
+	if hi != 0 || lo > 1<<62 {
+		return scrm.RoundFen(amount.Mul(rate))
+	}
+	// fen × c × 10^exp fen, rounded half up (both are positive).
+	d := uint64(1)
+	for range -exp {
+		d *= 10
+	}
+	q, r := lo/d, lo%d
+	if 2*r >= d {
+		q++
+	}
+	return scrm.FromFen(int64(q))
+}
