@@ -108,12 +108,15 @@ func (s *Service) Earn(ctx context.Context, req EarnRequest) (EarnResult, error)
 		return EarnResult{}, err
 	}
 	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).dec(req.Amount).items(req.Items).time(req.At).sum()
-	out, replayed, err := s.update(ctx, op, UpdateParams{
+	out, replayed, err := s.updateEarn(ctx, op, UpdateParams{
 		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID,
-	}, func(e *engine) error {
-		return e.earnOrder(req.OrderID, req.Amount, req.Items, at)
-	})
+	}, earnStep, earnArgs{orderID: req.OrderID, amount: req.Amount, items: req.Items, at: at})
 	return earnResult(out, replayed, s.opts.LocationOf(req.Tenant)), err
+}
+
+// earnStep is Earn's step: earnOrder with the engine's earn arguments.
+func earnStep(e *engine) error {
+	return e.earnOrder(e.earn.orderID, e.earn.amount, e.earn.items, e.earn.at)
 }
 
 func (e *engine) earnOrder(orderID string, amount decimal.Decimal, items []scrm.OrderItem, at time.Time) error {

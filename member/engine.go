@@ -3,6 +3,9 @@ package member
 import (
 	"time"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/rule"
 )
 
@@ -21,6 +24,16 @@ type engine struct {
 	key string
 	// step is the request's own change, run between advance and finish.
 	step func(e *engine) error
+	// earn holds the arguments of an Earn step.
+	earn earnArgs
+}
+
+// earnArgs are the arguments of engine.earnOrder.
+type earnArgs struct {
+	orderID string
+	amount  decimal.Decimal
+	items   []scrm.OrderItem
+	at      time.Time
 }
 
 // run is the function Service.update hands to Store.Update.

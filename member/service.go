@@ -56,9 +56,10 @@ type Service struct {
 	log      *slog.Logger
 	rewarder scrm.Rewarder
 
-	mu    sync.RWMutex
-	progs map[scrm.TenantID]*compiled
-	fps   sync.Pool // *fingerprint buffers
+	mu      sync.RWMutex
+	progs   map[scrm.TenantID]*compiled
+	fps     sync.Pool // *fingerprint buffers
+	engines sync.Pool // *engine, recycled once Store.Update returns
 }
 
 var (
@@ -197,6 +198,12 @@ func (s *Service) env(ctx context.Context, op string, c *compiled, tenant scrm.T
 // events and grants the rewards the outcome carries (on replays too: both are
 // idempotent downstream by derived IDs).
 func (s *Service) update(ctx context.Context, op string, p UpdateParams, step func(e *engine) error) (Outcome, bool, error) {
+	return s.updateEarn(ctx, op, p, step, earnArgs{})
+}
+
+// updateEarn is update with the arguments of an earn step, which it passes
+// in the engine rather than in a closure, saving Earn two allocations.
+func (s *Service) updateEarn(ctx context.Context, op string, p UpdateParams, step func(e *engine) error, earn earnArgs) (Outcome, bool, error) {
 	c, err := s.program(ctx, op, p.Tenant)
 	if err != nil {
 		return Outcome{}, false, err
@@ -205,8 +212,14 @@ func (s *Service) update(ctx context.Context, op string, p UpdateParams, step fu
 	if err != nil {
 		return Outcome{}, false, err
 	}
-	e := &engine{c: c, now: s.clock.Now(), env: env, key: p.IdempotencyKey, step: step}
+	e, _ := s.engines.Get().(*engine)
+	if e == nil {
+		e = &engine{}
+	}
+	*e = engine{c: c, now: s.clock.Now(), env: env, key: p.IdempotencyKey, step: step, earn: earn}
 	out, replayed, err := s.store.Update(ctx, p, e.run)
+	*e = engine{} // the store keeps no reference to fn once Update returns
+	s.engines.Put(e)
 	if err != nil {
 		return Outcome{}, false, wrap(op, err)
 	}
