@@ -22,12 +22,9 @@ type compiled struct {
 // touches) to the dynamic segments that read it.
 type tenantIndex struct {
 	generation int64
-	all        []*compiled // every segment, in ID order
-	dynamic    []*compiled // dynamic segments in dependency order
-	byEvent    map[string][]*compiled
-	byAttr     map[string][]*compiled
-	byTag      map[string][]*compiled
-	bySegment  map[string][]*compiled
+	all        []*compiled           // every segment, in ID order
+	dynamic    []*compiled           // dynamic segments in dependency order
+	deps       rule.Index[*compiled] // dynamic segments by what they read
 }
 
 // index returns the tenant's compiled segments, rebuilding them when the
@@ -60,10 +57,6 @@ func (s *Service) index(ctx context.Context, tenant scrm.TenantID) (*tenantIndex
 func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list SegmentList) *tenantIndex {
 	idx := &tenantIndex{
 		generation: list.Generation,
-		byEvent:    make(map[string][]*compiled),
-		byAttr:     make(map[string][]*compiled),
-		byTag:      make(map[string][]*compiled),
-		bySegment:  make(map[string][]*compiled),
 	}
 	copts := s.compileOptions(tenant)
 	byID := make(map[string]*compiled, len(list.Segments))
@@ -108,18 +101,7 @@ func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list Seg
 		}
 	}
 	for _, c := range idx.dynamic {
-		for _, e := range c.deps.Events {
-			idx.byEvent[e] = append(idx.byEvent[e], c)
-		}
-		for _, a := range c.deps.Attrs {
-			idx.byAttr[a] = append(idx.byAttr[a], c)
-		}
-		for _, t := range c.deps.Tags {
-			idx.byTag[t] = append(idx.byTag[t], c)
-		}
-		for _, g := range c.deps.Segments {
-			idx.bySegment[g] = append(idx.bySegment[g], c)
-		}
+		idx.deps.Add(c.deps, c)
 	}
 	return idx
 }
@@ -130,26 +112,11 @@ func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list Seg
 // segment (segment.entered / segment.exited) it changed.
 func (idx *tenantIndex) affected(e scrm.Event) []*compiled {
 	var out []*compiled
-	add := func(cs []*compiled) {
-		for _, c := range cs {
-			if !slices.Contains(out, c) {
-				out = append(out, c)
-			}
+	idx.deps.Affected(e, func(c *compiled, _ bool) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
 		}
-	}
-	add(idx.byEvent[e.Type])
-	switch e.Type {
-	case scrm.EventAttrsSet:
-		if attrs, ok := e.Props["attrs"].(map[string]any); ok {
-			for name := range attrs {
-				add(idx.byAttr[name])
-			}
-		}
-	case scrm.EventTagApplied, scrm.EventTagRemoved:
-		add(idx.byTag[e.Prop("tag")])
-	case scrm.EventSegmentEntered, scrm.EventSegmentExited:
-		add(idx.bySegment[e.Prop("segment")])
-	}
+	})
 	slices.SortFunc(out, func(a, b *compiled) int { return a.order - b.order })
 	return out
 }

@@ -308,33 +308,16 @@ func sortChanges(cs []change) {
 
 // candidates returns the rules event e may change the result of.
 func (tr *tenantRules) candidates(e scrm.Event, out []cand) []cand {
-	add := func(rs []*compiledRule, direct bool, kw string) {
-		for _, r := range rs {
-			found := false
-			for i := range out {
-				if out[i].r == r {
-					out[i].direct = out[i].direct || direct
-					found = true
-					break
-				}
-			}
-			if !found {
-				out = append(out, cand{r: r, direct: direct, keyword: kw})
+	tr.deps.Affected(e, func(r *compiledRule, direct bool) {
+		for i := range out {
+			if out[i].r == r {
+				out[i].direct = out[i].direct || direct
+				return
 			}
 		}
-	}
-	add(tr.byEvent[e.Type], true, "")
+		out = append(out, cand{r: r, direct: direct})
+	})
 	switch e.Type {
-	case scrm.EventAttrsSet:
-		if attrs, ok := e.Props["attrs"].(map[string]any); ok {
-			for a := range attrs {
-				add(tr.byAttr[a], false, "")
-			}
-		}
-	case scrm.EventTagApplied, scrm.EventTagRemoved:
-		add(tr.byTag[e.Prop("tag")], false, "")
-	case scrm.EventSegmentEntered, scrm.EventSegmentExited:
-		add(tr.bySegment[e.Prop("segment")], false, "")
 	case scrm.EventMessageReplied:
 		if len(tr.keyword) > 0 {
 			text := NormalizeText(e.Prop("text"))

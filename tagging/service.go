@@ -156,14 +156,11 @@ type tenantRules struct {
 	rules  []*compiledRule // priority order: Priority descending, then ID
 	byID   map[string]*compiledRule
 
-	byEvent   map[string][]*compiledRule // condition rules counting the event type
-	byAttr    map[string][]*compiledRule
-	byTag     map[string][]*compiledRule
-	bySegment map[string][]*compiledRule
-	keyword   []*compiledRule // keyword rules (message.replied)
-	timeBased []*compiledRule // condition rules Sweep re-evaluates
-	condition []*compiledRule // every condition rule (merges)
-	exclusive []*groupDef     // exclusive groups, by ID
+	deps      rule.Index[*compiledRule] // condition rules by what they read
+	keyword   []*compiledRule           // keyword rules (message.replied)
+	timeBased []*compiledRule           // condition rules Sweep re-evaluates
+	condition []*compiledRule           // every condition rule (merges)
+	exclusive []*groupDef               // exclusive groups, by ID
 	broken    map[string]error
 }
 
@@ -217,14 +214,10 @@ func (s *Service) rules(ctx context.Context, tenant scrm.TenantID) (*tenantRules
 // back) is skipped and logged rather than stopping every other rule.
 func (s *Service) compile(tenant scrm.TenantID, d Definitions) *tenantRules {
 	tr := &tenantRules{
-		rev:       d.Revision,
-		groups:    make(map[string]*groupDef, len(d.Groups)),
-		tags:      make(map[string]*tagDef, len(d.Tags)),
-		byID:      make(map[string]*compiledRule, len(d.Rules)),
-		byEvent:   make(map[string][]*compiledRule),
-		byAttr:    make(map[string][]*compiledRule),
-		byTag:     make(map[string][]*compiledRule),
-		bySegment: make(map[string][]*compiledRule),
+		rev:    d.Revision,
+		groups: make(map[string]*groupDef, len(d.Groups)),
+		tags:   make(map[string]*tagDef, len(d.Tags)),
+		byID:   make(map[string]*compiledRule, len(d.Rules)),
 	}
 	for _, g := range d.Groups {
 		gd := &groupDef{Group: g}
@@ -287,18 +280,7 @@ func (s *Service) compile(tenant scrm.TenantID, d Definitions) *tenantRules {
 			continue
 		}
 		tr.condition = append(tr.condition, r)
-		for _, e := range r.deps.Events {
-			tr.byEvent[e] = append(tr.byEvent[e], r)
-		}
-		for _, a := range r.deps.Attrs {
-			tr.byAttr[a] = append(tr.byAttr[a], r)
-		}
-		for _, t := range r.deps.Tags {
-			tr.byTag[t] = append(tr.byTag[t], r)
-		}
-		for _, sg := range r.deps.Segments {
-			tr.bySegment[sg] = append(tr.bySegment[sg], r)
-		}
+		tr.deps.Add(r.deps, r)
 		if r.deps.TimeBased {
 			tr.timeBased = append(tr.timeBased, r)
 		}
