@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -605,7 +606,7 @@ func (s *memoryStore) ListCoupons(ctx context.Context, p ListCouponsParams) (Cou
 			held, _, _ := sh.byCustomer.get(h, string(p.Customer))
 			cs := slices.Clone(held)
 			sh.mu.Unlock()
-			slices.SortFunc(cs, func(a, b *Coupon) int { return compareStrings(a.ID, b.ID) })
+			slices.SortFunc(cs, func(a, b *Coupon) int { return strings.Compare(a.ID, b.ID) })
 			page.Coupons = make([]Coupon, 0, min(len(cs), limit))
 			for _, c := range cs {
 				if c.ID > p.Cursor && !add(c) {
@@ -718,18 +719,8 @@ func (s *memoryStore) Expire(ctx context.Context, p ExpireParams) ([]Coupon, err
 		})
 		return nil
 	})
-	slices.SortFunc(out, func(a, b Coupon) int { return compareStrings(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Coupon) int { return strings.Compare(a.ID, b.ID) })
 	return out, err
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *memoryStore) PutCodes(ctx context.Context, tenant scrm.TenantID, codes []Code) error {

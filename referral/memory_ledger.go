@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -124,7 +125,7 @@ func (s *memoryStore) ListEntries(ctx context.Context, p ListEntriesParams) (Ent
 	} else {
 		mt.entries.all(keep)
 	}
-	slices.SortFunc(match, func(a, b *memEntry) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(match, func(a, b *memEntry) int { return strings.Compare(a.ID, b.ID) })
 	limit := scrm.PageLimit(p.Limit, 100, 1000)
 	var page EntryPage
 	if len(match) > limit {
@@ -136,16 +137,6 @@ func (s *memoryStore) ListEntries(ctx context.Context, p ListEntriesParams) (Ent
 		page.Entries[i] = e.entry()
 	}
 	return page, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *memoryStore) SetEntryStatus(ctx context.Context, p SetEntryStatusParams) (Entry, error) {

@@ -313,7 +313,7 @@ func cmpFixed(a int64, ea int32, b int64, eb int32) int {
 	var r int
 	switch diff := int64(ea) - int64(eb); {
 	case diff == 0:
-		r = cmpU64(ua, ub)
+		r = cmp.Compare(ua, ub)
 	case diff > 0:
 		r = cmpScaled(ua, diff, ub)
 	default:
@@ -335,17 +335,7 @@ func cmpScaled(u uint64, k int64, w uint64) int {
 	if hi != 0 {
 		return 1
 	}
-	return cmpU64(lo, w)
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(lo, w)
 }
 
 func sign64(a int64) int {
