@@ -31,6 +31,13 @@ type memoryStore struct {
 	// it replaced, so a steady stream of updates allocates neither.
 	states sync.Pool
 	txs    sync.Pool
+
+	// The state of check-in, stored value, paid plans and the points
+	// mall, each kept by its own file.
+	checkins memCheckIns
+	values   memStoredValues
+	plans    memPlans
+	mall     memMall
 }
 
 type memTenant struct {

@@ -92,6 +92,13 @@ type Store interface {
 
 	// ListExpiring is ListDue by NextExpiry instead of DueAt.
 	ListExpiring(ctx context.Context, params ListDueParams) (DuePage, error)
+
+	// The stores of check-in, stored value, paid plans and the points
+	// mall, each documented with its own interface.
+	CheckInStore
+	StoredValueStore
+	PlanStore
+	MallStore
 }
 
 // UpdateParams are the inputs of Store.Update.

@@ -17,6 +17,7 @@ type Message struct {
 	Channel  string            // "wecom", "wecom_group", "wechat_template", "miniprogram", "sms", "email", "push"
 	Staff    string            // the staff account that sends (WeCom)
 	Template string            // the content template
+	Body     string            // the rendered text when the sender rendered Template itself (sop content templates); empty when the channel renders Template with Vars
 	Vars     map[string]string // template variables
 }
 

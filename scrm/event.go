@@ -22,20 +22,21 @@ type Event struct {
 
 // The event types scrmkit knows. Hosts may use any other type string.
 const (
-	EventCustomerAdded  = "customer.added"      // added as friend / followed / registered
-	EventCustomerMerged = "customer.merged"     // Props: "from", "into" (CustomerID); Customer is the survivor
-	EventAttrsSet       = "customer.attrs_set"  // Props: "attrs" (map[string]any) set on the profile; a nil value deletes
-	EventOrderPaid      = "order.paid"          // Amount = paid amount; Props: "order_id", "items" ([]OrderItem), "store"
-	EventOrderRefunded  = "order.refunded"      // Amount = refunded amount; Props: "order_id"
-	EventGroupJoined    = "group.joined"        // Props: "group"
-	EventGroupLeft      = "group.left"          // Props: "group"
-	EventMessageReplied = "message.replied"     // Props: "text", "message_id"
-	EventPageViewed     = "page.viewed"         // Props: "page", "product"
-	EventTagApplied     = "tag.applied"         // Props: "tag", "source"
-	EventTagRemoved     = "tag.removed"         // Props: "tag", "source"
-	EventSegmentEntered = "segment.entered"     // Props: "segment"
-	EventSegmentExited  = "segment.exited"      // Props: "segment"
-	EventTierChanged    = "member.tier_changed" // Props: "from", "to"
+	EventCustomerAdded  = "customer.added"         // added as friend / followed / registered; Props: "store", "staff", "channel_code", "campaign" (all optional)
+	EventCustomerMerged = "customer.merged"        // Props: "from", "into" (CustomerID); Customer is the survivor
+	EventOwnerChanged   = "customer.owner_changed" // Props: "from", "to" (staff IDs; "from" empty for a first owner), "reason"
+	EventAttrsSet       = "customer.attrs_set"     // Props: "attrs" (map[string]any) set on the profile; a nil value deletes
+	EventOrderPaid      = "order.paid"             // Amount = paid amount; Props: "order_id", "items" ([]OrderItem), "store"
+	EventOrderRefunded  = "order.refunded"         // Amount = refunded amount; Props: "order_id"
+	EventGroupJoined    = "group.joined"           // Props: "group"
+	EventGroupLeft      = "group.left"             // Props: "group"
+	EventMessageReplied = "message.replied"        // Props: "text", "message_id"
+	EventPageViewed     = "page.viewed"            // Props: "page", "product"
+	EventTagApplied     = "tag.applied"            // Props: "tag", "source"
+	EventTagRemoved     = "tag.removed"            // Props: "tag", "source"
+	EventSegmentEntered = "segment.entered"        // Props: "segment"
+	EventSegmentExited  = "segment.exited"         // Props: "segment"
+	EventTierChanged    = "member.tier_changed"    // Props: "from", "to"
 )
 
 // OrderItem is one line of an order. coupon.Item is this type.

@@ -38,6 +38,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) member.Store) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, newStore) })
 	t.Run("Context", func(t *testing.T) { testContext(t, newStore) })
+	t.Run("CheckIn", func(t *testing.T) { testCheckIn(t, newStore) })
+	t.Run("StoredValue", func(t *testing.T) { testStoredValue(t, newStore) })
+	t.Run("Plans", func(t *testing.T) { testPlans(t, newStore) })
+	t.Run("Mall", func(t *testing.T) { testMall(t, newStore) })
 }
 
 var (

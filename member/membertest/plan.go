@@ -1,0 +1,12 @@
+package membertest
+
+import (
+	"testing"
+
+	"github.com/scrmkit/scrmkit/member"
+)
+
+func testPlans(t *testing.T, newStore func(t *testing.T) member.Store) {
+	t.Helper()
+	_ = newStore
+}
