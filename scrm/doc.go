@@ -21,7 +21,13 @@
 //   - Rewards and channels: Reward, Grant and Rewarder let one package give
 //     value another holds (RewardRouter routes by kind); Channel is how the
 //     host delivers messages.
+//   - Staff and groups: a Team keeps staff and each customer's owner
+//     (跟进人), set from the channel code or store a customer arrived
+//     through, moved by transfers and departures (离职继承) with history;
+//     Groups keeps group membership from group.joined / group.left events
+//     and reports the group-join rate (加群率) by store and staff.
 //
-// Every store interface (DirectoryStore, ProfileStore) has an in-memory
-// implementation and a conformance suite in package scrmtest.
+// Every store interface (DirectoryStore, ProfileStore, StaffStore,
+// GroupStore) has an in-memory implementation and a conformance suite in
+// package scrmtest.
 package scrm

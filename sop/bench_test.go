@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/rule"
 	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 	"github.com/scrmkit/scrmkit/sop"
 )
@@ -120,4 +121,78 @@ func BenchmarkRunDue(b *testing.B) {
 		sent += r.Sent
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tasks/s")
+}
+
+// renderBench returns a Service with a WeCom template of three variables
+// (one formatted with yuan) and two variants (a tag, a segment), and a
+// profile that matches the second variant, so both conditions are checked.
+func renderBench(b *testing.B) (*sop.Service, scrm.ProfileStore, *scrm.Profile) {
+	b.Helper()
+	ctx := context.Background()
+	profiles := scrm.NewMemoryProfileStore()
+	svc := sop.New(sop.NewMemoryStore(), profiles, &sop.Options{
+		Options: scrm.Options{Clock: scrmtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, scrm.DefaultLocation()))},
+	})
+	_, err := svc.PutTemplate(ctx, sop.Template{
+		Tenant: "t1", ID: "coupon-remind", Channel: scrm.ChannelWeCom,
+		Body: "{{.Name}}，您的{{yuan .CouponAmount}}元券明天到期",
+		Variants: []sop.TemplateVariant{
+			{When: rule.HasTag("VIP"), Body: "尊敬的{{.Name}}会员，您的{{yuan .CouponAmount}}元专享券明天到期，{{.Staff}}为您保留"},
+			{When: rule.InSegment("高价值"), Body: "{{.Name}}，{{yuan .CouponAmount}}元券明天到期，{{.Staff}}提醒您别错过"},
+		},
+		Required: []string{"Name", "CouponAmount"},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := scrm.NewProfile("t1", "c1")
+	p.SetAttr("Name", "王芳")
+	p.SetAttr("city", "上海")
+	p.SetTag("新客", scrm.TagMark{At: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)})
+	p.SetSegment("高价值", true)
+	if _, _, err := scrm.UpdateProfile(ctx, profiles, "t1", "c1", "", func(sp *scrm.Profile) error {
+		sp.SetAttr("Name", "王芳")
+		sp.SetAttr("city", "上海")
+		sp.SetTag("新客", scrm.TagMark{At: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)})
+		sp.SetSegment("高价值", true)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return svc, profiles, p
+}
+
+// BenchmarkRender renders a three-variable template with a variant choice
+// for a given profile: the work RunDue adds to a message naming a content
+// template, once the profile is loaded.
+func BenchmarkRender(b *testing.B) {
+	ctx := context.Background()
+	svc, _, p := renderBench(b)
+	req := sop.RenderRequest{Tenant: "t1", Template: "coupon-remind", Profile: p, Staff: "店长小李",
+		Vars: map[string]string{"CouponAmount": "20"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r, err := svc.Render(ctx, req)
+		if err != nil || r.Variant != 2 {
+			b.Fatal(r, err)
+		}
+	}
+}
+
+// BenchmarkRenderStoredProfile is BenchmarkRender reading the customer's
+// profile from the memory ProfileStore on every call.
+func BenchmarkRenderStoredProfile(b *testing.B) {
+	ctx := context.Background()
+	svc, _, _ := renderBench(b)
+	req := sop.RenderRequest{Tenant: "t1", Template: "coupon-remind", Customer: "c1", Staff: "店长小李",
+		Vars: map[string]string{"CouponAmount": "20"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r, err := svc.Render(ctx, req)
+		if err != nil || r.Variant != 2 {
+			b.Fatal(r, err)
+		}
+	}
 }

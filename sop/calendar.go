@@ -32,10 +32,13 @@ const (
 
 // Entry is one weekly post of a Calendar.
 type Entry struct {
-	Weekday  time.Weekday
-	At       string   // local "HH:MM"
-	Groups   []string // the groups to post to; at least one
-	Channel  string   // e.g. scrm.ChannelWeComGroup; must be known
+	Weekday time.Weekday
+	At      string   // local "HH:MM"
+	Groups  []string // the groups to post to; at least one
+	Channel string   // e.g. scrm.ChannelWeComGroup; must be known
+	// Template is a content Template of the tenant, rendered without a
+	// customer (its default Body, with Vars and the Staff field; the text
+	// goes in scrm.Message.Body), or else the channel's own template name.
 	Template string
 	Vars     map[string]string
 	Staff    string // the staff account that posts (WeCom)

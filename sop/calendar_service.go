@@ -22,6 +22,9 @@ func (s *Service) PutCalendar(ctx context.Context, c Calendar) (Calendar, error)
 	if err != nil {
 		return Calendar{}, err
 	}
+	if err := s.checkEntryTemplates(ctx, op, c); err != nil {
+		return Calendar{}, err
+	}
 	now := s.now()
 	loc := s.opts.LocationOf(c.Tenant)
 	var posts []PostSpec

@@ -76,3 +76,17 @@ func cloneTask(t StaffTask) StaffTask {
 	t.Vars = maps.Clone(t.Vars)
 	return t
 }
+
+func cloneTemplate(t Template) Template {
+	if t.Variants != nil {
+		vs := make([]TemplateVariant, len(t.Variants))
+		for i, v := range t.Variants {
+			v.When = v.When.Clone()
+			vs[i] = v
+		}
+		t.Variants = vs
+	}
+	t.Required = slices.Clone(t.Required)
+	t.Optional = slices.Clone(t.Optional)
+	return t
+}

@@ -31,10 +31,39 @@
 // Pausing a playbook stops its sends; Resume skips (and records) the jobs
 // that fell due more than Options.Grace before it, rather than blasting the
 // backlog. Task actions create StaffTasks for staff accounts (Tasks,
-// CompleteTask records on-time or late). A Calendar posts to groups every
-// week. Stats counts per step and variant: enrolled, sent, deferred,
+// CompleteTask records on-time or late); when a customer's owner changes
+// (a customer.owner_changed event, or ReassignTasks) their open tasks
+// follow the customer to the new staff member. A Calendar posts to groups
+// every week. Stats counts per step and variant: enrolled, sent, deferred,
 // skipped, failed, cancelled, replied within 48 hours, converted within 7
 // days, and reply types.
+//
+// # Content templates
+//
+// A Template (内容模板) is message text written once with text/template
+// variables and rendered per customer:
+//
+//	{{.Name}}，您的{{yuan .CouponAmount}}元券明天到期
+//
+// Its Variants serve some customers another
+// text (千人千面): the first whose When condition (a tag, a segment, any
+// condition of the rule language) holds on the customer's profile wins,
+// else the default Body. PutTemplate checks it when it is saved: the
+// syntax, that each body reads only declared variables (Required,
+// Optional, and the well-known Customer, Staff, Playbook and Step), and
+// that its fixed text fits the channel's ContentLimit (SMS: 70 characters
+// in one segment, 67 per segment beyond, at most 3 segments by default;
+// WeCom: 4000 bytes).
+//
+// A Message or Task action whose Template is the ID of a stored Template is
+// rendered when its job runs, from the action's Vars, the well-known fields
+// and the customer's profile attributes, in that order; the text goes out
+// in scrm.Message.Body (StaffTask.Body for a task). Any other name is the
+// channel's own template and passes through with Vars, as it always did.
+// A rendering that would leave a hole (a missing or blank variable that is
+// not Optional, an execution error) or break the channel's limit is never
+// sent: the job fails with the reason. Render previews a template for a
+// customer or a sample profile.
 //
 // # Wiring
 //
@@ -91,4 +120,28 @@
 //     Reply types come from the reply event's Props "reply_type".
 //   - Rate limiters live in the Service: several Service instances over
 //     one Store each get the configured rate.
+//   - Templates are versioned like playbooks (Version 0 creates, the version
+//     read replaces) and only the latest version is kept; a job renders the
+//     version stored when it runs. There is no delete: an action that
+//     renders a template must never silently turn into a channel-side name.
+//   - Whether an action's Template is a content template is decided when
+//     the job runs, by ID, so a playbook may be saved before its template.
+//     Saving a playbook (or calendar) that sends a stored template on
+//     another channel than the template's is an error, and so is saving a
+//     template whose ID a stored playbook sends on another channel. A
+//     stored template this Service cannot compile (stored under other
+//     ContentLimits) fails the jobs that name it rather than passing them
+//     through.
+//   - Rendering failures are permanent (the data will not change by
+//     retrying): the job fails at once, with the reason in Job.Reason, and
+//     counts as failed in Stats. A task whose script cannot be rendered is
+//     not created.
+//   - A group post has no customer: its template renders the default Body
+//     with the entry's Vars and Staff.
+//   - On customer.owner_changed, the open tasks the previous owner (Props
+//     "from") holds for the customer move to the new one (Props "to");
+//     tasks of other staff stay (a playbook may assign a specialist), and
+//     with no "from" (a first owner) every open task of the customer moves.
+//     Done tasks keep their staff. Tasks that pending Task jobs will create
+//     later go to the staff their action names.
 package sop

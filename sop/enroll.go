@@ -196,7 +196,11 @@ func (s *Service) Arm(ctx context.Context, tenant scrm.TenantID, playbook, step 
 }
 
 // Handle reacts to an event: it credits replies (message.replied) and
-// conversions (order.paid) to the customer's recent touches, ends the
+// conversions (order.paid) to the customer's recent touches, hands the
+// customer's open staff tasks to the new owner (customer.owner_changed,
+// see ReassignTasks: the tasks of Props "from", or all open ones when it is
+// empty, go to Props "to"; ErrInvalid naming Props["to"] when it is
+// missing), ends the
 // customer's enrollments whose Exit now holds, and enrolls the customer in
 // the playbooks the event triggers (by event type, by tag.applied with
 // Props "tag", by segment.entered with Props "segment") whose When holds,
@@ -219,6 +223,10 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	case scrm.EventOrderPaid:
 		_, err = s.store.Attribute(ctx, AttributeParams{Tenant: e.Tenant, Customer: e.Customer, Kind: Converted,
 			At: e.Time, Within: s.opts.ConversionWindow})
+	case scrm.EventOwnerChanged:
+		if err := s.ownerChanged(ctx, e); err != nil {
+			return err // already a *scrm.Error of sop.Handle naming the field
+		}
 	}
 	if err != nil {
 		return scrm.Wrap(nil, op, err)

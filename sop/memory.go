@@ -58,9 +58,12 @@ type mtenant struct {
 	calendars map[string]*mcal
 	policy    Policy
 	tasks     map[string]*StaffTask
-	byStaff   map[string][]*StaffTask
+	byStaff   map[string]map[string]*StaffTask // staff → task ID → task
+	byCust    map[scrm.CustomerID][]*StaffTask
 	touches   map[scrm.CustomerID][]touch
 	caps      map[scrm.CustomerID][]capCount
+	templates map[string]*Template
+	reassigns map[string]reassignRecord // by idempotency key
 }
 
 // mpb is a stored playbook with its enrollments.
@@ -232,7 +235,10 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *mtenant {
 			playbooks: make(map[string]*mpb),
 			calendars: make(map[string]*mcal),
 			tasks:     make(map[string]*StaffTask),
-			byStaff:   make(map[string][]*StaffTask),
+			byStaff:   make(map[string]map[string]*StaffTask),
+			byCust:    make(map[scrm.CustomerID][]*StaffTask),
+			templates: make(map[string]*Template),
+			reassigns: make(map[string]reassignRecord),
 			touches:   make(map[scrm.CustomerID][]touch),
 			caps:      make(map[scrm.CustomerID][]capCount),
 		}
@@ -1041,7 +1047,8 @@ func (s *memoryStore) Complete(ctx context.Context, params CompleteParams) (Job,
 				task.State = TaskOpen
 				tp := &task
 				t.tasks[task.ID] = tp
-				t.byStaff[task.Staff] = append(t.byStaff[task.Staff], tp)
+				t.indexTask(tp)
+				t.byCust[tp.Customer] = append(t.byCust[tp.Customer], tp)
 			}
 		}
 		if params.Touch && state == stDone {

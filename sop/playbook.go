@@ -166,7 +166,8 @@ type ActionKind string
 
 // The action kinds.
 const (
-	// Message sends Template through Options.Channel to the customer.
+	// Message sends Template through Options.Channel to the customer,
+	// rendered first when it names a content Template.
 	Message ActionKind = "message"
 	// Task creates a StaffTask for Staff (e.g. a WeCom mass message a person
 	// must confirm), due within Deadline.
@@ -190,9 +191,16 @@ type Action struct {
 	// it must be known, see Options.Channels). For a Task, it says which
 	// channel the staff member will use (optional).
 	Channel string
-	// Template is the content template of a Message or a Task.
+	// Template is the content template of a Message or a Task: the ID of
+	// one of the tenant's content Templates (see Service.PutTemplate),
+	// which the Service renders for the customer when the job runs (the
+	// text goes in scrm.Message.Body, or StaffTask.Body), or else the
+	// channel's own template name, passed through for the channel to
+	// render with Vars. The lookup is by ID when the job runs.
 	Template string
-	// Vars are template variables, passed on as they are.
+	// Vars are template variables: passed on as they are in the
+	// scrm.Message, and the first source of a content Template's
+	// variables.
 	Vars map[string]string
 	// Staff is the staff account: the sender of a Message (WeCom), the
 	// assignee of a Task (required for tasks).

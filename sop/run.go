@@ -236,6 +236,14 @@ func (r *runner) run(ctx context.Context, j *Job) (outcome, error) {
 		task := &StaffTask{ID: j.ID, Staff: action.Staff, Customer: j.Customer, Playbook: j.Playbook, Step: j.Step,
 			Variant: j.Variant, Channel: action.Channel, Template: action.Template, Vars: action.Vars,
 			CreatedAt: now, DueBy: now.Add(deadline)}
+		body, fail, err := r.content(ctx, tc, j, action, &prof, now)
+		if err != nil {
+			return 0, err
+		}
+		if fail != nil {
+			return r.complete(ctx, j, now, JobFailed, fail.Error(), nil, tc)
+		}
+		task.Body = body
 		return r.complete(ctx, j, now, JobDone, "", task, tc)
 	case Reward:
 		err = r.s.opts.Rewarder.Grant(ctx, scrm.Grant{Tenant: j.Tenant, Customer: j.Customer, Reward: action.Reward,
@@ -285,6 +293,13 @@ func (r *runner) message(ctx context.Context, tc *tenantCache, cp *compiledPlayb
 			}
 		}
 	}
+	body, fail, err := r.content(ctx, tc, j, a, &prof, now)
+	if err != nil {
+		return 0, err
+	}
+	if fail != nil {
+		return r.complete(ctx, j, now, JobFailed, fail.Error(), nil, tc)
+	}
 	if caps := pol.caps[a.Channel]; len(caps) > 0 {
 		periods := make([]CapPeriod, len(caps))
 		for i, c := range caps {
@@ -315,16 +330,38 @@ func (r *runner) message(ctx context.Context, tc *tenantCache, cp *compiledPlayb
 		return r.defer_(ctx, j, now, now.Add(delay), "rate limit of channel "+a.Channel)
 	}
 	m := scrm.Message{ID: j.ID, Tenant: j.Tenant, Customer: j.Customer, Channel: a.Channel, Staff: a.Staff,
-		Template: a.Template, Vars: maps.Clone(a.Vars)}
+		Template: a.Template, Body: body, Vars: maps.Clone(a.Vars)}
 	if _, err := r.s.opts.Channel.Send(ctx, m); err != nil {
 		return r.failed(ctx, j, now, err, time.Time{}, tc)
 	}
-	_, err := r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
+	_, err = r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
 		State: JobDone, Touch: true, TouchKeep: max(r.s.opts.ReplyWindow, r.s.opts.ConversionWindow)})
 	if err != nil {
 		return 0, err
 	}
 	return sent, nil
+}
+
+// content renders the content template a step's action names, reading the
+// customer's profile into *prof if it is not loaded yet. It returns "" for
+// an action without one (a channel-side template name: the channel renders
+// it with Vars); fail is a rendering failure, to be recorded on the job;
+// err a store failure.
+func (r *runner) content(ctx context.Context, tc *tenantCache, j *Job, a Action, prof **scrm.Profile, now time.Time) (body string, fail, err error) {
+	if tc.templates[a.Template] == nil {
+		return "", nil, nil
+	}
+	if *prof == nil {
+		if *prof, err = r.s.profile(ctx, j.Tenant, j.Customer); err != nil {
+			return "", nil, err
+		}
+	}
+	in := renderInput{prof: *prof, vars: a.Vars, customer: j.Customer, staff: a.Staff, playbook: j.Playbook, step: j.Step, now: now}
+	body, fail = r.s.renderAction(tc, a.Channel, a.Template, &in)
+	if fail != nil {
+		r.s.opts.Logger.Warn("sop: template not rendered", "job", j.ID, "err", fail)
+	}
+	return body, fail, nil
 }
 
 // expired reports whether the customer's tag has expired at now.
@@ -348,6 +385,13 @@ func (r *runner) post(ctx context.Context, tc *tenantCache, j *Job, now time.Tim
 	if now.Sub(j.Due) > r.s.opts.Grace {
 		return r.completePost(ctx, j, now, JobSkipped, "missed: more than the grace late", next)
 	}
+	// A group post has no customer: a content template renders its default
+	// Body with the entry's Vars and the Staff field.
+	body, fail := r.s.renderAction(tc, e.Channel, e.Template, &renderInput{vars: e.Vars, staff: e.Staff, now: now})
+	if fail != nil {
+		r.s.opts.Logger.Warn("sop: template not rendered", "job", j.ID, "err", fail)
+		return r.completePost(ctx, j, now, JobFailed, fail.Error(), next)
+	}
 	pol := tc.policy
 	if n, ok := (constraints{quiet: pol.quiet}).next(now, tc.loc); ok && n.After(now) {
 		return r.defer_(ctx, j, now, n, "quiet hours")
@@ -356,7 +400,7 @@ func (r *runner) post(ctx context.Context, tc *tenantCache, j *Job, now time.Tim
 		return r.defer_(ctx, j, now, now.Add(delay), "rate limit of channel "+e.Channel)
 	}
 	m := scrm.Message{ID: j.ID, Tenant: j.Tenant, Group: j.Group, Channel: e.Channel, Staff: e.Staff,
-		Template: e.Template, Vars: maps.Clone(e.Vars)}
+		Template: e.Template, Body: body, Vars: maps.Clone(e.Vars)}
 	if _, err := r.s.opts.Channel.Send(ctx, m); err != nil {
 		return r.failed(ctx, j, now, err, next, tc)
 	}

@@ -1,9 +1,11 @@
 package sop
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -58,6 +60,12 @@ type Options struct {
 	// SweepPage is how many profiles Sweep reads per ProfileStore.List
 	// call; default 500.
 	SweepPage int
+	// ContentLimits bound the rendered text of content templates per
+	// channel; a channel named here replaces its entry in
+	// DefaultContentLimits (SMS 3 segments, WeCom 4000 bytes), so
+	// {scrm.ChannelSMS: {Segments: 5}} allows five-segment SMS and
+	// {scrm.ChannelSMS: {}} lifts the SMS limit.
+	ContentLimits map[string]ContentLimit
 }
 
 // Tagger applies and removes tags for Tag and Untag actions. Both methods
@@ -111,6 +119,10 @@ type Service struct {
 	mu     sync.Mutex
 	cache  map[scrm.TenantID]*tenantCache
 	limits map[limitKey]*limiter
+
+	content map[string]ContentLimit // by channel
+	bufs    sync.Pool               // *bytes.Buffer for rendering
+	maps    sync.Pool               // map[string]any: render data
 }
 
 var _ scrm.Handler = (*Service)(nil)
@@ -166,6 +178,11 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 		channels[c] = true
 	}
 	o.Channels = slices.Clone(o.Channels)
+	content := DefaultContentLimits()
+	for ch, l := range o.ContentLimits {
+		content[ch] = ContentLimit{Runes: max(l.Runes, 0), Bytes: max(l.Bytes, 0), Segments: max(l.Segments, 0)}
+	}
+	o.ContentLimits = maps.Clone(o.ContentLimits)
 	return &Service{
 		store:    store,
 		profiles: scrm.NewProfiles(profiles, &o.Options),
@@ -173,6 +190,9 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 		channels: channels,
 		cache:    make(map[scrm.TenantID]*tenantCache),
 		limits:   make(map[limitKey]*limiter),
+		content:  content,
+		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		maps:     sync.Pool{New: func() any { return make(map[string]any, 8) }},
 	}
 }
 
@@ -192,6 +212,9 @@ func (s *Service) now() time.Time { return s.opts.Clock.Now() }
 func (s *Service) PutPlaybook(ctx context.Context, p Playbook) (Playbook, error) {
 	op := fmt.Sprintf("sop playbook %q", p.ID)
 	if _, err := s.compile(op, p); err != nil {
+		return Playbook{}, err
+	}
+	if err := s.checkTemplateRefs(ctx, op, p); err != nil {
 		return Playbook{}, err
 	}
 	now := s.now()
@@ -250,6 +273,7 @@ type tenantCache struct {
 	inactive  []*compiledPlaybook
 	exits     []*compiledPlaybook
 	policy    *compiledPolicy
+	templates map[string]*compiledTemplate
 
 	mu        sync.Mutex
 	calendars map[string]*Calendar
@@ -287,6 +311,10 @@ func (s *Service) load(ctx context.Context, tenant scrm.TenantID, rev int64) (*t
 	if err != nil {
 		return nil, scrm.Wrap(nil, op, err)
 	}
+	tpls, err := s.store.ListTemplates(ctx, tenant)
+	if err != nil {
+		return nil, scrm.Wrap(nil, op, err)
+	}
 	tc := &tenantCache{
 		revision:  rev,
 		loc:       s.opts.LocationOf(tenant),
@@ -295,6 +323,18 @@ func (s *Service) load(ctx context.Context, tenant scrm.TenantID, rev int64) (*t
 		byTag:     make(map[string][]*compiledPlaybook),
 		bySegment: make(map[string][]*compiledPlaybook),
 		calendars: make(map[string]*Calendar),
+		templates: make(map[string]*compiledTemplate, len(tpls)),
+	}
+	for _, t := range tpls {
+		top := fmt.Sprintf("sop template %q", t.ID)
+		ct, err := s.compileTemplate(top, t)
+		if err != nil {
+			// Keep it, broken: a job naming it must fail, not pass the
+			// name through to the channel as a channel-side template.
+			s.opts.Logger.Warn("sop: template not loaded", "tenant", tenant, "template", t.ID, "err", err)
+			ct = &compiledTemplate{t: t, op: top, err: err}
+		}
+		tc.templates[t.ID] = ct
 	}
 	for _, p := range pbs {
 		cp, err := s.compile(op, p)

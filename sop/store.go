@@ -20,8 +20,9 @@ import (
 // scrm.ErrInvalid for a missing tenant or ID. Run soptest.RunStoreTests
 // against an implementation.
 type Store interface {
-	// Revision returns a number that grows whenever a playbook, calendar or
-	// policy of the tenant changes (pause and resume included), so that a
+	// Revision returns a number that grows whenever a playbook, calendar,
+	// policy or content template of the tenant changes (pause and resume
+	// included), so that a
 	// Service can cache them and still see changes made through another
 	// Service sharing the store. 0 for a tenant with none.
 	Revision(ctx context.Context, tenant scrm.TenantID) (int64, error)
@@ -166,6 +167,34 @@ type Store interface {
 	// the order the steps first appeared. Errors: ErrNotFound for an
 	// unknown playbook.
 	Stats(ctx context.Context, tenant scrm.TenantID, playbook string) ([]StepStats, error)
+
+	// PutTemplate stores a copy of params.Template: a new one when its
+	// Version is 0, a replacement when its Version equals the stored one
+	// (only the latest version is kept); the stored Version becomes that
+	// plus one, UpdatedAt params.At, and the tenant's Revision grows.
+	// Errors: ErrConflict, and nothing written, when the version does not
+	// match (a template exists for Version 0, or none or another version
+	// for Version > 0), so of N concurrent creators exactly one wins.
+	PutTemplate(ctx context.Context, params PutTemplateParams) (Template, error)
+
+	// GetTemplate returns a copy of the stored template. Errors:
+	// ErrNotFound.
+	GetTemplate(ctx context.Context, tenant scrm.TenantID, id string) (Template, error)
+
+	// ListTemplates returns copies of the tenant's templates in ID order.
+	ListTemplates(ctx context.Context, tenant scrm.TenantID) ([]Template, error)
+
+	// ReassignTasks moves the customer's open staff tasks to params.To,
+	// atomically: every open task of params.Customer held by params.From
+	// (by any staff member but To when From is empty) gets Staff To,
+	// MovedFrom its previous staff and MovedAt params.At. Done tasks keep
+	// their staff. It returns the IDs of the tasks it moved, in ID order.
+	// With params.IdempotencyKey, a second call with the same key and the
+	// same Customer, From and To returns the first result with Replayed
+	// set and changes nothing; with another Customer, From or To it
+	// returns ErrConflict naming IdempotencyKey. Errors: ErrInvalid for a
+	// missing Customer or To.
+	ReassignTasks(ctx context.Context, params ReassignTasksParams) (ReassignTasksResult, error)
 }
 
 // PutPlaybookParams are the inputs of Store.PutPlaybook.

@@ -30,6 +30,9 @@ type StaffTask struct {
 	Channel  string
 	Template string
 	Vars     map[string]string
+	// Body is the rendered text when Template names a content Template
+	// (the script the staff member sends); empty otherwise.
+	Body string
 
 	CreatedAt time.Time
 	// DueBy is the deadline: CreatedAt plus the action's Deadline.
@@ -39,6 +42,11 @@ type StaffTask struct {
 	DoneAt time.Time
 	// OnTime reports whether it was completed by DueBy (meaningful once done).
 	OnTime bool
+	// MovedFrom and MovedAt record the last reassignment of the open task
+	// (the customer's owner changed, Store.ReassignTasks): the staff member
+	// it was taken from, and when. Empty for a task never moved.
+	MovedFrom string
+	MovedAt   time.Time
 }
 
 // Late reports whether the task is past its deadline at now: open after

@@ -357,6 +357,14 @@ func testCancelledContext(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		check("Attribute", err)
 		_, err = s.Stats(c, "t1", "p")
 		check("Stats", err)
+		_, err = s.PutTemplate(c, sop.PutTemplateParams{Template: template("t1", "tp"), At: t0})
+		check("PutTemplate", err)
+		_, err = s.GetTemplate(c, "t1", "tp")
+		check("GetTemplate", err)
+		_, err = s.ListTemplates(c, "t1")
+		check("ListTemplates", err)
+		_, err = s.ReassignTasks(c, sop.ReassignTasksParams{Tenant: "t1", Customer: "c1", To: "s", At: t0, IdempotencyKey: "k"})
+		check("ReassignTasks", err)
 
 		// Nothing was written: the job is still leased to w, the enrollment active.
 		done, err := complete(s, j, "w", t0, sop.JobDone)
@@ -364,6 +372,11 @@ func testCancelledContext(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Equal(t, sop.JobDone, done.State)
 		_, err = s.GetPlaybook(ctx, "t1", "q")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		_, err = s.GetTemplate(ctx, "t1", "tp")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		res, err := s.ReassignTasks(ctx, sop.ReassignTasksParams{Tenant: "t1", Customer: "c1", To: "s", At: t0, IdempotencyKey: "k"})
+		require.NoError(t, err)
+		assert.False(t, res.Replayed, "the key was not recorded")
 	})
 }
 

@@ -24,7 +24,9 @@ import (
 // not-found errors, round trips, version conflicts, re-entry and idempotent
 // enrollment, due-time ordering, lease exclusivity under 8 concurrent
 // workers, lease expiry, cap counting under concurrency, pause and resume,
-// staff tasks, attribution, stats, tenant isolation, cancelled contexts and
+// staff tasks and their reassignment (16 concurrent movers: each task moves
+// once), attribution, stats, content templates (versions, 16 concurrent
+// creators: one wins), tenant isolation, cancelled contexts and
 // copies-not-aliases.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Helper()
@@ -38,6 +40,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Run("Pause", func(t *testing.T) { testPause(t, newStore) })
 	t.Run("Tasks", func(t *testing.T) { testTasks(t, newStore) })
 	t.Run("Attribution", func(t *testing.T) { testAttribution(t, newStore) })
+	t.Run("Templates", func(t *testing.T) { testTemplates(t, newStore) })
+	t.Run("ReassignTasks", func(t *testing.T) { testReassign(t, newStore) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenantIsolation(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelledContext(t, newStore) })
 }
