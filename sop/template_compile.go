@@ -1,0 +1,418 @@
+package sop
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/rule"
+)
+
+// compiledTemplate is a validated Template with its bodies parsed once, so
+// that rendering only executes them.
+type compiledTemplate struct {
+	t Template
+	// err is set for a stored template this Service cannot compile (stored
+	// by a Service with other Options): jobs naming it fail with it rather
+	// than pass its name through to the channel.
+	err      error
+	op       string
+	limit    ContentLimit
+	bodies   []compiledBody  // [0] is Body, [i] is Variants[i-1]
+	when     []*rule.Program // [i] is Variants[i].When
+	optional map[string]bool
+}
+
+type compiledBody struct {
+	field string // "Body", "Variants[1].Body"
+	tmpl  *template.Template
+	vars  []string // the top-level variables it reads, in first-use order
+	// fast is the body as segments when it is only text, {{.X}} and
+	// {{yuan .X}} (most bodies): renderFast prints it without
+	// text/template. Nil otherwise.
+	fast    []segment
+	fastLen int // the bytes of its text segments
+}
+
+// segment is one part of a simple body: text, or a variable (an index into
+// compiledBody.vars) printed as it is or through yuan.
+type segment struct {
+	text string
+	v    int // -1 for text
+	yuan bool
+}
+
+// simple returns the body's segments when it is only text, comments,
+// {{.X}} and {{yuan .X}}; nil otherwise.
+func simple(root *parse.ListNode, vars []string) ([]segment, int) {
+	var out []segment
+	n := 0
+	for _, node := range root.Nodes {
+		switch x := node.(type) {
+		case *parse.TextNode:
+			out = append(out, segment{text: string(x.Text), v: -1})
+			n += len(x.Text)
+		case *parse.CommentNode:
+		case *parse.ActionNode:
+			p := x.Pipe
+			if len(p.Decl) > 0 || p.IsAssign || len(p.Cmds) != 1 {
+				return nil, 0
+			}
+			args := p.Cmds[0].Args
+			yuan := false
+			if len(args) == 2 {
+				id, ok := args[0].(*parse.IdentifierNode)
+				if !ok || id.Ident != "yuan" {
+					return nil, 0
+				}
+				yuan, args = true, args[1:]
+			}
+			f, ok := args[0].(*parse.FieldNode)
+			if len(args) != 1 || !ok || len(f.Ident) != 1 {
+				return nil, 0
+			}
+			out = append(out, segment{v: slices.Index(vars, f.Ident[0]), yuan: yuan})
+		default:
+			return nil, 0
+		}
+	}
+	return out, n
+}
+
+// templateFuncs are the functions bodies may call besides text/template's
+// built-ins.
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{"yuan": yuanFunc, "default": defaultFunc}
+}
+
+// yuanFunc formats a money amount (a decimal, a number or a numeric string)
+// in yuan with two decimals, rounded half-up to the fen (scrm.RoundFen):
+// 10 → "10.00", "9.9" → "9.90". The error does not quote the value, which
+// may be personal.
+func yuanFunc(v any) (string, error) {
+	var d decimal.Decimal
+	var err error
+	switch x := v.(type) {
+	case decimal.Decimal:
+		d = x
+	case string:
+		x = strings.TrimSpace(x)
+		if s, ok := plainYuan(x); ok {
+			return s, nil
+		}
+		d, err = decimal.NewFromString(x)
+	case json.Number:
+		d, err = decimal.NewFromString(string(x))
+	case int:
+		d = decimal.NewFromInt(int64(x))
+	case int64:
+		d = decimal.NewFromInt(x)
+	case int32:
+		d = decimal.NewFromInt(int64(x))
+	case float64:
+		d = decimal.NewFromFloat(x)
+	case float32:
+		d = decimal.NewFromFloat32(x)
+	default:
+		return "", fmt.Errorf("yuan: a %T is not an amount", v)
+	}
+	if err != nil {
+		return "", errors.New("yuan: not an amount")
+	}
+	return scrm.RoundFen(d).StringFixed(2), nil
+}
+
+// plainYuan formats the common amounts, "20", "8.5", "9.90", without
+// big-number arithmetic: digits without leading zeros, at most two decimals,
+// need no rounding. ok is false for anything else.
+func plainYuan(s string) (string, bool) {
+	dot := strings.IndexByte(s, '.')
+	intPart, frac := s, ""
+	if dot >= 0 {
+		intPart, frac = s[:dot], s[dot+1:]
+		if len(frac) == 0 || len(frac) > 2 {
+			return "", false
+		}
+	}
+	if len(intPart) == 0 || len(intPart) > 15 || (len(intPart) > 1 && intPart[0] == '0') {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && i != dot {
+			return "", false
+		}
+	}
+	switch len(frac) {
+	case 0:
+		return intPart + ".00", true
+	case 1:
+		return s + "0", true
+	}
+	return s, true
+}
+
+// defaultFunc returns v, or fallback when v is blank (see blank).
+func defaultFunc(fallback, v any) any {
+	if blank(v) {
+		return fallback
+	}
+	return v
+}
+
+// blank reports whether a variable's value would leave a hole in a text:
+// nil, or a string of only white space.
+func blank(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(x) == ""
+	}
+	return false
+}
+
+// compileTemplate validates t, returning an ErrInvalid error that names the
+// first bad field.
+func (s *Service) compileTemplate(op string, t Template) (*compiledTemplate, error) {
+	if err := scrm.CheckID(op, "Tenant", string(t.Tenant)); err != nil {
+		return nil, err
+	}
+	if err := scrm.CheckID(op, "ID", t.ID); err != nil {
+		return nil, err
+	}
+	if t.Version < 0 {
+		return nil, scrm.Invalid(op, "Version", "must not be negative, got %d", t.Version)
+	}
+	if err := s.checkChannel(op, "Channel", t.Channel); err != nil {
+		return nil, err
+	}
+	ct := &compiledTemplate{t: cloneTemplate(t), op: op, limit: s.content[t.Channel]}
+	declared := make(map[string]string, len(t.Required)+len(t.Optional)) // name → its field
+	for i, v := range t.Required {
+		f := fmt.Sprintf("Required[%d]", i)
+		if err := checkVarName(op, f, v, declared); err != nil {
+			return nil, err
+		}
+		declared[v] = f
+	}
+	for i, v := range t.Optional {
+		f := fmt.Sprintf("Optional[%d]", i)
+		if err := checkVarName(op, f, v, declared); err != nil {
+			return nil, err
+		}
+		declared[v] = f
+		if ct.optional == nil {
+			ct.optional = make(map[string]bool, len(t.Optional))
+		}
+		ct.optional[v] = true
+	}
+	if len(t.Variants) > MaxTemplateVariants {
+		return nil, scrm.Invalid(op, "Variants", "at most %d variants, got %d", MaxTemplateVariants, len(t.Variants))
+	}
+	ct.bodies = make([]compiledBody, 0, 1+len(t.Variants))
+	b, err := s.compileBody(op, "Body", t.Body, declared, ct.limit)
+	if err != nil {
+		return nil, err
+	}
+	ct.bodies = append(ct.bodies, b)
+	copts := s.compileOptions(t.Tenant)
+	for i, v := range t.Variants {
+		f := fmt.Sprintf("Variants[%d]", i)
+		if v.When.IsZero() {
+			return nil, scrm.Invalid(op, f+".When", "required: the customers this variant is for (a tag, a segment or any condition)")
+		}
+		prog, err := rule.Compile(v.When, copts)
+		if err != nil {
+			return nil, fieldErr(op, f+".When", err)
+		}
+		ct.when = append(ct.when, prog)
+		b, err := s.compileBody(op, f+".Body", v.Body, declared, ct.limit)
+		if err != nil {
+			return nil, err
+		}
+		ct.bodies = append(ct.bodies, b)
+	}
+	for i, v := range t.Required {
+		if !slices.ContainsFunc(ct.bodies, func(b compiledBody) bool { return slices.Contains(b.vars, v) }) {
+			return nil, scrm.Invalid(op, fmt.Sprintf("Required[%d]", i), "%q is read by no body", v)
+		}
+	}
+	return ct, nil
+}
+
+// checkVarName checks a declared variable: an identifier {{.Name}} can read,
+// declared once.
+func checkVarName(op, field, name string, declared map[string]string) error {
+	if !isIdentifier(name) {
+		return scrm.Invalid(op, field, "%q is not a variable name (a letter or _ followed by letters, digits or _)", name)
+	}
+	if prev, dup := declared[name]; dup {
+		return scrm.Invalid(op, field, "%q is already declared in %s", name, prev)
+	}
+	return nil
+}
+
+func isIdentifier(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r)) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// compileBody parses one body and checks that it reads only declared
+// variables and that its fixed text fits the channel's limit.
+func (s *Service) compileBody(op, field, body string, declared map[string]string, limit ContentLimit) (compiledBody, error) {
+	cb := compiledBody{field: field}
+	if strings.TrimSpace(body) == "" {
+		return cb, scrm.Invalid(op, field, "required")
+	}
+	if len(body) > MaxTemplateBody {
+		return cb, scrm.Invalid(op, field, "at most %d bytes, got %d", MaxTemplateBody, len(body))
+	}
+	if !utf8.ValidString(body) {
+		return cb, scrm.Invalid(op, field, "not valid UTF-8")
+	}
+	tmpl, err := template.New(field).Option("missingkey=error").Funcs(templateFuncs()).Parse(body)
+	if err != nil {
+		return cb, &scrm.Error{Code: scrm.ErrInvalid, Op: op, Field: field, Err: err}
+	}
+	if len(tmpl.Templates()) > 1 {
+		return cb, scrm.Invalid(op, field, "defines a nested template ({{define}} or {{block}}); write the text inline")
+	}
+	w := varWalker{}
+	w.list(tmpl.Tree.Root, true)
+	if w.err != "" {
+		return cb, scrm.Invalid(op, field, "%s", w.err)
+	}
+	for _, v := range w.vars {
+		if _, ok := declared[v]; !ok && !wellKnown(v) {
+			return cb, scrm.Invalid(op, field, "reads {{.%s}}, which is not declared: add it to Required or Optional", v)
+		}
+	}
+	cb.tmpl, cb.vars = tmpl, w.vars
+	cb.fast, cb.fastLen = simple(tmpl.Tree.Root, w.vars)
+	// The text outside any action is in every rendering: if it alone is
+	// over the limit, no rendering can fit.
+	var fixed strings.Builder
+	for _, n := range tmpl.Tree.Root.Nodes {
+		if tn, ok := n.(*parse.TextNode); ok {
+			fixed.Write(tn.Text)
+		}
+	}
+	if why := limit.exceeded(fixed.String()); why != "" {
+		return cb, scrm.Invalid(op, field, "the fixed text alone is %s", why)
+	}
+	return cb, nil
+}
+
+// exceeded describes how text exceeds the limit, or returns "".
+func (l ContentLimit) exceeded(text string) string {
+	if l.Bytes > 0 && len(text) > l.Bytes {
+		return fmt.Sprintf("%d bytes, more than %d", len(text), l.Bytes)
+	}
+	if l.Runes == 0 && l.Segments == 0 {
+		return ""
+	}
+	n := utf8.RuneCountInString(text)
+	if l.Runes > 0 && n > l.Runes {
+		return fmt.Sprintf("%d characters, more than %d", n, l.Runes)
+	}
+	if seg := smsSegments(n); l.Segments > 0 && seg > l.Segments {
+		return fmt.Sprintf("%d characters: %d SMS segments, more than %d", n, seg, l.Segments)
+	}
+	return ""
+}
+
+// varWalker collects the top-level variables a template reads: {{.X}} where
+// dot is the render data (outside range and with), and {{$.X}} anywhere.
+type varWalker struct {
+	vars []string
+	err  string
+}
+
+func (w *varWalker) add(name string) {
+	if !slices.Contains(w.vars, name) {
+		w.vars = append(w.vars, name)
+	}
+}
+
+func (w *varWalker) list(l *parse.ListNode, root bool) {
+	if l == nil {
+		return
+	}
+	for _, n := range l.Nodes {
+		w.node(n, root)
+	}
+}
+
+func (w *varWalker) node(n parse.Node, root bool) {
+	switch n := n.(type) {
+	case *parse.ActionNode:
+		w.pipe(n.Pipe, root)
+	case *parse.IfNode:
+		w.pipe(n.Pipe, root)
+		w.list(n.List, root)
+		w.list(n.ElseList, root)
+	case *parse.RangeNode:
+		w.pipe(n.Pipe, root)
+		w.list(n.List, false)
+		w.list(n.ElseList, root)
+	case *parse.WithNode:
+		w.pipe(n.Pipe, root)
+		w.list(n.List, false)
+		w.list(n.ElseList, root)
+	case *parse.TemplateNode:
+		w.err = "calls a nested template ({{template}}); write the text inline"
+	}
+}
+
+func (w *varWalker) pipe(p *parse.PipeNode, root bool) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.Cmds {
+		for _, a := range c.Args {
+			w.arg(a, root)
+		}
+	}
+}
+
+func (w *varWalker) arg(n parse.Node, root bool) {
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		if root {
+			w.add(n.Ident[0])
+		}
+	case *parse.VariableNode:
+		if n.Ident[0] == "$" {
+			if len(n.Ident) == 1 {
+				w.err = "reads {{$}}, every variable at once; name the one you need: {{$.Name}}"
+				return
+			}
+			w.add(n.Ident[1])
+		}
+	case *parse.DotNode:
+		if root {
+			w.err = "reads {{.}}, every variable at once; name the one you need: {{.Name}}"
+		}
+	case *parse.ChainNode:
+		w.arg(n.Node, root)
+	case *parse.PipeNode:
+		w.pipe(n, root)
+	}
+}
