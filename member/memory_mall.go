@@ -13,14 +13,30 @@ import (
 // memMall is the memory store's state of the points mall (积分商城). Its
 // zero value is ready: tenants are created on first write.
 //
-// Locks: mu guards tenants; a mallTenant's mu guards its maps; a mallItem's
-// mu guards the item, its counts, and every change of the state of its
-// exchanges (which is why a charge or refund holds it across the ledger
-// update). The order is item, then tenant (and the ledger's locks inside
+// Locks: mu guards tenants; a mallTenant's mu guards its maps and the
+// records in them; a mallItem's mu guards the item, its counts, and every
+// change of the state of its exchanges (which is why a charge or refund
+// holds it across the ledger update, and a change of a record holds both).
+// The order is item, then tenant (and the ledger's locks inside
 // Store.Update); a tenant's mu is never held while taking an item's.
 type memMall struct {
 	mu      sync.RWMutex
 	tenants map[scrm.TenantID]*mallTenant
+	txs     sync.Pool // *ExchangeTx, recycled once a step returns
+}
+
+// tx returns a recycled ExchangeTx; put recycles it.
+func (m *memMall) tx() *ExchangeTx {
+	tx, _ := m.txs.Get().(*ExchangeTx)
+	if tx == nil {
+		tx = &ExchangeTx{}
+	}
+	return tx
+}
+
+func (m *memMall) put(tx *ExchangeTx) {
+	*tx = ExchangeTx{}
+	m.txs.Put(tx)
 }
 
 type mallTenant struct {
@@ -29,7 +45,8 @@ type mallTenant struct {
 	// items are never removed.
 	items map[string]*mallItem
 	// byKey maps a key to its record; nil while a charge holds the key.
-	// Records in the map are never changed: a transition stores a new one.
+	// Records are changed in place, with the mu held for writing and the
+	// record's item locked; their Lots never change.
 	byKey map[string]*ExchangeRecord
 	// byCustomer lists a customer's keys in the order charged.
 	byCustomer map[scrm.CustomerID][]string
@@ -191,15 +208,16 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 			mt.cond.Wait()
 			continue
 		}
+		c := r.Clone()
 		mt.mu.Unlock()
-		if r.Customer != p.Customer {
+		if c.Customer != p.Customer {
 			return ChargeExchangeResult{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
 				Msg: "key " + strconv.Quote(p.Key) + " was already used for another customer"}
 		}
-		if err := scrm.CheckReplay(op, p.Key, r.Fingerprint, p.Fingerprint); err != nil {
+		if err := scrm.CheckReplay(op, p.Key, c.Fingerprint, p.Fingerprint); err != nil {
 			return ChargeExchangeResult{}, err
 		}
-		return ChargeExchangeResult{Exchange: r.Clone(), Replayed: true}, nil
+		return ChargeExchangeResult{Exchange: c, Replayed: true}, nil
 	}
 	it := mt.items[p.Item]
 	mt.mu.Unlock()
@@ -221,11 +239,13 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 		release()
 		return ChargeExchangeResult{}, err
 	}
-	tx := ExchangeTx{Item: it.item.Clone(), Bought: bought}
+	tx := s.mall.tx()
+	defer s.mall.put(tx)
+	tx.Item, tx.Bought = it.item.Clone(), bought
 	out, replayed, err := s.Update(ctx, UpdateParams{Tenant: p.Tenant, Customer: p.Customer, IdempotencyKey: p.Key, Fingerprint: p.Fingerprint},
 		func(ltx *LedgerTx) error {
 			tx.Ledger, tx.Exchange = ltx, nil
-			if err := fn(&tx); err != nil {
+			if err := fn(tx); err != nil {
 				return err
 			}
 			r := tx.Exchange
@@ -291,10 +311,10 @@ func (s *memoryStore) lockedExchange(op string, tenant scrm.TenantID, key string
 	return nil, nil, nil, scrm.Errorf(scrm.ErrNotFound, op, "no exchange under key %q", key)
 }
 
-// replace stores r as the record of its key; called with its item locked.
-func (mt *mallTenant) replace(r *ExchangeRecord) {
+// change applies fn to the stored record r; called with its item locked.
+func (mt *mallTenant) change(r *ExchangeRecord, fn func(r *ExchangeRecord)) {
 	mt.mu.Lock()
-	mt.byKey[r.Key] = r
+	fn(r)
 	if r.State != ExchangePending {
 		delete(mt.pending, r.Key)
 	}
@@ -318,11 +338,11 @@ func (s *memoryStore) ClaimExchange(ctx context.Context, p ClaimExchangeParams) 
 		return ExchangeRecord{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "LeaseUntil",
 			Msg: "exchange " + strconv.Quote(p.Key) + " is in progress until " + r.LeaseUntil.Format("2006-01-02T15:04:05.000Z07:00")}
 	}
-	c := r.Clone()
-	c.Attempt++
-	c.LeaseUntil = p.Until
-	mt.replace(&c)
-	return c.Clone(), nil
+	mt.change(r, func(r *ExchangeRecord) {
+		r.Attempt++
+		r.LeaseUntil = p.Until
+	})
+	return r.Clone(), nil
 }
 
 // settleable checks that r may move from pending to to under attempt; done
@@ -354,10 +374,11 @@ func (s *memoryStore) CompleteExchange(ctx context.Context, p SettleExchangePara
 	if err != nil || done {
 		return r.Clone(), err
 	}
-	c := *r // the Lots are never changed, so they may be shared
-	c.State, c.SettledAt = ExchangeDone, p.At
-	mt.replace(&c)
-	return c.Clone(), nil
+	mt.mu.Lock()
+	r.State, r.SettledAt = ExchangeDone, p.At
+	delete(mt.pending, r.Key)
+	mt.mu.Unlock()
+	return r.Clone(), nil
 }
 
 func (s *memoryStore) RefundExchange(ctx context.Context, p SettleExchangeParams, fn func(tx *ExchangeTx) error) (RefundExchangeResult, error) {
@@ -379,10 +400,12 @@ func (s *memoryStore) RefundExchange(ctx context.Context, p SettleExchangeParams
 	}
 	bought := it.bought[r.Customer]
 	c := r.Clone()
-	tx := ExchangeTx{Item: it.item.Clone(), Bought: bought, Exchange: &c}
+	tx := s.mall.tx()
+	defer s.mall.put(tx)
+	tx.Item, tx.Bought, tx.Exchange = it.item.Clone(), bought, &c
 	out, _, err := s.Update(ctx, UpdateParams{Tenant: p.Tenant, Customer: r.Customer}, func(ltx *LedgerTx) error {
 		tx.Ledger = ltx
-		if err := fn(&tx); err != nil {
+		if err := fn(tx); err != nil {
 			return err
 		}
 		if tx.Exchange != &c || c.Key != r.Key || c.Customer != r.Customer || c.Item != r.Item || c.Tenant != r.Tenant {
@@ -394,14 +417,14 @@ func (s *memoryStore) RefundExchange(ctx context.Context, p SettleExchangeParams
 		return RefundExchangeResult{}, err
 	}
 	c.State, c.SettledAt, c.Reason = ExchangeRefunded, p.At, p.Reason
-	c.Fingerprint, c.Attempt = r.Fingerprint, r.Attempt
+	c.Fingerprint, c.Attempt, c.LeaseUntil, c.CreatedAt = r.Fingerprint, r.Attempt, r.LeaseUntil, r.CreatedAt
 	it.item.Sold--
 	if bought <= 1 {
 		delete(it.bought, r.Customer)
 	} else {
 		it.bought[r.Customer] = bought - 1
 	}
-	mt.replace(&c)
+	mt.change(r, func(r *ExchangeRecord) { *r = c })
 	return RefundExchangeResult{Exchange: c.Clone(), Outcome: out, Changed: true}, nil
 }
 
@@ -469,22 +492,18 @@ func (s *memoryStore) ListPendingExchanges(ctx context.Context, p ListPendingExc
 	}
 	limit := scrm.PageLimit(p.Limit, 100, 1000)
 	mt.mu.RLock()
-	var due []*ExchangeRecord
+	var due []ExchangeRecord
 	for k := range mt.pending {
 		if r := mt.byKey[k]; r != nil && !r.LeaseUntil.After(p.Before) {
-			due = append(due, r)
+			due = append(due, r.Clone())
 		}
 	}
 	mt.mu.RUnlock()
-	slices.SortFunc(due, func(a, b *ExchangeRecord) int {
+	slices.SortFunc(due, func(a, b ExchangeRecord) int {
 		if c := a.LeaseUntil.Compare(b.LeaseUntil); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Key, b.Key)
 	})
-	out := make([]ExchangeRecord, 0, min(len(due), limit))
-	for _, r := range due[:min(len(due), limit)] {
-		out = append(out, r.Clone())
-	}
-	return out, nil
+	return due[:min(len(due), limit):min(len(due), limit)], nil
 }

@@ -247,9 +247,9 @@ type Store interface {
 	// within a tenant.
 
 	// SettleLotteryDraw moves a DrawPending draw to DrawSettled with
-	// SettledAt at and returns it; a settled one is returned unchanged.
-	// Errors: ErrNotFound (also for a cancelled draw).
-	SettleLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string, at time.Time) (DrawResult, error)
+	// SettledAt at; a settled one is left as it is. It returns the draw's
+	// SettledAt. Errors: ErrNotFound (also for a cancelled draw).
+	SettleLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string, at time.Time) (settledAt time.Time, err error)
 	// CancelLotteryDraw deletes a DrawPending draw, so that its prize's
 	// stock, the customer's place in the daily limit and its idempotency
 	// key are free again (its Seq is not reused). Errors: ErrNotFound;
