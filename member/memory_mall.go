@@ -44,13 +44,25 @@ type mallTenant struct {
 	cond sync.Cond // signalled when a reserved key is settled
 	// items are never removed.
 	items map[string]*mallItem
-	// byKey maps a key to its record; nil while a charge holds the key.
-	// Records are changed in place, with the mu held for writing and the
-	// record's item locked; their Lots never change.
-	byKey map[string]*ExchangeRecord
-	// byCustomer lists a customer's keys in the order charged.
-	byCustomer map[scrm.CustomerID][]string
-	pending    map[string]struct{}
+	// byKey maps a key to 1 + the index of its record in recs, which is
+	// nil while a charge holds the key (and stays nil, a hole, when the
+	// charge fails and the key is freed). Records are changed in place,
+	// with mu held for writing and the record's item locked; their Lots
+	// never change.
+	byKey map[string]int
+	recs  []*ExchangeRecord
+	// byCustomer lists the indexes of a customer's records in the order
+	// charged; pending holds those of the pending ones.
+	byCustomer map[scrm.CustomerID][]int
+	pending    map[int]struct{}
+}
+
+// record returns the record of key, or nil; called with mu held.
+func (mt *mallTenant) record(key string) *ExchangeRecord {
+	if i := mt.byKey[key]; i > 0 {
+		return mt.recs[i-1]
+	}
+	return nil
 }
 
 type mallItem struct {
@@ -74,9 +86,9 @@ func (m *memMall) tenant(t scrm.TenantID, create bool) *mallTenant {
 	if mt = m.tenants[t]; mt == nil {
 		mt = &mallTenant{
 			items:      make(map[string]*mallItem),
-			byKey:      make(map[string]*ExchangeRecord),
-			byCustomer: make(map[scrm.CustomerID][]string),
-			pending:    make(map[string]struct{}),
+			byKey:      make(map[string]int),
+			byCustomer: make(map[scrm.CustomerID][]int),
+			pending:    make(map[int]struct{}),
 		}
 		mt.cond.L = &mt.mu
 		m.tenants[t] = mt
@@ -196,14 +208,22 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 	}
 	mt := s.mall.tenant(p.Tenant, true)
 
-	// Reserve the key (a nil record), or answer from its record.
+	// Reserve the key (a nil record), or answer from its record. A new
+	// key costs one probe of the map: the op= adds the new record's number
+	// to the zero value of a new key, or to an existing key's number, which
+	// is then restored.
 	mt.mu.Lock()
+	var slot int
 	for {
-		r, ok := mt.byKey[p.Key]
-		if !ok {
-			mt.byKey[p.Key] = nil
+		slot = len(mt.recs)
+		n := len(mt.byKey)
+		mt.byKey[p.Key] += slot + 1
+		if len(mt.byKey) > n {
+			mt.recs = append(mt.recs, nil)
 			break
 		}
+		mt.byKey[p.Key] -= slot + 1
+		r := mt.recs[mt.byKey[p.Key]-1]
 		if r == nil {
 			mt.cond.Wait()
 			continue
@@ -224,6 +244,9 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 	release := func() {
 		mt.mu.Lock()
 		delete(mt.byKey, p.Key)
+		if slot == len(mt.recs)-1 {
+			mt.recs = mt.recs[:slot]
+		}
 		mt.cond.Broadcast()
 		mt.mu.Unlock()
 	}
@@ -269,9 +292,9 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 	it.item.Sold++
 	it.bought[p.Customer] = bought + 1
 	mt.mu.Lock()
-	mt.byKey[p.Key] = r
-	mt.byCustomer[p.Customer] = append(mt.byCustomer[p.Customer], p.Key)
-	mt.pending[p.Key] = struct{}{}
+	mt.recs[slot] = r
+	mt.byCustomer[p.Customer] = append(mt.byCustomer[p.Customer], slot)
+	mt.pending[slot] = struct{}{}
 	mt.cond.Broadcast()
 	mt.mu.Unlock()
 	return ChargeExchangeResult{Exchange: r.Clone(), Outcome: out}, nil
@@ -297,15 +320,12 @@ func checkMallCounts(op string, it *CatalogItem, bought int64) error {
 func (s *memoryStore) lockedExchange(op string, tenant scrm.TenantID, key string) (*mallTenant, *mallItem, *ExchangeRecord, error) {
 	if mt := s.mall.tenant(tenant, false); mt != nil {
 		mt.mu.RLock()
-		r := mt.byKey[key]
+		r := mt.record(key)
 		mt.mu.RUnlock()
 		if r != nil {
 			it := mt.item(r.Item)
 			it.mu.Lock()
-			mt.mu.RLock()
-			r = mt.byKey[key]
-			mt.mu.RUnlock()
-			return mt, it, r, nil
+			return mt, it, r, nil // records are never moved or removed
 		}
 	}
 	return nil, nil, nil, scrm.Errorf(scrm.ErrNotFound, op, "no exchange under key %q", key)
@@ -316,7 +336,7 @@ func (mt *mallTenant) change(r *ExchangeRecord, fn func(r *ExchangeRecord)) {
 	mt.mu.Lock()
 	fn(r)
 	if r.State != ExchangePending {
-		delete(mt.pending, r.Key)
+		delete(mt.pending, mt.byKey[r.Key]-1)
 	}
 	mt.mu.Unlock()
 }
@@ -376,7 +396,7 @@ func (s *memoryStore) CompleteExchange(ctx context.Context, p SettleExchangePara
 	}
 	mt.mu.Lock()
 	r.State, r.SettledAt = ExchangeDone, p.At
-	delete(mt.pending, r.Key)
+	delete(mt.pending, mt.byKey[r.Key]-1)
 	mt.mu.Unlock()
 	return r.Clone(), nil
 }
@@ -435,10 +455,14 @@ func (s *memoryStore) ExchangeByKey(ctx context.Context, tenant scrm.TenantID, k
 	}
 	if mt := s.mall.tenant(tenant, false); mt != nil {
 		mt.mu.RLock()
-		r := mt.byKey[key]
+		var c ExchangeRecord
+		r := mt.record(key)
+		if r != nil {
+			c = r.Clone()
+		}
 		mt.mu.RUnlock()
 		if r != nil {
-			return r.Clone(), nil
+			return c, nil
 		}
 	}
 	return ExchangeRecord{}, scrm.Errorf(scrm.ErrNotFound, op, "no exchange under key %q", key)
@@ -466,14 +490,14 @@ func (s *memoryStore) ListExchanges(ctx context.Context, p ListExchangesParams) 
 	limit := scrm.PageLimit(p.Limit, 100, 1000)
 	mt.mu.RLock()
 	defer mt.mu.RUnlock()
-	keys := mt.byCustomer[p.Customer]
-	if end < 0 || end > len(keys) {
-		end = len(keys)
+	recs := mt.byCustomer[p.Customer]
+	if end < 0 || end > len(recs) {
+		end = len(recs)
 	}
 	var page ExchangePage
 	i := end - 1
 	for ; i >= 0 && len(page.Exchanges) < limit; i-- {
-		page.Exchanges = append(page.Exchanges, mt.byKey[keys[i]].Clone())
+		page.Exchanges = append(page.Exchanges, mt.recs[recs[i]].Clone())
 	}
 	if i >= 0 {
 		page.Next = strconv.Itoa(i + 1)
@@ -493,8 +517,8 @@ func (s *memoryStore) ListPendingExchanges(ctx context.Context, p ListPendingExc
 	limit := scrm.PageLimit(p.Limit, 100, 1000)
 	mt.mu.RLock()
 	var due []ExchangeRecord
-	for k := range mt.pending {
-		if r := mt.byKey[k]; r != nil && !r.LeaseUntil.After(p.Before) {
+	for i := range mt.pending {
+		if r := mt.recs[i]; !r.LeaseUntil.After(p.Before) {
 			due = append(due, r.Clone())
 		}
 	}

@@ -232,6 +232,11 @@ func (s *Service) updateEarn(ctx context.Context, op string, p UpdateParams, ste
 	if err != nil {
 		return Outcome{}, false, err
 	}
+	if earn.orderID != "" { // a paid plan's points multiplier (plan_price.go)
+		if step, err = s.withPlanPoints(ctx, op, p, step, earn.at); err != nil {
+			return Outcome{}, false, err
+		}
+	}
 	e, _ := s.engines.Get().(*engine)
 	if e == nil {
 		e = &engine{}
