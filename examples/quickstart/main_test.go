@@ -3,7 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/scrmkit/scrmkit/examples/quickstart/bakery"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +69,19 @@ func TestQuickstart(t *testing.T) {
 	assert.NotContains(t, s, "限时优惠", "no touch after the purchase")
 	assert.NotContains(t, s, "→ C003", "no touch to a customer who refused marketing")
 	assert.NotContains(t, s, "13800138000", "phone numbers are masked")
+}
+
+// Part B, small: the simulation prints its story and KPI tables and writes
+// an HTML report with both charts.
+func TestSimulate(t *testing.T) {
+	var out bytes.Buffer
+	path := filepath.Join(t.TempDir(), "report.html")
+	require.NoError(t, simulate(context.Background(), &out, bakery.Config{Customers: 200, Days: 30}, path))
+	s := out.String()
+	for _, want := range []string{"200 customers over 30 days", "Retention by month of joining", "RFM classes", "report with charts: " + path} {
+		assert.Contains(t, s, want)
+	}
+	html, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(html), "<svg"), "the funnel chart and the cohort heatmap")
 }
