@@ -45,17 +45,10 @@ type Options struct {
 	// exceed the Rewarder's slowest call.
 	GrantLease time.Duration
 
-	// Seed returns the seed of a new bargain session, group-buy lottery
-	// draw or lucky draw (Lottery.Seed, drawn once per lottery). The seed is
-	// recorded with the session or draw, so its random outcome can be
-	// recomputed and audited later. Default: 64 bits from crypto/rand.
+	// Seed returns the seed of a new bargain session or lottery draw. The
+	// seed is recorded with the session or draw, so its random outcome can
+	// be recomputed and audited later. Default: 64 bits from crypto/rand.
 	Seed func() uint64
-
-	// PointsSpender charges the entry cost of lucky draws
-	// (Lottery.EntryCostPoints), usually the member service's Redeem
-	// behind a PointsSpenderFunc. Default: none, and SaveLottery refuses a
-	// lottery with an entry cost.
-	PointsSpender PointsSpender
 }
 
 const defaultGrantLease = time.Minute
