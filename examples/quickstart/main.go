@@ -23,7 +23,12 @@
 //     (no other order can use it meanwhile) and confirms it on payment;
 //  7. a customer invites a friend (老带新): the friend binds with her code,
 //     buys, and both are rewarded exactly once, through one reward router
-//     that sends points to member and coupons to coupon.
+//     that sends points to member and coupons to coupon;
+//  8. the operator's desk: a customer arrives through a staff member's
+//     channel code and becomes hers, joins the store's group and is welcomed
+//     with a content template rendered for her (a repeat buyer gets the
+//     variant), the owner gets a follow-up task, and when she leaves her
+//     customers and their open tasks go to a colleague (离职继承).
 //
 // Every service is wired into one scrm.Dispatcher: Profiles first, then the
 // domain services, so each reads a profile that already includes the event.
@@ -126,6 +131,8 @@ type app struct {
 	coupons   *coupon.Service
 	referrals *referral.Service
 	segments  *segment.Service
+	team      *scrm.Team
+	groups    *scrm.Groups
 	channel   *scrmtest.Recorder
 	merges    []string
 	events    int
@@ -147,6 +154,7 @@ func run(ctx context.Context, w io.Writer) error {
 		a.showMembers,
 		a.showCoupons,
 		a.showReferrals,
+		a.showDesk,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -181,7 +189,9 @@ func newApp(ctx context.Context, w io.Writer) *app {
 		return nil
 	})
 	a.segments = segment.New(segment.NewMemoryStore(), store, &segment.Options{Options: kernel})
-	a.bus = scrm.NewDispatcher(a.profiles, a.tags, a.segments, a.members, a.referrals, a.touches, watch)
+	a.team = scrm.NewTeam(scrm.NewMemoryStaffStore(), &kernel)
+	a.groups = scrm.NewGroups(scrm.NewMemoryGroupStore(), &kernel)
+	a.bus = scrm.NewDispatcher(a.profiles, a.team, a.groups, a.tags, a.segments, a.members, a.referrals, a.touches, watch)
 	return a
 }
 

@@ -63,6 +63,16 @@ func TestQuickstart(t *testing.T) {
 		"after a ¥88 first order (delivered twice): coupons [new-10], points 288",
 		"C004: coupons [beans-88]; invited 1, qualified 1, commission pending ¥8.80",
 		"after the return window: settled 1 commission, ¥8.80",
+		// 8. the desk: owner from the channel code, the template rendered
+		// per customer (variant for the repeat buyer), tasks follow the
+		// customers when their owner leaves.
+		"(小美) scans 小张's channel code qr-zhang: owner xiaozhang (channel_code)",
+		"join 静安店福利群: size 2",
+		`→ C015 group-welcome: "小美，欢迎加入静安店福利群！每晚 21:30 清货特价"`,
+		`→ C001 group-welcome: "李雷老朋友，欢迎加入静安店福利群！每周三会员日积分翻倍"`,
+		"join rate (加群率) of store jingan: 1 added, 1 joined a group within 7 days (100.0%)",
+		"小张 leaves (离职继承): 2 customers move to xiaoli\nopen tasks of xiaozhang: none\nopen tasks of xiaoli: [入群回访 (call after joining) for C001",
+		"[01-20 17:00 xiaozhang → xiaoli (departure)]",
 	} {
 		assert.Contains(t, s, want)
 	}
