@@ -2,7 +2,8 @@
 // customers (老带新, fission): invite codes, binding with fraud checks,
 // qualification and rewards for both sides, reward ladders, two-level
 // distribution commission with a settlement delay and refund reversal,
-// group buys (拼团, including lottery teams) and bargains (砍价).
+// group buys (拼团, including lottery teams), bargains (砍价) and lucky
+// draws (抽奖).
 //
 // The merchant pays for every one of these, so the package is built to pay
 // real new customers exactly once and to stop fraud before money moves:
@@ -25,16 +26,27 @@
 //   - Percent rewards and commissions wait in a ledger for the return
 //     window (Program.SettleAfter); a refund before then reverses them, and
 //     Service.Settle pays the rest.
-//   - Group buys (Service.Open, Service.Join, Service.Draw) and bargains
+//   - Group buys (Service.Open, Service.Join, Service.DrawGroupBuy) and bargains
 //     (Service.Start, Service.Help) keep their counts in the Store, which
 //     enforces them atomically: N customers racing for a team's last place
 //     get one place; helps racing on a session each cut once and sum to
 //     exactly Price − Floor. Their random outcomes come from a seed recorded
 //     with them, so they can be recomputed (DrawWinners, Bargain.Plan).
+//   - Lucky draws (Service.SaveLottery, Service.Draw, or a customer replying
+//     the lottery's Keyword through Service.Handle) pick a prize or nothing
+//     by weight, atomically in the Store, so that a prize is never won more
+//     often than its Stock and a customer never draws more than
+//     PerCustomerPerDay times a local day. An entry cost in points is
+//     charged through Options.PointsSpender once the draw is held, and the
+//     prize granted through Options.Rewarder, each once per draw. Each
+//     draw's record holds the lottery's seed, the draw's number and the
+//     odds it was drawn with, so DrawResult.Audit recomputes it; Results
+//     and Winners page through them.
 //
 // Time comes from Options.Clock; nothing runs in the background. Expired
 // teams are finished when touched and by Service.Sweep, which the host calls
-// periodically, as it does Service.Settle.
+// periodically, as it does Service.Settle; Sweep also finishes lucky draws
+// whose entry charge or prize grant failed.
 //
 // A Store keeps everything; NewMemoryStore is the in-memory one and
 // referraltest.RunStoreTests the conformance suite for others.

@@ -42,6 +42,17 @@ const (
 	// Customer: the owner; Amount: the floor price; Props: "bargain",
 	// "session".
 	EventBargainCompleted = "referral.bargain_completed"
+	// EventDrawn: a customer's lucky draw settled (entry paid, or free).
+	// Customer: who drew; Props: "lottery", "draw" (the DrawResult ID),
+	// "seq" (int64), "prize" (the prize's ID, empty for nothing). ID
+	// "referral.drawn:<draw ID>".
+	EventDrawn = "referral.drawn"
+	// EventDrawRefused: a keyword reply could not enter the customer in a
+	// lottery (Service.Handle), so the host can answer them. Customer: who
+	// replied; Props: "lottery", "reason" (a Reason, e.g. "daily_limit",
+	// "sold_out", "entry_not_paid", "not_running"), "event" (the reply's
+	// ID).
+	EventDrawRefused = "referral.draw_refused"
 )
 
 func bindEvent(b Binding) scrm.Event {

@@ -17,8 +17,9 @@ import (
 //
 // With a Lottery (抽奖团, e.g. teams of 10 paying ¥1 each, 50 prizes across
 // all teams), the members of every successful team enter one draw after the
-// campaign: Winners of them win, the others are refunded and get the
-// Consolation rewards.
+// campaign (Service.DrawGroupBuy): Winners of them win, the others are
+// refunded and get the Consolation rewards. Such a Lottery sets only
+// Winners and Consolation; its other fields are a lucky draw's.
 type GroupBuy struct {
 	Tenant   scrm.TenantID
 	ID       string
@@ -30,12 +31,6 @@ type GroupBuy struct {
 	// Start: from the beginning, zero End: no end. A lottery needs an End:
 	// it is drawn once every team has finished, at End + Duration.
 	Start, End time.Time
-}
-
-// Lottery makes a GroupBuy a lottery: see Service.Draw.
-type Lottery struct {
-	Winners     int           // prizes across all teams
-	Consolation []scrm.Reward // for every member of a successful team who did not win
 }
 
 // Validate reports the first malformed field of g as an error matching
@@ -69,6 +64,9 @@ func (g GroupBuy) Validate() error {
 		case g.End.IsZero():
 			return bad("End", "required for a lottery, which is drawn after the last team finishes")
 		}
+		if f := l.luckyDrawField(); f != "" {
+			return bad("Lottery."+f, "only for a lucky draw (Service.SaveLottery); a group buy's lottery has Winners and Consolation")
+		}
 		if err := checkRewards(op, g.ID, "Lottery.Consolation", l.Consolation); err != nil {
 			return err
 		}
@@ -78,8 +76,7 @@ func (g GroupBuy) Validate() error {
 
 func (g GroupBuy) clone() GroupBuy {
 	if g.Lottery != nil {
-		l := *g.Lottery
-		l.Consolation = cloneRewards(l.Consolation)
+		l := g.Lottery.clone()
 		g.Lottery = &l
 	}
 	return g
@@ -256,6 +253,12 @@ func (s *Service) Team(ctx context.Context, tenant scrm.TenantID, id string) (Te
 type SweepResult struct {
 	Failed   []Team // teams this call failed because their time ran out: refund every member
 	Reported int    // team outcomes published by this call (including outcomes an earlier failure left unpublished)
+	// Draws is the lucky draws this call finished: held draws whose entry
+	// it charged, and prizes whose grant it completed.
+	Draws int
+	// DrawsCancelled is the held lucky draws this call cancelled because
+	// their entry cost was refused (see Service.Draw).
+	DrawsCancelled int
 }
 
 // sweepPage is how many teams Sweep handles per store call.
@@ -265,8 +268,11 @@ const sweepPage = 200
 // publishes the outcome of every finished team not yet reported
 // (EventTeamFailed / EventTeamSucceeded per member). Teams are also
 // finished lazily when touched (Team, Join), so Sweep is only needed for
-// teams nobody looks at again; call it every minute or so. It starts no
-// goroutine.
+// teams nobody looks at again; call it every minute or so. It also
+// finishes lucky draws left unfinished for longer than Options.GrantLease
+// (see Service.Draw): it charges held draws again, with the same key,
+// cancelling those whose charge is refused, and completes failed prize
+// grants. It starts no goroutine.
 func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult, error) {
 	const op = "referral.Sweep"
 	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
@@ -284,7 +290,7 @@ func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult,
 			break
 		}
 	}
-	var errs []error
+	errs := s.sweepDraws(ctx, op, tenant, now, &res)
 	cursor := ""
 	for {
 		page, err := s.store.ListTeams(ctx, ListTeamsParams{Tenant: tenant, Unreported: true, Cursor: cursor, Limit: sweepPage})

@@ -220,11 +220,11 @@ func TestLotteryDraw(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	_, err := r.svc.Draw(r.ctx, tenant, "gb1")
+	_, err := r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
 	requireRefused(t, err, scrm.ErrForbidden, referral.ReasonDrawNotDue)
 
 	r.clock.Set(end.Add(24 * time.Hour))
-	d, err := r.svc.Draw(r.ctx, tenant, "gb1")
+	d, err := r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
 	require.NoError(t, err)
 	assert.Equal(t, uint64(20260501), d.Seed)
 	assert.Len(t, d.Entrants, 30, "members of the failed team do not enter")
@@ -247,7 +247,7 @@ func TestLotteryDraw(t *testing.T) {
 	}
 	assert.Equal(t, 25, consolations)
 
-	again, err := r.svc.Draw(r.ctx, tenant, "gb1")
+	again, err := r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
 	require.NoError(t, err)
 	assert.Equal(t, d, again, "drawn once")
 	assert.Len(t, r.rewards.Calls(), 25)
@@ -294,6 +294,6 @@ func TestDrawWinnersReproducible(t *testing.T) {
 func TestDrawNotALottery(t *testing.T) {
 	r := newRig(t)
 	saveGroupBuy(t, r, referral.GroupBuy{})
-	_, err := r.svc.Draw(r.ctx, tenant, "gb1")
+	_, err := r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
 	assert.ErrorIs(t, err, scrm.ErrInvalid)
 }

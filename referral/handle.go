@@ -68,8 +68,17 @@ type Qualification struct {
 // refund is remembered). Entries already paid are not clawed back, and the
 // qualification and its other rewards stand.
 //
-// Events of unbound customers, other types, and the Service's own events are
-// ignored. Customer merges are not followed: a binding belongs to the
+// On scrm.EventMessageReplied whose "text" property, without surrounding
+// white space, is the Keyword of a lucky draw running now, it draws for
+// the customer (see Draw) with the event's ID as the idempotency key, so a
+// redelivered reply draws once. A refused draw (daily limit, sold out,
+// entry cost not paid, ...) is published as EventDrawRefused and is not an
+// error of Handle; errors that may pass (ErrUnavailable), and a failed
+// prize grant, are returned, so that the event is delivered again. Keyword entries need no binding: any
+// customer may enter.
+//
+// Events of unbound customers (but for keyword replies), other types, and
+// the Service's own events are ignored. Customer merges are not followed: a binding belongs to the
 // customer ID that bound.
 func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	const op = "referral.Handle"
@@ -78,6 +87,11 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	}
 	if err := e.Validate(); err != nil {
 		return err
+	}
+	if e.Type == scrm.EventMessageReplied {
+		if err := s.enterByKeyword(ctx, op, e); err != nil {
+			return err
+		}
 	}
 	b, err := s.store.GetBinding(ctx, e.Tenant, e.Customer)
 	if is(err, scrm.ErrNotFound) {

@@ -88,19 +88,20 @@ func DrawWinners(seed uint64, entrants []Entrant, n int) []Entrant {
 	return out
 }
 
-// Draw draws a lottery group buy once every team has finished (at End +
+// DrawGroupBuy draws a lottery group buy once every team has finished (at End +
 // Duration): the members of the successful teams enter, Lottery.Winners of
 // them win (EventLotteryWon), and the others lose (EventLotteryLost: refund
 // the price) and are granted the Consolation rewards. The seed (from
 // Options.Seed) is recorded with the draw, so the outcome can be audited
-// with DrawWinners. Calling Draw again returns the recorded draw and
-// finishes any grant or event that failed.
+// with DrawWinners. Calling DrawGroupBuy again returns the recorded draw
+// and finishes any grant or event that failed. (Service.Draw is the lucky
+// draw's.)
 //
 // Errors: ErrNotFound for an unknown group buy; ErrInvalid (field
 // "GroupBuy") when it is not a lottery; ErrForbidden carrying
 // ReasonDrawNotDue before End + Duration.
-func (s *Service) Draw(ctx context.Context, tenant scrm.TenantID, groupBuy string) (Draw, error) {
-	const op = "referral.Draw"
+func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupBuy string) (Draw, error) {
+	const op = "referral.DrawGroupBuy"
 	if err := checkTenantID(op, tenant, "GroupBuy", groupBuy); err != nil {
 		return Draw{}, err
 	}
@@ -145,7 +146,7 @@ func (s *Service) Draw(ctx context.Context, tenant scrm.TenantID, groupBuy strin
 	seed := s.opts.Seed()
 	d = Draw{Tenant: tenant, GroupBuy: groupBuy, Seed: seed, At: now, Entrants: entrants,
 		Winners: DrawWinners(seed, entrants, g.Lottery.Winners)}
-	d, _, err = s.store.SaveDraw(ctx, d) // a concurrent Draw may have won: use what is stored
+	d, _, err = s.store.SaveDraw(ctx, d) // a concurrent DrawGroupBuy may have won: use what is stored
 	if err != nil {
 		return Draw{}, scrm.Wrap(nil, op, err)
 	}

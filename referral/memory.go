@@ -67,6 +67,8 @@ type memTenant struct {
 	bargains map[string]Bargain
 	sessions map[string]*Session
 	starters map[leaderKey]string // the owner's latest session of a bargain
+
+	lucky *memLucky // lucky draws; nil until the tenant's first lottery
 }
 
 // memCustomer is one customer's state as invitee, inviter and beneficiary.

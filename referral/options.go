@@ -15,8 +15,8 @@ type Options struct {
 	scrm.Options
 
 	// Rewarder grants every reward the service gives: invitee and inviter
-	// rewards, ladder rungs, percent rewards, commissions and group-buy
-	// consolation prizes. Usually a *scrm.RewardRouter over the member and
+	// rewards, ladder rungs, percent rewards, commissions, group-buy
+	// consolation prizes and lucky-draw prizes. Usually a *scrm.RewardRouter over the member and
 	// coupon services. Default: every grant fails with an error matching
 	// scrm.ErrUnavailable, so a host that forgot to configure one loses
 	// nothing: the grants are retried once it is set.
@@ -42,13 +42,21 @@ type Options struct {
 	// GrantLease is how long a caller holds the right to make one grant
 	// before another caller may retry it, should the first have crashed
 	// between claiming and completing it; default one minute. It should
-	// exceed the Rewarder's slowest call.
+	// exceed the Rewarder's slowest call. Sweep also takes it as the age
+	// after which a lucky draw left unfinished is finished by Sweep.
 	GrantLease time.Duration
 
-	// Seed returns the seed of a new bargain session or lottery draw. The
-	// seed is recorded with the session or draw, so its random outcome can
-	// be recomputed and audited later. Default: 64 bits from crypto/rand.
+	// Seed returns the seed of a new bargain session, group-buy lottery
+	// draw or lucky draw (Lottery.Seed, drawn once per lottery). The seed is
+	// recorded with the session or draw, so its random outcome can be
+	// recomputed and audited later. Default: 64 bits from crypto/rand.
 	Seed func() uint64
+
+	// PointsSpender charges the entry cost of lucky draws
+	// (Lottery.EntryCostPoints), usually the member service's Redeem
+	// behind a PointsSpenderFunc. Default: none, and SaveLottery refuses a
+	// lottery with an entry cost.
+	PointsSpender PointsSpender
 }
 
 const defaultGrantLease = time.Minute

@@ -17,7 +17,7 @@ type Reason string
 // ActionReview, flags it), with the sentinel the error matches.
 const (
 	ReasonUnknownCode      Reason = "unknown_code"      // ErrNotFound: no customer or staff member has the code
-	ReasonNotRunning       Reason = "not_running"       // ErrExpired: the binding time is outside the program's Start/End
+	ReasonNotRunning       Reason = "not_running"       // ErrExpired: the binding time is outside the program's Start/End (also: a group buy's, a lucky draw's)
 	ReasonSelfReferral     Reason = "self_referral"     // ErrForbidden: the code is the invitee's own
 	ReasonAlreadyBound     Reason = "already_bound"     // ErrConflict: the invitee is bound already (first binding wins, permanently)
 	ReasonExistingCustomer Reason = "existing_customer" // ErrForbidden: the invitee paid an order before binding
@@ -41,6 +41,9 @@ const (
 	ReasonBargainComplete Reason = "bargain_complete" // ErrExhausted: the session is at its floor price
 	ReasonSessionExpired  Reason = "session_expired"  // ErrExpired: the session's Duration is over
 	ReasonDrawNotDue      Reason = "draw_not_due"     // ErrForbidden: the lottery's teams are not all finished
+	ReasonDailyLimit      Reason = "daily_limit"      // ErrExhausted: the customer drew PerCustomerPerDay times today
+	ReasonSoldOut         Reason = "sold_out"         // ErrExhausted: no prize of the lucky draw has stock left
+	ReasonEntryNotPaid    Reason = "entry_not_paid"   // the entry cost could not be charged; the error also matches the PointsSpender's
 )
 
 // Error implements the error interface.

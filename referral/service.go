@@ -18,6 +18,7 @@ type Service struct {
 	opts           Options
 	fallbackSecret [32]byte
 	programs       programCache
+	days           dayCache // the calendar day lucky draws are counted in
 	// noEvents: Options.Publisher was left nil, so events are discarded;
 	// the hot paths (Bind, Handle) then skip building them.
 	noEvents bool

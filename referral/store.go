@@ -210,6 +210,85 @@ type Store interface {
 	// help, would not reach Floor exactly, or p.Cut.Price is not the
 	// resulting price.
 	Help(ctx context.Context, p HelpParams) (Session, error)
+
+	// PutLottery stores a lucky draw (already validated), replacing the one
+	// of the same tenant and ID, and returns it as stored. A replaced
+	// lottery keeps its stored Seed (l.Seed is used only for a new one),
+	// and the counts of what its draws won, by prize ID. Errors:
+	// ErrConflict when another lottery of the tenant has the same non-empty
+	// Keyword and a Start–End window overlapping l's.
+	PutLottery(ctx context.Context, l Lottery) (Lottery, error)
+	// GetLottery returns a lucky draw. Errors: ErrNotFound.
+	GetLottery(ctx context.Context, tenant scrm.TenantID, id string) (Lottery, error)
+	// FindLottery returns the tenant's lucky draw whose Keyword is keyword
+	// and that runs at at (Start ≤ at < End). Errors: ErrNotFound.
+	FindLottery(ctx context.Context, tenant scrm.TenantID, keyword string, at time.Time) (Lottery, error)
+	// EnterLottery makes one draw of the stored lottery p.Lottery, in one
+	// atomic step. When the tenant has a draw with p.IdempotencyKey, it
+	// returns that one with created false and writes nothing (ErrConflict
+	// when its Customer or Lottery differ from p's). Otherwise, checked in
+	// this order: ErrNotFound for an unknown lottery; ErrExpired carrying
+	// ReasonNotRunning unless Start ≤ p.Now < End; ErrExhausted carrying
+	// ReasonDailyLimit when PerCustomerPerDay is set and the customer has
+	// that many draws (pending or settled) of the lottery on p.Day;
+	// ErrExhausted carrying ReasonSoldOut when no prize with a positive
+	// Weight has stock left. Then it inserts the draw: ID p.ID (stored as
+	// given; the draw is found by its key), Seq one
+	// more than the lottery's highest Seq so far, Seed the lottery's, Odds
+	// its prizes in order with Left = max(0, Stock − draws holding the
+	// prize), NoPrizeWeight, Prize the one at PickPrize(Seed, Seq, Odds,
+	// NoPrizeWeight) (empty for -1) with its Reward, Cost the lottery's
+	// EntryCostPoints, Day p.Day, At p.Now, and Status DrawPending when
+	// Cost > 0, else DrawSettled with SettledAt p.Now; a draw created
+	// settled with a prize is claimed for its grant (see
+	// ClaimLotteryGrant) by the caller until p.GrantUntil. Invariants: a
+	// prize is never held by more draws than its Stock, nor a customer's
+	// day by more than PerCustomerPerDay draws, however many callers race.
+	EnterLottery(ctx context.Context, p EnterLotteryParams) (d DrawResult, created bool, err error)
+	// The methods below find a draw by its idempotency key, which is unique
+	// within a tenant.
+
+	// SettleLotteryDraw moves a DrawPending draw to DrawSettled with
+	// SettledAt p.At and, when it won a prize, claims its grant for the
+	// caller until p.GrantUntil (claimed true); a settled draw is left as
+	// it is (claimed false). It returns the draw's SettledAt. Errors:
+	// ErrNotFound (also for a cancelled draw).
+	SettleLotteryDraw(ctx context.Context, p SettleLotteryDrawParams) (settledAt time.Time, claimed bool, err error)
+	// CancelLotteryDraw deletes a DrawPending draw, so that its prize's
+	// stock, the customer's place in the daily limit and its idempotency
+	// key are free again (its Seq is not reused). Errors: ErrNotFound;
+	// ErrConflict when the draw is settled.
+	CancelLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string) error
+	// ClaimLotteryGrant claims the right to grant the prize of a settled
+	// draw, so that it reaches the Rewarder once however many callers
+	// finish the draw at once: when the draw won a prize not yet marked
+	// granted, and no claim on it runs past p.Now, it claims it for the
+	// caller until p.Until and returns true. Otherwise (granted, won
+	// nothing, or claimed by another caller) it returns false and writes
+	// nothing. The claimant grants, then marks the draw granted or releases
+	// the claim. Errors: ErrNotFound; ErrConflict when the draw is pending.
+	ClaimLotteryGrant(ctx context.Context, p ClaimLotteryGrantParams) (claimed bool, err error)
+	// ReleaseLotteryGrant drops the claim on a draw's grant (its grant
+	// failed), so that the next caller may claim it at once. Errors:
+	// ErrNotFound.
+	ReleaseLotteryGrant(ctx context.Context, tenant scrm.TenantID, key string) error
+	// MarkLotteryDrawGranted sets the GrantedAt of a settled draw that won
+	// a prize, unless set already, and drops any claim on its grant.
+	// Errors: ErrNotFound; ErrConflict when the draw is pending or won
+	// nothing.
+	MarkLotteryDrawGranted(ctx context.Context, tenant scrm.TenantID, key string, at time.Time) error
+	// ListLotteryDraws returns the settled draws of p.Lottery (only
+	// p.Customer's when set, only those that won a prize with p.Won) in
+	// Seq order, after the draw whose Seq is p.Cursor (a decimal number;
+	// empty: from the first), at most p.Limit (see scrm.PageLimit: default
+	// 100, at most 1000).
+	ListLotteryDraws(ctx context.Context, p ListLotteryDrawsParams) (DrawResultPage, error)
+	// ListUnfinishedLotteryDraws returns the tenant's draws, of every
+	// lottery, that are DrawPending or won a prize whose grant is not
+	// marked, and whose At is at or before p.Before, in idempotency-key
+	// order after p.Cursor (a key), at most p.Limit (scrm.PageLimit:
+	// default 100, at most 1000).
+	ListUnfinishedLotteryDraws(ctx context.Context, p ListUnfinishedParams) (DrawResultPage, error)
 }
 
 // LimitBy names what a BindLimit counts bindings by.
@@ -371,4 +450,50 @@ type HelpParams struct {
 	Session string
 	Cut     Cut
 	Now     time.Time
+}
+
+// EnterLotteryParams is the input of Store.EnterLottery.
+type EnterLotteryParams struct {
+	Tenant         scrm.TenantID
+	Lottery        string
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	ID             string    // the new draw's ID
+	Day            string    // the customer's calendar day at Now, "2006-01-02"
+	Now            time.Time // the draw's time
+	GrantUntil     time.Time // the caller's claim on the grant of a free draw that wins
+}
+
+// SettleLotteryDrawParams is the input of Store.SettleLotteryDraw.
+type SettleLotteryDrawParams struct {
+	Tenant     scrm.TenantID
+	Key        string // the draw's idempotency key
+	At         time.Time
+	GrantUntil time.Time // the caller's claim on the grant of a draw that won
+}
+
+// ClaimLotteryGrantParams is the input of Store.ClaimLotteryGrant.
+type ClaimLotteryGrantParams struct {
+	Tenant scrm.TenantID
+	Key    string // the draw's idempotency key
+	Now    time.Time
+	Until  time.Time
+}
+
+// ListLotteryDrawsParams is the input of Store.ListLotteryDraws.
+type ListLotteryDrawsParams struct {
+	Tenant   scrm.TenantID
+	Lottery  string
+	Customer scrm.CustomerID // optional
+	Won      bool            // only draws that won a prize
+	Cursor   string
+	Limit    int
+}
+
+// ListUnfinishedParams is the input of Store.ListUnfinishedLotteryDraws.
+type ListUnfinishedParams struct {
+	Tenant scrm.TenantID
+	Before time.Time
+	Cursor string
+	Limit  int
 }

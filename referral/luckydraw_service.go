@@ -1,0 +1,355 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// SaveLottery validates a lucky draw and stores it, replacing the lottery
+// of the same ID, and returns it as stored. A new lottery gets its Seed
+// from Options.Seed; a replaced one keeps its seed and what its draws won,
+// so changing Stock or Weight takes effect from the next draw, and earlier
+// draws stay auditable from their own records. Keep the order of Prizes
+// while a lottery runs: the weighted pick walks them in order.
+//
+// Errors: ErrInvalid naming the field (also EntryCostPoints when
+// Options.PointsSpender is not set); ErrConflict when another lottery of
+// the tenant has the same Keyword in an overlapping Start–End window.
+// Nothing is written on error.
+func (s *Service) SaveLottery(ctx context.Context, l Lottery) (Lottery, error) {
+	const op = "referral.SaveLottery"
+	if err := l.Validate(); err != nil {
+		return Lottery{}, err
+	}
+	if l.EntryCostPoints > 0 && s.opts.PointsSpender == nil {
+		return Lottery{}, at("referral lottery", l.ID, "EntryCostPoints",
+			errors.New("an entry cost needs Options.PointsSpender (wire it to the member service)"))
+	}
+	l = l.clone()
+	l.Seed = s.opts.Seed()
+	out, err := s.store.PutLottery(ctx, l)
+	return out, scrm.Wrap(nil, op, err)
+}
+
+// Lottery returns a stored lucky draw.
+//
+// Errors: ErrNotFound.
+func (s *Service) Lottery(ctx context.Context, tenant scrm.TenantID, id string) (Lottery, error) {
+	const op = "referral.Lottery"
+	if err := checkTenantID(op, tenant, "ID", id); err != nil {
+		return Lottery{}, err
+	}
+	l, err := s.store.GetLottery(ctx, tenant, id)
+	return l, scrm.Wrap(nil, op, err)
+}
+
+// Draw makes one lucky draw for a customer: a prize or nothing, by the
+// lottery's weights (see Lottery for the odds and what happens as prizes
+// run out).
+//
+// The Store makes the draw in one atomic step (Store.EnterLottery): it
+// checks the lottery's window, the customer's draws that calendar day
+// (the tenant's zone, Options.LocationOf) and whether anything is left to
+// win, numbers the draw (Seq), picks the outcome with PickPrize from the
+// lottery's seed, and holds the prize's stock, so that a prize is never
+// won more often than its Stock however many customers race for it.
+//
+// A lottery with an EntryCostPoints charges it after that step and before
+// the outcome counts: the draw is held (DrawPending) while
+// Options.PointsSpender charges the points with a key derived from the
+// draw. Charging only once the stock and the daily place are held means
+// a draw that cannot happen never takes points, so nothing is ever
+// refunded. When the charge is refused (not enough points: the
+// PointsSpender's error, e.g. ErrExhausted), the held draw is cancelled,
+// giving its stock and daily place back, and Draw returns that error,
+// carrying ReasonEntryNotPaid; nothing was charged and nothing stays
+// written but for the draw number it took (Seq has a gap there), and the
+// same key may draw again, say after a top-up. When the charge fails for a reason that may pass
+// (ErrUnavailable), the draw stays held and Draw returns the error: call
+// again with the same key (or let Sweep do it) and the charge is retried
+// with the same key, so the customer pays at most once. The outcome is
+// only revealed once paid.
+//
+// Then the prize's reward is granted through Options.Rewarder, once, with
+// the idempotency key "referral:lottery:<lottery>:<request key>:prize",
+// and EventDrawn is published. If the grant fails, the draw stands: Draw
+// returns it with the Rewarder's error, and calling again with the same
+// key, or Sweep, finishes the grant.
+//
+// The same IdempotencyKey returns the recorded draw and charges and grants
+// nothing more. The record holds its seed, number and odds: see
+// DrawResult.Audit.
+//
+// Errors: ErrInvalid for a missing field; ErrNotFound for an unknown
+// lottery; ErrConflict when the key was used for another customer or
+// lottery; ErrExpired carrying ReasonNotRunning outside Start–End;
+// ErrExhausted carrying ReasonDailyLimit or ReasonSoldOut; the
+// PointsSpender's error carrying ReasonEntryNotPaid.
+func (s *Service) Draw(ctx context.Context, req DrawRequest) (DrawResult, error) {
+	const op = "referral.Draw"
+	if err := checkTenantID(op, req.Tenant, "Lottery", req.Lottery); err != nil {
+		return DrawResult{}, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(req.Customer)); err != nil {
+		return DrawResult{}, err
+	}
+	if err := scrm.CheckID(op, "IdempotencyKey", req.IdempotencyKey); err != nil {
+		return DrawResult{}, err
+	}
+	return s.draw(ctx, op, req)
+}
+
+// errDrawGone tells draw that a held draw was cancelled by a concurrent
+// caller with the same key between its EnterLottery and its settlement.
+var errDrawGone = errors.New("referral: the held draw was cancelled meanwhile")
+
+// draw runs a validated request.
+func (s *Service) draw(ctx context.Context, op string, req DrawRequest) (DrawResult, error) {
+	id := key("lottery", req.Lottery, req.IdempotencyKey)
+	for attempt := 0; ; attempt++ {
+		now := s.opts.Clock.Now()
+		d, created, err := s.store.EnterLottery(ctx, EnterLotteryParams{
+			Tenant: req.Tenant, Lottery: req.Lottery, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey,
+			ID: id, Day: s.days.of(now, s.opts.LocationOf(req.Tenant)), Now: now, GrantUntil: now.Add(s.opts.GrantLease),
+		})
+		if err != nil {
+			return DrawResult{}, scrm.Wrap(nil, op, err)
+		}
+		// A new free draw that won comes with the claim on its grant.
+		d, err = s.finishDraw(ctx, op, d, created && d.Status == DrawSettled && d.Won())
+		if err == errDrawGone {
+			// Another caller with the same key had its charge refused and
+			// cancelled the draw after this one's charge went through (the
+			// balance changed in between). Draw again: the charge key is
+			// the same, so the PointsSpender replays the charge, and the
+			// customer pays once.
+			if attempt < 2 {
+				continue
+			}
+			return DrawResult{}, scrm.Errorf(scrm.ErrUnavailable, op, "draw %s was cancelled by a concurrent request; retry", id)
+		}
+		return d, err
+	}
+}
+
+// finishDraw takes a stored draw as far as it goes: charge and settle a
+// held one, grant a prize not yet granted, publish the outcome. Every step
+// is idempotent, so it runs again on replays and from Sweep. claimed tells
+// that the caller holds the claim on the prize's grant already.
+func (s *Service) finishDraw(ctx context.Context, op string, d DrawResult, claimed bool) (DrawResult, error) {
+	if d.Status == DrawPending {
+		if err := s.chargeEntry(ctx, d); err != nil {
+			if scrm.CodeOf(err) == scrm.ErrUnavailable {
+				return DrawResult{}, scrm.Wrap(scrm.ErrUnavailable, op, err)
+			}
+			return s.cancelDraw(ctx, op, d, err)
+		}
+		now := s.opts.Clock.Now()
+		settled, c, err := s.store.SettleLotteryDraw(ctx, SettleLotteryDrawParams{Tenant: d.Tenant, Key: d.IdempotencyKey,
+			At: now, GrantUntil: now.Add(s.opts.GrantLease)})
+		if is(err, scrm.ErrNotFound) {
+			return DrawResult{}, errDrawGone
+		}
+		if err != nil {
+			return DrawResult{}, scrm.Wrap(nil, op, err)
+		}
+		d.Status, d.SettledAt, claimed = DrawSettled, settled, c
+	}
+	var errs []error
+	if d.Won() && d.GrantedAt.IsZero() {
+		errs = append(errs, s.grantPrize(ctx, &d, claimed))
+	}
+	if !s.noEvents {
+		errs = append(errs, s.publish(ctx, drawnEvent(d)))
+	}
+	return d, joinErrs(op, errs)
+}
+
+// grantPrize grants a settled draw's prize through the Rewarder, once
+// across every caller: only the holder of the claim on the grant (the
+// Store's ClaimLotteryGrant) calls the Rewarder, with the key
+// "referral:lottery:<lottery>:<request key>:prize", then marks the draw
+// granted, or releases the claim when the grant failed so that the next
+// attempt retries at once. A caller that crashed mid-grant leaves a claim
+// that runs out after Options.GrantLease; the grant is then retried with
+// the same key, which the Rewarder deduplicates.
+func (s *Service) grantPrize(ctx context.Context, d *DrawResult, claimed bool) error {
+	if !claimed {
+		now := s.opts.Clock.Now()
+		c, err := s.store.ClaimLotteryGrant(ctx, ClaimLotteryGrantParams{Tenant: d.Tenant, Key: d.IdempotencyKey,
+			Now: now, Until: now.Add(s.opts.GrantLease)})
+		if err != nil || !c {
+			return err // granted already, or being granted by another caller
+		}
+	}
+	g := scrm.Grant{Tenant: d.Tenant, Customer: d.Customer, Reward: d.Reward,
+		IdempotencyKey: key("referral", "lottery", d.Lottery, d.IdempotencyKey, "prize"),
+		Source:         "referral:lottery:" + d.Lottery}
+	if err := s.opts.Rewarder.Grant(ctx, g); err != nil {
+		_ = s.store.ReleaseLotteryGrant(context.WithoutCancel(ctx), d.Tenant, d.IdempotencyKey) // else the claim runs out
+		return scrm.Wrap(nil, "referral: grant "+g.IdempotencyKey, err)
+	}
+	now := s.opts.Clock.Now()
+	if err := s.store.MarkLotteryDrawGranted(ctx, d.Tenant, d.IdempotencyKey, now); err != nil {
+		return err // granted, not marked: the claim runs out and the grant is retried, which the Rewarder deduplicates
+	}
+	d.GrantedAt = now
+	return nil
+}
+
+// chargeEntry charges a held draw's entry cost, with a key derived from
+// the draw.
+func (s *Service) chargeEntry(ctx context.Context, d DrawResult) error {
+	if s.opts.PointsSpender == nil {
+		return scrm.Errorf(scrm.ErrForbidden, "referral: charge entry", "lottery %s costs %d points, and no Options.PointsSpender is configured", d.Lottery, d.Cost)
+	}
+	return s.opts.PointsSpender.SpendPoints(ctx, PointsCharge{
+		Tenant: d.Tenant, Customer: d.Customer, Points: d.Cost, Lottery: d.Lottery,
+		IdempotencyKey: key("referral", "lottery", d.Lottery, d.IdempotencyKey, "entry"),
+		Ref:            d.ID,
+	})
+}
+
+// cancelDraw gives back a held draw whose charge was refused for good.
+func (s *Service) cancelDraw(ctx context.Context, op string, d DrawResult, chargeErr error) (DrawResult, error) {
+	err := s.store.CancelLotteryDraw(context.WithoutCancel(ctx), d.Tenant, d.IdempotencyKey)
+	switch {
+	case err == nil, is(err, scrm.ErrNotFound): // cancelled, here or by a concurrent caller with the same key
+	case is(err, scrm.ErrConflict):
+		// A concurrent caller with the same key paid it (the balance
+		// changed in between) and settled it: it stands.
+		now := s.opts.Clock.Now()
+		settled, _, err := s.store.SettleLotteryDraw(ctx, SettleLotteryDrawParams{Tenant: d.Tenant, Key: d.IdempotencyKey,
+			At: now, GrantUntil: now.Add(s.opts.GrantLease)})
+		if err != nil {
+			return DrawResult{}, scrm.Wrap(nil, op, err)
+		}
+		d.Status, d.SettledAt = DrawSettled, settled
+		return s.finishDraw(ctx, op, d, false)
+	default:
+		// Still held: the next attempt charges again, with the same key.
+		return DrawResult{}, scrm.Wrap(scrm.ErrUnavailable, op, err)
+	}
+	return DrawResult{}, &scrm.Error{Code: scrm.CodeOf(chargeErr), Op: op,
+		Msg: "the entry cost of " + itoa(int(d.Cost)) + " points could not be charged",
+		Err: errors.Join(ReasonEntryNotPaid, chargeErr)}
+}
+
+// ResultsRequest asks for a page of a lottery's draws.
+type ResultsRequest struct {
+	Tenant   scrm.TenantID
+	Lottery  string
+	Customer scrm.CustomerID // optional: only this customer's draws ("my draws")
+	Cursor   string          // DrawResultPage.Next of the previous page; empty for the first
+	Limit    int             // default 100, at most 1000
+}
+
+// Results returns a lottery's settled draws, won or not, in draw order
+// (Seq), a page at a time. Held draws (DrawPending) are not results yet.
+//
+// Errors: ErrInvalid for a missing field or a bad cursor; ErrNotFound for
+// an unknown lottery.
+func (s *Service) Results(ctx context.Context, req ResultsRequest) (DrawResultPage, error) {
+	return s.results(ctx, "referral.Results", req, false)
+}
+
+// Winners returns the settled draws of a lottery that won a prize, in draw
+// order, a page at a time: the winners list (中奖名单).
+//
+// Errors: as for Results.
+func (s *Service) Winners(ctx context.Context, req ResultsRequest) (DrawResultPage, error) {
+	return s.results(ctx, "referral.Winners", req, true)
+}
+
+func (s *Service) results(ctx context.Context, op string, req ResultsRequest, won bool) (DrawResultPage, error) {
+	if err := checkTenantID(op, req.Tenant, "Lottery", req.Lottery); err != nil {
+		return DrawResultPage{}, err
+	}
+	if req.Customer != "" {
+		if err := scrm.CheckID(op, "Customer", string(req.Customer)); err != nil {
+			return DrawResultPage{}, err
+		}
+	}
+	if _, err := s.store.GetLottery(ctx, req.Tenant, req.Lottery); err != nil {
+		return DrawResultPage{}, scrm.Wrap(nil, op, err)
+	}
+	page, err := s.store.ListLotteryDraws(ctx, ListLotteryDrawsParams{Tenant: req.Tenant, Lottery: req.Lottery,
+		Customer: req.Customer, Won: won, Cursor: req.Cursor, Limit: req.Limit})
+	return page, scrm.Wrap(nil, op, err)
+}
+
+// sweepDraws finishes the tenant's draws left unfinished for longer than
+// the grant lease: held draws whose charge failed for a passing reason (or
+// whose caller went away), and prizes whose grant failed.
+func (s *Service) sweepDraws(ctx context.Context, op string, tenant scrm.TenantID, now time.Time, res *SweepResult) []error {
+	var errs []error
+	cursor := ""
+	for {
+		page, err := s.store.ListUnfinishedLotteryDraws(ctx, ListUnfinishedParams{Tenant: tenant,
+			Before: now.Add(-s.opts.GrantLease), Cursor: cursor, Limit: sweepPage})
+		if err != nil {
+			return append(errs, err)
+		}
+		for _, d := range page.Results {
+			_, err := s.finishDraw(ctx, op, d, false)
+			switch {
+			case err == nil:
+				res.Draws++
+			case errors.Is(err, ReasonEntryNotPaid), err == errDrawGone:
+				res.DrawsCancelled++
+			default:
+				errs = append(errs, err)
+			}
+		}
+		if page.Next == "" {
+			return errs
+		}
+		cursor = page.Next
+	}
+}
+
+// enterByKeyword draws for a customer who replied a lottery's keyword, with
+// the event's ID as the idempotency key. A refused draw (daily limit, sold
+// out, entry not paid) is the customer's answer, not a failure: it is
+// published as EventDrawRefused, so the host can tell the customer, and
+// Handle goes on. Errors that may pass (ErrUnavailable), and the failed
+// grant or event of a draw that was made, are returned, so that the event
+// is delivered again: the redelivery replays the draw and finishes it.
+func (s *Service) enterByKeyword(ctx context.Context, op string, e scrm.Event) error {
+	text := strings.TrimSpace(e.Prop("text"))
+	if text == "" || len(text) > maxKeyword {
+		return nil
+	}
+	l, err := s.store.FindLottery(ctx, e.Tenant, text, s.opts.Clock.Now())
+	if is(err, scrm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	d, err := s.draw(ctx, op, DrawRequest{Tenant: e.Tenant, Customer: e.Customer, Lottery: l.ID, IdempotencyKey: e.ID})
+	switch {
+	case err == nil:
+		return nil
+	case d.ID != "" || scrm.CodeOf(err) == scrm.ErrUnavailable:
+		return err // drawn, but the grant or the event failed; or the store or the charge may work next time
+	}
+	if s.noEvents {
+		return nil
+	}
+	reason := string(ReasonOf(err))
+	if reason == "" {
+		reason = scrm.CodeOf(err).Error()
+	}
+	return s.publish(ctx, scrm.Event{ID: key(EventDrawRefused, l.ID, e.ID), Tenant: e.Tenant, Customer: e.Customer,
+		Type: EventDrawRefused, Time: e.Time, Props: map[string]any{"lottery": l.ID, "reason": reason, "event": e.ID}})
+}
+
+func drawnEvent(d DrawResult) scrm.Event {
+	return scrm.Event{ID: key(EventDrawn, d.ID), Tenant: d.Tenant, Customer: d.Customer, Type: EventDrawn, Time: d.At,
+		Props: map[string]any{"lottery": d.Lottery, "draw": d.ID, "seq": d.Seq, "prize": d.Prize}}
+}
