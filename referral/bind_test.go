@@ -66,6 +66,21 @@ func TestBindRefusals(t *testing.T) {
 			setup: func(r *rig) { r.mustBind("B", "Z") },
 		},
 		{
+			// A bound invitee is told so before any other refusal, with or
+			// without an idempotency key (Bind looks the binding up late
+			// when there is no key).
+			name: "already bound, and paid since", sentinel: scrm.ErrConflict, reason: referral.ReasonAlreadyBound,
+			setup: func(r *rig) { r.mustBind("B", "Z"); r.pay("B", "10.00", "o0") },
+		},
+		{
+			name: "already bound, with the inviter's device", sentinel: scrm.ErrConflict, reason: referral.ReasonAlreadyBound,
+			setup: func(r *rig) {
+				r.mustBind("B", "Z")
+				require.NoError(t, r.svc.Observe(r.ctx, tenant, "A", dev))
+			},
+			req: func(r *rig) referral.BindRequest { return referral.BindRequest{Signals: dev} },
+		},
+		{
 			name: "already a customer", sentinel: scrm.ErrForbidden, reason: referral.ReasonExistingCustomer,
 			setup: func(r *rig) {
 				r.clock.Advance(-24 * time.Hour)

@@ -149,17 +149,26 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 		fp = scrm.Fingerprint(req.Program, req.Invitee, code, sig)
 	}
 
-	existing, err := s.store.GetBinding(ctx, req.Tenant, req.Invitee)
-	switch {
-	case err == nil && req.IdempotencyKey != "" && existing.IdempotencyKey == req.IdempotencyKey:
-		if err := scrm.CheckReplay(op, req.IdempotencyKey, existing.Fingerprint, fp); err != nil {
-			return Binding{}, err
+	// Without a key there is nothing to replay, and the store refuses a
+	// second binding atomically: the lookup of an existing binding is put
+	// off until a refusal needs it (a bound invitee is told so before any
+	// other refusal), which spares new customers, the common case, a lookup
+	// and a not-found error.
+	var existing Binding
+	bound := false
+	if req.IdempotencyKey != "" {
+		existing, err = s.store.GetBinding(ctx, req.Tenant, req.Invitee)
+		switch {
+		case err == nil && existing.IdempotencyKey == req.IdempotencyKey:
+			if err := scrm.CheckReplay(op, req.IdempotencyKey, existing.Fingerprint, fp); err != nil {
+				return Binding{}, err
+			}
+			return existing, s.afterBind(ctx, op, prog, existing)
+		case err != nil && !is(err, scrm.ErrNotFound):
+			return Binding{}, scrm.Wrap(nil, op, err)
 		}
-		return existing, s.afterBind(ctx, op, prog, existing)
-	case err != nil && !is(err, scrm.ErrNotFound):
-		return Binding{}, scrm.Wrap(nil, op, err)
+		bound = err == nil
 	}
-	bound := err == nil
 
 	if !prog.running(at) {
 		return Binding{}, refuse(scrm.ErrExpired, op, ReasonNotRunning,
@@ -181,8 +190,8 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 		return Binding{}, scrm.Wrap(nil, op, err)
 	}
 	if paid {
-		return Binding{}, refuse(scrm.ErrForbidden, op, ReasonExistingCustomer,
-			fmt.Sprintf("customer %s paid an order before binding", req.Invitee))
+		return Binding{}, s.boundFirst(ctx, op, req, refuse(scrm.ErrForbidden, op, ReasonExistingCustomer,
+			fmt.Sprintf("customer %s paid an order before binding", req.Invitee)))
 	}
 
 	b := Binding{
@@ -210,9 +219,12 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 			}
 			switch c.action.orReject() {
 			case ActionReject:
-				s.opts.Logger.InfoContext(ctx, "referral: binding refused", "reason", c.reason, "binding", b)
-				return Binding{}, refuse(scrm.ErrForbidden, op, c.reason,
-					fmt.Sprintf("invitee %s shares a %s with inviter %s", req.Invitee, strings.TrimPrefix(string(c.reason), "same_"), owner.Customer))
+				err := s.boundFirst(ctx, op, req, refuse(scrm.ErrForbidden, op, c.reason,
+					fmt.Sprintf("invitee %s shares a %s with inviter %s", req.Invitee, strings.TrimPrefix(string(c.reason), "same_"), owner.Customer)))
+				if ReasonOf(err) == c.reason {
+					s.opts.Logger.InfoContext(ctx, "referral: binding refused", "reason", c.reason, "binding", b)
+				}
+				return Binding{}, err
 			case ActionReview:
 				b.Status = StatusReview
 				b.Flags = append(b.Flags, c.reason)
@@ -220,7 +232,10 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 		}
 	}
 
-	stored, err := s.store.Bind(ctx, BindParams{Binding: b, Limits: s.limits(prog, b)})
+	sc := s.scratch()
+	defer s.recycle(sc)
+	sc.limits = s.limits(sc.limits[:0], prog, b)
+	stored, err := s.store.Bind(ctx, BindParams{Binding: b, Limits: sc.limits})
 	if err != nil {
 		if r := ReasonOf(err); r != "" {
 			s.opts.Logger.InfoContext(ctx, "referral: binding refused", "reason", r, "binding", b)
@@ -231,6 +246,19 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 		s.opts.Logger.InfoContext(ctx, "referral: binding held for review", "binding", stored)
 	}
 	return stored, s.afterBind(ctx, op, prog, stored)
+}
+
+// boundFirst returns refusal, or the refusal of an invitee who is bound
+// already when the request had no idempotency key (Bind then looked up no
+// binding before its checks): a bound invitee is told so first, whatever
+// else is wrong.
+func (s *Service) boundFirst(ctx context.Context, op string, req BindRequest, refusal error) error {
+	if req.IdempotencyKey == "" {
+		if b, err := s.store.GetBinding(ctx, req.Tenant, req.Invitee); err == nil {
+			return alreadyBound(op, b)
+		}
+	}
+	return refusal
 }
 
 func alreadyBound(op string, b Binding) error {
@@ -248,9 +276,8 @@ func contains(list []string, v string) bool {
 }
 
 // limits returns the count limits of the program's fraud policy that apply
-// to b, for the store to check atomically with the insert.
-func (s *Service) limits(p *Program, b Binding) []BindLimit {
-	out := make([]BindLimit, 0, 3)
+// to b, for the store to check atomically with the insert, appended to out.
+func (s *Service) limits(out []BindLimit, p *Program, b Binding) []BindLimit {
 	add := func(l Limit, by LimitBy, value string, def time.Duration, r Reason) {
 		if l.Max <= 0 || value == "" || l.Action.orReject() == ActionAllow {
 			return
@@ -305,14 +332,15 @@ func (s *Service) profile(ctx context.Context, tenant scrm.TenantID, customer sc
 func (s *Service) afterBind(ctx context.Context, op string, p *Program, b Binding) error {
 	var errs []error
 	if !s.noEvents {
-		if err := s.publish(ctx, bindEvent(b)); err != nil {
-			errs = append(errs, err)
-		}
+		errs = appendErr(errs, s.publish(ctx, bindEvent(b)))
 	}
 	if b.Status == StatusActive {
+		sc := s.scratch()
 		g := rewardGrant{tenant: b.Tenant, program: p.ID, source: "referral:" + p.ID, role: "bind", about1: string(b.Invitee)}
-		_, err := s.grant(ctx, p.ID, g.add(nil, b.Invitee, p.InviteeOnBind))
-		errs = append(errs, err)
+		sc.grants = g.add(sc.grants[:0], b.Invitee, p.InviteeOnBind)
+		_, err := s.grant(ctx, p.ID, sc.grants)
+		s.recycle(sc)
+		errs = appendErr(errs, err)
 	}
 	return joinErrs(op, errs)
 }

@@ -97,6 +97,9 @@ func ParseCode(s string) (string, error) {
 	for i, v := range vals {
 		buf[i] = codeAlphabet[v]
 	}
+	if string(buf[:]) == s {
+		return s, nil // already canonical, as codes from Code are: no copy
+	}
 	return string(buf[:]), nil
 }
 

@@ -83,7 +83,9 @@ func (s *Service) grant(ctx context.Context, program string, gs []scrm.Grant) (d
 		return true, nil
 	}
 	tenant, now := gs[0].Tenant, s.opts.Clock.Now()
-	recs := make([]GrantRecord, len(gs))
+	sc := s.scratch()
+	defer s.recycle(sc)
+	recs := sc.records(len(gs))
 	for i, g := range gs {
 		recs[i] = GrantRecord{Tenant: tenant, Key: g.IdempotencyKey, Program: program, Customer: g.Customer,
 			Reward: g.Reward, Source: g.Source, Fingerprint: grantFingerprint(g)}
@@ -93,7 +95,7 @@ func (s *Service) grant(ctx context.Context, program string, gs []scrm.Grant) (d
 		return false, err
 	}
 	done = true
-	completed := make([]string, 0, len(gs))
+	completed := sc.completed[:0]
 	var failed []string
 	var errs []error
 	for i, c := range claims {
@@ -109,6 +111,7 @@ func (s *Service) grant(ctx context.Context, program string, gs []scrm.Grant) (d
 		}
 		completed = append(completed, gs[i].IdempotencyKey)
 	}
+	sc.completed = completed
 	if len(failed) > 0 {
 		// Let the next attempt retry at once rather than after the lease;
 		// if even this fails, the lease runs out.

@@ -179,12 +179,14 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 	}
 	var errs []error
 	if !s.noEvents {
-		errs = append(errs, s.publish(ctx, qualifiedEvent(q)))
+		errs = appendErr(errs, s.publish(ctx, qualifiedEvent(q)))
 	}
+	sc := s.scratch()
+	defer s.recycle(sc)
 	invitee := string(q.Invitee)
 	g := rewardGrant{tenant: q.Tenant, program: p.ID, source: "referral:" + p.ID, role: "qualify", about1: invitee}
-	grants := g.add(make([]scrm.Grant, 0, len(p.InviteeOnQualify)+len(p.InviterRewards)), q.Invitee, p.InviteeOnQualify)
-	entries := make([]Entry, 0, 3)
+	grants := g.add(sc.grants[:0], q.Invitee, p.InviteeOnQualify)
+	entries := sc.entries[:0]
 	due, now := q.At.Add(p.SettleAfter), s.opts.Clock.Now()
 	entry := func(kind EntryKind, level int, to scrm.CustomerID, amount decimal.Decimal) {
 		if amount.IsPositive() {
@@ -221,11 +223,12 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 		case err == nil && up.Status == StatusActive && up.Inviter != "":
 			entry(EntryCommission, 2, up.Inviter, mulRoundFen(q.Amount, p.Commission[1]))
 		case err != nil && !is(err, scrm.ErrNotFound):
-			errs = append(errs, err)
+			errs = appendErr(errs, err)
 		}
 	}
+	sc.grants, sc.entries = grants, entries // keep any growth for the next call
 	_, err := s.grant(ctx, p.ID, grants)
-	errs = append(errs, err)
+	errs = appendErr(errs, err)
 	if len(entries) > 0 {
 		if err := s.store.AddEntries(ctx, q.Tenant, entries); err != nil {
 			return joinErrs(op, append(errs, err))
@@ -235,7 +238,7 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 			// reversed already, or is settled here; settleEntry tells.
 			for _, e := range entries {
 				_, err := s.settleEntry(ctx, e)
-				errs = append(errs, err)
+				errs = appendErr(errs, err)
 			}
 		}
 	}

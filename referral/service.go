@@ -22,6 +22,8 @@ type Service struct {
 	// noEvents: Options.Publisher was left nil, so events are discarded;
 	// the hot paths (Bind, Handle) then skip building them.
 	noEvents bool
+	// scratchBufs recycles the slices of the hot paths (scratch.go).
+	scratchBufs scratchPool
 }
 
 var (

@@ -53,13 +53,13 @@ func (s *memoryProfileStore) Get(ctx context.Context, tenant TenantID, customer 
 	}
 	mp := s.tenant(tenant, false)
 	if mp == nil {
-		return nil, Errorf(ErrNotFound, op, "profile %s/%s", tenant, customer)
+		return nil, profileNotFound(op, tenant, customer)
 	}
 	mp.mu.RLock()
 	defer mp.mu.RUnlock()
 	p := mp.profiles[customer]
 	if p == nil {
-		return nil, Errorf(ErrNotFound, op, "profile %s/%s", tenant, customer)
+		return nil, profileNotFound(op, tenant, customer)
 	}
 	return p.Clone(), nil
 }
@@ -240,4 +240,11 @@ func (s *memoryProfileStore) UpdateProfile(ctx context.Context, params UpdatePro
 	}
 	mp.profiles[id] = p
 	return p.Clone(), true, nil
+}
+
+// profileNotFound is the ErrNotFound of a missing profile, built without
+// fmt: lookups of customers who have no profile yet are common on hot paths
+// (a first order, a new invitee).
+func profileNotFound(op string, tenant TenantID, customer CustomerID) error {
+	return &Error{Code: ErrNotFound, Op: op, Msg: "profile " + string(tenant) + "/" + string(customer)}
 }
