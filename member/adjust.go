@@ -98,19 +98,26 @@ func checkNote(op, field, s string, required bool) error {
 }
 
 // Grant implements scrm.Rewarder for kinds "points" (a lot expiring as if
-// earned now) and "growth" (which may upgrade the tier, with its rewards),
-// keyed by g.IdempotencyKey; g.Source is recorded as the entry's note.
+// earned now), "growth" (which may upgrade the tier, with its rewards) and
+// "stored_value" (Reward.Amount credited to the stored-value bonus balance,
+// see TopUp), keyed by g.IdempotencyKey; g.Source is recorded as the entry's
+// note. Points and growth keys live in the points ledger, stored-value keys
+// in the stored-value ledger.
 //
-// Errors: ErrInvalid for an invalid grant, another kind ("Reward.Kind") or
-// zero points ("Reward.Points"); ErrNotFound when the tenant has no program;
+// Errors: ErrInvalid for an invalid grant, another kind ("Reward.Kind"),
+// zero points ("Reward.Points") or a zero amount ("Reward.Amount");
+// ErrNotFound when the tenant has no program (points and growth only);
 // ErrConflict for a key reused with another payload.
 func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 	const op = "member.Grant"
 	if err := g.Validate(); err != nil {
 		return err
 	}
+	if g.Reward.Kind == scrm.RewardStoredValue {
+		return s.grantStoredValue(ctx, g)
+	}
 	if g.Reward.Kind != scrm.RewardPoints && g.Reward.Kind != scrm.RewardGrowth {
-		return scrm.Invalid(op, "Reward.Kind", "member holds kinds %q and %q, not %q", scrm.RewardPoints, scrm.RewardGrowth, g.Reward.Kind)
+		return scrm.Invalid(op, "Reward.Kind", "member holds kinds %q, %q and %q, not %q", scrm.RewardPoints, scrm.RewardGrowth, scrm.RewardStoredValue, g.Reward.Kind)
 	}
 	if g.Reward.Points <= 0 || g.Reward.Points > maxPoints {
 		return scrm.Invalid(op, "Reward.Points", "must be positive, got %d", g.Reward.Points)

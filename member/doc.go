@@ -1,6 +1,8 @@
 // Package member runs a loyalty program: tiers by growth value (成长值), a
 // points ledger of lots that expire, earn and redeem rules, checkout holds,
-// refunds with clawback, and the sweeps and queries around them.
+// refunds with clawback, and the sweeps and queries around them; daily
+// check-in streaks, paid membership plans with trials and a break-even
+// guarantee, and stored value with top-up bonuses.
 //
 // # Wiring
 //
@@ -13,8 +15,10 @@
 //	})
 //	router.Route(scrm.RewardPoints, svc)
 //	router.Route(scrm.RewardGrowth, svc)
+//	router.Route(scrm.RewardStoredValue, svc)
 //	bus = scrm.NewDispatcher(profiles, svc) // order.paid, order.refunded, event rules
 //	svc.PutProgram(ctx, program)            // versioned; history is never rewritten
+//	// and, from a scheduler: svc.Sweep(ctx, tenant); svc.RunPlans(ctx, tenant)
 //
 // A Service reads customers' profiles only to evaluate tier conditions
 // (Tier.When), so New takes the scrm.ProfileStore as its second argument like
@@ -97,6 +101,70 @@
 //     pointers, which keeps copies and garbage collection cheap for accounts
 //     of many lots.
 //
-// Merges of customers (customer.merged) are not handled yet: points stay on
-// the absorbed customer's account.
+// # Check-in, paid membership and stored value
+//
+// Three more things merchants run every day live beside the ledger, each
+// with its own part of the Store (CheckInStore, PlanStore,
+// StoredValueStore) and the same rules: atomic per customer, idempotent,
+// tenant-isolated, versioned configuration.
+//
+//   - Check-in (签到): PutCheckInRule sets a reward ladder by streak day with
+//     a cycle and make-ups; CheckIn records one check-in per customer per
+//     local day (the store enforces it) and grants the day's rewards through
+//     Options.Rewarder; MakeUp (补签) fills a missed day of the month, paying
+//     its cost from the points ledger; CheckInCalendar shows a month.
+//   - Paid membership (付费会员): PutPlan defines plans (price, period, trial,
+//     benefits); StartTrial, Subscribe (renewals extend from the current
+//     end), Cancel (optionally pro rata), Membership, RecordSaving and
+//     PriceFor serve requests; RunPlans, which the host schedules like
+//     Sweep, releases coupon-pack tranches, grants birthday rewards, settles
+//     the break-even guarantee as stored value and ends expired terms, each
+//     exactly once. A plan's points multiplier applies inside Earn.
+//   - Stored value (储值): PutTopUpRule sets top-up bonuses; TopUp, Pay,
+//     RefundPayment, Withdraw and Balance keep principal and bonus apart,
+//     in fen, so that no fen is ever created or lost. The service's Grant
+//     holds kind "stored_value" (to the bonus balance), which is how the
+//     break-even guarantee and other packages' rewards pay stored value.
+//
+// Decisions the issue left open there:
+//
+//   - Check-in days are the tenant's local dates; a check-in dated before
+//     today is accepted only within FutureTolerance (a tap before midnight
+//     arriving after it). A make-up fills a day of the current month before
+//     today, repairs the streak on both sides and earns no ladder reward;
+//     its points are spent first and returned if the make-up then fails. A
+//     day's rewards are chosen when it is checked in: a later make-up does
+//     not re-price earlier days.
+//   - Subscribing during a trial converts it at once (the trial ends, the
+//     paid term starts now). A customer tries each plan once, and cannot
+//     start a trial while a term runs. A renewal of another plan queues
+//     after the current end. Cancel ends the membership now; without
+//     ProRata nothing is refunded (prepaid renewals included); with it the
+//     unused time of the current term and all of the renewals.
+//   - Trials get the plan's rates and points multiplier, not its coupon
+//     pack, birthday reward or break-even guarantee. Cancelled terms are
+//     not settled. The break-even settlement happens 2×FutureTolerance
+//     after the term's end; savings are accepted until FutureTolerance
+//     after it, so the settlement sees them all.
+//   - Coupon-pack tranches fall on days 0–27 of each membership month (from
+//     the term's start date), at local midnight but never before the month
+//     starts; a birthday reward is granted once a year when the birthday
+//     overlaps a paid term (29 February on 28 February in other years).
+//   - PriceFor multiplies the plan's, the weekly day's and the tier's rates
+//     by default (Options.PlanRates = BestRate takes the lowest) and rounds
+//     once, half up, to the fen.
+//   - Stored value: a top-up gets the bonus of the highest step it reaches,
+//     once. Pay draws proportionally (the bonus part rounded half up) or
+//     bonus last (Options.StoredValuePay). Refunds return a payment's
+//     parts in its own proportion, floor for the bonus. Withdraw pays out
+//     the principal minus the bonus used beyond its fair share of the
+//     current cycle (the formula is on Withdraw) and forfeits the bonus.
+//     One stored-value payment per order. Amounts are stored in fen.
+//   - Idempotency keys of stored value, check-in make-ups and memberships
+//     are per tenant within each of those parts (a key of the points ledger
+//     does not collide with a top-up's); check-ins need no key (the day is
+//     the key) and RecordSaving is idempotent by order.
+//
+// Merges of customers (customer.merged) are not handled yet: points, check-ins,
+// memberships and stored value stay with the absorbed customer.
 package member

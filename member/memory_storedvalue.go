@@ -1,4 +1,522 @@
 package member
 
-// memStoredValues is the memory store's state of stored-value accounts (储值).
-type memStoredValues struct{}
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"hash/maphash"
+	"strconv"
+	"sync"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// memStoredValues is the memory store's state of stored-value accounts (储值):
+// per tenant, the top-up rule versions, the accounts (each with its own
+// lock, payments and journal) and the idempotency keys.
+type memStoredValues struct {
+	mu      sync.RWMutex
+	tenants map[scrm.TenantID]*svTenant
+	txs     sync.Pool // *svTx
+}
+
+type svTenant struct {
+	mu       sync.RWMutex // rules and the accounts map
+	rules    []TopUpRule
+	accounts map[scrm.CustomerID]*svAccount
+	keys     memKeyTable
+}
+
+type svAccount struct {
+	mu       sync.Mutex
+	state    ValueAccount // Version 0 until first saved
+	payments map[string]*ValuePayment
+	journal  valueJournal
+}
+
+// valueJournal is an account's stored-value entries in Seq order (from 1,
+// without gaps), in chunks that are never moved, so that appending never
+// copies what is already there (see grow).
+type valueJournal struct {
+	segs [][]ValueEntry
+	n    int
+}
+
+func (j *valueJournal) add(es []ValueEntry) {
+	for _, e := range es {
+		j.segs = grow(j.segs, 1)
+		l := len(j.segs) - 1
+		j.segs[l] = append(j.segs[l], e)
+	}
+	j.n += len(es)
+}
+
+// copyRange copies the entries numbered from to to-1 (0-based positions).
+func (j *valueJournal) copyRange(from, to int) []ValueEntry {
+	if from >= to {
+		return nil
+	}
+	out := make([]ValueEntry, 0, to-from)
+	pos := 0
+	for _, seg := range j.segs {
+		lo, hi := max(from-pos, 0), min(to-pos, len(seg))
+		if lo < hi {
+			out = append(out, seg[lo:hi]...)
+		}
+		pos += len(seg)
+		if pos >= to {
+			break
+		}
+	}
+	return out
+}
+
+func (m *memStoredValues) tenant(t scrm.TenantID, create bool) *svTenant {
+	m.mu.RLock()
+	mt := m.tenants[t]
+	m.mu.RUnlock()
+	if mt != nil || !create {
+		return mt
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tenants == nil {
+		m.tenants = make(map[scrm.TenantID]*svTenant)
+	}
+	if mt = m.tenants[t]; mt == nil {
+		mt = &svTenant{accounts: make(map[scrm.CustomerID]*svAccount)}
+		m.tenants[t] = mt
+	}
+	return mt
+}
+
+func (t *svTenant) account(c scrm.CustomerID, create bool) *svAccount {
+	t.mu.RLock()
+	a := t.accounts[c]
+	t.mu.RUnlock()
+	if a != nil || !create {
+		return a
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a = t.accounts[c]; a == nil {
+		a = &svAccount{}
+		t.accounts[c] = a
+	}
+	return a
+}
+
+func (s *memoryStore) PutTopUpRule(ctx context.Context, r TopUpRule) (TopUpRule, error) {
+	const op = "member.MemoryStore.PutTopUpRule"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return TopUpRule{}, err
+	}
+	if err := scrm.CheckID(op, "Tenant", string(r.Tenant)); err != nil {
+		return TopUpRule{}, err
+	}
+	c := r.Clone()
+	t := s.values.tenant(r.Tenant, true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.Version = int64(len(t.rules)) + 1
+	t.rules = append(t.rules, c)
+	return c.Clone(), nil
+}
+
+func (s *memoryStore) TopUpRule(ctx context.Context, tenant scrm.TenantID, v int64) (TopUpRule, error) {
+	const op = "member.MemoryStore.TopUpRule"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return TopUpRule{}, err
+	}
+	if t := s.values.tenant(tenant, false); t != nil {
+		t.mu.RLock()
+		defer t.mu.RUnlock()
+		n := int64(len(t.rules))
+		if v == 0 {
+			v = n
+		}
+		if v >= 1 && v <= n {
+			return t.rules[v-1].Clone(), nil
+		}
+	}
+	return TopUpRule{}, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no top-up rule version %d", tenant, v)
+}
+
+func (s *memoryStore) UpdateStoredValue(ctx context.Context, p ValueParams, fn func(tx *ValueTx) error) (ValueOutcome, bool, error) {
+	const op = "member.MemoryStore.UpdateStoredValue"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return ValueOutcome{}, false, err
+	}
+	if err := scrm.CheckID(op, "Tenant", string(p.Tenant)); err != nil {
+		return ValueOutcome{}, false, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(p.Customer)); err != nil {
+		return ValueOutcome{}, false, err
+	}
+	t := s.values.tenant(p.Tenant, true)
+	slot := int32(-1)
+	if p.IdempotencyKey != "" {
+		r, enc, replayed, err := t.keys.reserve(op, p.IdempotencyKey, p.Customer, p.Fingerprint)
+		if err != nil {
+			return ValueOutcome{}, false, err
+		}
+		if replayed {
+			out, first, count, err := decodeValueOutcome(enc)
+			if err != nil {
+				return ValueOutcome{}, false, scrm.Wrap(scrm.ErrUnavailable, op, err)
+			}
+			if count > 0 {
+				acc := t.account(p.Customer, false)
+				acc.mu.Lock()
+				out.Entries = acc.journal.copyRange(int(first-1), int(first-1+count))
+				acc.mu.Unlock()
+			}
+			return out, true, nil
+		}
+		slot = r
+	}
+	acc := t.account(p.Customer, true)
+	acc.mu.Lock()
+	out, err := s.values.apply(ctx, op, acc, p, fn)
+	acc.mu.Unlock()
+	if slot >= 0 {
+		var enc []byte
+		if err == nil {
+			enc = encodeValueOutcome(out)
+		}
+		t.keys.settle(p.IdempotencyKey, slot, p.Customer, p.Fingerprint, enc, err == nil)
+	}
+	if err != nil {
+		return ValueOutcome{}, false, err
+	}
+	return out, false, nil
+}
+
+// encodeValueOutcome encodes what an idempotency record keeps of a
+// stored-value outcome: the balances and where its entries are in the
+// journal (read back on a replay rather than kept twice), then its grants,
+// rarely any, as JSON.
+func encodeValueOutcome(out ValueOutcome) []byte {
+	var first int64
+	if len(out.Entries) > 0 {
+		first = out.Entries[0].Seq
+	}
+	var b [32]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(first))
+	binary.LittleEndian.PutUint64(b[8:], uint64(len(out.Entries)))
+	binary.LittleEndian.PutUint64(b[16:], uint64(out.Principal))
+	binary.LittleEndian.PutUint64(b[24:], uint64(out.Bonus))
+	enc := b[:]
+	if len(out.Grants) > 0 {
+		js, _ := json.Marshal(out.Grants) // grants always encode
+		enc = append(enc, js...)
+	}
+	return enc
+}
+
+func decodeValueOutcome(enc []byte) (out ValueOutcome, first, count int64, err error) {
+	if len(enc) < 32 {
+		return ValueOutcome{}, 0, 0, errors.New("malformed idempotency record")
+	}
+	first = int64(binary.LittleEndian.Uint64(enc[0:]))
+	count = int64(binary.LittleEndian.Uint64(enc[8:]))
+	out.Principal = int64(binary.LittleEndian.Uint64(enc[16:]))
+	out.Bonus = int64(binary.LittleEndian.Uint64(enc[24:]))
+	if len(enc) > 32 {
+		err = json.Unmarshal(enc[32:], &out.Grants)
+	}
+	return out, first, count, err
+}
+
+// svTx is a recycled transaction with room for the account copy.
+type svTx struct {
+	tx  ValueTx
+	acc ValueAccount
+}
+
+// apply runs fn on copies of the account's records and saves the result;
+// called with a.mu held. The store owns tx once fn returns, so it keeps the
+// payment fn left there, and hands the outcome to the caller as it is (the
+// journal keeps copies of its entries).
+func (m *memStoredValues) apply(ctx context.Context, op string, a *svAccount, p ValueParams, fn func(tx *ValueTx) error) (ValueOutcome, error) {
+	x, _ := m.txs.Get().(*svTx)
+	if x == nil {
+		x = &svTx{}
+	}
+	defer func() {
+		*x = svTx{}
+		m.txs.Put(x)
+	}()
+	x.acc = a.state
+	x.tx.Account = &x.acc
+	if a.state.Version == 0 {
+		x.acc.Tenant, x.acc.Customer = p.Tenant, p.Customer
+	}
+	if p.OrderID != "" {
+		if pay := a.payments[p.OrderID]; pay != nil {
+			c := *pay
+			x.tx.Payment = &c
+		}
+	}
+	tx := &x.tx
+	if err := fn(tx); err != nil {
+		return ValueOutcome{}, err
+	}
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return ValueOutcome{}, err
+	}
+	st := tx.Account
+	if st.Principal < 0 || st.Bonus < 0 {
+		return ValueOutcome{}, scrm.Invalid(op, "Account", "balances may not be negative (principal %d, bonus %d fen)", st.Principal, st.Bonus)
+	}
+	if tx.Payment != nil && tx.Payment.OrderID != p.OrderID {
+		return ValueOutcome{}, scrm.Invalid(op, "Payment.OrderID", "%q is not the order named by the params (%q)", tx.Payment.OrderID, p.OrderID)
+	}
+	for i := range tx.Outcome.Entries {
+		if tx.Outcome.Entries[i].Seq != a.state.Seq+int64(i)+1 {
+			return ValueOutcome{}, scrm.Invalid(op, "Outcome.Entries", "entries must continue the journal's Seq")
+		}
+	}
+	st.Tenant, st.Customer = p.Tenant, p.Customer
+	st.Version = a.state.Version + 1
+	a.state = *st
+	if tx.Payment != nil {
+		if a.payments == nil {
+			a.payments = make(map[string]*ValuePayment)
+		}
+		a.payments[p.OrderID] = tx.Payment
+	}
+	a.journal.add(tx.Outcome.Entries)
+	return tx.Outcome, nil
+}
+
+func (s *memoryStore) ValueAccount(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (ValueAccount, error) {
+	const op = "member.MemoryStore.ValueAccount"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return ValueAccount{}, err
+	}
+	if t := s.values.tenant(tenant, false); t != nil {
+		if a := t.account(customer, false); a != nil {
+			a.mu.Lock()
+			st := a.state
+			a.mu.Unlock()
+			if st.Version > 0 {
+				return st, nil
+			}
+		}
+	}
+	return ValueAccount{}, scrm.Errorf(scrm.ErrNotFound, op, "no stored-value account for customer %q", customer)
+}
+
+func (s *memoryStore) ValuePayment(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, orderID string) (ValuePayment, error) {
+	const op = "member.MemoryStore.ValuePayment"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return ValuePayment{}, err
+	}
+	if t := s.values.tenant(tenant, false); t != nil {
+		if a := t.account(customer, false); a != nil {
+			a.mu.Lock()
+			pay := a.payments[orderID]
+			var c ValuePayment
+			if pay != nil {
+				c = *pay
+			}
+			a.mu.Unlock()
+			if pay != nil {
+				return c, nil
+			}
+		}
+	}
+	return ValuePayment{}, scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no stored-value payment for order %q", customer, orderID)
+}
+
+func (s *memoryStore) ValueEntries(ctx context.Context, p ListEntriesParams) (ValueEntryPage, error) {
+	const op = "member.MemoryStore.ValueEntries"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return ValueEntryPage{}, err
+	}
+	t := s.values.tenant(p.Tenant, false)
+	if t == nil {
+		return ValueEntryPage{}, nil
+	}
+	a := t.account(p.Customer, false)
+	if a == nil {
+		return ValueEntryPage{}, nil
+	}
+	limit := scrm.PageLimit(p.Limit, 100, 1000)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// Seq numbers the journal from 1 without gaps: entry Seq is at
+	// position Seq-1.
+	i := int(min(max(p.After, 0), int64(a.journal.n)))
+	end := min(i+limit, a.journal.n)
+	var page ValueEntryPage
+	page.Entries = a.journal.copyRange(i, end)
+	if end < a.journal.n {
+		page.Next = int64(end)
+	}
+	return page, nil
+}
+
+// memKeyTable is a tenant's table of idempotency keys for one of the memory
+// store's parts (stored value, check-in make-ups, memberships): each key
+// maps to the customer and fingerprint it was first used with and an
+// outcome the part encodes as bytes. A key is reserved (pending) while its
+// update runs, so that concurrent requests with one key run one at a time.
+//
+// It holds no pointers the garbage collector must follow per key: the index
+// maps the key's hash to a record number, records are fixed-size structs in
+// chunks that never move, and the strings and outcomes are bytes in arena
+// chunks. A tenant's millions of keys then cost a collection nothing. The
+// zero value is ready to use.
+type memKeyTable struct {
+	mu   sync.Mutex
+	cond *sync.Cond // signalled when a pending key is settled
+	seed maphash.Seed
+	// heads maps a key's hash to 1 + the number of the newest record with
+	// that hash; older ones are chained by memKeyRec.next.
+	heads map[uint64]int32
+	recs  [][]memKeyRec
+	arena [][]byte
+}
+
+// memKeyRec is one key's record: the key, customer, fingerprint and outcome
+// are stored one after the other in the arena from (chunk, off).
+type memKeyRec struct {
+	next                   int32 // 1 + the next record with the same hash, 0 at the end
+	chunk, off             int32
+	klen, clen, flen, olen int32
+	pending                bool
+}
+
+// The chunk sizes of key records and their arena.
+const (
+	keyRecChunk   = 4096
+	keyArenaChunk = 64 << 10
+)
+
+func (k *memKeyTable) rec(i int32) *memKeyRec { return &k.recs[i/keyRecChunk][i%keyRecChunk] }
+
+func (k *memKeyTable) bytes(r *memKeyRec, from, n int32) []byte {
+	off := r.off + from
+	return k.arena[r.chunk][off : off+n]
+}
+
+// find returns the number of the record of key, whose hash is h, or -1.
+func (k *memKeyTable) find(h uint64, key string) int32 {
+	for i := k.heads[h] - 1; i >= 0; i = k.rec(i).next - 1 {
+		r := k.rec(i)
+		if string(k.bytes(r, 0, r.klen)) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// reserve looks key up. A recorded key answers at once: a copy of its
+// outcome when the customer and fingerprint match (replayed true),
+// ErrConflict when not. A pending key is waited for. A new key is reserved
+// and its number returned, to be settled by the caller.
+func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.heads == nil {
+		k.heads = make(map[uint64]int32)
+		k.seed = maphash.MakeSeed()
+		k.cond = sync.NewCond(&k.mu)
+	}
+	h := maphash.String(k.seed, key)
+	for {
+		i := k.find(h, key)
+		if i < 0 {
+			break
+		}
+		r := k.rec(i)
+		if r.pending {
+			k.cond.Wait()
+			continue
+		}
+		if string(k.bytes(r, r.klen, r.clen)) != string(customer) {
+			return -1, nil, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
+				Msg: "key " + strconv.Quote(key) + " was already used for another customer"}
+		}
+		if err := scrm.CheckReplay(op, key, string(k.bytes(r, r.klen+r.clen, r.flen)), fp); err != nil {
+			return -1, nil, false, err
+		}
+		return -1, append([]byte(nil), k.bytes(r, r.klen+r.clen+r.flen, r.olen)...), true, nil
+	}
+	last := len(k.recs) - 1
+	if last < 0 || len(k.recs[last]) == keyRecChunk {
+		c := keyRecChunk
+		if last < 0 {
+			c = 16 // small tenants need little
+		}
+		k.recs = append(k.recs, make([]memKeyRec, 0, c))
+		last++
+	}
+	k.recs[last] = append(k.recs[last], memKeyRec{next: k.heads[h], pending: true})
+	slot = int32(last*keyRecChunk + len(k.recs[last]) - 1)
+	k.heads[h] = slot + 1
+	r := k.rec(slot)
+	r.chunk, r.off = k.store(key, "", "", nil)
+	r.klen = int32(len(key))
+	return slot, nil, false, nil
+}
+
+// settle records the customer, fingerprint and outcome of a reserved key,
+// or frees the key when its update failed, and wakes the requests waiting
+// for it.
+func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, fp string, out []byte, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := k.rec(slot)
+	if ok {
+		// The key is stored again beside the rest, so that one record's
+		// bytes are contiguous.
+		r.chunk, r.off = k.store(key, string(customer), fp, out)
+		r.clen, r.flen, r.olen = int32(len(customer)), int32(len(fp)), int32(len(out))
+		r.pending = false
+	} else {
+		h := maphash.String(k.seed, key)
+		if k.heads[h] == slot+1 {
+			if r.next == 0 {
+				delete(k.heads, h)
+			} else {
+				k.heads[h] = r.next
+			}
+		} else {
+			for j := k.heads[h] - 1; j >= 0; j = k.rec(j).next - 1 {
+				if p := k.rec(j); p.next == slot+1 {
+					p.next = r.next
+					break
+				}
+			}
+		}
+		*r = memKeyRec{} // a hole; failures are rare
+	}
+	k.cond.Broadcast()
+}
+
+// store appends a record's bytes to the arena, contiguously, and returns
+// where they start.
+func (k *memKeyTable) store(key, customer, fp string, out []byte) (chunk, off int32) {
+	n := len(key) + len(customer) + len(fp) + len(out)
+	last := len(k.arena) - 1
+	if last < 0 || cap(k.arena[last])-len(k.arena[last]) < n {
+		c := keyArenaChunk
+		if last < 0 {
+			c = 1 << 10
+		} else if cap(k.arena[last]) < keyArenaChunk {
+			c = min(2*cap(k.arena[last]), keyArenaChunk)
+		}
+		k.arena = append(k.arena, make([]byte, 0, max(n, c)))
+		last++
+	}
+	off = int32(len(k.arena[last]))
+	a := append(k.arena[last], key...)
+	a = append(a, customer...)
+	a = append(a, fp...)
+	k.arena[last] = append(a, out...)
+	return int32(last), off
+}

@@ -26,18 +26,34 @@ const FutureTolerance = 5 * time.Minute
 // Options configures a Service. A nil *Options means the defaults.
 type Options struct {
 	scrm.Options
-	// Rewarder grants tier upgrade rewards. Default: the Service itself,
-	// which holds kinds "points" and "growth"; a program with upgrade
-	// rewards of any other kind then needs a Rewarder (PutProgram says so).
-	// A scrm.RewardRouter with "points" and "growth" routed to the Service
-	// is the usual choice.
+	// Rewarder grants tier upgrade rewards, check-in rewards, a top-up's
+	// bonus points and paid plans' benefits. Default: the Service itself,
+	// which holds kinds "points", "growth" and "stored_value"; rewards of
+	// any other kind (coupons) then need a Rewarder (PutProgram,
+	// PutCheckInRule and PutPlan say so). A scrm.RewardRouter with those
+	// three kinds routed to the Service is the usual choice.
 	Rewarder scrm.Rewarder
+
+	// StoredValuePay is how Pay draws on a stored-value account's principal
+	// and bonus: PayProportional (the default; also any unknown value) or
+	// PayBonusLast.
+	StoredValuePay PayOrder
+	// PlanRates is how PriceFor combines the paid plan's discount, its
+	// weekly day's rate and the tier discount: RatesMultiply (the default;
+	// also any unknown value) or BestRate.
+	PlanRates RateMode
+	// BirthdayAttr is the profile attribute Subscribe reads a member's
+	// birthday from ("YYYY-MM-DD", "MM-DD" or a time.Time) when the request
+	// gives none; default "birthday".
+	BirthdayAttr string
 }
 
 // Service runs loyalty programs: tiers by growth value, a points ledger of
 // lots with expiry, earn and redeem rules, checkout holds, refunds, expiry
-// sweeps. It implements scrm.Handler (order.paid, order.refunded and the
-// program's event rules) and scrm.Rewarder (kinds "points" and "growth").
+// sweeps; daily check-in, paid membership plans and stored value. It
+// implements scrm.Handler (order.paid, order.refunded and the program's
+// event rules) and scrm.Rewarder (kinds "points", "growth" and
+// "stored_value").
 //
 // A Service is safe for concurrent use; its consistency comes from the
 // Store, whose Update is atomic per account. Build it with New.
@@ -60,6 +76,9 @@ type Service struct {
 	progs   map[scrm.TenantID]*compiled
 	fps     sync.Pool // *fingerprint buffers
 	engines sync.Pool // *engine, recycled once Store.Update returns
+
+	// cache holds the current check-in rules and plans (plan_cache.go).
+	cache ruleCache
 }
 
 var (
@@ -89,6 +108,7 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 		log:      o.Logger,
 		rewarder: o.Rewarder,
 		progs:    make(map[scrm.TenantID]*compiled),
+		cache:    ruleCache{noEvents: opts == nil || opts.Publisher == nil},
 	}
 	if s.rewarder == nil {
 		s.rewarder = s
@@ -123,9 +143,9 @@ func (s *Service) PutProgram(ctx context.Context, p Program) (Program, error) {
 	if s.rewarder == scrm.Rewarder(s) {
 		for i, t := range p.Tiers {
 			for j, r := range t.UpgradeRewards {
-				if r.Kind != scrm.RewardPoints && r.Kind != scrm.RewardGrowth {
+				if !s.holds(r.Kind) {
 					return Program{}, scrm.Invalid(op, "Tiers["+strconv.Itoa(i)+"].UpgradeRewards["+strconv.Itoa(j)+"].Kind",
-						"kind %q needs Options.Rewarder (the service itself holds only points and growth)", r.Kind)
+						"kind %q needs Options.Rewarder (the service itself holds only points, growth and stored_value)", r.Kind)
 				}
 			}
 		}
@@ -211,6 +231,11 @@ func (s *Service) updateEarn(ctx context.Context, op string, p UpdateParams, ste
 	env, err := s.env(ctx, op, c, p.Tenant, p.Customer)
 	if err != nil {
 		return Outcome{}, false, err
+	}
+	if earn.orderID != "" { // a paid plan's points multiplier (plan_price.go)
+		if step, err = s.withPlanPoints(ctx, op, p, step, earn.at); err != nil {
+			return Outcome{}, false, err
+		}
 	}
 	e, _ := s.engines.Get().(*engine)
 	if e == nil {

@@ -1,12 +1,325 @@
 package membertest
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/scrmkit/scrmkit/member"
+	"github.com/scrmkit/scrmkit/scrm"
 )
 
+// ciRecord is a minimal check-in step: it records date with the given
+// streak and counts it in the state.
+func ciRecord(date int32, streak int, rewards ...scrm.Reward) func(tx *member.CheckInTx) error {
+	return func(tx *member.CheckInTx) error {
+		tx.State.Total++
+		tx.State.Runs = append(tx.State.Runs, member.DayRun{First: date, Last: date})
+		tx.Record = &member.CheckInRecord{Date: date, At: t0, Streak: streak, CycleDay: streak, Rewards: rewards, Rule: 1}
+		return nil
+	}
+}
+
+var ciErrSeen = errors.New("membertest: date already recorded")
+
 func testCheckIn(t *testing.T, newStore func(t *testing.T) member.Store) {
-	t.Helper()
-	_ = newStore
+	t.Run("Rules", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.CheckInRule(ctx, "t1", 0)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		v, err := s.CheckInRuleVersion(ctx, "t1")
+		require.NoError(t, err)
+		assert.Zero(t, v)
+		_, err = s.PutCheckInRule(ctx, member.CheckInRule{})
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+
+		r := member.CheckInRule{Tenant: "t1", CreatedAt: t0, Cycle: 7, MakeUpPerMonth: 2, MakeUpCost: 20, Ladder: []member.CheckInStep{
+			{Day: 1, Rewards: []scrm.Reward{{Kind: scrm.RewardPoints, Points: 5}}},
+			{Day: 7, Rewards: []scrm.Reward{{Kind: scrm.RewardStoredValue, Amount: dec("1.50")}, {Kind: scrm.RewardCoupon, Template: "c7", Count: 2}}},
+		}}
+		v1, err := s.PutCheckInRule(ctx, r)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), v1.Version)
+		r.Ladder[1].Rewards[0].Amount = dec("9") // the store kept a copy
+		r.Cycle = 14
+		v2, err := s.PutCheckInRule(ctx, r)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), v2.Version)
+		v, err = s.CheckInRuleVersion(ctx, "t1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), v)
+
+		got, err := s.CheckInRule(ctx, "t1", 1)
+		require.NoError(t, err)
+		assert.Equal(t, 7, got.Cycle)
+		assert.Equal(t, 2, got.MakeUpPerMonth)
+		assert.Equal(t, int64(20), got.MakeUpCost)
+		assertTime(t, t0, got.CreatedAt)
+		require.Len(t, got.Ladder, 2)
+		assert.Equal(t, 7, got.Ladder[1].Day)
+		require.Len(t, got.Ladder[1].Rewards, 2)
+		assert.True(t, got.Ladder[1].Rewards[0].Amount.Equal(dec("1.5")), "decimals round-trip by value")
+		assert.Equal(t, "c7", got.Ladder[1].Rewards[1].Template)
+		assert.Equal(t, 2, got.Ladder[1].Rewards[1].Count)
+		got.Ladder[0].Rewards[0].Points = 99 // a copy
+		again, err := s.CheckInRule(ctx, "t1", 1)
+		require.NoError(t, err)
+		assert.Equal(t, int64(5), again.Ladder[0].Rewards[0].Points)
+		newest, err := s.CheckInRule(ctx, "t1", 0)
+		require.NoError(t, err)
+		assert.Equal(t, 14, newest.Cycle)
+		assert.True(t, newest.Ladder[1].Rewards[0].Amount.Equal(dec("9")))
+		_, err = s.CheckInRule(ctx, "t1", 3)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
+	t.Run("Records", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.CheckInState(ctx, "t1", "c1")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Date: 20260302}, ciRecord(20260302, 1))
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+
+		p := member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302}
+		rec, replayed, err := s.UpdateCheckIn(ctx, p, func(tx *member.CheckInTx) error {
+			assert.Zero(t, tx.State.Version, "a new state")
+			assert.Equal(t, scrm.CustomerID("c1"), tx.State.Customer)
+			assert.Nil(t, tx.Existing)
+			return ciRecord(20260302, 1, scrm.Reward{Kind: scrm.RewardPoints, Points: 5})(tx)
+		})
+		require.NoError(t, err)
+		assert.False(t, replayed)
+		assert.Equal(t, int32(20260302), rec.Date)
+		require.Len(t, rec.Rewards, 1)
+		rec.Rewards[0].Points = 99 // a copy
+
+		st, err := s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), st.Version)
+		assert.Equal(t, int64(1), st.Total)
+		assert.Equal(t, []member.DayRun{{First: 20260302, Last: 20260302}}, st.Runs)
+		st.Runs[0].Last = 1 // a copy
+
+		// The record of the date is shown to fn as Existing; the store
+		// never keeps a second one, whatever fn does.
+		_, _, err = s.UpdateCheckIn(ctx, p, func(tx *member.CheckInTx) error {
+			require.NotNil(t, tx.Existing)
+			assert.Equal(t, 1, tx.Existing.Streak)
+			assert.Equal(t, int64(5), tx.Existing.Rewards[0].Points)
+			assertTime(t, t0, tx.Existing.At)
+			return ciRecord(20260302, 2)(tx)
+		})
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260303}, func(tx *member.CheckInTx) error { return nil })
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "no record")
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260303}, ciRecord(20260304, 1))
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "a record of another date")
+		boom := errors.New("boom")
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260303}, func(tx *member.CheckInTx) error {
+			_ = ciRecord(20260303, 2)(tx)
+			return boom
+		})
+		assert.ErrorIs(t, err, boom)
+		st, err = s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), st.Version, "nothing written by the failed updates")
+		assert.Equal(t, []member.DayRun{{First: 20260302, Last: 20260302}}, st.Runs)
+
+		// Records out of order (a make-up) are listed in date order.
+		for _, d := range []int32{20260305, 20260228, 20260304, 20260401} {
+			_, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: d}, ciRecord(d, 1))
+			require.NoError(t, err)
+		}
+		recs, err := s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: 20260301, To: 20260331})
+		require.NoError(t, err)
+		var dates []int32
+		for _, r := range recs {
+			dates = append(dates, r.Date)
+		}
+		assert.Equal(t, []int32{20260302, 20260304, 20260305}, dates)
+		assert.Equal(t, int64(5), recs[0].Rewards[0].Points)
+		recs[0].Rewards[0].Points = 1 // a copy
+		recs, err = s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: 20260228, To: 20260302})
+		require.NoError(t, err)
+		require.Len(t, recs, 2, "both ends included")
+		assert.Equal(t, int64(5), recs[1].Rewards[0].Points)
+		_, err = s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: 20260302, To: 20260301})
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		_, err = s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: 20250101, To: 20260301})
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		recs, err = s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "nobody", From: 20260301, To: 20260331})
+		require.NoError(t, err)
+		assert.Empty(t, recs)
+	})
+
+	t.Run("Idempotency", func(t *testing.T) {
+		s := newStore(t)
+		p := member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302, IdempotencyKey: "mu-1", Fingerprint: "fp1"}
+		_, _, err := s.UpdateCheckIn(ctx, p, ciRecord(20260302, 3))
+		require.NoError(t, err)
+		calls := 0
+		rec, replayed, err := s.UpdateCheckIn(ctx, p, func(tx *member.CheckInTx) error { calls++; return ciRecord(20260302, 3)(tx) })
+		require.NoError(t, err)
+		assert.True(t, replayed)
+		assert.Zero(t, calls)
+		assert.Equal(t, 3, rec.Streak, "the record the key wrote")
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302, IdempotencyKey: "mu-1", Fingerprint: "other"}, ciRecord(20260302, 3))
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c2", Date: 20260302, IdempotencyKey: "mu-1", Fingerprint: "fp1"}, ciRecord(20260302, 3))
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		// A failed update leaves its key free.
+		fail := member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302, IdempotencyKey: "mu-2", Fingerprint: "fp2"}
+		_, _, err = s.UpdateCheckIn(ctx, fail, ciRecord(20260302, 1))
+		assert.ErrorIs(t, err, scrm.ErrConflict, "the date is taken")
+		fail.Date = 20260303
+		_, replayed, err = s.UpdateCheckIn(ctx, fail, ciRecord(20260303, 1))
+		require.NoError(t, err)
+		assert.False(t, replayed)
+	})
+
+	t.Run("OnePerDay", func(t *testing.T) {
+		// 50 goroutines check one customer in on one date: exactly one
+		// records it, whether fn looks at Existing or not.
+		s := newStore(t)
+		for _, careful := range []bool{true, false} {
+			date := int32(20260302)
+			if !careful {
+				date = 20260303
+			}
+			const n = 50
+			var wg sync.WaitGroup
+			var won, seen, conflicts atomic.Int64
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: date}, func(tx *member.CheckInTx) error {
+						if careful && tx.Existing != nil {
+							return ciErrSeen
+						}
+						return ciRecord(date, 1)(tx)
+					})
+					switch {
+					case err == nil:
+						won.Add(1)
+					case errors.Is(err, ciErrSeen):
+						seen.Add(1)
+					case errors.Is(err, scrm.ErrConflict):
+						conflicts.Add(1)
+					default:
+						t.Errorf("unexpected error: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			assert.Equal(t, int64(1), won.Load())
+			if careful {
+				assert.Equal(t, int64(n-1), seen.Load())
+			} else {
+				assert.Equal(t, int64(n-1), conflicts.Load())
+			}
+		}
+		st, err := s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), st.Total)
+		assert.Equal(t, int64(2), st.Version)
+		recs, err := s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: 20260301, To: 20260331})
+		require.NoError(t, err)
+		assert.Len(t, recs, 2)
+	})
+
+	t.Run("ManyCustomersInParallel", func(t *testing.T) {
+		s := newStore(t)
+		const customers, days = 20, 10
+		var wg sync.WaitGroup
+		for c := 0; c < customers; c++ {
+			for d := 0; d < days; d++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					date := int32(20260301 + d)
+					_, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: scrm.CustomerID(fmt.Sprintf("c%d", c)), Date: date},
+						func(tx *member.CheckInTx) error {
+							tx.State.Total++
+							tx.Record = &member.CheckInRecord{Date: date, At: t0, Streak: 1}
+							return nil
+						})
+					assert.NoError(t, err)
+				}()
+			}
+		}
+		wg.Wait()
+		for c := 0; c < customers; c++ {
+			st, err := s.CheckInState(ctx, "t1", scrm.CustomerID(fmt.Sprintf("c%d", c)))
+			require.NoError(t, err)
+			assert.Equal(t, int64(days), st.Total, "no update lost")
+			recs, err := s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: scrm.CustomerID(fmt.Sprintf("c%d", c)), From: 20260301, To: 20260331})
+			require.NoError(t, err)
+			require.Len(t, recs, days)
+			for i := 1; i < len(recs); i++ {
+				assert.Less(t, recs[i-1].Date, recs[i].Date)
+			}
+		}
+	})
+
+	t.Run("Isolation", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.PutCheckInRule(ctx, member.CheckInRule{Tenant: "t1"})
+		require.NoError(t, err)
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302, IdempotencyKey: "k", Fingerprint: "a"}, ciRecord(20260302, 1))
+		require.NoError(t, err)
+		_, replayed, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t2", Customer: "c1", Date: 20260302, IdempotencyKey: "k", Fingerprint: "b"}, ciRecord(20260302, 7))
+		require.NoError(t, err, "the same customer, date and key in another tenant")
+		assert.False(t, replayed)
+		v, err := s.CheckInRuleVersion(ctx, "t2")
+		require.NoError(t, err)
+		assert.Zero(t, v)
+		_, err = s.CheckInRule(ctx, "t2", 0)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		recs, err := s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t2", Customer: "c1", From: 20260301, To: 20260331})
+		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		assert.Equal(t, 7, recs[0].Streak)
+		_, err = s.CheckInState(ctx, "t3", "c1")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
+	t.Run("Context", func(t *testing.T) {
+		s := newStore(t)
+		_, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302}, ciRecord(20260302, 1))
+		require.NoError(t, err)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = s.PutCheckInRule(cctx, member.CheckInRule{Tenant: "t1"})
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		assert.ErrorIs(t, err, context.Canceled)
+		_, err = s.CheckInRule(cctx, "t1", 0)
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		_, err = s.CheckInRuleVersion(cctx, "t1")
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		called := false
+		_, _, err = s.UpdateCheckIn(cctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260303, IdempotencyKey: "k", Fingerprint: "f"},
+			func(tx *member.CheckInTx) error { called = true; return ciRecord(20260303, 2)(tx) })
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		assert.False(t, called)
+		_, err = s.CheckInState(cctx, "t1", "c1")
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		_, err = s.CheckIns(cctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: 20260301, To: 20260331})
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		st, err := s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), st.Version, "nothing written under a cancelled context")
+		v, err := s.CheckInRuleVersion(ctx, "t1")
+		require.NoError(t, err)
+		assert.Zero(t, v)
+		_, replayed, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260303, IdempotencyKey: "k", Fingerprint: "f"}, ciRecord(20260303, 2))
+		require.NoError(t, err)
+		assert.False(t, replayed, "the key of the cancelled update is still free")
+	})
 }

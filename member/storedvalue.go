@@ -1,0 +1,643 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"math/bits"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// TopUpRule is a tenant's top-up offer for stored value (储值): a top-up of
+// at least a step's Min gets that step's bonus value and bonus points, e.g.
+// top up ¥300 → +¥30 bonus and 100 points; ¥1000 → +¥100 bonus.
+//
+// Only the highest step the amount reaches applies, once: ¥1300 gets the
+// ¥1000 step's bonus, not ¥1000's plus ¥300's. Top-up rules are versioned
+// like programs: a new version applies to top-ups from then on.
+type TopUpRule struct {
+	Tenant scrm.TenantID `json:"tenant"`
+	// Version is assigned by PutTopUpRule.
+	Version   int64     `json:"version,omitzero"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	// Steps are ordered by strictly increasing Min. None means top-ups
+	// credit the principal only.
+	Steps []TopUpStep `json:"steps,omitzero"`
+}
+
+// TopUpStep is one threshold of a TopUpRule.
+type TopUpStep struct {
+	// Min is the least top-up amount, in yuan, that reaches the step.
+	Min decimal.Decimal `json:"min"`
+	// Bonus is the value added to the bonus balance (赠送金), in yuan.
+	Bonus decimal.Decimal `json:"bonus,omitzero"`
+	// BonusPoints are granted through Options.Rewarder as kind "points".
+	BonusPoints int64 `json:"bonusPoints,omitzero"`
+}
+
+// Clone returns a deep copy of r.
+func (r TopUpRule) Clone() TopUpRule {
+	if r.Steps != nil {
+		r.Steps = append([]TopUpStep(nil), r.Steps...)
+	}
+	return r
+}
+
+// Validate reports the first malformed field of r as an ErrInvalid error
+// naming it ("Steps[1].Min").
+func (r TopUpRule) Validate() error {
+	const op = "member.TopUpRule"
+	if err := scrm.CheckID(op, "Tenant", string(r.Tenant)); err != nil {
+		return err
+	}
+	for i, st := range r.Steps {
+		f := func(name string) string { return "Steps[" + strconv.Itoa(i) + "]." + name }
+		if err := checkAmount(op, f("Min"), st.Min); err != nil {
+			return err
+		}
+		if i > 0 && !st.Min.GreaterThan(r.Steps[i-1].Min) {
+			return scrm.Invalid(op, f("Min"), "steps must have strictly increasing Min, got %s after %s", st.Min, r.Steps[i-1].Min)
+		}
+		if !st.Bonus.IsZero() {
+			if err := checkAmount(op, f("Bonus"), st.Bonus); err != nil {
+				return err
+			}
+		}
+		if st.BonusPoints < 0 || st.BonusPoints > maxPoints {
+			return scrm.Invalid(op, f("BonusPoints"), "must not be negative, got %d", st.BonusPoints)
+		}
+		if st.Bonus.IsZero() && st.BonusPoints == 0 {
+			return scrm.Invalid(op, f("Bonus"), "a step gives a bonus, bonus points or both")
+		}
+	}
+	return nil
+}
+
+// step returns the step a top-up of amount fen reaches, or nil.
+func (r *TopUpRule) step(amount int64) *TopUpStep {
+	for i := len(r.Steps) - 1; i >= 0; i-- {
+		if m, _ := scrm.ToFen(r.Steps[i].Min); amount >= m {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+// PayOrder is how Pay draws on a stored-value account's principal and bonus
+// (Options.StoredValuePay).
+type PayOrder string
+
+// The pay orders.
+const (
+	// PayProportional draws principal and bonus in proportion to the
+	// balances: the bonus part is round(amount × bonus / (principal +
+	// bonus)) to the fen, half up, and the principal part the rest. The
+	// default.
+	PayProportional PayOrder = "proportional"
+	// PayBonusLast draws the principal first and the bonus only once the
+	// principal is used up.
+	PayBonusLast PayOrder = "bonus_last"
+)
+
+// maxBalanceFen bounds a stored-value balance (¥10 trillion), so that every
+// product of two amounts fits 128 bits and every sum an int64.
+const maxBalanceFen = 1_000_000_000_000_000
+
+// ValueBalance is a customer's stored-value balance in yuan.
+type ValueBalance struct {
+	Principal decimal.Decimal // 本金: what the customer paid in and has not spent
+	Bonus     decimal.Decimal // 赠送金: value given on top
+}
+
+// Total returns Principal + Bonus: what Pay can draw.
+func (b ValueBalance) Total() decimal.Decimal { return b.Principal.Add(b.Bonus) }
+
+func valueBalance(principal, bonus int64) ValueBalance {
+	return ValueBalance{Principal: fenDec(principal), Bonus: fenDec(bonus)}
+}
+
+// fenDec is scrm.FromFen without an allocation for zero.
+func fenDec(fen int64) decimal.Decimal {
+	if fen == 0 {
+		return decimal.Decimal{}
+	}
+	return scrm.FromFen(fen)
+}
+
+// PutTopUpRule validates r, stores it as the tenant's newest top-up rule
+// and returns it with Version and CreatedAt set.
+//
+// Errors: ErrInvalid naming the field, e.g. "Steps[1].Min" for steps out of
+// order.
+func (s *Service) PutTopUpRule(ctx context.Context, r TopUpRule) (TopUpRule, error) {
+	const op = "member.PutTopUpRule"
+	if err := r.Validate(); err != nil {
+		return TopUpRule{}, err
+	}
+	r.Version = 0
+	r.CreatedAt = s.clock.Now()
+	out, err := s.store.PutTopUpRule(ctx, r)
+	return out, wrap(op, err)
+}
+
+// TopUpRule returns the tenant's newest top-up rule. Errors: ErrNotFound.
+func (s *Service) TopUpRule(ctx context.Context, tenant scrm.TenantID) (TopUpRule, error) {
+	r, err := s.store.TopUpRule(ctx, tenant, 0)
+	return r, wrap("member.TopUpRule", err)
+}
+
+// TopUpRequest puts money into a customer's stored-value account.
+type TopUpRequest struct {
+	Tenant         scrm.TenantID
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	// Amount is the money paid in, in yuan: it becomes principal.
+	Amount decimal.Decimal
+	// Note is recorded on the journal entry (e.g. the payment reference).
+	Note string
+}
+
+// TopUpResult is what a TopUp credited.
+type TopUpResult struct {
+	// Principal is the amount credited as principal, Bonus the top-up
+	// rule's bonus and BonusPoints its points (granted through
+	// Options.Rewarder).
+	Principal   decimal.Decimal
+	Bonus       decimal.Decimal
+	BonusPoints int64
+	Balance     ValueBalance
+	Entries     []ValueEntry
+	// Replayed tells that the key was seen before: nothing changed and this
+	// is the original result.
+	Replayed bool
+}
+
+// TopUp credits Amount to the principal and the bonus of the tenant's
+// current top-up rule (the highest step reached) to the bonus; the step's
+// bonus points are granted through Options.Rewarder (kind "points", key
+// "storedvalue.topup:" + IdempotencyKey) once the top-up is saved. A tenant
+// without a top-up rule gives no bonus.
+//
+// If the points grant fails the top-up stands and the result is returned
+// with an error matching ErrUnavailable; retrying with the same key grants
+// them again under the same key.
+//
+// Errors: ErrInvalid for a malformed request (Amount not positive, below
+// the fen, or a balance over ¥10 trillion); ErrConflict for a reused key.
+func (s *Service) TopUp(ctx context.Context, req TopUpRequest) (TopUpResult, error) {
+	const op = "member.TopUp"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return TopUpResult{}, err
+	}
+	if err := checkAmount(op, "Amount", req.Amount); err != nil {
+		return TopUpResult{}, err
+	}
+	if err := checkNote(op, "Note", req.Note, false); err != nil {
+		return TopUpResult{}, err
+	}
+	rule, err := s.store.TopUpRule(ctx, req.Tenant, 0)
+	if err != nil && !errors.Is(err, scrm.ErrNotFound) {
+		return TopUpResult{}, wrap(op, err)
+	}
+	amount, _ := scrm.ToFen(req.Amount)
+	var bonus, points int64
+	if st := rule.step(amount); st != nil {
+		bonus, _ = scrm.ToFen(st.Bonus)
+		points = st.BonusPoints
+	}
+	fp := s.newFingerprint(op).str(string(req.Customer)).dec(req.Amount).str(req.Note).sum()
+	out, replayed, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: req.Tenant, Customer: req.Customer,
+		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp}, func(tx *ValueTx) error {
+		a := tx.Account
+		if a.Principal+a.Bonus+amount+bonus > maxBalanceFen {
+			return scrm.Invalid(op, "Amount", "the balance would exceed %s", scrm.FromFen(maxBalanceFen))
+		}
+		now := s.clock.Now()
+		ent := valueEntry(tx, ValueTopUp, now, req.IdempotencyKey)
+		ent.Principal, ent.Bonus, ent.BonusPoints, ent.Note = amount, bonus, points, req.Note
+		a.Principal += amount
+		a.Bonus += bonus
+		a.Cycle.PrincipalIn += amount
+		a.Cycle.BonusIn += bonus
+		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
+		if points > 0 {
+			tx.Outcome.Grants = append(tx.Outcome.Grants, scrm.Grant{Tenant: req.Tenant, Customer: req.Customer,
+				Reward:         scrm.Reward{Kind: scrm.RewardPoints, Points: points, Note: "top-up bonus"},
+				IdempotencyKey: deriveID("storedvalue.topup", req.IdempotencyKey), Source: "storedvalue.topup"})
+		}
+		finishValue(tx, now)
+		return nil
+	})
+	if err != nil {
+		return TopUpResult{}, wrap(op, err)
+	}
+	r := TopUpResult{Balance: valueBalance(out.Principal, out.Bonus), Entries: out.Entries, Replayed: replayed}
+	for _, e := range out.Entries {
+		r.Principal = fenDec(e.Principal)
+		r.Bonus = fenDec(e.Bonus)
+		r.BonusPoints = e.BonusPoints
+	}
+	return r, s.grantAll(ctx, out.Grants)
+}
+
+// valueEntry starts the next journal entry of tx's account.
+func valueEntry(tx *ValueTx, kind ValueEntryKind, now time.Time, key string) ValueEntry {
+	tx.Account.Seq++
+	return ValueEntry{Seq: tx.Account.Seq, Kind: kind, At: now, Key: key}
+}
+
+// finishValue stamps the account and records its balances in the outcome.
+func finishValue(tx *ValueTx, now time.Time) {
+	a := tx.Account
+	if a.Version == 0 && a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	}
+	a.UpdatedAt = now
+	tx.Outcome.Principal, tx.Outcome.Bonus = a.Principal, a.Bonus
+}
+
+// grantAll grants rewards through the Rewarder after a commit; failures are
+// returned joined as ErrUnavailable (see Service).
+func (s *Service) grantAll(ctx context.Context, grants []scrm.Grant) error {
+	var errs []error
+	for _, g := range grants {
+		if err := s.rewarder.Grant(ctx, g); err != nil {
+			s.log.WarnContext(ctx, "member: grant failed", "key", g.IdempotencyKey, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
+	}
+	return nil
+}
+
+// PayRequest pays an order with stored value.
+type PayRequest struct {
+	Tenant         scrm.TenantID
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	// OrderID names the order; an order is paid with stored value once.
+	OrderID string
+	Amount  decimal.Decimal
+}
+
+// PayResult is how a payment (or a refund of one) moved the balances.
+type PayResult struct {
+	// Principal and Bonus are the parts drawn (Pay) or returned
+	// (RefundPayment); they add up to the amount.
+	Principal decimal.Decimal
+	Bonus     decimal.Decimal
+	Balance   ValueBalance
+	Entries   []ValueEntry
+	Replayed  bool
+}
+
+// Pay draws Amount from the customer's stored value for an order, from the
+// principal and the bonus as Options.StoredValuePay says (proportionally by
+// default, see PayOrder), and remembers the split for refunds.
+//
+// Errors: ErrInvalid for a malformed request (Amount not positive or below
+// the fen); ErrExhausted naming Amount when the balance is short (nothing is
+// drawn); ErrConflict for a reused key or an order already paid with
+// stored value under another key.
+func (s *Service) Pay(ctx context.Context, req PayRequest) (PayResult, error) {
+	const op = "member.Pay"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return PayResult{}, err
+	}
+	if err := scrm.CheckID(op, "OrderID", req.OrderID); err != nil {
+		return PayResult{}, err
+	}
+	if err := checkAmount(op, "Amount", req.Amount); err != nil {
+		return PayResult{}, err
+	}
+	amount, _ := scrm.ToFen(req.Amount)
+	order := s.opts.StoredValuePay
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).int(amount).sum()
+	out, replayed, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: req.Tenant, Customer: req.Customer,
+		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID}, func(tx *ValueTx) error {
+		if tx.Payment != nil {
+			return scrm.Errorf(scrm.ErrConflict, op, "order %q was already paid with stored value", req.OrderID)
+		}
+		a := tx.Account
+		if amount > a.Principal+a.Bonus {
+			return &scrm.Error{Code: scrm.ErrExhausted, Op: op, Field: "Amount",
+				Msg: "balance " + scrm.FromFen(a.Principal+a.Bonus).StringFixed(2) + " is short of " + req.Amount.StringFixed(2)}
+		}
+		p, b := drawSplit(amount, a.Principal, a.Bonus, order)
+		now := s.clock.Now()
+		a.Principal -= p
+		a.Bonus -= b
+		a.Cycle.PrincipalUsed += p
+		a.Cycle.BonusUsed += b
+		ent := valueEntry(tx, ValuePay, now, req.IdempotencyKey)
+		ent.Principal, ent.Bonus, ent.OrderID = -p, -b, req.OrderID
+		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
+		tx.Payment = &ValuePayment{OrderID: req.OrderID, Key: req.IdempotencyKey, At: now, Amount: amount,
+			Principal: p, Bonus: b, Cycle: a.Withdrawals}
+		finishValue(tx, now)
+		return nil
+	})
+	if err != nil {
+		return PayResult{}, wrap(op, err)
+	}
+	return payResult(out, replayed, -1), nil
+}
+
+// payResult sums the entries of an outcome, times sign.
+func payResult(out ValueOutcome, replayed bool, sign int64) PayResult {
+	var p, b int64
+	for _, e := range out.Entries {
+		p += e.Principal
+		b += e.Bonus
+	}
+	return PayResult{Principal: fenDec(sign * p), Bonus: fenDec(sign * b),
+		Balance: valueBalance(out.Principal, out.Bonus), Entries: out.Entries, Replayed: replayed}
+}
+
+// drawSplit splits a payment of amount fen between principal and bonus,
+// which together hold at least amount.
+func drawSplit(amount, principal, bonus int64, order PayOrder) (p, b int64) {
+	if order == PayBonusLast {
+		p = min(amount, principal)
+		return p, amount - p
+	}
+	if bonus == 0 {
+		return amount, 0
+	}
+	b = mulDivRound(amount, bonus, principal+bonus)
+	p = amount - b
+	if p > principal { // rounding cannot do this, but the balances must hold
+		p = principal
+		b = amount - p
+	}
+	return p, b
+}
+
+// mulDivRound returns round(a × b / c), half up, for a, b >= 0 and c > 0,
+// exactly (through a 128-bit product). The quotient must fit an int64.
+func mulDivRound(a, b, c int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	var carry uint64
+	lo, carry = bits.Add64(lo, uint64(c)/2, 0)
+	hi += carry
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	return int64(q)
+}
+
+// mulDivFloor returns floor(a × b / c) for a, b >= 0 and c > 0, exactly.
+// The quotient must fit an int64.
+func mulDivFloor(a, b, c int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	return int64(q)
+}
+
+// RefundPaymentRequest returns (part of) a stored-value payment to the
+// balances.
+type RefundPaymentRequest struct {
+	Tenant         scrm.TenantID
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	OrderID        string
+	// Amount is the part of the payment refunded, in yuan.
+	Amount decimal.Decimal
+}
+
+// RefundPayment returns Amount of an order's stored-value payment to the
+// balances it was drawn from, in the payment's own proportion: after
+// refunds totalling R of a payment of A that drew B from the bonus, the
+// bonus has got back floor(B × R / A) and the principal the rest, so
+// partial refunds never return more bonus than a full one and a full refund
+// returns exactly what was drawn.
+//
+// A payment made before the account was last withdrawn is refunded to the
+// balances as new value (it counts as paid in for the next withdrawal).
+//
+// Errors: ErrInvalid for a malformed request or an Amount over what is left
+// to refund; ErrNotFound for an order not paid with stored value;
+// ErrConflict for a reused key.
+func (s *Service) RefundPayment(ctx context.Context, req RefundPaymentRequest) (PayResult, error) {
+	const op = "member.RefundPayment"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return PayResult{}, err
+	}
+	if err := scrm.CheckID(op, "OrderID", req.OrderID); err != nil {
+		return PayResult{}, err
+	}
+	if err := checkAmount(op, "Amount", req.Amount); err != nil {
+		return PayResult{}, err
+	}
+	amount, _ := scrm.ToFen(req.Amount)
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).int(amount).sum()
+	out, replayed, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: req.Tenant, Customer: req.Customer,
+		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID}, func(tx *ValueTx) error {
+		pay := tx.Payment
+		if pay == nil {
+			return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no stored-value payment for order %q", req.Customer, req.OrderID)
+		}
+		if left := pay.Amount - pay.Refunded; amount > left {
+			return scrm.Invalid(op, "Amount", "%s exceeds the %s left to refund on order %q", req.Amount, scrm.FromFen(left), req.OrderID)
+		}
+		a := tx.Account
+		refunded := pay.Refunded + amount
+		b := mulDivFloor(pay.Bonus, refunded, pay.Amount) - pay.RefundedBonus
+		p := amount - b
+		if a.Principal+a.Bonus+amount > maxBalanceFen {
+			return scrm.Invalid(op, "Amount", "the balance would exceed %s", scrm.FromFen(maxBalanceFen))
+		}
+		pay.Refunded, pay.RefundedPrincipal, pay.RefundedBonus = refunded, pay.RefundedPrincipal+p, pay.RefundedBonus+b
+		a.Principal += p
+		a.Bonus += b
+		if pay.Cycle == a.Withdrawals {
+			a.Cycle.PrincipalUsed -= p
+			a.Cycle.BonusUsed -= b
+		} else {
+			a.Cycle.PrincipalIn += p
+			a.Cycle.BonusIn += b
+		}
+		now := s.clock.Now()
+		ent := valueEntry(tx, ValueRefund, now, req.IdempotencyKey)
+		ent.Principal, ent.Bonus, ent.OrderID = p, b, req.OrderID
+		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
+		finishValue(tx, now)
+		return nil
+	})
+	if err != nil {
+		return PayResult{}, wrap(op, err)
+	}
+	return payResult(out, replayed, 1), nil
+}
+
+// WithdrawRequest closes out a customer's stored value (退卡 / 余额退款).
+type WithdrawRequest struct {
+	Tenant         scrm.TenantID
+	Customer       scrm.CustomerID
+	IdempotencyKey string
+	// Note is recorded on the journal entry (e.g. the reason).
+	Note string
+}
+
+// WithdrawResult is what a withdrawal paid out and kept.
+type WithdrawResult struct {
+	// Paid is the money to return to the customer (the host pays it out).
+	Paid decimal.Decimal
+	// Kept is the principal kept for bonus used beyond proportion.
+	Kept decimal.Decimal
+	// Forfeited is the bonus given up.
+	Forfeited decimal.Decimal
+	Balance   ValueBalance
+	Entries   []ValueEntry
+	Replayed  bool
+}
+
+// Withdraw closes out a customer's stored value: the bonus is forfeited and
+// the remaining principal is paid out, minus the bonus already used beyond
+// its fair share. Over the current cycle (since the account was opened or
+// last withdrawn, see ValueCycle), with amounts in fen:
+//
+//	used   = PrincipalUsed + BonusUsed
+//	fair   = round(used × BonusIn / (PrincipalIn + BonusIn))   (half up)
+//	excess = max(0, BonusUsed − fair)
+//	kept   = min(Principal, excess)
+//	paid   = Principal − kept
+//
+// So a customer who topped up ¥300 (+¥30 bonus) and spent ¥110 drawing ¥10
+// of bonus (the fair 1/11) gets the remaining ¥200 principal back; one who
+// drew more bonus than 1/11 of what they spent gets that excess deducted.
+// Proportional payments from a single top-up never create an excess, and
+// bonus-last payments never do. Both balances end at zero; the account
+// stays open for new top-ups, which start a new cycle.
+//
+// Errors: ErrNotFound when the customer has no stored-value account;
+// ErrExhausted when both balances are already zero; ErrConflict for a
+// reused key.
+func (s *Service) Withdraw(ctx context.Context, req WithdrawRequest) (WithdrawResult, error) {
+	const op = "member.Withdraw"
+	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
+		return WithdrawResult{}, err
+	}
+	if err := checkNote(op, "Note", req.Note, false); err != nil {
+		return WithdrawResult{}, err
+	}
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.Note).sum()
+	out, replayed, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: req.Tenant, Customer: req.Customer,
+		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp}, func(tx *ValueTx) error {
+		a := tx.Account
+		if a.Version == 0 {
+			return scrm.Errorf(scrm.ErrNotFound, op, "no stored-value account for customer %q", req.Customer)
+		}
+		if a.Principal == 0 && a.Bonus == 0 {
+			return scrm.Errorf(scrm.ErrExhausted, op, "nothing to withdraw")
+		}
+		kept := min(a.Principal, withdrawExcess(a.Cycle))
+		paid := a.Principal - kept
+		now := s.clock.Now()
+		ent := valueEntry(tx, ValueWithdraw, now, req.IdempotencyKey)
+		ent.Principal, ent.Bonus, ent.Paid, ent.Kept, ent.Forfeited, ent.Note = -a.Principal, -a.Bonus, paid, kept, a.Bonus, req.Note
+		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
+		a.Withdrawn += paid
+		a.Kept += kept
+		a.Forfeited += a.Bonus
+		a.Principal, a.Bonus = 0, 0
+		a.Cycle = ValueCycle{}
+		a.Withdrawals++
+		finishValue(tx, now)
+		return nil
+	})
+	if err != nil {
+		return WithdrawResult{}, wrap(op, err)
+	}
+	r := WithdrawResult{Balance: valueBalance(out.Principal, out.Bonus), Entries: out.Entries, Replayed: replayed}
+	for _, e := range out.Entries {
+		r.Paid, r.Kept, r.Forfeited = fenDec(e.Paid), fenDec(e.Kept), fenDec(e.Forfeited)
+	}
+	return r, nil
+}
+
+// withdrawExcess is the bonus used beyond its fair share in a cycle (see
+// Withdraw).
+func withdrawExcess(c ValueCycle) int64 {
+	in := c.PrincipalIn + c.BonusIn
+	if in <= 0 {
+		return 0
+	}
+	fair := mulDivRound(c.PrincipalUsed+c.BonusUsed, c.BonusIn, in)
+	return max(0, c.BonusUsed-fair)
+}
+
+// Balance returns a customer's stored-value balance; a customer who never
+// had stored value has a zero balance.
+func (s *Service) Balance(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (ValueBalance, error) {
+	const op = "member.Balance"
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return ValueBalance{}, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(customer)); err != nil {
+		return ValueBalance{}, err
+	}
+	a, err := s.store.ValueAccount(ctx, tenant, customer)
+	if errors.Is(err, scrm.ErrNotFound) {
+		return valueBalance(0, 0), nil
+	}
+	if err != nil {
+		return ValueBalance{}, wrap(op, err)
+	}
+	return valueBalance(a.Principal, a.Bonus), nil
+}
+
+// ValueEntries returns a page of a customer's stored-value journal, oldest
+// first.
+func (s *Service) ValueEntries(ctx context.Context, p ListEntriesParams) (ValueEntryPage, error) {
+	const op = "member.ValueEntries"
+	if err := scrm.CheckID(op, "Tenant", string(p.Tenant)); err != nil {
+		return ValueEntryPage{}, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(p.Customer)); err != nil {
+		return ValueEntryPage{}, err
+	}
+	page, err := s.store.ValueEntries(ctx, p)
+	return page, wrap(op, err)
+}
+
+// grantStoredValue is Grant for kind "stored_value": the amount is credited
+// to the bonus balance, keyed by g.IdempotencyKey in the stored-value
+// ledger; g.Source is recorded as the entry's note.
+func (s *Service) grantStoredValue(ctx context.Context, g scrm.Grant) error {
+	const op = "member.Grant"
+	if err := checkAmount(op, "Reward.Amount", g.Reward.Amount); err != nil {
+		return err
+	}
+	if err := checkNote(op, "Source", g.Source, false); err != nil {
+		return err
+	}
+	amount, _ := scrm.ToFen(g.Reward.Amount)
+	fp := s.newFingerprint(op).str(string(g.Customer)).str(string(g.Reward.Kind)).int(amount).str(g.Reward.Note).str(g.Source).sum()
+	_, _, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: g.Tenant, Customer: g.Customer,
+		IdempotencyKey: g.IdempotencyKey, Fingerprint: fp}, func(tx *ValueTx) error {
+		a := tx.Account
+		if a.Principal+a.Bonus+amount > maxBalanceFen {
+			return scrm.Invalid(op, "Reward.Amount", "the balance would exceed %s", scrm.FromFen(maxBalanceFen))
+		}
+		now := s.clock.Now()
+		ent := valueEntry(tx, ValueGrant, now, g.IdempotencyKey)
+		ent.Bonus, ent.Note = amount, g.Source
+		a.Bonus += amount
+		a.Cycle.BonusIn += amount
+		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
+		finishValue(tx, now)
+		return nil
+	})
+	return wrap(op, err)
+}
+
+// holds reports whether the service's own Grant holds rewards of kind: what
+// a rule may grant when Options.Rewarder is left unset.
+func (s *Service) holds(kind scrm.RewardKind) bool {
+	return kind == scrm.RewardPoints || kind == scrm.RewardGrowth || kind == scrm.RewardStoredValue
+}
