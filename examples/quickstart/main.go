@@ -28,7 +28,13 @@
 //     channel code and becomes hers, joins the store's group and is welcomed
 //     with a content template rendered for her (a repeat buyer gets the
 //     variant), the owner gets a follow-up task, and when she leaves her
-//     customers and their open tasks go to a colleague (离职继承).
+//     customers and their open tasks go to a colleague (离职继承);
+//  9. points buy a coupon in the points mall (积分商城), and a keyword reply
+//     enters a lucky draw (抽奖) that costs points and audits from its seed;
+//  10. a week of check-ins with a make-up (签到, 补签), a paid membership
+//     from its free trial to a month whose savings fall short of its price,
+//     so the difference comes back as stored value (开卡保本), and a top-up
+//     with a bonus paying an order (储值).
 //
 // Every service is wired into one scrm.Dispatcher: Profiles first, then the
 // domain services, so each reads a profile that already includes the event.
@@ -155,6 +161,8 @@ func run(ctx context.Context, w io.Writer) error {
 		a.showCoupons,
 		a.showReferrals,
 		a.showDesk,
+		a.showMallAndDraw,
+		a.showPlans,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -176,12 +184,18 @@ func newApp(ctx context.Context, w io.Writer) *app {
 	a.dir = scrm.NewDirectory(scrm.NewMemoryDirectoryStore(), &kernel)
 	a.tags = tagging.New(tagging.NewMemoryStore(), store, &tagging.Options{Options: kernel})
 	a.touches = sop.New(sop.NewMemoryStore(), store, &sop.Options{Options: kernel, Channel: a.channel})
-	a.members = member.New(member.NewMemoryStore(), store, &member.Options{Options: kernel})
+	// One reward router for every package: points and growth to member,
+	// coupons to coupon (routes are added below, once the services exist).
+	router := scrm.NewRewardRouter()
+	a.members = member.New(member.NewMemoryStore(), store, &member.Options{Options: kernel, Rewarder: router})
 	couponIDs := kernel
 	couponIDs.NewID = func() string { a.ids++; return fmt.Sprintf("CP%03d", a.ids) }
 	a.coupons = coupon.New(coupon.NewMemoryStore(), store, &coupon.Options{Options: couponIDs})
-	a.referrals = referral.New(referral.NewMemoryStore(), store, &referral.Options{Options: kernel, Rewarder: a.rewards(),
-		CodeSecret: func(scrm.TenantID) []byte { return []byte("demo-coffee's 32-byte secret key") }})
+	a.referrals = referral.New(referral.NewMemoryStore(), store, &referral.Options{Options: kernel, Rewarder: router,
+		CodeSecret:    func(scrm.TenantID) []byte { return []byte("demo-coffee's 32-byte secret key") },
+		Seed:          func() uint64 { return 88 }, // recorded with each draw; fixed here so the demo prints the same
+		PointsSpender: a.lotterySpender()})
+	a.routeRewards(router)
 	watch := scrm.HandlerFunc(func(ctx context.Context, e scrm.Event) error {
 		if e.Type == scrm.EventCustomerMerged {
 			a.merges = append(a.merges, fmt.Sprintf("%s merged into %s", e.Prop("from"), e.Prop("into")))

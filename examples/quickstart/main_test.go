@@ -62,7 +62,7 @@ func TestQuickstart(t *testing.T) {
 		"C004 binding her own code: self_referral",
 		"after a ¥88 first order (delivered twice): coupons [new-10], points 288",
 		"C004: coupons [beans-88]; invited 1, qualified 1, commission pending ¥8.80",
-		"after the return window: settled 1 commission, ¥8.80",
+		"after the return window: settled 1 commission, ¥8.80, paid into C004's stored value (bonus ¥8.80)",
 		// 8. the desk: owner from the channel code, the template rendered
 		// per customer (variant for the repeat buyer), tasks follow the
 		// customers when their owner leaves.
@@ -73,6 +73,24 @@ func TestQuickstart(t *testing.T) {
 		"join rate (加群率) of store jingan: 1 added, 1 joined a group within 7 days (100.0%)",
 		"小张 leaves (离职继承): 2 customers move to xiaoli\nopen tasks of xiaozhang: none\nopen tasks of xiaoli: [入群回访 (call after joining) for C001",
 		"[01-20 17:00 xiaozhang → xiaoli (departure)]",
+		// 9. the points mall (limit 1, a retry replays) and a keyword draw
+		// that costs points, is limited per day and audits from its seed.
+		"mall: C015 exchanges 300 points for 10 元无门槛券: balance 68, reward coupon new-10 (done)",
+		"the same request again (a retry): replayed true, balance 68",
+		"a second exchange: member.MemoryStore.ChargeExchange: PerCustomer:",
+		`draw: C015 replies "抽奖": draw #1 costs 20 points, wins beans (coupon); audit from the recorded seed: ok`,
+		"a second draw the same day: referral.Draw: referral.MemoryStore.EnterLottery: the customer drew 1 times on 2028-01-20: daily_limit",
+		"C015's points now: 48",
+		// 10. check-in with a make-up, a plan from trial to break-even,
+		// stored value with its bonus.
+		"check-in Tue 01-25: streak 1, rewards 5 points\nmake-up Mon 01-24 (补签): cost 10 points, streak 4, no ladder reward",
+		"check-in Thu 01-27: streak 7, rewards 50 points + coupon new-10\ncheck-in again the same day: replayed true",
+		"Fri 02-04  order A3101 of ¥30.00 costs her ¥20.40 (rate 0.68), saving ¥9.60",
+		"1 term settled with ¥6.00 stored value (开卡保本)",
+		"top-up ¥300 (充300送40+100积分): principal ¥300.00, bonus ¥46.00",
+		"pays ¥100 from stored value: ¥86.71 principal + ¥13.29 bonus (in proportion); left ¥213.29 + ¥32.71",
+		"pays ¥500: member.Pay: Amount: balance 246.00 is short of 500.00",
+		"C015's points now: 213",
 	} {
 		assert.Contains(t, s, want)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -11,20 +10,14 @@ import (
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
-// rewards routes every reward the domain packages grant to the service that
-// holds that kind of value: points and growth to member, coupons to coupon.
-// Stored value (储值) has no service in this demo yet, so its grants are
-// printed as a payout.
-func (a *app) rewards() *scrm.RewardRouter {
-	r := scrm.NewRewardRouter()
+// routeRewards routes every reward the domain packages grant to the service
+// that holds that kind of value: points, growth and stored value (储值) to
+// member, coupons to coupon.
+func (a *app) routeRewards(r *scrm.RewardRouter) {
 	r.Route(scrm.RewardPoints, a.members)
 	r.Route(scrm.RewardGrowth, a.members)
+	r.Route(scrm.RewardStoredValue, a.members)
 	r.Route(scrm.RewardCoupon, a.coupons)
-	r.Route(scrm.RewardStoredValue, scrm.RewarderFunc(func(_ context.Context, g scrm.Grant) error {
-		a.printf("  payout to %s: ¥%s stored value (%s)\n", g.Customer, g.Reward.Amount.StringFixed(2), g.Source)
-		return nil
-	}))
-	return r
 }
 
 // defineReferrals sets up 老带新 (old brings new): the invitee gets a ¥10
@@ -110,6 +103,11 @@ func (a *app) showReferrals() error {
 	if err != nil {
 		return err
 	}
-	a.printf("  after the return window: settled %d commission, ¥%s\n", res.Settled, res.Amount.StringFixed(2))
+	bal, err := a.members.Balance(a.ctx, tenant, inviter)
+	if err != nil {
+		return err
+	}
+	a.printf("  after the return window: settled %d commission, ¥%s, paid into %s's stored value (bonus ¥%s)\n",
+		res.Settled, res.Amount.StringFixed(2), inviter, bal.Bonus.StringFixed(2))
 	return nil
 }
