@@ -2,7 +2,7 @@
 // points ledger of lots that expire, earn and redeem rules, checkout holds,
 // refunds with clawback, and the sweeps and queries around them; daily
 // check-in streaks, paid membership plans with trials and a break-even
-// guarantee, and stored value with top-up bonuses.
+// guarantee, stored value with top-up bonuses, and a points mall.
 //
 // # Wiring
 //
@@ -164,6 +164,22 @@
 //     are per tenant within each of those parts (a key of the points ledger
 //     does not collide with a top-up's); check-ins need no key (the day is
 //     the key) and RecordSaving is idempotent by order.
+//
+// # Points mall
+//
+// The points mall (积分商城) sells catalog items for points: PutCatalogItem
+// defines an item (price in points, the reward it grants, stock, a limit
+// per customer, the tiers that may buy it, a sale window), and Exchange
+// runs a purchase in three idempotent steps. First one atomic store step
+// (MallStore.ChargeExchange) checks and counts stock and the customer's
+// limit, spends the price from the ledger soonest-expiring first and
+// records the exchange as pending; then the reward is granted through
+// Options.Rewarder; then the exchange is marked done, or, when the grant
+// failed, one atomic step returns the points to the lots they came from,
+// the stock and the customer's count. A crash between steps leaves a
+// pending exchange that a retry with the same key, or ResumeExchanges,
+// completes. The mall's idempotency keys are its own, not shared with the
+// ledger's.
 //
 // Merges of customers (customer.merged) are not handled yet: points, check-ins,
 // memberships and stored value stay with the absorbed customer.

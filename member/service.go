@@ -27,7 +27,7 @@ const FutureTolerance = 5 * time.Minute
 type Options struct {
 	scrm.Options
 	// Rewarder grants tier upgrade rewards, check-in rewards, a top-up's
-	// bonus points and paid plans' benefits. Default: the Service itself,
+	// bonus points, paid plans' benefits and points-mall rewards. Default: the Service itself,
 	// which holds kinds "points", "growth" and "stored_value"; rewards of
 	// any other kind (coupons) then need a Rewarder (PutProgram,
 	// PutCheckInRule and PutPlan say so). A scrm.RewardRouter with those
