@@ -126,20 +126,23 @@ func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 		return err
 	}
 	fp := s.newFingerprint(op).str(string(g.Customer)).str(string(g.Reward.Kind)).int(g.Reward.Points).str(g.Reward.Note).str(g.Source).sum()
-	_, _, err := s.update(ctx, op, UpdateParams{
+	_, _, err := s.updateArgs(ctx, op, UpdateParams{
 		Tenant: g.Tenant, Customer: g.Customer, IdempotencyKey: g.IdempotencyKey, Fingerprint: fp,
-	}, func(e *engine) error {
-		ent := e.entry(EntryGrant)
-		ent.Note = g.Source
-		if g.Reward.Kind == scrm.RewardPoints {
-			credit(e.a, ent, g.Reward.Points, nanos(e.c.p.Expiry.ExpiresAt(e.now, e.c.loc)), e.now.UnixNano(), 0)
-			return nil
-		}
-		e.addGrowth(ent, g.Reward.Points, e.now)
-		e.evaluate(e.now, false, "upgrade", rewardGrant)
-		return nil
-	})
+	}, grantStep, earnArgs{}, grantArgs{kind: g.Reward.Kind, points: g.Reward.Points, source: g.Source})
 	return err
+}
+
+// grantStep is Grant's step, on the engine's grant arguments.
+func grantStep(e *engine) error {
+	ent := e.entry(EntryGrant)
+	ent.Note = e.grant.source
+	if e.grant.kind == scrm.RewardPoints {
+		credit(e.a, ent, e.grant.points, nanos(e.c.p.Expiry.ExpiresAt(e.now, e.c.loc)), e.now.UnixNano(), 0)
+		return nil
+	}
+	e.addGrowth(ent, e.grant.points, e.now)
+	e.evaluate(e.now, false, "upgrade", rewardGrant)
+	return nil
 }
 
 // ImportRequest moves a customer's balance from another system (a legacy

@@ -290,24 +290,60 @@ func (s *Service) CheckIn(ctx context.Context, req CheckInRequest) (CheckInResul
 	if err != nil {
 		return CheckInResult{}, err
 	}
-	var existing CheckInRecord
-	rec, _, err := s.store.UpdateCheckIn(ctx, CheckInParams{Tenant: req.Tenant, Customer: req.Customer, Date: date},
-		func(tx *CheckInTx) error {
-			if tx.Existing != nil {
-				existing = tx.Existing.Clone() // tx is the store's once fn returns
-				return errCheckedIn
-			}
-			tx.Record = checkInDay(rule, tx.State, date, dayKey(now, loc), now, false)
-			return nil
-		})
+	o, _ := s.ciOps.Get().(*checkInOp)
+	if o == nil {
+		o = &checkInOp{}
+		o.fn = o.run
+	}
+	o.rule, o.date, o.today, o.now = rule, date, dayKey(now, loc), now
+	rec, _, err := s.store.UpdateCheckIn(ctx, CheckInParams{Tenant: req.Tenant, Customer: req.Customer, Date: date}, o.fn)
 	replayed := false
 	if err == errCheckedIn {
-		rec, replayed, err = existing, true, nil
+		rec, replayed, err = o.existing, true, nil
 	}
+	*o = checkInOp{fn: o.fn} // the store keeps no reference to fn once UpdateCheckIn returns
+	s.ciOps.Put(o)
 	if err != nil {
 		return CheckInResult{}, wrap(op, err)
 	}
 	return s.checkInEffects(ctx, req.Tenant, req.Customer, rec, replayed, loc)
+}
+
+// checkInOp is CheckIn's step for Store.UpdateCheckIn. It is recycled, with
+// fn bound to run once, so that a check-in allocates neither a closure nor
+// the variables it would capture.
+type checkInOp struct {
+	rule        *CheckInRule
+	date, today int32
+	now         time.Time
+	// existing is the date's record when it was already checked in.
+	existing CheckInRecord
+	fn       func(tx *CheckInTx) error
+}
+
+func (o *checkInOp) run(tx *CheckInTx) error {
+	if tx.Existing != nil {
+		o.existing = tx.Existing.Clone() // tx is the store's once fn returns
+		return errCheckedIn
+	}
+	tx.Record = checkInDay(o.rule, tx.State, o.date, o.today, o.now, false)
+	return nil
+}
+
+// checkInGrantKey returns the idempotency key of the i-th reward of a
+// check-in, deriveID("checkin", customer, date, i), built in one allocation.
+func checkInGrantKey(customer scrm.CustomerID, date int32, i int) string {
+	var arr [scrm.MaxIDLength]byte
+	b := append(arr[:0], "checkin:"...)
+	b = append(b, customer...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(date), 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(i), 10)
+	if len(b) > scrm.MaxIDLength {
+		return deriveID("checkin", string(customer), strconv.Itoa(int(date)), strconv.Itoa(i))
+	}
+	return string(b)
 }
 
 // checkInDay records date in state under rule and returns its record.
@@ -336,10 +372,9 @@ func (s *Service) checkInEffects(ctx context.Context, tenant scrm.TenantID, cust
 		MakeUp: rec.MakeUp, Cost: rec.Cost, Replayed: replayed}
 	var errs []error
 	if len(rec.Rewards) > 0 {
-		date := strconv.Itoa(int(rec.Date))
 		for i, rw := range rec.Rewards {
 			g := scrm.Grant{Tenant: tenant, Customer: customer, Reward: rw,
-				IdempotencyKey: deriveID("checkin", string(customer), date, strconv.Itoa(i)), Source: "checkin"}
+				IdempotencyKey: checkInGrantKey(customer, rec.Date, i), Source: "checkin"}
 			if err := s.rewarder.Grant(ctx, g); err != nil {
 				s.log.WarnContext(ctx, "member: check-in reward failed", "key", g.IdempotencyKey, "err", err)
 				errs = append(errs, err)

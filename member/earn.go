@@ -108,9 +108,9 @@ func (s *Service) Earn(ctx context.Context, req EarnRequest) (EarnResult, error)
 		return EarnResult{}, err
 	}
 	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).dec(req.Amount).items(req.Items).time(req.At).sum()
-	out, replayed, err := s.updateEarn(ctx, op, UpdateParams{
+	out, replayed, err := s.updateArgs(ctx, op, UpdateParams{
 		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID,
-	}, earnStep, earnArgs{orderID: req.OrderID, amount: req.Amount, items: req.Items, at: at})
+	}, earnStep, earnArgs{orderID: req.OrderID, amount: req.Amount, items: req.Items, at: at}, grantArgs{})
 	return earnResult(out, replayed, s.opts.LocationOf(req.Tenant)), err
 }
 

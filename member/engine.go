@@ -24,8 +24,28 @@ type engine struct {
 	key string
 	// step is the request's own change, run between advance and finish.
 	step func(e *engine) error
-	// earn holds the arguments of an Earn step.
-	earn earnArgs
+	// earn holds the arguments of an Earn step, grant those of a Grant
+	// step: passed here rather than captured by a closure, they cost no
+	// allocation.
+	earn  earnArgs
+	grant grantArgs
+	// xop is the exchange whose charge the engine runs.
+	xop *exchangeOp
+}
+
+// grantArgs are the arguments of grantStep.
+type grantArgs struct {
+	kind   scrm.RewardKind
+	points int64
+	source string
+}
+
+// entryBlock is the storage of a request's first journal entry and its
+// first lot move, allocated together: most requests write one entry that
+// moves one lot.
+type entryBlock struct {
+	ent  [1]Entry
+	lots [1]LotMove
 }
 
 // earnArgs are the arguments of engine.earnOrder.
@@ -55,7 +75,15 @@ func (e *engine) run(tx *LedgerTx) error {
 // entries): fill an entry in before starting the next one.
 func (e *engine) entry(kind EntryKind) *Entry {
 	e.a.Seq++
-	e.tx.Outcome.Entries = append(e.tx.Outcome.Entries, Entry{Seq: e.a.Seq, Kind: kind, At: e.now, Key: e.key, Program: e.c.p.Version})
+	ent := Entry{Seq: e.a.Seq, Kind: kind, At: e.now, Key: e.key, Program: e.c.p.Version}
+	if e.tx.Outcome.Entries == nil {
+		b := new(entryBlock)
+		ent.Lots = b.lots[:0:1] // set back to nil by finish if unused
+		b.ent[0] = ent
+		e.tx.Outcome.Entries = b.ent[:1:1]
+	} else {
+		e.tx.Outcome.Entries = append(e.tx.Outcome.Entries, ent)
+	}
 	return &e.tx.Outcome.Entries[len(e.tx.Outcome.Entries)-1]
 }
 
@@ -70,6 +98,9 @@ func (e *engine) expire() int64 {
 
 func (e *engine) finish() {
 	e.expire()
+	if es := e.tx.Outcome.Entries; len(es) > 0 && len(es[0].Lots) == 0 {
+		es[0].Lots = nil // entry's preallocated room, unused
+	}
 	e.setTierDue()
 	e.a.UpdatedAt = e.now
 	e.tx.Outcome.After = e.a.balance()

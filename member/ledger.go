@@ -331,8 +331,21 @@ func credit(a *AccountState, e *Entry, points int64, exp, earned int64, preferID
 // starting with lot first when it has free points. The caller checks that
 // enough are free; spend returns what it could take.
 func spend(a *AccountState, e *Entry, points int64, first int64) int64 {
+	// Make room for exactly the moves the spend makes (lot first, then
+	// the lots with free points up to the amount), so that a spend from one
+	// lot fits the room entry leaves for one move.
+	moves, left := 0, points
+	if first > 0 {
+		moves++
+	}
+	for i := 0; i < len(a.Lots) && left > 0; i++ {
+		if f := a.Lots[i].Free(); f > 0 {
+			moves++
+			left -= f
+		}
+	}
+	e.Lots = slices.Grow(e.Lots, moves)
 	need := points
-	e.Lots = slices.Grow(e.Lots, len(a.Lots))
 	take := func(l *Lot) {
 		t := min(l.Free(), need)
 		if t <= 0 {

@@ -272,23 +272,17 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 		return ExchangeResult{}, err
 	}
 	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.Item).sum()
-	tenant, customer, key := req.Tenant, req.Customer, req.IdempotencyKey
-	now := s.clock.Now()
-	e := s.getEngine()
-	*e = engine{c: c, now: now, env: env, key: req.IdempotencyKey}
+	x, _ := s.xOps.Get().(*exchangeOp)
+	if x == nil {
+		x = &exchangeOp{}
+		x.fn = x.run
+	}
+	x.e = engine{c: c, now: s.clock.Now(), env: env, key: req.IdempotencyKey, step: chargeStep}
+	x.tenant, x.customer = req.Tenant, req.Customer
 	res, err := s.store.ChargeExchange(ctx, ChargeExchangeParams{Tenant: req.Tenant, Customer: req.Customer, Item: req.Item,
-		Key: req.IdempotencyKey, Fingerprint: fp}, func(tx *ExchangeTx) error {
-		if err := checkWindow(op, &tx.Item, now); err != nil {
-			return err
-		}
-		e.step = func(e *engine) error { return e.chargeExchange(op, tenant, customer, key, tx) }
-		if err := e.run(tx.Ledger); err != nil {
-			return err
-		}
-		tx.Exchange.Balance = tx.Ledger.Outcome.After
-		return nil
-	})
-	s.recycle(e)
+		Key: req.IdempotencyKey, Fingerprint: fp}, x.fn)
+	*x = exchangeOp{fn: x.fn} // the store keeps no reference to fn once ChargeExchange returns
+	s.xOps.Put(x)
 	if err != nil {
 		return ExchangeResult{}, wrap(op, err)
 	}
@@ -314,6 +308,37 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 		err = effErr
 	}
 	return out, err
+}
+
+// exchangeOp is Exchange's charge step for MallStore.ChargeExchange, with
+// the engine that runs its ledger step. It is recycled, with fn bound to
+// run once, so that an exchange allocates no closures.
+type exchangeOp struct {
+	e        engine
+	tenant   scrm.TenantID
+	customer scrm.CustomerID
+	tx       *ExchangeTx
+	fn       func(tx *ExchangeTx) error
+}
+
+func (x *exchangeOp) run(tx *ExchangeTx) error {
+	if err := checkWindow("member.Exchange", &tx.Item, x.e.now); err != nil {
+		return err
+	}
+	x.tx = tx
+	x.e.xop = x
+	if err := x.e.run(tx.Ledger); err != nil {
+		return err
+	}
+	tx.Exchange.Balance = tx.Ledger.Outcome.After
+	return nil
+}
+
+// chargeStep is the ledger step of an exchange's charge, on the engine's
+// exchangeOp.
+func chargeStep(e *engine) error {
+	x := e.xop
+	return e.chargeExchange("member.Exchange", x.tenant, x.customer, e.key, x.tx)
 }
 
 // getEngine returns a recycled engine; recycle returns it once the store no
@@ -533,6 +558,9 @@ func reason(err error) string {
 
 // publishExchanged publishes points.exchanged for a done exchange.
 func (s *Service) publishExchanged(ctx context.Context, rec *ExchangeRecord) error {
+	if s.cache.noEvents {
+		return nil // the default publisher drops events: build none
+	}
 	ev := scrm.Event{
 		ID: deriveID(EventPointsExchanged, rec.Key), Tenant: rec.Tenant, Customer: rec.Customer,
 		Type: EventPointsExchanged, Time: rec.SettledAt,

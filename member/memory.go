@@ -714,7 +714,9 @@ type journal struct {
 
 // jEntry is a journal entry, stored compactly: its Kind as a number (see
 // kindIndex) and its rarely set strings in extra, so that it holds few
-// pointers for the garbage collector to scan. A single lot move (the usual
+// pointers for the garbage collector to scan. Note is kept inline: grants,
+// adjustments and event awards all set it, and an extra for it alone would
+// cost each of them an allocation. A single lot move (the usual
 // case) is kept in lot, with one set, so that adding it allocates nothing;
 // more are kept in lots.
 type jEntry struct {
@@ -723,7 +725,7 @@ type jEntry struct {
 	seq, points, held, debt, growth int64
 	forgiven, forfeited, program    int64
 	at                              time.Time
-	key, orderID                    string
+	key, orderID, note              string
 	extra                           *jExtra
 	one                             bool
 	kind                            uint8
@@ -731,8 +733,8 @@ type jEntry struct {
 
 // jExtra holds the fields of a jEntry that most entries leave empty.
 type jExtra struct {
-	kind                             EntryKind // when kindIndex has no number for it
-	holdID, from, to, note, operator string
+	kind                       EntryKind // when kindIndex has no number for it
+	holdID, from, to, operator string
 }
 
 // kindIndex numbers the entry kinds for jEntry.kind (kindOf is its
@@ -803,9 +805,9 @@ func kindOf(i uint8) EntryKind {
 
 func compactEntry(e *Entry) jEntry {
 	je := jEntry{seq: e.Seq, points: e.Points, held: e.Held, debt: e.Debt, growth: e.Growth, forgiven: e.Forgiven,
-		forfeited: e.Forfeited, program: e.Program, at: e.At, key: e.Key, orderID: e.OrderID, kind: kindIndex(e.Kind)}
-	if je.kind == 0 || e.HoldID != "" || e.From != "" || e.To != "" || e.Note != "" || e.Operator != "" {
-		je.extra = &jExtra{holdID: e.HoldID, from: e.From, to: e.To, note: e.Note, operator: e.Operator}
+		forfeited: e.Forfeited, program: e.Program, at: e.At, key: e.Key, orderID: e.OrderID, note: e.Note, kind: kindIndex(e.Kind)}
+	if je.kind == 0 || e.HoldID != "" || e.From != "" || e.To != "" || e.Operator != "" {
+		je.extra = &jExtra{holdID: e.HoldID, from: e.From, to: e.To, operator: e.Operator}
 		if je.kind == 0 {
 			je.extra.kind = e.Kind
 		}
@@ -816,12 +818,12 @@ func compactEntry(e *Entry) jEntry {
 // entry returns the entry without its Lots.
 func (je *jEntry) entry() Entry {
 	e := Entry{Seq: je.seq, Kind: kindOf(je.kind), At: je.at, Points: je.points, Held: je.held, Debt: je.debt,
-		Growth: je.growth, Forgiven: je.forgiven, Forfeited: je.forfeited, Key: je.key, OrderID: je.orderID, Program: je.program}
+		Growth: je.growth, Forgiven: je.forgiven, Forfeited: je.forfeited, Key: je.key, OrderID: je.orderID, Note: je.note, Program: je.program}
 	if x := je.extra; x != nil {
 		if je.kind == 0 {
 			e.Kind = x.kind
 		}
-		e.HoldID, e.From, e.To, e.Note, e.Operator = x.holdID, x.from, x.to, x.note, x.operator
+		e.HoldID, e.From, e.To, e.Operator = x.holdID, x.from, x.to, x.operator
 	}
 	return e
 }

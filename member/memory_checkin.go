@@ -29,6 +29,9 @@ type ciCustomer struct {
 	mu      sync.Mutex
 	state   CheckInState // Version 0 until first saved
 	records []*CheckInRecord
+	// last is the Date of the latest record, kept here so that the usual
+	// check-in, of a new latest date, reads no record.
+	last int32
 }
 
 // ciTx is a recycled transaction with room for the state's copy.
@@ -78,7 +81,7 @@ func (t *ciTenant) customer(c scrm.CustomerID, create bool) *ciCustomer {
 // false.
 func (c *ciCustomer) find(date int32) (int, bool) {
 	n := len(c.records)
-	if n > 0 && c.records[n-1].Date < date {
+	if n > 0 && c.last < date {
 		return n, false // the usual case: a new latest date
 	}
 	i := sort.Search(n, func(i int) bool { return c.records[i].Date >= date })
@@ -225,6 +228,7 @@ func (m *memCheckIns) apply(ctx context.Context, op string, c *ciCustomer, p Che
 	c.records = append(c.records, nil)
 	copy(c.records[i+1:], c.records[i:])
 	c.records[i] = rec
+	c.last = max(c.last, rec.Date)
 	return rec.Clone(), nil
 }
 

@@ -29,9 +29,13 @@ type svTenant struct {
 }
 
 type svAccount struct {
-	mu       sync.Mutex
-	state    ValueAccount // Version 0 until first saved
-	payments map[string]*ValuePayment
+	mu    sync.Mutex
+	state ValueAccount // Version 0 until first saved
+	// payments maps an order ID to 1 + the index of its payment in pays:
+	// an int, so that apply looks an order up and reserves its slot in
+	// one probe of the map (see apply).
+	payments map[string]int32
+	pays     []*ValuePayment
 	journal  valueJournal
 }
 
@@ -182,8 +186,9 @@ func (s *memoryStore) UpdateStoredValue(ctx context.Context, p ValueParams, fn f
 	acc.mu.Unlock()
 	if slot >= 0 {
 		var enc []byte
+		var buf [32]byte // settle copies enc
 		if err == nil {
-			enc = encodeValueOutcome(out)
+			enc = encodeValueOutcome(buf[:0], out)
 		}
 		t.keys.settle(p.IdempotencyKey, slot, p.Customer, p.Fingerprint, enc, err == nil)
 	}
@@ -196,8 +201,8 @@ func (s *memoryStore) UpdateStoredValue(ctx context.Context, p ValueParams, fn f
 // encodeValueOutcome encodes what an idempotency record keeps of a
 // stored-value outcome: the balances and where its entries are in the
 // journal (read back on a replay rather than kept twice), then its grants,
-// rarely any, as JSON.
-func encodeValueOutcome(out ValueOutcome) []byte {
+// rarely any, as JSON. It appends to dst.
+func encodeValueOutcome(dst []byte, out ValueOutcome) []byte {
 	var first int64
 	if len(out.Entries) > 0 {
 		first = out.Entries[0].Seq
@@ -207,7 +212,7 @@ func encodeValueOutcome(out ValueOutcome) []byte {
 	binary.LittleEndian.PutUint64(b[8:], uint64(len(out.Entries)))
 	binary.LittleEndian.PutUint64(b[16:], uint64(out.Principal))
 	binary.LittleEndian.PutUint64(b[24:], uint64(out.Bonus))
-	enc := b[:]
+	enc := append(dst, b[:]...)
 	if len(out.Grants) > 0 {
 		js, _ := json.Marshal(out.Grants) // grants always encode
 		enc = append(enc, js...)
@@ -253,39 +258,71 @@ func (m *memStoredValues) apply(ctx context.Context, op string, a *svAccount, p 
 	if a.state.Version == 0 {
 		x.acc.Tenant, x.acc.Customer = p.Tenant, p.Customer
 	}
+	// Look the order up and reserve its slot in one probe of the map: the
+	// op= adds the new payment's number to the zero value of a new order
+	// (reserved: filled on commit or deleted), or to an existing one's,
+	// which is then restored.
+	reserved, idx := false, int32(-1)
 	if p.OrderID != "" {
-		if pay := a.payments[p.OrderID]; pay != nil {
-			c := *pay
+		if a.payments == nil {
+			a.payments = make(map[string]int32)
+		}
+		n, r := len(a.payments), int32(len(a.pays))+1
+		a.payments[p.OrderID] += r
+		if len(a.payments) > n {
+			reserved = true
+		} else {
+			a.payments[p.OrderID] -= r
+			idx = a.payments[p.OrderID] - 1
+			c := *a.pays[idx]
 			x.tx.Payment = &c
 		}
 	}
-	tx := &x.tx
-	if err := fn(tx); err != nil {
+	fail := func(err error) (ValueOutcome, error) {
+		if reserved {
+			delete(a.payments, p.OrderID)
+		}
 		return ValueOutcome{}, err
 	}
+	tx := &x.tx
+	if err := fn(tx); err != nil {
+		return fail(err)
+	}
 	if err := scrm.CheckContext(ctx, op); err != nil {
-		return ValueOutcome{}, err
+		return fail(err)
 	}
 	st := tx.Account
 	if st.Principal < 0 || st.Bonus < 0 {
-		return ValueOutcome{}, scrm.Invalid(op, "Account", "balances may not be negative (principal %d, bonus %d fen)", st.Principal, st.Bonus)
+		return fail(scrm.Invalid(op, "Account", "balances may not be negative (principal %d, bonus %d fen)", st.Principal, st.Bonus))
 	}
 	if tx.Payment != nil && tx.Payment.OrderID != p.OrderID {
-		return ValueOutcome{}, scrm.Invalid(op, "Payment.OrderID", "%q is not the order named by the params (%q)", tx.Payment.OrderID, p.OrderID)
+		return fail(scrm.Invalid(op, "Payment.OrderID", "%q is not the order named by the params (%q)", tx.Payment.OrderID, p.OrderID))
 	}
 	for i := range tx.Outcome.Entries {
 		if tx.Outcome.Entries[i].Seq != a.state.Seq+int64(i)+1 {
-			return ValueOutcome{}, scrm.Invalid(op, "Outcome.Entries", "entries must continue the journal's Seq")
+			return fail(scrm.Invalid(op, "Outcome.Entries", "entries must continue the journal's Seq"))
 		}
 	}
 	st.Tenant, st.Customer = p.Tenant, p.Customer
 	st.Version = a.state.Version + 1
 	a.state = *st
-	if tx.Payment != nil {
+	switch {
+	case tx.Payment != nil && reserved:
+		a.pays = append(a.pays, tx.Payment)
+	case tx.Payment != nil && idx >= 0:
+		a.pays[idx] = tx.Payment
+	case tx.Payment != nil: // no OrderID in the params: keyed by ""
 		if a.payments == nil {
-			a.payments = make(map[string]*ValuePayment)
+			a.payments = make(map[string]int32)
 		}
-		a.payments[p.OrderID] = tx.Payment
+		if i := a.payments[p.OrderID]; i > 0 {
+			a.pays[i-1] = tx.Payment
+		} else {
+			a.pays = append(a.pays, tx.Payment)
+			a.payments[p.OrderID] = int32(len(a.pays))
+		}
+	case reserved:
+		delete(a.payments, p.OrderID)
 	}
 	a.journal.add(tx.Outcome.Entries)
 	return tx.Outcome, nil
@@ -317,7 +354,10 @@ func (s *memoryStore) ValuePayment(ctx context.Context, tenant scrm.TenantID, cu
 	if t := s.values.tenant(tenant, false); t != nil {
 		if a := t.account(customer, false); a != nil {
 			a.mu.Lock()
-			pay := a.payments[orderID]
+			var pay *ValuePayment
+			if i := a.payments[orderID]; i > 0 {
+				pay = a.pays[i-1]
+			}
 			var c ValuePayment
 			if pay != nil {
 				c = *pay
@@ -428,6 +468,21 @@ func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp strin
 	}
 	h := maphash.String(k.seed, key)
 	for {
+		// One probe of the map for a new key (the usual case): the op=
+		// adds the new record's number to the zero value of a new hash,
+		// or to the head of an existing chain, which is then restored
+		// and searched.
+		slot = k.nextSlot()
+		n := len(k.heads)
+		k.heads[h] += slot + 1
+		if len(k.heads) > n {
+			k.recs[len(k.recs)-1] = append(k.recs[len(k.recs)-1], memKeyRec{pending: true})
+			r := k.rec(slot)
+			r.chunk, r.off = k.store(key, "", "", nil)
+			r.klen = int32(len(key))
+			return slot, nil, false, nil
+		}
+		k.heads[h] -= slot + 1
 		i := k.find(h, key)
 		if i < 0 {
 			break
@@ -446,6 +501,19 @@ func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp strin
 		}
 		return -1, append([]byte(nil), k.bytes(r, r.klen+r.clen+r.flen, r.olen)...), true, nil
 	}
+	// Another key with the same hash: chain.
+	slot = k.nextSlot()
+	k.recs[len(k.recs)-1] = append(k.recs[len(k.recs)-1], memKeyRec{next: k.heads[h], pending: true})
+	k.heads[h] = slot + 1
+	r := k.rec(slot)
+	r.chunk, r.off = k.store(key, "", "", nil)
+	r.klen = int32(len(key))
+	return slot, nil, false, nil
+}
+
+// nextSlot returns the number the next record appended to the last chunk
+// gets, adding a chunk when the last one is full.
+func (k *memKeyTable) nextSlot() int32 {
 	last := len(k.recs) - 1
 	if last < 0 || len(k.recs[last]) == keyRecChunk {
 		c := keyRecChunk
@@ -455,13 +523,7 @@ func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp strin
 		k.recs = append(k.recs, make([]memKeyRec, 0, c))
 		last++
 	}
-	k.recs[last] = append(k.recs[last], memKeyRec{next: k.heads[h], pending: true})
-	slot = int32(last*keyRecChunk + len(k.recs[last]) - 1)
-	k.heads[h] = slot + 1
-	r := k.rec(slot)
-	r.chunk, r.off = k.store(key, "", "", nil)
-	r.klen = int32(len(key))
-	return slot, nil, false, nil
+	return int32(last*keyRecChunk + len(k.recs[last]))
 }
 
 // settle records the customer, fingerprint and outcome of a reserved key,

@@ -10,7 +10,7 @@ import (
 // ruleCache keeps a service's current check-in rules and plans per tenant,
 // checked against the store's version numbers on every use (so that several
 // services over one store stay current), and remembers whether anybody
-// listens to the events check-ins and plans publish.
+// listens to the events check-ins, plans and the points mall publish.
 type ruleCache struct {
 	// noEvents is set when Options.Publisher was left nil: events are then
 	// not even built.

@@ -76,6 +76,10 @@ type Service struct {
 	progs   map[scrm.TenantID]*compiled
 	fps     sync.Pool // *fingerprint buffers
 	engines sync.Pool // *engine, recycled once Store.Update returns
+	ciOps   sync.Pool // *checkInOp, recycled once Store.UpdateCheckIn returns
+	payOps  sync.Pool // *payOp, recycled once Store.UpdateStoredValue returns
+	xOps    sync.Pool // *exchangeOp, recycled once MallStore.ChargeExchange returns
+	runners sync.Pool // *runner, recycled once Store.Update returns
 
 	// cache holds the current check-in rules and plans (plan_cache.go).
 	cache ruleCache
@@ -218,12 +222,13 @@ func (s *Service) env(ctx context.Context, op string, c *compiled, tenant scrm.T
 // events and grants the rewards the outcome carries (on replays too: both are
 // idempotent downstream by derived IDs).
 func (s *Service) update(ctx context.Context, op string, p UpdateParams, step func(e *engine) error) (Outcome, bool, error) {
-	return s.updateEarn(ctx, op, p, step, earnArgs{})
+	return s.updateArgs(ctx, op, p, step, earnArgs{}, grantArgs{})
 }
 
-// updateEarn is update with the arguments of an earn step, which it passes
-// in the engine rather than in a closure, saving Earn two allocations.
-func (s *Service) updateEarn(ctx context.Context, op string, p UpdateParams, step func(e *engine) error, earn earnArgs) (Outcome, bool, error) {
+// updateArgs is update with the arguments of an earn or a grant step, which
+// it passes in the engine rather than in a closure, saving Earn and Grant
+// two allocations each.
+func (s *Service) updateArgs(ctx context.Context, op string, p UpdateParams, step func(e *engine) error, earn earnArgs, grant grantArgs) (Outcome, bool, error) {
 	c, err := s.program(ctx, op, p.Tenant)
 	if err != nil {
 		return Outcome{}, false, err
@@ -237,18 +242,26 @@ func (s *Service) updateEarn(ctx context.Context, op string, p UpdateParams, ste
 			return Outcome{}, false, err
 		}
 	}
-	e, _ := s.engines.Get().(*engine)
-	if e == nil {
-		e = &engine{}
+	r, _ := s.runners.Get().(*runner)
+	if r == nil {
+		r = &runner{}
+		r.fn = r.e.run
 	}
-	*e = engine{c: c, now: s.clock.Now(), env: env, key: p.IdempotencyKey, step: step, earn: earn}
-	out, replayed, err := s.store.Update(ctx, p, e.run)
-	*e = engine{} // the store keeps no reference to fn once Update returns
-	s.engines.Put(e)
+	r.e = engine{c: c, now: s.clock.Now(), env: env, key: p.IdempotencyKey, step: step, earn: earn, grant: grant}
+	out, replayed, err := s.store.Update(ctx, p, r.fn)
+	r.e = engine{} // the store keeps no reference to fn once Update returns
+	s.runners.Put(r)
 	if err != nil {
 		return Outcome{}, false, wrap(op, err)
 	}
 	return out, replayed, s.effects(ctx, p.Tenant, p.Customer, out)
+}
+
+// runner is a recycled engine with its run method bound once, so that
+// handing it to Store.Update allocates no method value.
+type runner struct {
+	e  engine
+	fn func(tx *LedgerTx) error
 }
 
 // effects publishes the events an outcome's entries imply and grants its

@@ -317,36 +317,57 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (PayResult, error) {
 		return PayResult{}, err
 	}
 	amount, _ := scrm.ToFen(req.Amount)
-	order := s.opts.StoredValuePay
 	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).int(amount).sum()
+	o, _ := s.payOps.Get().(*payOp)
+	if o == nil {
+		o = &payOp{}
+		o.fn = o.run
+	}
+	o.s, o.req, o.amount = s, req, amount
 	out, replayed, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: req.Tenant, Customer: req.Customer,
-		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID}, func(tx *ValueTx) error {
-		if tx.Payment != nil {
-			return scrm.Errorf(scrm.ErrConflict, op, "order %q was already paid with stored value", req.OrderID)
-		}
-		a := tx.Account
-		if amount > a.Principal+a.Bonus {
-			return &scrm.Error{Code: scrm.ErrExhausted, Op: op, Field: "Amount",
-				Msg: "balance " + scrm.FromFen(a.Principal+a.Bonus).StringFixed(2) + " is short of " + req.Amount.StringFixed(2)}
-		}
-		p, b := drawSplit(amount, a.Principal, a.Bonus, order)
-		now := s.clock.Now()
-		a.Principal -= p
-		a.Bonus -= b
-		a.Cycle.PrincipalUsed += p
-		a.Cycle.BonusUsed += b
-		ent := valueEntry(tx, ValuePay, now, req.IdempotencyKey)
-		ent.Principal, ent.Bonus, ent.OrderID = -p, -b, req.OrderID
-		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
-		tx.Payment = &ValuePayment{OrderID: req.OrderID, Key: req.IdempotencyKey, At: now, Amount: amount,
-			Principal: p, Bonus: b, Cycle: a.Withdrawals}
-		finishValue(tx, now)
-		return nil
-	})
+		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID}, o.fn)
+	*o = payOp{fn: o.fn} // the store keeps no reference to fn once UpdateStoredValue returns
+	s.payOps.Put(o)
 	if err != nil {
 		return PayResult{}, wrap(op, err)
 	}
 	return payResult(out, replayed, -1), nil
+}
+
+// payOp is Pay's step for Store.UpdateStoredValue. It is recycled, with fn
+// bound to run once, so that a payment allocates neither a closure nor the
+// request it would capture.
+type payOp struct {
+	s      *Service
+	req    PayRequest
+	amount int64 // req.Amount in fen
+	fn     func(tx *ValueTx) error
+}
+
+func (o *payOp) run(tx *ValueTx) error {
+	const op = "member.Pay"
+	req, amount := &o.req, o.amount
+	if tx.Payment != nil {
+		return scrm.Errorf(scrm.ErrConflict, op, "order %q was already paid with stored value", req.OrderID)
+	}
+	a := tx.Account
+	if amount > a.Principal+a.Bonus {
+		return &scrm.Error{Code: scrm.ErrExhausted, Op: op, Field: "Amount",
+			Msg: "balance " + scrm.FromFen(a.Principal+a.Bonus).StringFixed(2) + " is short of " + req.Amount.StringFixed(2)}
+	}
+	p, b := drawSplit(amount, a.Principal, a.Bonus, o.s.opts.StoredValuePay)
+	now := o.s.clock.Now()
+	a.Principal -= p
+	a.Bonus -= b
+	a.Cycle.PrincipalUsed += p
+	a.Cycle.BonusUsed += b
+	ent := valueEntry(tx, ValuePay, now, req.IdempotencyKey)
+	ent.Principal, ent.Bonus, ent.OrderID = -p, -b, req.OrderID
+	tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
+	tx.Payment = &ValuePayment{OrderID: req.OrderID, Key: req.IdempotencyKey, At: now, Amount: amount,
+		Principal: p, Bonus: b, Cycle: a.Withdrawals}
+	finishValue(tx, now)
+	return nil
 }
 
 // payResult sums the entries of an outcome, times sign.

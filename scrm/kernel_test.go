@@ -71,6 +71,10 @@ func TestMoney(t *testing.T) {
 	}
 	assert.True(t, scrm.IsFen(scrm.Yuan("1.10")))
 	assert.False(t, scrm.IsFen(scrm.Yuan("1.101")))
+	assert.True(t, scrm.IsFen(scrm.Yuan("0")))
+	assert.True(t, scrm.IsFen(scrm.Yuan("-3.5")))
+	assert.True(t, scrm.IsFen(scrm.Yuan("123456789012345678901.23")), "beyond an int64 of fen")
+	assert.False(t, scrm.IsFen(scrm.Yuan("123456789012345678901.235")))
 }
 
 func TestOptionsDefaults(t *testing.T) {

@@ -19,7 +19,10 @@ func RoundFen(d decimal.Decimal) decimal.Decimal {
 // IsFen reports whether d has no digits below the fen, i.e. RoundFen(d)
 // equals d.
 func IsFen(d decimal.Decimal) bool {
-	return d.Equal(d.Round(2))
+	if _, ok := ToFen(d); ok {
+		return true // the common case, answered without allocating
+	}
+	return d.Equal(d.Round(2)) // beyond an int64 of fen
 }
 
 // ToFen returns d in fen (0.01 yuan) as an int64 without allocating. ok is
