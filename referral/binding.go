@@ -336,7 +336,7 @@ func (s *Service) afterBind(ctx context.Context, op string, p *Program, b Bindin
 	}
 	if b.Status == StatusActive {
 		sc := s.scratch()
-		g := rewardGrant{tenant: b.Tenant, program: p.ID, source: "referral:" + p.ID, role: "bind", about1: string(b.Invitee)}
+		g := rewardGrant{tenant: b.Tenant, program: p.ID, role: "bind", about1: string(b.Invitee)}
 		sc.grants = g.add(sc.grants[:0], b.Invitee, p.InviteeOnBind)
 		_, err := s.grant(ctx, p.ID, sc.grants)
 		s.recycle(sc)

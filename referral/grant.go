@@ -46,23 +46,47 @@ type GrantRecord struct {
 type rewardGrant struct {
 	tenant         scrm.TenantID
 	program        string
-	source         string // "referral:<program>"
+	source         string // "referral:<program>"; empty: grantSource
 	role           string
 	about1, about2 string
+	// keys, when set, gets the keys instead of the grants (whose
+	// IdempotencyKey and Source the caller sets from it).
+	keys *keyArena
 }
 
 // add appends the grants of rewards to gs, for customer to.
 func (g rewardGrant) add(gs []scrm.Grant, to scrm.CustomerID, rewards []scrm.Reward) []scrm.Grant {
 	for i, r := range rewards {
+		idx := strconv.Itoa(i)
 		var k string
-		if g.about2 == "" {
-			k = key("referral", g.program, g.role, g.about1, strconv.Itoa(i))
-		} else {
-			k = key("referral", g.program, g.role, g.about1, g.about2, strconv.Itoa(i))
+		switch {
+		case g.keys != nil && g.about2 == "":
+			g.keys.add("referral", g.program, g.role, g.about1, idx)
+		case g.keys != nil:
+			g.keys.add("referral", g.program, g.role, g.about1, g.about2, idx)
+		case g.about2 == "":
+			k = key("referral", g.program, g.role, g.about1, idx)
+		default:
+			k = key("referral", g.program, g.role, g.about1, g.about2, idx)
 		}
-		gs = append(gs, scrm.Grant{Tenant: g.tenant, Customer: to, Reward: r, IdempotencyKey: k, Source: g.source})
+		src := g.source
+		if src == "" && g.keys == nil {
+			src = grantSource(g.program, k)
+		}
+		gs = append(gs, scrm.Grant{Tenant: g.tenant, Customer: to, Reward: r, IdempotencyKey: k, Source: src})
 	}
 	return gs
+}
+
+// grantSource returns "referral:<program>", the Source of the grants of a
+// program, as the head of k, one of their keys, when k begins with it (it
+// does unless the program's ID needed escaping): one allocation less.
+func grantSource(program, k string) string {
+	const prefix = "referral:"
+	if n := len(prefix) + len(program); len(k) > n && k[n] == ':' && k[:len(prefix)] == prefix && k[len(prefix):n] == program {
+		return k[:n]
+	}
+	return prefix + program
 }
 
 // grant passes each of gs (all of one tenant) to the Rewarder at most once
@@ -86,11 +110,24 @@ func (s *Service) grant(ctx context.Context, program string, gs []scrm.Grant) (d
 	sc := s.scratch()
 	defer s.recycle(sc)
 	recs := sc.records(len(gs))
+	gc, fast := s.store.(grantClaimer)
 	for i, g := range gs {
 		recs[i] = GrantRecord{Tenant: tenant, Key: g.IdempotencyKey, Program: program, Customer: g.Customer,
-			Reward: g.Reward, Source: g.Source, Fingerprint: grantFingerprint(g)}
+			Reward: g.Reward, Source: g.Source}
+		if !fast {
+			recs[i].Fingerprint = grantFingerprint(g)
+		}
 	}
-	claims, err := s.store.ClaimGrants(ctx, ClaimGrantsParams{Tenant: tenant, Records: recs, Now: now, Until: now.Add(s.opts.GrantLease)})
+	cp := ClaimGrantsParams{Tenant: tenant, Records: recs, Now: now, Until: now.Add(s.opts.GrantLease)}
+	var claims []GrantClaim
+	if fast {
+		claims, err = gc.claimGrantsInto(ctx, cp, true, sc.claims[:0])
+		if len(claims) > 0 {
+			sc.claims = claims // recycled with sc
+		}
+	} else {
+		claims, err = s.store.ClaimGrants(ctx, cp)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -129,6 +166,21 @@ func (s *Service) grant(ctx context.Context, program string, gs []scrm.Grant) (d
 		return false, joinErrs("referral: grant", errs)
 	}
 	return done, nil
+}
+
+// grantClaimer is implemented by stores whose ClaimGrants can write its
+// results into the caller's slice (the memory store): the Service then
+// recycles the slice, sparing the hot paths an allocation of whole
+// GrantRecords per grant call.
+type grantClaimer interface {
+	// claimGrantsInto is ClaimGrants, its results in out[:0] (grown if
+	// need be) rather than a new slice. With derive, the records'
+	// fingerprints are grantFingerprint of their payloads, which the store
+	// derives when it needs them (to compare with a stored fingerprint
+	// that is not derived, or to return one) rather than being given them:
+	// most grants are new, and their fingerprints never read. The
+	// records' Fingerprint is then ignored, and not set in the results.
+	claimGrantsInto(ctx context.Context, p ClaimGrantsParams, derive bool, out []GrantClaim) ([]GrantClaim, error)
 }
 
 // grantFingerprint is the payload digest the grant ledger keeps beside each

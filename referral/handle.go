@@ -184,17 +184,27 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 	sc := s.scratch()
 	defer s.recycle(sc)
 	invitee := string(q.Invitee)
-	g := rewardGrant{tenant: q.Tenant, program: p.ID, source: "referral:" + p.ID, role: "qualify", about1: invitee}
+	// The source, the grants' keys and the entries' IDs are built into one
+	// buffer (in that order) and become strings together below.
+	ka := &sc.keys
+	ka.addJoined("referral:", p.ID) // the Source, unescaped
+	g := rewardGrant{tenant: q.Tenant, program: p.ID, role: "qualify", about1: invitee, keys: ka}
 	grants := g.add(sc.grants[:0], q.Invitee, p.InviteeOnQualify)
-	entries := sc.entries[:0]
+	entries, fens := sc.entries[:0], sc.fens[:0]
+	allFen := true // every amount is in fens (else -1 there, and the amount in the entry)
 	due, now := q.At.Add(p.SettleAfter), s.opts.Clock.Now()
-	entry := func(kind EntryKind, level int, to scrm.CustomerID, amount decimal.Decimal) {
-		if amount.IsPositive() {
+	entry := func(kind EntryKind, level int, to scrm.CustomerID, fen int64, amount decimal.Decimal, inFen bool) {
+		if inFen && fen > 0 || !inFen && amount.IsPositive() {
+			ka.add(p.ID, entryName(kind, level), invitee)
 			entries = append(entries, Entry{
-				Tenant: q.Tenant, ID: key(p.ID, entryName(kind, level), invitee), Program: p.ID,
+				Tenant: q.Tenant, Program: p.ID,
 				Kind: kind, Level: level, Beneficiary: to, Invitee: q.Invitee, OrderID: q.OrderID,
 				Amount: amount, Status: EntryPending, CreatedAt: now, DueAt: due,
 			})
+			if !inFen {
+				fen, allFen = -1, false
+			}
+			fens = append(fens, fen)
 		}
 	}
 	if q.Inviter != "" && q.Rewarded {
@@ -207,30 +217,67 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 			}
 		}
 		if p.Percent.IsPositive() {
-			amt := mulRoundFen(q.Amount, p.Percent)
-			if p.PercentCap.IsPositive() && greater(amt, p.PercentCap) {
-				amt = p.PercentCap
+			fen, amt, inFen := shareFen(q.Amount, p.Percent)
+			if p.PercentCap.IsPositive() {
+				capFen, capInFen := scrm.ToFen(p.PercentCap)
+				switch {
+				case inFen && capInFen:
+					fen = min(fen, capFen)
+				case inFen:
+					amt, inFen = scrm.FromFen(fen), false
+					fallthrough
+				default:
+					if greater(amt, p.PercentCap) {
+						amt = p.PercentCap
+					}
+				}
 			}
-			entry(EntryPercent, 0, q.Inviter, amt)
+			entry(EntryPercent, 0, q.Inviter, fen, amt, inFen)
 		}
 		if len(p.Commission) > 0 {
-			entry(EntryCommission, 1, q.Inviter, mulRoundFen(q.Amount, p.Commission[0]))
+			fen, amt, inFen := shareFen(q.Amount, p.Commission[0])
+			entry(EntryCommission, 1, q.Inviter, fen, amt, inFen)
 		}
 	}
 	if q.Inviter != "" && len(p.Commission) > 1 && p.Commission[1].IsPositive() {
 		up, err := s.store.GetBinding(ctx, q.Tenant, q.Inviter)
 		switch {
 		case err == nil && up.Status == StatusActive && up.Inviter != "":
-			entry(EntryCommission, 2, up.Inviter, mulRoundFen(q.Amount, p.Commission[1]))
+			fen, amt, inFen := shareFen(q.Amount, p.Commission[1])
+			entry(EntryCommission, 2, up.Inviter, fen, amt, inFen)
 		case err != nil && !is(err, scrm.ErrNotFound):
 			errs = appendErr(errs, err)
 		}
 	}
-	sc.grants, sc.entries = grants, entries // keep any growth for the next call
+	all := string(ka.buf) // one allocation for every string below
+	source := ka.key(all, 0)
+	for i := range grants {
+		grants[i].Source, grants[i].IdempotencyKey = source, ka.key(all, 1+i)
+	}
+	for i := range entries {
+		entries[i].ID = ka.key(all, 1+len(grants)+i)
+	}
+	sc.grants, sc.entries, sc.fens = grants, entries, fens // keep any growth for the next call
 	_, err := s.grant(ctx, p.ID, grants)
 	errs = appendErr(errs, err)
 	if len(entries) > 0 {
-		if err := s.store.AddEntries(ctx, q.Tenant, entries); err != nil {
+		// A store that keeps fen takes them as they are; others get
+		// decimals.
+		fa, fast := s.store.(entryAdder)
+		if !fast || !allFen || !due.After(now) {
+			fast = false
+			for i, fen := range fens {
+				if fen >= 0 {
+					entries[i].Amount = scrm.FromFen(fen)
+				}
+			}
+		}
+		if fast {
+			err = fa.addEntriesFen(ctx, q.Tenant, entries, fens)
+		} else {
+			err = s.store.AddEntries(ctx, q.Tenant, entries)
+		}
+		if err != nil {
 			return joinErrs(op, append(errs, err))
 		}
 		if !due.After(now) {

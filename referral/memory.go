@@ -43,13 +43,15 @@ type memTenant struct {
 
 	// Everything about one customer sits together, so that handling an
 	// event touches few large maps.
-	customers hashIndex[*memCustomer]
-	byProgram map[string][]scrm.CustomerID    // invitees bound under a program
-	times     map[LimitBy]*hashIndex[timeSet] // binding times by device and IP
+	customers idIndex // index in custSlab
+	custSlab  slab[memCustomer]
+	byProgram map[string][]scrm.CustomerID // invitees bound under a program
+	times     map[LimitBy]*timeIndex       // binding times by device and IP
 
-	entries   hashIndex[*memEntry] // by ID
-	open      []*memEntry          // every entry that was pending at some point; compacted by ListEntries
-	grants    hashIndex[int32]     // the grant ledger: key → record in grantSlab
+	entries   idIndex // by ID: index in entrySlab
+	entrySlab slab[memEntry]
+	open      []*memEntry // every entry that was pending at some point; compacted by ListEntries
+	grants    idIndex     // the grant ledger: key → record in grantSlab
 	grantSlab grantSlab
 
 	// What grants share (program, source, reward), stored once: the
@@ -81,55 +83,166 @@ type memCustomer struct {
 	orders    []memOrder        // as invitee: entries and refund per order (few; pointers likewise)
 	invitees  []scrm.CustomerID // bound under this customer's code
 	bindTimes []int64           // their binding times (Unix ns), sorted
-	ranks     map[string]int    // active qualified invitees per program
 	earned    []*memEntry       // entries this customer is the beneficiary of
-	granted   []programCount    // done grants per program
+	// Per program: active qualified invitees as inviter (ranks) and done
+	// grants, rather than a map per customer. The first program's are
+	// kept in place (most customers have one), the others in a slice.
+	count1  programCount
+	counted bool // count1 is in use
+	counts  []programCount
 }
 
-// memEntry is an Entry as the memory store keeps it: the amount in fen,
-// so that a stored entry holds no big.Int for the garbage collector to
-// trace (Entry.Amount is left zero).
+// memEntry is an Entry as the memory store keeps it: the amount in fen
+// (no big.Int), times without their location and no tenant (the map's),
+// so that the ledger, which grows by entries per qualification, is smaller
+// and has fewer pointers for the garbage collector to trace.
 type memEntry struct {
-	Entry
-	fen int64
+	id, program, orderID            string
+	beneficiary, invitee            scrm.CustomerID
+	kind                            EntryKind
+	status                          EntryStatus
+	level                           int
+	fen                             int64
+	created, due, settled, reversed memTime
 }
 
-// entry returns the Entry with its amount.
-func (e *memEntry) entry() Entry {
-	out := e.Entry
-	out.Amount = scrm.FromFen(e.fen)
-	return out
+func newMemEntry(e Entry, fen int64) memEntry {
+	return memEntry{id: e.ID, program: e.Program, orderID: e.OrderID, beneficiary: e.Beneficiary, invitee: e.Invitee,
+		kind: e.Kind, status: e.Status, level: e.Level, fen: fen,
+		created: memTimeOf(e.CreatedAt), due: memTimeOf(e.DueAt), settled: memTimeOf(e.SettledAt), reversed: memTimeOf(e.ReversedAt)}
+}
+
+// entry returns the Entry, of tenant.
+func (e *memEntry) entry(tenant scrm.TenantID) Entry {
+	return Entry{Tenant: tenant, ID: e.id, Program: e.program, Kind: e.kind, Level: e.level,
+		Beneficiary: e.beneficiary, Invitee: e.invitee, OrderID: e.orderID, Amount: scrm.FromFen(e.fen), Status: e.status,
+		CreatedAt: e.created.time(), DueAt: e.due.time(), SettledAt: e.settled.time(), ReversedAt: e.reversed.time()}
+}
+
+// slab stores values in chunks that never move: an index can then hold
+// int32s (an idIndex, which has no pointers for the garbage collector to
+// scan), values are not allocated one by one, and pointers to them stay
+// valid. The memory store keeps its entries and customers in slabs.
+type slab[T any] struct {
+	chunks [][]T
+	n      int32
+}
+
+const (
+	firstSlabChunk = 16  // the first chunk's size: a tenant with few values keeps a small slab
+	slabChunk      = 256 // the others'
+)
+
+// loc returns where value i is.
+func (s *slab[T]) loc(i int32) (chunk, off int) {
+	if i < firstSlabChunk {
+		return 0, int(i)
+	}
+	j := int(i) - firstSlabChunk
+	return 1 + j/slabChunk, j % slabChunk
+}
+
+func (s *slab[T]) at(i int32) *T {
+	c, o := s.loc(i)
+	return &s.chunks[c][o]
+}
+
+// add stores v and returns its index, and the chunk it is in (to its
+// capacity) and its offset there.
+func (s *slab[T]) add(v T) (i int32, chunk []T, off int) {
+	c, o := s.loc(s.n)
+	if c == len(s.chunks) {
+		size := slabChunk
+		if c == 0 {
+			size = firstSlabChunk
+		}
+		s.chunks = append(s.chunks, make([]T, 0, size))
+	}
+	s.chunks[c] = append(s.chunks[c], v) // within its capacity: the chunk does not move
+	i, s.n = s.n, s.n+1
+	return i, s.chunks[c][:cap(s.chunks[c])], o
+}
+
+// all calls f with every value.
+func (s *slab[T]) all(f func(*T)) {
+	for c := range s.chunks {
+		for o := range s.chunks[c] {
+			f(&s.chunks[c][o])
+		}
+	}
 }
 
 type programCount struct {
 	program string
-	n       int
+	ranked  int // active qualified invitees
+	granted int // done grants
 }
 
-func (mc *memCustomer) addGranted(program string) {
-	for i := range mc.granted {
-		if mc.granted[i].program == program {
-			mc.granted[i].n++
-			return
+// count returns the customer's counts in a program, adding them.
+func (mc *memCustomer) count(program string) *programCount {
+	switch {
+	case !mc.counted:
+		mc.count1, mc.counted = programCount{program: program}, true
+		return &mc.count1
+	case mc.count1.program == program:
+		return &mc.count1
+	}
+	for i := range mc.counts {
+		if mc.counts[i].program == program {
+			return &mc.counts[i]
 		}
 	}
-	mc.granted = append(mc.granted, programCount{program, 1})
+	mc.counts = append(mc.counts, programCount{program: program})
+	return &mc.counts[len(mc.counts)-1]
 }
 
+func (mc *memCustomer) addGranted(program string) { mc.count(program).granted++ }
+
 func (mc *memCustomer) grantedIn(program string) int {
-	for _, c := range mc.granted {
+	if mc.counted && mc.count1.program == program {
+		return mc.count1.granted
+	}
+	for _, c := range mc.counts {
 		if c.program == program {
-			return c.n
+			return c.granted
 		}
 	}
 	return 0
 }
 
+// memOrder is an invitee's order. Its entries are a run of one chunk of
+// the entrySlab (first: usually all of them, without a slice of pointers
+// to allocate), then any others (more), in the order they came.
 type memOrder struct {
 	id         string
-	entries    []*memEntry
+	first      []memEntry
+	more       []*memEntry
 	refunded   bool
 	refundedAt time.Time
+}
+
+// add adds block[i], an entry just stored (block is its whole chunk, to
+// its capacity).
+func (o *memOrder) add(block []memEntry, i int) {
+	e := &block[i]
+	switch n := len(o.first); {
+	case n == 0 && o.more == nil:
+		o.first = block[i : i+1]
+	case n > 0 && o.more == nil && n < cap(o.first) && &o.first[:n+1][n] == e:
+		o.first = o.first[:n+1] // the next entry of the same block
+	default:
+		o.more = append(o.more, e)
+	}
+}
+
+// each calls f with the order's entries.
+func (o *memOrder) each(f func(*memEntry)) {
+	for i := range o.first {
+		f(&o.first[i])
+	}
+	for _, e := range o.more {
+		f(e)
+	}
 }
 
 func newMemTenant(seed maphash.Seed) *memTenant {
@@ -141,12 +254,10 @@ func newMemTenant(seed maphash.Seed) *memTenant {
 		unreported: map[string]struct{}{}, leaders: map[leaderKey]string{}, draws: map[string]Draw{},
 		bargains: map[string]Bargain{}, sessions: map[string]*Session{}, starters: map[leaderKey]string{},
 	}
-	byDevice := newHashIndex(seed, func(ts timeSet) string { return ts.key })
-	byIP := newHashIndex(seed, func(ts timeSet) string { return ts.key })
-	mt.times = map[LimitBy]*hashIndex[timeSet]{LimitByDevice: &byDevice, LimitByIP: &byIP}
-	mt.customers = newHashIndex(seed, func(mc *memCustomer) string { return string(mc.id) })
-	mt.entries = newHashIndex(seed, func(e *memEntry) string { return e.ID })
-	mt.grants = newHashIndex(seed, func(i int32) string { return mt.grantSlab.at(i).key })
+	mt.times = map[LimitBy]*timeIndex{LimitByDevice: newTimeIndex(seed), LimitByIP: newTimeIndex(seed)}
+	mt.customers = newIDIndex(seed, func(i int32) string { return string(mt.custSlab.at(i).id) })
+	mt.entries = newIDIndex(seed, func(i int32) string { return mt.entrySlab.at(i).id })
+	mt.grants = newIDIndex(seed, func(i int32) string { return mt.grantSlab.at(i).key })
 	return mt
 }
 
@@ -154,16 +265,29 @@ func newMemTenant(seed maphash.Seed) *memTenant {
 func (mt *memTenant) customer(c scrm.CustomerID, create bool) *memCustomer {
 	mc := mt.cust(c)
 	if mc == nil && create {
-		mc = &memCustomer{id: c}
-		mt.customers.put(string(c), mc)
+		mc = mt.addCustomer(c, nil)
 	}
 	return mc
 }
 
 // cust returns the customer's state, or nil.
 func (mt *memTenant) cust(c scrm.CustomerID) *memCustomer {
-	mc, _ := mt.customers.get(string(c))
-	return mc
+	if i, ok := mt.customers.get(string(c)); ok {
+		return mt.custSlab.at(i)
+	}
+	return nil
+}
+
+// addCustomer adds the state of a customer not stored yet, at the slot
+// customers.find returned, if any.
+func (mt *memTenant) addCustomer(c scrm.CustomerID, sl *idSlot) *memCustomer {
+	i, chunk, off := mt.custSlab.add(memCustomer{id: c})
+	if sl != nil {
+		mt.customers.store(*sl, string(c), i)
+	} else {
+		mt.customers.put(string(c), i)
+	}
+	return &chunk[off]
 }
 
 // binding returns the customer's binding, or nil.

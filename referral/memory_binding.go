@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"hash/maphash"
 	"math"
 	"slices"
 	"sort"
@@ -84,7 +85,11 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 	defer mt.mu.Unlock()
 	// Each customer and each device or IP is looked up once: the maps are
 	// large, and a lookup is mostly a cache miss.
-	invitee := mt.cust(b.Invitee)
+	var invitee *memCustomer
+	invIdx, invSlot, found := mt.customers.find(string(b.Invitee))
+	if found {
+		invitee = mt.custSlab.at(invIdx)
+	}
 	if old := invitee.binding(); old != nil {
 		return Binding{}, alreadyBound(op, *old)
 	}
@@ -109,10 +114,11 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 		by LimitBy
 		v  string
 		ts timeSet
+		at timeAt
 	}{{by: LimitByDevice, v: b.Signals.Device}, {by: LimitByIP, v: b.Signals.IP}}
 	for i := range signal {
 		if signal[i].v != "" {
-			signal[i].ts, _ = mt.times[signal[i].by].get(signal[i].v)
+			signal[i].ts, signal[i].at = mt.times[signal[i].by].find(signal[i].v)
 		}
 	}
 	for _, l := range p.Limits {
@@ -133,7 +139,7 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 			}
 			if ts.many == nil && !ts.hasOne {
 				if x := mt.times[l.By]; x != nil { // a limit on another value than the binding's
-					ts, _ = x.get(l.Value)
+					ts, _ = x.find(l.Value)
 				}
 			}
 		}
@@ -154,14 +160,12 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 		}
 	}
 	if invitee == nil {
-		invitee = &memCustomer{id: b.Invitee}
-		mt.customers.put(string(b.Invitee), invitee)
+		invitee = mt.addCustomer(b.Invitee, &invSlot) // the first change to customers
 	}
 	invitee.bind, invitee.bound = b.clone(), true
 	if b.Inviter != "" {
 		if inviter == nil {
-			inviter = &memCustomer{id: b.Inviter}
-			mt.customers.put(string(b.Inviter), inviter)
+			inviter = mt.addCustomer(b.Inviter, nil)
 		}
 		inviter.invitees = append(inviter.invitees, b.Invitee)
 		inviter.bindTimes = insertTime(inviter.bindTimes, b.At)
@@ -169,9 +173,7 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 	mt.byProgram[b.Program] = append(mt.byProgram[b.Program], b.Invitee)
 	for _, sg := range signal {
 		if sg.v != "" {
-			ts := sg.ts.insert(b.At)
-			ts.key = sg.v
-			mt.times[sg.by].set(sg.v, ts)
+			mt.times[sg.by].store(sg.at, sg.v, sg.ts.insert(b.At)) // the only change to that index
 		}
 	}
 	invitee.addSignals(Signals{Device: b.Signals.Device, Phone: b.Signals.Phone})
@@ -191,10 +193,76 @@ func insertTime(times []int64, at time.Time) []int64 {
 // have one binding, so one time is kept without a slice: with many nil, the
 // set holds one if hasOne.
 type timeSet struct {
-	key    string // the device or IP
 	one    int64
 	hasOne bool
 	many   []int64
+}
+
+// timeIndex holds the binding times of each device (or IP): one timeRec
+// per device ever seen, in a slab, found through an idIndex.
+type timeIndex struct {
+	ids  idIndex
+	recs slab[timeRec]
+}
+
+func newTimeIndex(seed maphash.Seed) *timeIndex {
+	x := &timeIndex{}
+	x.ids = newIDIndex(seed, func(i int32) string { return x.recs.at(i).key })
+	return x
+}
+
+// timeAt is where find found a device's times, or where to store them.
+type timeAt struct {
+	i     int32
+	found bool
+	sl    idSlot
+}
+
+// find returns the times of v (the empty set when none) and where they are.
+func (x *timeIndex) find(v string) (timeSet, timeAt) {
+	i, sl, ok := x.ids.find(v)
+	if !ok {
+		return timeSet{}, timeAt{sl: sl}
+	}
+	return x.recs.at(i).set(), timeAt{i: i, found: true}
+}
+
+// store stores ts, not empty, as the times of v, at where find told (no
+// key deleted since).
+func (x *timeIndex) store(at timeAt, v string, ts timeSet) {
+	if at.found {
+		*x.recs.at(at.i) = ts.rec(v)
+		return
+	}
+	i, _, _ := x.recs.add(ts.rec(v))
+	x.ids.store(at.sl, v, i)
+}
+
+// timeRec is a non-empty timeSet as the index keeps it, with its device or
+// IP: 32 bytes rather than 56, as the indexes have an entry per device and
+// per IP ever seen.
+type timeRec struct {
+	key  string
+	one  int64    // the only time, when many is nil
+	many *[]int64 // sorted; more than one
+}
+
+// set returns the timeSet of r.
+func (r timeRec) set() timeSet {
+	if r.many == nil {
+		return timeSet{one: r.one, hasOne: true}
+	}
+	return timeSet{many: *r.many}
+}
+
+// rec returns the timeRec of ts, which must not be empty, for key.
+func (ts timeSet) rec(key string) timeRec {
+	if ts.many == nil {
+		return timeRec{key: key, one: ts.one}
+	}
+	many := new([]int64) // not &ts.many, which would move every ts to the heap
+	*many = ts.many
+	return timeRec{key: key, many: many}
 }
 
 // insert returns ts with at added.
@@ -277,12 +345,9 @@ func (mt *memTenant) rank(q *Qualification, maxPerInviter int) {
 	if q.Inviter == "" {
 		return
 	}
-	mc := mt.customer(q.Inviter, true)
-	if mc.ranks == nil {
-		mc.ranks = map[string]int{}
-	}
-	mc.ranks[q.Program]++
-	q.Rank = mc.ranks[q.Program]
+	c := mt.customer(q.Inviter, true).count(q.Program)
+	c.ranked++
+	q.Rank = c.ranked
 	q.Rewarded = maxPerInviter == 0 || q.Rank <= maxPerInviter
 }
 

@@ -12,7 +12,9 @@ import (
 // a pointer-dense ledger makes the garbage collector trace all of it on
 // every cycle. What grants share (program, source and reward) is stored once
 // per tenant as a grantClass; times are kept as seconds and nanoseconds;
-// a fingerprint in the Service's form (32 hex digits) is kept as 16 bytes.
+// the Service's fingerprints are not kept at all (fpDerived: they are a
+// function of the record's payload), others in the Service's form (32 hex
+// digits) as 16 bytes.
 
 // memGrant is a GrantRecord as the memory store keeps it (its key is the
 // map key, its tenant the map's).
@@ -22,10 +24,14 @@ type memGrant struct {
 	fpText   string   // the fingerprint, when it is not 32 lower-case hex digits
 	fp       [16]byte // the fingerprint's bytes, when fpHex
 	fpHex    bool
-	done     bool
-	class    int32
-	until    memTime // ClaimedUntil
-	doneAt   memTime // DoneAt
+	// fpDerived: the fingerprint is grantFingerprint of the record's own
+	// payload (as the Service's are), derived when asked for rather than
+	// computed and kept.
+	fpDerived bool
+	done      bool
+	class     int32
+	until     memTime // ClaimedUntil
+	doneAt    memTime // DoneAt
 }
 
 // grantSlab stores the ledger's records in chunks of grantChunk, so that
@@ -85,6 +91,13 @@ type grantClassKey struct {
 
 // grantClass returns the index of the class of a grant, adding it.
 func (mt *memTenant) grantClass(program, source string, r scrm.Reward) int32 {
+	// Most grants are of one of the latest classes: comparing their fields
+	// spares hashing six strings and formatting the amount.
+	for i, n := int32(len(mt.grantClasses))-1, 0; i >= 0 && n < 4; i, n = i-1, n+1 {
+		if c := &mt.grantClasses[i]; c.program == program && c.source == source && sameReward(c.reward, r) {
+			return i
+		}
+	}
 	k := grantClassKey{program: program, source: source, kind: string(r.Kind), template: r.Template, note: r.Note,
 		points: r.Points, count: r.Count}
 	if !r.Amount.IsZero() {
@@ -99,11 +112,18 @@ func (mt *memTenant) grantClass(program, source string, r scrm.Reward) int32 {
 	return i
 }
 
+// sameReward reports whether a and b are of one grantClass: equal but for
+// the amount's exponent.
+func sameReward(a, b scrm.Reward) bool {
+	return a.Kind == b.Kind && a.Template == b.Template && a.Note == b.Note && a.Points == b.Points &&
+		a.Count == b.Count && (a.Amount.IsZero() && b.Amount.IsZero() || a.Amount.Equal(b.Amount)) // Equal allocates for a zero Decimal
+}
+
 // grantRecord returns the record of key as a GrantRecord.
 func (mt *memTenant) grantRecord(tenant scrm.TenantID, key string, g *memGrant) GrantRecord {
 	c := mt.grantClasses[g.class]
 	r := GrantRecord{Tenant: tenant, Key: key, Program: c.program, Customer: g.customer, Reward: c.reward,
-		Source: c.source, Fingerprint: g.fingerprint(), Status: GrantClaimed, ClaimedUntil: g.until.time()}
+		Source: c.source, Fingerprint: mt.fingerprint(tenant, key, g), Status: GrantClaimed, ClaimedUntil: g.until.time()}
 	if g.done {
 		r.Status, r.DoneAt = GrantDone, g.doneAt.time()
 	}
@@ -112,13 +132,50 @@ func (mt *memTenant) grantRecord(tenant scrm.TenantID, key string, g *memGrant) 
 
 func (g *memGrant) setFingerprint(fp string) {
 	g.fpHex, g.fpText = false, ""
-	if len(fp) == 2*len(g.fp) && isLowerHex(fp) {
-		if _, err := hex.Decode(g.fp[:], []byte(fp)); err == nil {
-			g.fpHex = true
+	if len(fp) == 2*len(g.fp) {
+		// Decode and check in one pass, lower-case digits only, so that
+		// fingerprint gives back exactly fp.
+		var b [16]byte
+		ok := true
+		for i := range b {
+			hi, ok1 := lowerHexDigit(fp[2*i])
+			lo, ok2 := lowerHexDigit(fp[2*i+1])
+			ok = ok && ok1 && ok2
+			b[i] = hi<<4 | lo
+		}
+		if ok {
+			g.fp, g.fpHex = b, true
 			return
 		}
 	}
 	g.fpText = fp
+}
+
+func lowerHexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// fingerprint returns the fingerprint of the record of key.
+func (mt *memTenant) fingerprint(tenant scrm.TenantID, key string, g *memGrant) string {
+	if g.fpDerived {
+		c := &mt.grantClasses[g.class]
+		return grantFingerprint(scrm.Grant{Tenant: tenant, Customer: g.customer, Reward: c.reward, IdempotencyKey: key, Source: c.source})
+	}
+	return g.fingerprint()
+}
+
+// samePayload reports whether r, whose fingerprint is derived, has the
+// payload of g, whose fingerprint is derived too (and whose key is r's):
+// whether their fingerprints are equal, without computing them.
+func (mt *memTenant) samePayload(g *memGrant, r *GrantRecord) bool {
+	c := &mt.grantClasses[g.class]
+	return g.customer == r.Customer && c.source == r.Source && sameReward(c.reward, r.Reward)
 }
 
 func (g *memGrant) fingerprint() string {
@@ -126,15 +183,6 @@ func (g *memGrant) fingerprint() string {
 		return hex.EncodeToString(g.fp[:])
 	}
 	return g.fpText
-}
-
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // memTime is a time.Time without its location (a pointer): the instant

@@ -19,12 +19,30 @@ func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entr
 	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
 		return err
 	}
+	var buf [4]int64
+	fens := buf[:0]
 	for i, e := range entries {
 		if e.ID == "" || len(e.ID) > scrm.MaxIDLength {
 			return scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
 		}
-		if _, ok := scrm.ToFen(e.Amount); !ok {
+		fen, ok := scrm.ToFen(e.Amount)
+		if !ok {
 			return scrm.Invalid(op, "Entries["+itoa(i)+"].Amount", "not a whole number of fen: %s", e.Amount)
+		}
+		fens = append(fens, fen)
+	}
+	return s.addEntriesFen(ctx, tenant, entries, fens)
+}
+
+// addEntriesFen implements entryAdder.
+func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, entries []Entry, fens []int64) error {
+	const op = "referral.MemoryStore.AddEntries"
+	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
+		return err
+	}
+	for i, e := range entries {
+		if e.ID == "" || len(e.ID) > scrm.MaxIDLength {
+			return scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
 		}
 	}
 	mt, err := s.tenant(ctx, op, tenant, true)
@@ -33,33 +51,31 @@ func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entr
 	}
 	defer mt.mu.Unlock()
 	var order *memOrder
-	// The new entries are allocated together: one object for the garbage
-	// collector rather than one per entry (they live as long as each other).
-	block := make([]memEntry, 0, len(entries))
+	var ben *memCustomer
+	for _, e := range entries {
+		mt.entries.touch(e.ID)
+	}
 	for i, e := range entries {
-		if _, ok := mt.entries.get(e.ID); ok {
+		_, sl, ok := mt.entries.find(e.ID)
+		if ok {
 			continue
 		}
-		fen, _ := scrm.ToFen(e.Amount)
-		block = append(block, memEntry{Entry: e, fen: fen})
-		stored := &block[len(block)-1]
-		stored.Amount = decimal.Decimal{}
-		stored.Tenant = tenant
+		idx, chunk, off := mt.entrySlab.add(newMemEntry(e, fens[i]))
+		stored := &chunk[off]
 		if i == 0 || order == nil || e.Invitee != entries[i-1].Invitee || e.OrderID != entries[i-1].OrderID {
 			order = mt.order(e.Invitee, e.OrderID)
-			if order.entries == nil {
-				order.entries = make([]*memEntry, 0, len(entries)-i)
-			}
 		}
 		if order.refunded && order.refundedAt.Before(e.DueAt) && e.Status == EntryPending {
-			stored.Status, stored.ReversedAt = EntryReversed, order.refundedAt
+			stored.status, stored.reversed = EntryReversed, memTimeOf(order.refundedAt)
 		}
-		mt.entries.put(e.ID, stored)
-		if stored.Status == EntryPending || stored.Status == EntrySettling {
+		mt.entries.store(sl, e.ID, idx)
+		if stored.status == EntryPending || stored.status == EntrySettling {
 			mt.open = append(mt.open, stored)
 		}
-		order.entries = append(order.entries, stored)
-		ben := mt.customer(e.Beneficiary, true)
+		order.add(chunk, off)
+		if ben == nil || ben.id != e.Beneficiary {
+			ben = mt.customer(e.Beneficiary, true) // an inviter often gets two entries in a row
+		}
 		ben.earned = append(ben.earned, stored)
 	}
 	return nil
@@ -92,12 +108,12 @@ func (s *memoryStore) ReverseOrder(ctx context.Context, p ReverseParams) ([]Entr
 		o.refunded, o.refundedAt = true, p.At
 	}
 	var out []Entry
-	for _, e := range o.entries {
-		if e.Status == EntryPending && e.DueAt.After(p.At) {
-			e.Status, e.ReversedAt = EntryReversed, p.At
-			out = append(out, e.entry())
+	o.each(func(e *memEntry) {
+		if e.status == EntryPending && e.due.time().After(p.At) {
+			e.status, e.reversed = EntryReversed, memTimeOf(p.At)
+			out = append(out, e.entry(p.Tenant))
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -110,31 +126,31 @@ func (s *memoryStore) ListEntries(ctx context.Context, p ListEntriesParams) (Ent
 	defer mt.mu.Unlock()
 	var match []*memEntry
 	keep := func(e *memEntry) {
-		if e.Status == p.Status && e.ID > p.Cursor && (p.DueBy.IsZero() || !e.DueAt.After(p.DueBy)) {
+		if e.status == p.Status && e.id > p.Cursor && (p.DueBy.IsZero() || !e.due.time().After(p.DueBy)) {
 			match = append(match, e)
 		}
 	}
 	if p.Status == EntryPending || p.Status == EntrySettling {
 		// Drop what was settled or reversed since, then scan what is open.
 		mt.open = slices.DeleteFunc(mt.open, func(e *memEntry) bool {
-			return e.Status != EntryPending && e.Status != EntrySettling
+			return e.status != EntryPending && e.status != EntrySettling
 		})
 		for _, e := range mt.open {
 			keep(e)
 		}
 	} else {
-		mt.entries.all(keep)
+		mt.entrySlab.all(keep)
 	}
-	slices.SortFunc(match, func(a, b *memEntry) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(match, func(a, b *memEntry) int { return strings.Compare(a.id, b.id) })
 	limit := scrm.PageLimit(p.Limit, 100, 1000)
 	var page EntryPage
 	if len(match) > limit {
 		match = match[:limit]
-		page.Next = match[limit-1].ID
+		page.Next = match[limit-1].id
 	}
 	page.Entries = make([]Entry, len(match))
 	for i, e := range match {
-		page.Entries[i] = e.entry()
+		page.Entries[i] = e.entry(p.Tenant)
 	}
 	return page, nil
 }
@@ -149,28 +165,34 @@ func (s *memoryStore) SetEntryStatus(ctx context.Context, p SetEntryStatusParams
 		return Entry{}, notFound(op, "entry "+p.ID)
 	}
 	defer mt.mu.Unlock()
-	e, ok := mt.entries.get(p.ID)
+	i, ok := mt.entries.get(p.ID)
 	if !ok {
 		return Entry{}, notFound(op, "entry "+p.ID)
 	}
-	if e.Status != p.From {
-		return Entry{}, scrm.Errorf(scrm.ErrConflict, op, "entry %s is %s, not %s", p.ID, e.Status, p.From)
+	e := mt.entrySlab.at(i)
+	if e.status != p.From {
+		return Entry{}, scrm.Errorf(scrm.ErrConflict, op, "entry %s is %s, not %s", p.ID, e.status, p.From)
 	}
-	e.Status = p.To
+	e.status = p.To
 	switch p.To {
 	case EntrySettled:
-		e.SettledAt = p.At
+		e.settled = memTimeOf(p.At)
 	case EntryReversed:
-		e.ReversedAt = p.At
+		e.reversed = memTimeOf(p.At)
 	case EntryPending, EntrySettling:
 		if p.From != EntryPending && p.From != EntrySettling {
 			mt.open = append(mt.open, e)
 		}
 	}
-	return e.entry(), nil
+	return e.entry(p.Tenant), nil
 }
 
 func (s *memoryStore) ClaimGrants(ctx context.Context, p ClaimGrantsParams) ([]GrantClaim, error) {
+	return s.claimGrantsInto(ctx, p, false, nil)
+}
+
+// claimGrantsInto implements grantClaimer.
+func (s *memoryStore) claimGrantsInto(ctx context.Context, p ClaimGrantsParams, derive bool, out []GrantClaim) ([]GrantClaim, error) {
 	const op = "referral.MemoryStore.ClaimGrants"
 	if err := scrm.CheckID(op, "Tenant", string(p.Tenant)); err != nil {
 		return nil, err
@@ -185,18 +207,34 @@ func (s *memoryStore) ClaimGrants(ctx context.Context, p ClaimGrantsParams) ([]G
 		return nil, err
 	}
 	defer mt.mu.Unlock()
-	out := make([]GrantClaim, len(p.Records))
-	var buf [8]int32
-	olds := buf[:0]
-	if len(p.Records) > len(buf) {
-		olds = make([]int32, 0, len(p.Records))
+	if cap(out) < len(p.Records) {
+		out = make([]GrantClaim, len(p.Records))
 	}
-	olds = olds[:len(p.Records)]
+	out = out[:len(p.Records)]
+	var buf [8]int32
+	var slotBuf [8]idSlot
+	olds, slots := buf[:0], slotBuf[:0]
+	if len(p.Records) > len(buf) {
+		olds, slots = make([]int32, 0, len(p.Records)), make([]idSlot, 0, len(p.Records))
+	}
+	olds, slots = olds[:len(p.Records)], slots[:len(p.Records)]
+	for _, r := range p.Records {
+		mt.grants.touch(r.Key)
+	}
 	for i, r := range p.Records {
 		olds[i] = -1
-		if idx, ok := mt.grants.get(r.Key); ok {
-			if err := scrm.CheckReplay(op, r.Key, mt.grantSlab.at(idx).fingerprint(), r.Fingerprint); err != nil {
-				return nil, err
+		idx, sl, ok := mt.grants.find(r.Key)
+		slots[i] = sl
+		if ok {
+			old := mt.grantSlab.at(idx)
+			if !derive || !old.fpDerived || !mt.samePayload(old, &p.Records[i]) {
+				fp := r.Fingerprint
+				if derive {
+					fp = grantFingerprint(scrm.Grant{Tenant: p.Tenant, Customer: r.Customer, Reward: r.Reward, IdempotencyKey: r.Key, Source: r.Source})
+				}
+				if err := scrm.CheckReplay(op, r.Key, mt.fingerprint(p.Tenant, r.Key, old), fp); err != nil {
+					return nil, err
+				}
 			}
 			olds[i] = idx
 		}
@@ -215,11 +253,15 @@ func (s *memoryStore) ClaimGrants(ctx context.Context, p ClaimGrantsParams) ([]G
 		}
 		r.Tenant, r.Status, r.ClaimedUntil, r.DoneAt = p.Tenant, GrantClaimed, p.Until, time.Time{}
 		g := memGrant{key: r.Key, customer: r.Customer, class: mt.grantClass(r.Program, r.Source, r.Reward), until: until}
-		g.setFingerprint(r.Fingerprint)
+		if derive {
+			g.fpDerived = true
+		} else {
+			g.setFingerprint(r.Fingerprint)
+		}
 		if olds[i] >= 0 {
 			*mt.grantSlab.at(olds[i]) = g // an expired claim, taken over
 		} else {
-			mt.grants.put(r.Key, mt.grantSlab.add(g))
+			mt.grants.store(slots[i], r.Key, mt.grantSlab.add(g))
 		}
 		out[i] = GrantClaim{Record: r, Claimed: true}
 	}
@@ -342,7 +384,7 @@ func (s *memoryStore) Stats(ctx context.Context, p StatsParams) (Stats, error) {
 			st.Rewards = inviter.grantedIn(p.Program)
 		}
 	case p.Staff == "":
-		mt.entries.all(func(e *memEntry) { entries = append(entries, e) })
+		mt.entrySlab.all(func(e *memEntry) { entries = append(entries, e) })
 		mt.grants.all(func(i int32) {
 			if g := mt.grantSlab.at(i); g.done && mt.grantClasses[g.class].program == p.Program {
 				st.Rewards++
@@ -351,10 +393,10 @@ func (s *memoryStore) Stats(ctx context.Context, p StatsParams) (Stats, error) {
 	}
 	var pending, settled, reversed int64
 	for _, e := range entries {
-		if e.Program != p.Program {
+		if e.program != p.Program {
 			continue
 		}
-		switch e.Status {
+		switch e.status {
 		case EntryPending, EntrySettling:
 			pending += e.fen
 		case EntrySettled:

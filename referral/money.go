@@ -20,20 +20,38 @@ func greater(a, b decimal.Decimal) bool {
 }
 
 // mulRoundFen returns scrm.RoundFen(amount.Mul(rate)) (half away from
-// zero), computed in int64 when amount is a positive whole number of fen
-// and rate a positive decimal of at most 18 digits below the point, as
-// the rates of a validated program are: the decimal path costs several
-// big.Int allocations on the Handle hot path. Anything else takes the
-// decimal path.
+// zero); see shareFen.
 func mulRoundFen(amount, rate decimal.Decimal) decimal.Decimal {
-	fen, ok := scrm.ToFen(amount)
+	if fen, ok := mulFen(amount, rate); ok {
+		return scrm.FromFen(fen)
+	}
+	return scrm.RoundFen(amount.Mul(rate))
+}
+
+// shareFen returns scrm.RoundFen(amount.Mul(rate)) as fen (inFen) when
+// mulFen can compute it, else as a decimal: a decimal costs big.Int
+// allocations on the Handle hot path, and the memory store keeps fen.
+func shareFen(amount, rate decimal.Decimal) (fen int64, d decimal.Decimal, inFen bool) {
+	if fen, ok := mulFen(amount, rate); ok {
+		return fen, decimal.Decimal{}, true
+	}
+	return 0, scrm.RoundFen(amount.Mul(rate)), false
+}
+
+// mulFen returns scrm.RoundFen(amount.Mul(rate)) (half away from zero) in
+// fen, computed in int64, when amount is a positive whole number of fen and
+// rate a positive decimal of at most 18 digits below the point, as the
+// rates of a validated program are, and the product fits; ok is false
+// otherwise.
+func mulFen(amount, rate decimal.Decimal) (fen int64, ok bool) {
+	fen, ok = scrm.ToFen(amount)
 	c, exp := rate.CoefficientInt64(), rate.Exponent()
 	if !ok || fen <= 0 || c <= 0 || exp > 0 || exp < -18 || rate.NumDigits() > 18 {
-		return scrm.RoundFen(amount.Mul(rate))
+		return 0, false
 	}
 	hi, lo := bits.Mul64(uint64(fen), uint64(c))
 	if hi != 0 || lo > 1<<62 {
-		return scrm.RoundFen(amount.Mul(rate))
+		return 0, false
 	}
 	// fen × c × 10^exp fen, rounded half up (both are positive).
 	d := uint64(1)
@@ -44,5 +62,5 @@ func mulRoundFen(amount, rate decimal.Decimal) decimal.Decimal {
 	if 2*r >= d {
 		q++
 	}
-	return scrm.FromFen(int64(q))
+	return int64(q), true
 }

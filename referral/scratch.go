@@ -16,6 +16,9 @@ type scratchBuf struct {
 	grants    []scrm.Grant
 	entries   []Entry
 	limits    []BindLimit
+	claims    []GrantClaim // filled by a grantClaimer
+	fens      []int64      // entries' amounts, for an entryAdder
+	keys      keyArena
 }
 
 // records returns a slice of n zeroed records.
@@ -40,12 +43,20 @@ func (s *Service) scratch() *scratchBuf {
 // recycle clears b, so that the pool holds no customer's data, and puts it
 // back.
 func (s *Service) recycle(b *scratchBuf) {
-	clear(b.recs[:cap(b.recs)])
-	clear(b.completed[:cap(b.completed)])
-	clear(b.grants[:cap(b.grants)])
-	clear(b.entries[:cap(b.entries)])
-	clear(b.limits[:cap(b.limits)])
-	b.recs, b.completed, b.grants, b.entries, b.limits = b.recs[:0], b.completed[:0], b.grants[:0], b.entries[:0], b.limits[:0]
+	// Every user stores its slices back with their lengths, and nothing
+	// past a length was written since the last recycle, so clearing up to
+	// the lengths clears all: clearing the capacities costs as much again
+	// (the records are large, and full of pointers).
+	clear(b.recs)
+	clear(b.completed)
+	clear(b.grants)
+	clear(b.entries)
+	clear(b.limits)
+	clear(b.claims)
+	b.recs, b.completed, b.grants, b.entries, b.limits, b.claims = b.recs[:0], b.completed[:0], b.grants[:0], b.entries[:0], b.limits[:0], b.claims[:0]
+	b.fens = b.fens[:0]
+	clear(b.keys.buf) // customer IDs
+	b.keys.reset()
 	s.scratchBufs.p.Put(b)
 }
 

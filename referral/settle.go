@@ -50,6 +50,16 @@ type Entry struct {
 	ReversedAt  time.Time
 }
 
+// entryAdder is implemented by stores that keep amounts in fen (the memory
+// store): the Service then hands them entries' amounts as fen, sparing the
+// decimals (and their big.Int allocations) that AddEntries would convert
+// back.
+type entryAdder interface {
+	// addEntriesFen is AddEntries, entries[i]'s amount being fens[i] (a
+	// whole, non-negative number of fen) rather than its Amount.
+	addEntriesFen(ctx context.Context, tenant scrm.TenantID, entries []Entry, fens []int64) error
+}
+
 // SettleResult is what one Settle call paid.
 type SettleResult struct {
 	Settled int             // entries paid by this call

@@ -65,11 +65,17 @@ func (s Signals) normalize(op string) (Signals, error) {
 			return s, scrm.Invalid(op, "Signals.IP", "not an IP address: %s", maskIP(ip))
 		}
 		a = a.Unmap().WithZone("")
+		var buf [64]byte
+		var b []byte
 		if a.Is6() {
 			p, _ := a.Prefix(64)
-			s.IP = p.String()
+			b = p.AppendTo(buf[:0])
 		} else {
-			s.IP = a.String()
+			b = a.AppendTo(buf[:0])
+		}
+		s.IP = ip
+		if string(b) != ip { // most IPs come canonical: keep the string rather than allocate its copy
+			s.IP = string(b)
 		}
 	}
 	if strings.TrimSpace(s.Phone) != "" {
