@@ -2,8 +2,8 @@ package member
 
 import (
 	"context"
+	"encoding/binary"
 	"hash/maphash"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -50,14 +50,13 @@ type memTenant struct {
 
 	keysMu   sync.Mutex
 	keysCond sync.Cond // signalled when a pending key is settled
-	// keys maps the hash of an idempotency key (under seed) to 1 + the
-	// number of the newest record in recs with that hash; records of keys
-	// whose hashes collide are chained by keyRec.next. Keyed by hash, the
-	// map holds no pointers and grows without reading the keys again.
-	keys   map[uint64]int
+	// keys indexes the records in recs by the hash of their idempotency
+	// key (under seed): it holds no pointers and grows without reading
+	// the keys again.
+	keys   slotIndex
 	seed   maphash.Seed
 	recs   [][]keyRec              // chunks of keyChunk records
-	arena  [][]byte                // the strings of recs, in chunks of arenaChunk bytes
+	arena  [][]byte                // the keys and outcomes of recs, in chunks of arenaChunk bytes
 	grants map[string][]scrm.Grant // the rare non-empty Grants, by key
 
 	idxMu sync.Mutex
@@ -68,51 +67,55 @@ type memTenant struct {
 type memAccount struct {
 	mu    sync.Mutex
 	state *AccountState // nil until first saved
-	// orders maps the hash of an order ID (under the tenant's seed) to 1 +
-	// the index in orderRecs of the newest record with that hash; records
-	// whose IDs' hashes collide are chained by orderNext (1 + the index of
-	// the next, 0 at the end), as memTenant.keys are.
-	orders    map[uint64]int
-	orderRecs []*OrderRecord
-	orderNext []int
-	journal   journal
+	// orders indexes the account's orders by the hash of the order ID
+	// (under the tenant's seed): each to where its record is in the
+	// journal (see putOrder).
+	orders  slotIndex
+	journal journal
 	// The keys under which the account is indexed; ok false when not.
 	dueAt, expAt int64
 	dueOK, expOK bool
 }
 
-// keyRec is the record of an idempotency key, kept pointer-free so that a
-// tenant's millions of keys cost the garbage collector nothing to scan: its
-// strings (customer, fingerprint, hold ID, tier) are stored one after the
-// other in the tenant's arena from off, with the lengths in lens; its
-// Outcome's Entries are the journal's entries first to first+count-1 (a
-// replay reads them back rather than the store keeping every entry twice);
-// its Grants, rarely any, are in memTenant.grants.
+// keyRec is the record of an idempotency key, kept small and
+// pointer-free so that a tenant's millions of keys cost the garbage
+// collector nothing to scan and little memory to write: its key and, once
+// settled, its outcome are bytes in the tenant's arena. The outcome is the
+// customer, fingerprint, hold ID and tier, the balances, and where its
+// Entries are in the journal (a replay reads them back rather than the
+// store keeping every entry twice), encoded by settleKey; its Grants,
+// rarely any, are in memTenant.grants.
 type keyRec struct {
-	// The key is at arena[kchunk][koff:koff+klen]; next is 1 + the
-	// number of the next record in the hash chain, 0 at its end.
+	// The key is at arena[kchunk][koff:koff+klen], the outcome at
+	// arena[chunk][off:].
 	kchunk, koff, klen int32
-	next               int
-	chunk              int32
-	off                int32
-	lens               [4]int32
-	first              int64
-	count              int32
+	chunk, off         int32
 	pending            bool
-	points             int64
-	held               int64
-	debt               int64
-	growth             int64
 }
 
-// str returns the i-th string of r (0 customer, 1 fingerprint, 2 hold ID,
-// 3 tier) as a slice of the arena; called with keysMu held.
-func (t *memTenant) str(r *keyRec, i int) []byte {
-	off := int(r.off)
-	for j := 0; j < i; j++ {
-		off += int(r.lens[j])
-	}
-	return t.arena[r.chunk][off : off+int(r.lens[i])]
+// keyOutcome is the outcome of a settled keyRec, decoded; its strings are
+// slices of the arena.
+type keyOutcome struct {
+	customer, fp, holdID, tier        []byte
+	points, held, debt, growth, first int64
+	count                             int
+}
+
+// outcome decodes the outcome of r, settled; called with keysMu held.
+func (t *memTenant) outcome(r *keyRec) keyOutcome {
+	d := jReader{b: t.arena[r.chunk], i: int(r.off)}
+	var o keyOutcome
+	o.customer = d.raw()
+	o.fp = d.raw()
+	o.holdID = d.raw()
+	o.tier = d.raw()
+	o.points = d.varint()
+	o.held = d.varint()
+	o.debt = d.varint()
+	o.growth = d.varint()
+	o.first = d.varint()
+	o.count = int(d.uvarint())
+	return o
 }
 
 // The chunk sizes of a tenant's key records and their arena: chunks are
@@ -125,25 +128,13 @@ const (
 // reserveKey returns the number of the record of key, whose hash is h, as
 // i, or, when there is none, adds a pending record for it and returns its
 // number as r (i and r are -1 when not returned); called with keysMu held.
-// It probes the map once for a new key: the op= adds the new record's
-// number to the zero value of a new hash, or to the chain head of an
-// existing one, which is then restored and searched.
 func (t *memTenant) reserveKey(h uint64, key string) (i, r int) {
-	n, r := len(t.keys), t.newRec()
-	t.keys[h] += r + 1
-	if len(t.keys) > n {
-		t.setKey(r, key)
-		return -1, r
-	}
-	t.keys[h] -= r + 1
 	if i = t.findKey(h, key); i >= 0 {
-		t.dropRec(r)
 		return i, -1
 	}
-	// Another key with the same hash: chain.
-	t.rec(r).next = t.keys[h]
-	t.keys[h] = r + 1
+	r = t.newRec()
 	t.setKey(r, key)
+	t.keys.insert(slotTag(h), int32(r))
 	return -1, r
 }
 
@@ -157,37 +148,16 @@ func (t *memTenant) setKey(i int, key string) {
 // findKey returns the number of the record of key, whose hash is h, or -1;
 // called with keysMu held.
 func (t *memTenant) findKey(h uint64, key string) int {
-	for i := t.keys[h] - 1; i >= 0; i = t.rec(i).next - 1 {
-		r := t.rec(i)
-		if string(t.arena[r.kchunk][r.koff:r.koff+r.klen]) == key {
-			return i
-		}
-	}
-	return -1
+	return int(t.keys.find(slotTag(h), func(i int32) bool {
+		r := t.rec(int(i))
+		return string(t.arena[r.kchunk][r.koff:r.koff+r.klen]) == key
+	}))
 }
 
-// unlinkKey removes record i, of key, from its hash chain; called with
-// keysMu held.
+// unlinkKey removes record i, of key, from the index; called with keysMu
+// held.
 func (t *memTenant) unlinkKey(i int, key string) {
-	t.unlinkHash(i, maphash.String(t.seed, key))
-}
-
-func (t *memTenant) unlinkHash(i int, h uint64) {
-	next := t.rec(i).next
-	if t.keys[h] == i+1 {
-		if next == 0 {
-			delete(t.keys, h)
-		} else {
-			t.keys[h] = next
-		}
-		return
-	}
-	for j := t.keys[h] - 1; j >= 0; j = t.rec(j).next - 1 {
-		if r := t.rec(j); r.next == i+1 {
-			r.next = next
-			return
-		}
-	}
+	t.keys.remove(slotTag(maphash.String(t.seed, key)), int32(i))
 }
 
 // rec returns the key record numbered i; called with keysMu held.
@@ -219,13 +189,18 @@ func (t *memTenant) dropRec(i int) {
 	}
 }
 
-// store appends strs to the arena, contiguously, and returns where they
-// start; called with keysMu held.
-func (t *memTenant) store(strs ...string) (chunk, off int32) {
-	n := 0
-	for _, s := range strs {
-		n += len(s)
-	}
+// store appends key to the arena and returns where it starts; called with
+// keysMu held.
+func (t *memTenant) store(key string) (chunk, off int32) {
+	c := t.room(len(key))
+	off = int32(len(t.arena[c]))
+	t.arena[c] = append(t.arena[c], key...)
+	return int32(c), off
+}
+
+// room makes room for n more bytes in the last chunk of the arena and
+// returns its number; called with keysMu held.
+func (t *memTenant) room(n int) int {
 	last := len(t.arena) - 1
 	if last < 0 || cap(t.arena[last])-len(t.arena[last]) < n {
 		c := arenaChunk
@@ -237,11 +212,7 @@ func (t *memTenant) store(strs ...string) (chunk, off int32) {
 		t.arena = append(t.arena, make([]byte, 0, max(n, c)))
 		last++
 	}
-	off = int32(len(t.arena[last]))
-	for _, s := range strs {
-		t.arena[last] = append(t.arena[last], s...)
-	}
-	return int32(last), off
+	return last
 }
 
 var _ Store = (*memoryStore)(nil)
@@ -259,7 +230,6 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 		mt = &memTenant{
 			accounts: make(map[scrm.CustomerID]*memAccount),
 			holds:    make(map[string]*HoldRecord),
-			keys:     make(map[uint64]int),
 			seed:     maphash.MakeSeed(),
 			due:      newTimeIndex(),
 			exp:      newTimeIndex(),
@@ -385,15 +355,16 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 				t.keysCond.Wait()
 				continue
 			}
-			if string(t.str(rec, 0)) != string(p.Customer) {
+			o := t.outcome(rec)
+			if string(o.customer) != string(p.Customer) {
 				t.keysMu.Unlock()
 				return Outcome{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
 					Msg: "key " + strconv.Quote(p.IdempotencyKey) + " was already used for another customer"}
 			}
-			fp := string(t.str(rec, 1))
-			out := Outcome{Grants: append([]scrm.Grant(nil), t.grants[p.IdempotencyKey]...), HoldID: string(t.str(rec, 2)),
-				After: Balance{Points: rec.points, Held: rec.held, Debt: rec.debt, Growth: rec.growth, Tier: string(t.str(rec, 3))}}
-			first, count := rec.first, int(rec.count)
+			fp := string(o.fp)
+			out := Outcome{Grants: append([]scrm.Grant(nil), t.grants[p.IdempotencyKey]...), HoldID: string(o.holdID),
+				After: Balance{Points: o.points, Held: o.held, Debt: o.debt, Growth: o.growth, Tier: string(o.tier)}}
+			first, count := o.first, o.count
 			t.keysMu.Unlock()
 			if err := scrm.CheckReplay(op, p.IdempotencyKey, fp, p.Fingerprint); err != nil {
 				return Outcome{}, false, err
@@ -429,13 +400,24 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 func (t *memTenant) settleKey(key int, p UpdateParams, out Outcome, err error) {
 	t.keysMu.Lock()
 	if err == nil {
-		chunk, off := t.store(string(p.Customer), p.Fingerprint, out.HoldID, out.After.Tier)
-		r := t.rec(key)
-		*r = keyRec{kchunk: r.kchunk, koff: r.koff, klen: r.klen, next: r.next, chunk: chunk, off: off, lens: [4]int32{int32(len(p.Customer)), int32(len(p.Fingerprint)), int32(len(out.HoldID)), int32(len(out.After.Tier))},
-			points: out.After.Points, held: out.After.Held, debt: out.After.Debt, growth: out.After.Growth}
-		if n := len(out.Entries); n > 0 {
-			r.count, r.first = int32(n), out.Entries[0].Seq
+		var first int64
+		if len(out.Entries) > 0 {
+			first = out.Entries[0].Seq
 		}
+		// Encoded in place, in room for the longest encoding.
+		a := out.After
+		c := t.room(10*binary.MaxVarintLen64 + len(p.Customer) + len(p.Fingerprint) + len(out.HoldID) + len(a.Tier))
+		off := len(t.arena[c])
+		b := appendString(t.arena[c], string(p.Customer))
+		b = appendString(b, p.Fingerprint)
+		b = appendString(b, out.HoldID)
+		b = appendString(b, a.Tier)
+		for _, v := range [...]int64{a.Points, a.Held, a.Debt, a.Growth, first} {
+			b = binary.AppendVarint(b, v)
+		}
+		t.arena[c] = binary.AppendUvarint(b, uint64(len(out.Entries)))
+		r := t.rec(key)
+		r.chunk, r.off, r.pending = int32(c), int32(off), false
 		if len(out.Grants) > 0 {
 			if t.grants == nil {
 				t.grants = make(map[string][]scrm.Grant)
@@ -473,42 +455,20 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 		st.Tenant, st.Customer = p.Tenant, p.Customer
 	}
 	tx.Account = st
-	// Look the order up and reserve its slot in one probe of the map (as
-	// Update does with keys): newOrder tells that the slot was inserted
-	// here, to be filled on commit or deleted.
-	newOrder, order, chained := false, -1, 0
-	var oh uint64
+	// Look the order up; a new one is indexed on commit (acc.mu is held
+	// throughout, so no other update can take its place meanwhile).
+	newOrder, order := false, int32(-1)
+	var otag uint32
 	if p.OrderID != "" {
-		if acc.orders == nil {
-			acc.orders = make(map[uint64]int)
-		}
-		oh = maphash.String(t.seed, p.OrderID)
-		n, r := len(acc.orders), len(acc.orderRecs)+1
-		acc.orders[oh] += r
-		if len(acc.orders) > n {
+		otag = slotTag(maphash.String(t.seed, p.OrderID))
+		if order = acc.findOrder(otag, p.OrderID); order >= 0 {
+			c := acc.order(order)
+			tx.Order = &c
+		} else {
 			newOrder = true
-		} else {
-			acc.orders[oh] -= r
-			if order = acc.findOrder(oh, p.OrderID); order >= 0 {
-				c := acc.orderRecs[order].Clone()
-				tx.Order = &c
-			} else { // another order with the same hash: chain
-				newOrder, chained = true, acc.orders[oh]
-				acc.orders[oh] = r
-			}
-		}
-	}
-	unreserve := func() {
-		if chained == 0 {
-			delete(acc.orders, oh)
-		} else {
-			acc.orders[oh] = chained
 		}
 	}
 	fail := func(err error) (Outcome, error) {
-		if newOrder {
-			unreserve()
-		}
 		s.states.Put(st)
 		return Outcome{}, err
 	}
@@ -543,7 +503,8 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	}
 
 	// Commit: nothing below fails. The store owns tx now (see
-	// Store.Update), so it keeps what fn left there without copying.
+	// Store.Update), so it keeps the account state and hold fn left there
+	// without copying; the order is encoded into the journal (putOrder).
 	st.Tenant, st.Customer = p.Tenant, p.Customer
 	if old := acc.state; old != nil {
 		st.Version = old.Version + 1
@@ -555,12 +516,16 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	acc.state = st
 	switch {
 	case tx.Order != nil && newOrder:
-		acc.orderRecs = append(acc.orderRecs, tx.Order)
-		acc.orderNext = append(acc.orderNext, chained)
-	case tx.Order != nil:
-		acc.orderRecs[order] = tx.Order
-	case newOrder:
-		unreserve()
+		acc.orders.insert(otag, acc.putOrder(tx.Order))
+	case tx.Order != nil && order >= 0:
+		acc.orders.replace(otag, order, acc.putOrder(tx.Order))
+	case tx.Order != nil: // no OrderID in the params: keyed by ""
+		otag = slotTag(maphash.String(t.seed, ""))
+		if i := acc.findOrder(otag, ""); i >= 0 {
+			acc.orders.replace(otag, i, acc.putOrder(tx.Order))
+		} else {
+			acc.orders.insert(otag, acc.putOrder(tx.Order))
+		}
 	}
 	if tx.Hold != nil {
 		t.holdsMu.Lock()
@@ -571,17 +536,6 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	acc.journal.add(out.Entries)
 	s.reindex(t, acc, p.Customer, st)
 	return out, nil
-}
-
-// findOrder returns the index in orderRecs of the order orderID, whose
-// hash is h, or -1; called with a.mu held.
-func (a *memAccount) findOrder(h uint64, orderID string) int {
-	for i := a.orders[h] - 1; i >= 0; i = a.orderNext[i] - 1 {
-		if a.orderRecs[i].OrderID == orderID {
-			return i
-		}
-	}
-	return -1
 }
 
 // reindex moves the account in the tenant's time indexes; called with
@@ -638,10 +592,10 @@ func (s *memoryStore) Order(ctx context.Context, tenant scrm.TenantID, customer 
 	if t := s.tenant(tenant, false); t != nil {
 		if a := t.account(customer, false); a != nil {
 			a.mu.Lock()
-			i := a.findOrder(maphash.String(t.seed, orderID), orderID)
+			i := a.findOrder(slotTag(maphash.String(t.seed, orderID)), orderID)
 			var c OrderRecord
 			if i >= 0 {
-				c = a.orderRecs[i].Clone()
+				c = a.order(i)
 			}
 			a.mu.Unlock()
 			if i >= 0 {
@@ -701,205 +655,4 @@ func (s *memoryStore) list(ctx context.Context, op string, p ListDueParams, idx 
 		page.Accounts[i].At = page.Accounts[i].At.In(time.UTC)
 	}
 	return page, err
-}
-
-// journal is an account's entries in Seq order, copied in by add as
-// compact jEntry values so that the store never shares them with the
-// caller. It grows in chunks that are never moved, so appending never copies
-// what is already there.
-type journal struct {
-	segs [][]jEntry
-	n    int
-}
-
-// jEntry is a journal entry, stored compactly: its Kind as a number (see
-// kindIndex) and its rarely set strings in extra, so that it holds few
-// pointers for the garbage collector to scan. Note is kept inline: grants,
-// adjustments and event awards all set it, and an extra for it alone would
-// cost each of them an allocation. A single lot move (the usual
-// case) is kept in lot, with one set, so that adding it allocates nothing;
-// more are kept in lots.
-type jEntry struct {
-	lot                             LotMove
-	lots                            []LotMove
-	seq, points, held, debt, growth int64
-	forgiven, forfeited, program    int64
-	at                              time.Time
-	key, orderID, note              string
-	extra                           *jExtra
-	one                             bool
-	kind                            uint8
-}
-
-// jExtra holds the fields of a jEntry that most entries leave empty.
-type jExtra struct {
-	kind                       EntryKind // when kindIndex has no number for it
-	holdID, from, to, operator string
-}
-
-// kindIndex numbers the entry kinds for jEntry.kind (kindOf is its
-// inverse); 0 is any other kind.
-func kindIndex(k EntryKind) uint8 {
-	switch k {
-	case EntryEarn:
-		return 1
-	case EntryGrant:
-		return 2
-	case EntryImport:
-		return 3
-	case EntryAdjust:
-		return 4
-	case EntryHold:
-		return 5
-	case EntryCapture:
-		return 6
-	case EntryVoid:
-		return 7
-	case EntrySpend:
-		return 8
-	case EntryRefund:
-		return 9
-	case EntryClawback:
-		return 10
-	case EntryExpire:
-		return 11
-	case EntryDeduct:
-		return 12
-	case EntryTier:
-		return 13
-	}
-	return 0
-}
-
-func kindOf(i uint8) EntryKind {
-	switch i {
-	case 1:
-		return EntryEarn
-	case 2:
-		return EntryGrant
-	case 3:
-		return EntryImport
-	case 4:
-		return EntryAdjust
-	case 5:
-		return EntryHold
-	case 6:
-		return EntryCapture
-	case 7:
-		return EntryVoid
-	case 8:
-		return EntrySpend
-	case 9:
-		return EntryRefund
-	case 10:
-		return EntryClawback
-	case 11:
-		return EntryExpire
-	case 12:
-		return EntryDeduct
-	case 13:
-		return EntryTier
-	}
-	return ""
-}
-
-func compactEntry(e *Entry) jEntry {
-	je := jEntry{seq: e.Seq, points: e.Points, held: e.Held, debt: e.Debt, growth: e.Growth, forgiven: e.Forgiven,
-		forfeited: e.Forfeited, program: e.Program, at: e.At, key: e.Key, orderID: e.OrderID, note: e.Note, kind: kindIndex(e.Kind)}
-	if je.kind == 0 || e.HoldID != "" || e.From != "" || e.To != "" || e.Operator != "" {
-		je.extra = &jExtra{holdID: e.HoldID, from: e.From, to: e.To, operator: e.Operator}
-		if je.kind == 0 {
-			je.extra.kind = e.Kind
-		}
-	}
-	return je
-}
-
-// entry returns the entry without its Lots.
-func (je *jEntry) entry() Entry {
-	e := Entry{Seq: je.seq, Kind: kindOf(je.kind), At: je.at, Points: je.points, Held: je.held, Debt: je.debt,
-		Growth: je.growth, Forgiven: je.forgiven, Forfeited: je.forfeited, Key: je.key, OrderID: je.orderID, Note: je.note, Program: je.program}
-	if x := je.extra; x != nil {
-		if je.kind == 0 {
-			e.Kind = x.kind
-		}
-		e.HoldID, e.From, e.To, e.Operator = x.holdID, x.from, x.to, x.operator
-	}
-	return e
-}
-
-// journalChunk bounds the capacity of a journal chunk: the first ones are
-// small, for the many accounts with a short journal.
-const journalChunk = 256
-
-// grow makes room for need more elements in the last of chunks, adding a
-// chunk of twice the last one's capacity, at most journalChunk (or need),
-// when there is not.
-func grow[T any](chunks [][]T, need int) [][]T {
-	last := len(chunks) - 1
-	if last >= 0 && cap(chunks[last])-len(chunks[last]) >= need {
-		return chunks
-	}
-	c := 1
-	if last >= 0 {
-		c = min(2*cap(chunks[last]), journalChunk)
-	}
-	return append(chunks, make([]T, 0, max(c, need)))
-}
-
-// add copies es into the journal. It sets empty Lots of es to nil, as a
-// copy would have them, and gives entries with more than one lot move a
-// copy of their Lots, keeping the original.
-func (j *journal) add(es []Entry) {
-	for i := range es {
-		e := &es[i]
-		je := compactEntry(e)
-		switch len(e.Lots) {
-		case 0:
-			e.Lots = nil
-		case 1:
-			je.lot, je.one = e.Lots[0], true
-		default:
-			je.lots = e.Lots
-			e.Lots = append([]LotMove(nil), e.Lots...)
-		}
-		j.segs = grow(j.segs, 1)
-		l := len(j.segs) - 1
-		j.segs[l] = append(j.segs[l], je)
-	}
-	j.n += len(es)
-}
-
-// page copies up to limit entries after the one numbered after.
-func (j *journal) page(after int64, limit int) ([]Entry, int64) {
-	s := sort.Search(len(j.segs), func(i int) bool {
-		seg := j.segs[i]
-		return seg[len(seg)-1].seq > after
-	})
-	var out []Entry
-	for ; s < len(j.segs); s++ {
-		for i := range j.segs[s] {
-			je := &j.segs[s][i]
-			if je.seq <= after {
-				continue
-			}
-			if len(out) == limit {
-				return out, out[len(out)-1].Seq
-			}
-			e := je.entry()
-			if je.one {
-				e.Lots = []LotMove{je.lot}
-			} else if je.lots != nil {
-				e.Lots = append([]LotMove(nil), je.lots...)
-			}
-			out = append(out, e)
-		}
-	}
-	return out, 0
-}
-
-// copyFrom copies count entries starting with the one numbered first.
-func (j *journal) copyFrom(first int64, count int) []Entry {
-	out, _ := j.page(first-1, count)
-	return out
 }

@@ -2,7 +2,9 @@ package member
 
 import (
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -11,7 +13,7 @@ import (
 // keys whose hashes collide (one hash forced for all), which real keys
 // practically never do.
 func TestKeyHashCollisions(t *testing.T) {
-	mt := &memTenant{keys: make(map[uint64]int)}
+	mt := &memTenant{}
 	const h = 42
 	keys := []string{"a", "bb", "ccc"}
 	recs := make([]int, len(keys))
@@ -21,7 +23,7 @@ func TestKeyHashCollisions(t *testing.T) {
 		require.GreaterOrEqual(t, r, 0, k)
 		recs[n] = r
 	}
-	assert.Len(t, mt.keys, 1)
+	assert.Equal(t, 3, mt.keys.n)
 	for n, k := range keys {
 		i, r := mt.reserveKey(h, k)
 		assert.Equal(t, recs[n], i, k)
@@ -30,24 +32,86 @@ func TestKeyHashCollisions(t *testing.T) {
 	}
 	assert.Equal(t, -1, mt.findKey(h, "dddd"))
 
-	// Unlink from the middle, the head and the end of the chain.
-	mt.unlinkHash(recs[1], h)
+	// Unlink from the middle, the start and the end of the probe.
+	mt.keys.remove(slotTag(h), int32(recs[1]))
 	assert.Equal(t, -1, mt.findKey(h, "bb"))
 	assert.Equal(t, recs[0], mt.findKey(h, "a"))
 	assert.Equal(t, recs[2], mt.findKey(h, "ccc"))
-	mt.unlinkHash(recs[2], h)
+	mt.keys.remove(slotTag(h), int32(recs[2]))
 	assert.Equal(t, -1, mt.findKey(h, "ccc"))
 	assert.Equal(t, recs[0], mt.findKey(h, "a"))
-	mt.unlinkHash(recs[0], h)
+	mt.keys.remove(slotTag(h), int32(recs[0]))
 	assert.Equal(t, -1, mt.findKey(h, "a"))
-	assert.Empty(t, mt.keys)
+	assert.Zero(t, mt.keys.n)
 }
 
 // TestOrderHashCollisions does the same for an account's order records.
 func TestOrderHashCollisions(t *testing.T) {
-	a := &memAccount{orders: map[uint64]int{7: 2}, orderRecs: []*OrderRecord{{OrderID: "x"}, {OrderID: "y"}}, orderNext: []int{0, 1}}
-	assert.Equal(t, 1, a.findOrder(7, "y"))
-	assert.Equal(t, 0, a.findOrder(7, "x"))
-	assert.Equal(t, -1, a.findOrder(7, "z"))
-	assert.Equal(t, -1, a.findOrder(8, "x"))
+	a := &memAccount{}
+	var pos []int32
+	for _, id := range []string{"x", "y"} {
+		pos = append(pos, a.putOrder(&OrderRecord{OrderID: id}))
+		a.orders.insert(7, pos[len(pos)-1])
+	}
+	assert.Equal(t, pos[1], a.findOrder(7, "y"))
+	assert.Equal(t, pos[0], a.findOrder(7, "x"))
+	assert.Equal(t, int32(-1), a.findOrder(7, "z"))
+	assert.Equal(t, int32(-1), a.findOrder(8, "x"))
+}
+
+// TestOrderEncoding round-trips order records through their encoding,
+// with the values the common case does not have: decimals too large for an
+// int64 and zero ones, empty but not nil SpentLots, times with a monotonic
+// clock reading and in other locations.
+func TestOrderEncoding(t *testing.T) {
+	big := decimal.RequireFromString("123456789012345678901234.5678")
+	shanghai := time.FixedZone("CST", 8*3600)
+	orders := []OrderRecord{
+		{OrderID: "a"},
+		{OrderID: "b", Earned: true, Paid: big, EarnedAt: time.Now(), Points: -5, Month: 24314, Refunded: decimal.Zero,
+			OrderAmount: decimal.New(-12345, -2), SpentLots: []LotMove{}},
+		{OrderID: "c", EarnedAt: time.Date(2026, 3, 1, 10, 0, 0, 5, shanghai), SpentLots: []LotMove{{Lot: 1, Points: -3, Held: 2, Expiry: 1 << 60}},
+			Held: 1, Spent: 2, PointsClawed: 3, GrowthClawed: 4, Returned: 5, Lot: 6, Growth: 7},
+	}
+	a := &memAccount{}
+	pos := make([]int32, len(orders))
+	for i := range orders {
+		pos[i] = a.putOrder(&orders[i])
+		a.journal.add([]Entry{{Seq: int64(i + 1), Kind: EntryEarn}}) // records and entries interleave
+	}
+	pos[0] = a.putOrder(&OrderRecord{OrderID: "a", Points: 1}) // changed
+	orders[0].Points = 1
+	for i, want := range orders {
+		got := a.order(pos[i])
+		assert.Equal(t, want.OrderID, string(a.orderID(pos[i])))
+		assert.True(t, want.Paid.Equal(got.Paid) && want.Paid.Exponent() == got.Paid.Exponent(), "Paid %s", got.Paid)
+		assert.True(t, want.OrderAmount.Equal(got.OrderAmount), "OrderAmount %s", got.OrderAmount)
+		assert.True(t, want.Refunded.Equal(got.Refunded), "Refunded %s", got.Refunded)
+		assert.True(t, want.EarnedAt == got.EarnedAt, "EarnedAt %v", got.EarnedAt)
+		want.Paid, want.OrderAmount, want.Refunded, want.EarnedAt = got.Paid, got.OrderAmount, got.Refunded, got.EarnedAt
+		assert.Equal(t, want, got)
+	}
+	es, _ := a.journal.page(0, 10)
+	assert.Len(t, es, len(orders), "entries skip records")
+}
+
+// TestJournalEncoding does the same for journal entries.
+func TestJournalEncoding(t *testing.T) {
+	es := []Entry{
+		{Seq: 1, Kind: EntryEarn, At: time.Now(), Points: 5, Growth: 5, Key: "k", OrderID: "o", Lots: []LotMove{{Lot: 1, Points: 5, Expiry: 99}}},
+		{Seq: 2, Kind: "custom", At: time.Date(2026, 1, 1, 0, 0, 0, 1, time.UTC), Held: -1, Debt: 2, Forgiven: 3, Forfeited: 4, Program: 5,
+			Note: "n", HoldID: "h", From: "f", To: "t", Operator: "op", Lots: []LotMove{{Lot: 1}, {Lot: 2, Held: -7}}},
+		{Seq: 3, Kind: EntryTier},
+	}
+	var j journal
+	j.add(append([]Entry(nil), es...))
+	got, next := j.page(0, 10)
+	assert.Zero(t, next)
+	require.Len(t, got, len(es))
+	for i := range es {
+		assert.True(t, es[i].At == got[i].At, "At %v", got[i].At)
+		got[i].At = es[i].At
+	}
+	assert.Equal(t, es, got)
+	assert.Equal(t, es[1:2], j.copyFrom(2, 1))
 }

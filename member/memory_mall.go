@@ -56,20 +56,18 @@ type mallTenant struct {
 	cond sync.Cond // signalled when a reserved key is settled
 	// items are never removed.
 	items map[string]*mallItem
-	// byKey maps the hash of a key (under seed) to 1 + the number of its
-	// record, and collide the rare keys whose hash another key has: keyed
-	// by hash, the big map holds no pointers for the garbage collector to
-	// scan. Records are kept in recs, in chunks of recChunk that are never
+	// byKey indexes the records by the hash of their key (under seed): it
+	// holds no pointers for the garbage collector to scan and grows
+	// without reading the keys. Records are kept in recs, in chunks of recChunk that are never
 	// moved (so pointers to records stay valid), n of them used. A record
 	// is zero but for its Key (its State empty) while a charge holds the
 	// key, and becomes zero, a hole, when the charge fails and the key is
 	// freed. Records are changed in place, with mu held for writing and the
 	// record's item locked; their Lots never change.
-	byKey   map[uint64]int
-	collide map[string]int
-	seed    maphash.Seed
-	recs    [][]ExchangeRecord
-	n       int
+	byKey slotIndex
+	seed  maphash.Seed
+	recs  [][]ExchangeRecord
+	n     int
 	// byCustomer lists the indexes of a customer's records in the order
 	// charged; pending holds those of the pending ones.
 	byCustomer map[scrm.CustomerID][]int
@@ -87,13 +85,7 @@ func (mt *mallTenant) find(key string) int {
 
 // findHash is find with the key's hash h.
 func (mt *mallTenant) findHash(h uint64, key string) int {
-	if i := mt.byKey[h]; i > 0 && mt.rec(i-1).Key == key {
-		return i - 1
-	}
-	if i := mt.collide[key]; i > 0 {
-		return i - 1
-	}
-	return -1
+	return int(mt.byKey.find(slotTag(h), func(i int32) bool { return mt.rec(int(i)).Key == key }))
 }
 
 // record returns the saved record of key, or nil; called with mu held.
@@ -108,46 +100,30 @@ func (mt *mallTenant) record(key string) *ExchangeRecord {
 
 // reserve returns the number of the record of key as i, or, when there is
 // none, reserves a record for it (zero but for its Key) and returns its
-// number as r (i and r are -1 when not returned); called with mu held. A new
-// key costs one probe of the map: the op= adds the new record's number to
-// the zero value of a new hash, or to an existing hash's number, which is
-// then restored.
+// number as r (i and r are -1 when not returned); called with mu held.
 func (mt *mallTenant) reserve(key string) (i, r int) {
 	return mt.reserveHash(maphash.String(mt.seed, key), key)
 }
 
 // reserveHash is reserve with the key's hash h.
 func (mt *mallTenant) reserveHash(h uint64, key string) (i, r int) {
-	next := mt.n
-	n := len(mt.byKey)
-	mt.byKey[h] += next + 1
-	if len(mt.byKey) == n {
-		mt.byKey[h] -= next + 1
-		if i = mt.findHash(h, key); i >= 0 {
-			return i, -1
-		}
-		if mt.collide == nil { // another key with the same hash
-			mt.collide = make(map[string]int)
-		}
-		mt.collide[key] = next + 1
+	if i = mt.findHash(h, key); i >= 0 {
+		return i, -1
 	}
 	r = mt.newRec()
 	mt.rec(r).Key = key
+	mt.byKey.insert(slotTag(h), int32(r))
 	return -1, r
 }
 
 // unreserve frees the reserved record r of key; called with mu held.
 func (mt *mallTenant) unreserve(key string, r int) {
-	mt.unreserveHash(maphash.String(mt.seed, key), key, r)
+	mt.unreserveHash(maphash.String(mt.seed, key), r)
 }
 
 // unreserveHash is unreserve with the key's hash h.
-func (mt *mallTenant) unreserveHash(h uint64, key string, r int) {
-	if mt.byKey[h] == r+1 {
-		delete(mt.byKey, h)
-	} else {
-		delete(mt.collide, key)
-	}
+func (mt *mallTenant) unreserveHash(h uint64, r int) {
+	mt.byKey.remove(slotTag(h), int32(r))
 	*mt.rec(r) = ExchangeRecord{}
 	if r == mt.n-1 {
 		mt.n--
@@ -185,7 +161,6 @@ func (m *memMall) tenant(t scrm.TenantID, create bool) *mallTenant {
 	if mt = m.tenants[t]; mt == nil {
 		mt = &mallTenant{
 			items:      make(map[string]*mallItem),
-			byKey:      make(map[uint64]int),
 			seed:       maphash.MakeSeed(),
 			byCustomer: make(map[scrm.CustomerID][]int),
 			pending:    make(map[int]struct{}),

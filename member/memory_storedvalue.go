@@ -26,15 +26,15 @@ type svTenant struct {
 	rules    []TopUpRule
 	accounts map[scrm.CustomerID]*svAccount
 	keys     memKeyTable
+	seed     maphash.Seed // hashes order IDs for svAccount.payments
 }
 
 type svAccount struct {
 	mu    sync.Mutex
 	state ValueAccount // Version 0 until first saved
-	// payments maps an order ID to 1 + the index of its payment in pays:
-	// an int, so that apply looks an order up and reserves its slot in
-	// one probe of the map (see apply).
-	payments map[string]int32
+	// payments indexes pays by the hash of the order ID (under the
+	// tenant's seed).
+	payments slotIndex
 	pays     []*ValuePayment
 	journal  valueJournal
 }
@@ -89,7 +89,7 @@ func (m *memStoredValues) tenant(t scrm.TenantID, create bool) *svTenant {
 		m.tenants = make(map[scrm.TenantID]*svTenant)
 	}
 	if mt = m.tenants[t]; mt == nil {
-		mt = &svTenant{accounts: make(map[scrm.CustomerID]*svAccount)}
+		mt = &svTenant{accounts: make(map[scrm.CustomerID]*svAccount), seed: maphash.MakeSeed()}
 		m.tenants[t] = mt
 	}
 	return mt
@@ -182,7 +182,7 @@ func (s *memoryStore) UpdateStoredValue(ctx context.Context, p ValueParams, fn f
 	}
 	acc := t.account(p.Customer, true)
 	acc.mu.Lock()
-	out, err := s.values.apply(ctx, op, acc, p, fn)
+	out, err := s.values.apply(ctx, op, t.seed, acc, p, fn)
 	acc.mu.Unlock()
 	if slot >= 0 {
 		var enc []byte
@@ -234,6 +234,12 @@ func decodeValueOutcome(enc []byte) (out ValueOutcome, first, count int64, err e
 	return out, first, count, err
 }
 
+// findPay returns the index in pays of the payment of orderID, whose
+// hash's tag is tag, or -1; called with a.mu held.
+func (a *svAccount) findPay(tag uint32, orderID string) int32 {
+	return a.payments.find(tag, func(i int32) bool { return a.pays[i].OrderID == orderID })
+}
+
 // svTx is a recycled transaction with room for the account copy.
 type svTx struct {
 	tx  ValueTx
@@ -244,7 +250,7 @@ type svTx struct {
 // called with a.mu held. The store owns tx once fn returns, so it keeps the
 // payment fn left there, and hands the outcome to the caller as it is (the
 // journal keeps copies of its entries).
-func (m *memStoredValues) apply(ctx context.Context, op string, a *svAccount, p ValueParams, fn func(tx *ValueTx) error) (ValueOutcome, error) {
+func (m *memStoredValues) apply(ctx context.Context, op string, seed maphash.Seed, a *svAccount, p ValueParams, fn func(tx *ValueTx) error) (ValueOutcome, error) {
 	x, _ := m.txs.Get().(*svTx)
 	if x == nil {
 		x = &svTx{}
@@ -258,30 +264,20 @@ func (m *memStoredValues) apply(ctx context.Context, op string, a *svAccount, p 
 	if a.state.Version == 0 {
 		x.acc.Tenant, x.acc.Customer = p.Tenant, p.Customer
 	}
-	// Look the order up and reserve its slot in one probe of the map: the
-	// op= adds the new payment's number to the zero value of a new order
-	// (reserved: filled on commit or deleted), or to an existing one's,
-	// which is then restored.
+	// Look the order up; a new one is indexed on commit (a.mu is held
+	// throughout, so no other update can take its place meanwhile).
 	reserved, idx := false, int32(-1)
+	var otag uint32
 	if p.OrderID != "" {
-		if a.payments == nil {
-			a.payments = make(map[string]int32)
-		}
-		n, r := len(a.payments), int32(len(a.pays))+1
-		a.payments[p.OrderID] += r
-		if len(a.payments) > n {
-			reserved = true
-		} else {
-			a.payments[p.OrderID] -= r
-			idx = a.payments[p.OrderID] - 1
+		otag = slotTag(maphash.String(seed, p.OrderID))
+		if idx = a.findPay(otag, p.OrderID); idx >= 0 {
 			c := *a.pays[idx]
 			x.tx.Payment = &c
+		} else {
+			reserved = true
 		}
 	}
 	fail := func(err error) (ValueOutcome, error) {
-		if reserved {
-			delete(a.payments, p.OrderID)
-		}
 		return ValueOutcome{}, err
 	}
 	tx := &x.tx
@@ -308,21 +304,18 @@ func (m *memStoredValues) apply(ctx context.Context, op string, a *svAccount, p 
 	a.state = *st
 	switch {
 	case tx.Payment != nil && reserved:
+		a.payments.insert(otag, int32(len(a.pays)))
 		a.pays = append(a.pays, tx.Payment)
 	case tx.Payment != nil && idx >= 0:
 		a.pays[idx] = tx.Payment
 	case tx.Payment != nil: // no OrderID in the params: keyed by ""
-		if a.payments == nil {
-			a.payments = make(map[string]int32)
-		}
-		if i := a.payments[p.OrderID]; i > 0 {
-			a.pays[i-1] = tx.Payment
+		otag = slotTag(maphash.String(seed, ""))
+		if i := a.findPay(otag, ""); i >= 0 {
+			a.pays[i] = tx.Payment
 		} else {
+			a.payments.insert(otag, int32(len(a.pays)))
 			a.pays = append(a.pays, tx.Payment)
-			a.payments[p.OrderID] = int32(len(a.pays))
 		}
-	case reserved:
-		delete(a.payments, p.OrderID)
 	}
 	a.journal.add(tx.Outcome.Entries)
 	return tx.Outcome, nil
@@ -355,8 +348,8 @@ func (s *memoryStore) ValuePayment(ctx context.Context, tenant scrm.TenantID, cu
 		if a := t.account(customer, false); a != nil {
 			a.mu.Lock()
 			var pay *ValuePayment
-			if i := a.payments[orderID]; i > 0 {
-				pay = a.pays[i-1]
+			if i := a.findPay(slotTag(maphash.String(t.seed, orderID)), orderID); i >= 0 {
+				pay = a.pays[i]
 			}
 			var c ValuePayment
 			if pay != nil {
@@ -414,9 +407,8 @@ type memKeyTable struct {
 	mu   sync.Mutex
 	cond *sync.Cond // signalled when a pending key is settled
 	seed maphash.Seed
-	// heads maps a key's hash to 1 + the number of the newest record with
-	// that hash; older ones are chained by memKeyRec.next.
-	heads map[uint64]int32
+	// index indexes recs by the hash of their key (under seed).
+	index slotIndex
 	recs  [][]memKeyRec
 	arena [][]byte
 }
@@ -424,7 +416,6 @@ type memKeyTable struct {
 // memKeyRec is one key's record: the key, customer, fingerprint and outcome
 // are stored one after the other in the arena from (chunk, off).
 type memKeyRec struct {
-	next                   int32 // 1 + the next record with the same hash, 0 at the end
 	chunk, off             int32
 	klen, clen, flen, olen int32
 	pending                bool
@@ -445,13 +436,10 @@ func (k *memKeyTable) bytes(r *memKeyRec, from, n int32) []byte {
 
 // find returns the number of the record of key, whose hash is h, or -1.
 func (k *memKeyTable) find(h uint64, key string) int32 {
-	for i := k.heads[h] - 1; i >= 0; i = k.rec(i).next - 1 {
+	return k.index.find(slotTag(h), func(i int32) bool {
 		r := k.rec(i)
-		if string(k.bytes(r, 0, r.klen)) == key {
-			return i
-		}
-	}
-	return -1
+		return string(k.bytes(r, 0, r.klen)) == key
+	})
 }
 
 // reserve looks key up. A recorded key answers at once: a copy of its
@@ -461,28 +449,12 @@ func (k *memKeyTable) find(h uint64, key string) int32 {
 func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.heads == nil {
-		k.heads = make(map[uint64]int32)
+	if k.cond == nil {
 		k.seed = maphash.MakeSeed()
 		k.cond = sync.NewCond(&k.mu)
 	}
 	h := maphash.String(k.seed, key)
 	for {
-		// One probe of the map for a new key (the usual case): the op=
-		// adds the new record's number to the zero value of a new hash,
-		// or to the head of an existing chain, which is then restored
-		// and searched.
-		slot = k.nextSlot()
-		n := len(k.heads)
-		k.heads[h] += slot + 1
-		if len(k.heads) > n {
-			k.recs[len(k.recs)-1] = append(k.recs[len(k.recs)-1], memKeyRec{pending: true})
-			r := k.rec(slot)
-			r.chunk, r.off = k.store(key, "", "", nil)
-			r.klen = int32(len(key))
-			return slot, nil, false, nil
-		}
-		k.heads[h] -= slot + 1
 		i := k.find(h, key)
 		if i < 0 {
 			break
@@ -501,13 +473,12 @@ func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp strin
 		}
 		return -1, append([]byte(nil), k.bytes(r, r.klen+r.clen+r.flen, r.olen)...), true, nil
 	}
-	// Another key with the same hash: chain.
 	slot = k.nextSlot()
-	k.recs[len(k.recs)-1] = append(k.recs[len(k.recs)-1], memKeyRec{next: k.heads[h], pending: true})
-	k.heads[h] = slot + 1
+	k.recs[len(k.recs)-1] = append(k.recs[len(k.recs)-1], memKeyRec{pending: true})
 	r := k.rec(slot)
 	r.chunk, r.off = k.store(key, "", "", nil)
 	r.klen = int32(len(key))
+	k.index.insert(slotTag(h), slot)
 	return slot, nil, false, nil
 }
 
@@ -540,21 +511,7 @@ func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, f
 		r.clen, r.flen, r.olen = int32(len(customer)), int32(len(fp)), int32(len(out))
 		r.pending = false
 	} else {
-		h := maphash.String(k.seed, key)
-		if k.heads[h] == slot+1 {
-			if r.next == 0 {
-				delete(k.heads, h)
-			} else {
-				k.heads[h] = r.next
-			}
-		} else {
-			for j := k.heads[h] - 1; j >= 0; j = k.rec(j).next - 1 {
-				if p := k.rec(j); p.next == slot+1 {
-					p.next = r.next
-					break
-				}
-			}
-		}
+		k.index.remove(slotTag(maphash.String(k.seed, key)), slot)
 		*r = memKeyRec{} // a hole; failures are rare
 	}
 	k.cond.Broadcast()

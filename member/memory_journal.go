@@ -1,0 +1,379 @@
+package member
+
+import (
+	"encoding/binary"
+	"sort"
+	"time"
+)
+
+// journal is an account's entries in Seq order, copied in by add so that
+// the store never shares them with the caller. Each entry is encoded as
+// bytes (see encodeEntry): the fields it sets, as varints, and its strings
+// and lot moves inline, typically a third of the size of an Entry, in
+// chunks that are never moved, so appending never copies what is already
+// there, and that hold no pointers, so that the millions of entries of a
+// large tenant cost the garbage collector nothing to scan. Reading decodes
+// a chunk from its start, which is cheap: reads are pages of entries. The
+// account's order records are kept between the entries (see addRecord).
+type journal struct {
+	segs [][]byte
+	last []int64 // the Seq of each chunk's last entry
+	locs []*time.Location
+	ats  []time.Time // times appendTime cannot encode exactly
+	n    int
+}
+
+// The bits of an encoded entry's flags: which fields follow.
+const (
+	jPoints = 1 << iota
+	jHeld
+	jDebt
+	jGrowth
+	jForgiven
+	jForfeited
+	jProgram
+	jKey
+	jOrderID
+	jNote
+	jLots
+	jHoldID
+	jFrom
+	jTo
+	jOperator
+	jKindName // a kind kindIndex has no number for, by name
+	jRecord   // not an entry: its length and another record (see addRecord)
+)
+
+// journalBytes bounds the size of a journal chunk: the first ones are
+// small, for the many accounts with a short journal. Positions of records
+// (see addRecord) keep offsets in a chunk in journalShift bits, and the
+// chunk's number in the rest of an int32: a journal holds up to 2 GiB.
+const (
+	journalShift = 13
+	journalBytes = 1 << journalShift
+)
+
+// add copies es into the journal. It sets empty Lots of es to nil, as a
+// copy would have them.
+func (j *journal) add(es []Entry) {
+	for i := range es {
+		e := &es[i]
+		if len(e.Lots) == 0 {
+			e.Lots = nil
+		}
+		// Encoded in place, in room for the longest encoding: it then
+		// never outgrows the chunk, and is not copied from a buffer.
+		l := j.room(maxEncoded(e))
+		j.segs[l] = j.encode(j.segs[l], e)
+		j.last[l] = e.Seq
+	}
+	j.n += len(es)
+}
+
+// maxEncoded bounds the length of e's encoding: each number at most
+// binary.MaxVarintLen64 bytes, each string its length's varint and bytes.
+func maxEncoded(e *Entry) int {
+	const n = binary.MaxVarintLen64
+	return n + n + 1 + (2 + 2*n) + 7*n + // flags, Seq, kind, At, the numbers
+		len(e.Key) + len(e.OrderID) + len(e.Note) + len(e.HoldID) + len(e.From) + len(e.To) + len(e.Operator) + len(e.Kind) + 8*n +
+		n + 4*n*len(e.Lots)
+}
+
+// room makes room for need more bytes in the last chunk and returns its
+// number.
+func (j *journal) room(need int) int {
+	j.segs = growMax(j.segs, need, journalBytes)
+	l := len(j.segs) - 1
+	if l == len(j.last) {
+		var prev int64 // a chunk of records alone has the Seq of the last entry before
+		if l > 0 {
+			prev = j.last[l-1]
+		}
+		j.last = append(j.last, prev)
+	}
+	return l
+}
+
+// addRecord adds b, a record other than an entry (an order's), to the
+// journal, and returns where it is: the number of its chunk times
+// 2^journalShift plus its offset there, which is less than journalBytes
+// (a record that needs more gets a chunk of its own). Entries skip
+// records.
+func (j *journal) addRecord(b []byte) int32 {
+	var h [2 * binary.MaxVarintLen64]byte
+	hdr := binary.AppendUvarint(binary.AppendUvarint(h[:0], jRecord), uint64(len(b)))
+	l := j.room(len(hdr) + len(b))
+	if l >= 1<<(31-journalShift) {
+		// Far beyond any customer's history (millions of entries); fail
+		// loudly rather than hand out a position that wraps.
+		panic("member: an account's journal outgrew the memory store's 2 GiB")
+	}
+	off := len(j.segs[l]) + len(hdr)
+	j.segs[l] = append(append(j.segs[l], hdr...), b...)
+	return int32(l<<journalShift | off)
+}
+
+// record returns a reader at the record addRecord put at pos.
+func (j *journal) record(pos int32) jReader {
+	return jReader{b: j.segs[pos>>journalShift], i: int(pos & (1<<journalShift - 1))}
+}
+
+// encode appends e, encoded, to b: its flags, Seq, kind, At, then the
+// fields its flags name, in the order of the flags.
+func (j *journal) encode(b []byte, e *Entry) []byte {
+	var f uint64
+	for i, v := range [...]int64{e.Points, e.Held, e.Debt, e.Growth, e.Forgiven, e.Forfeited, e.Program} {
+		if v != 0 {
+			f |= 1 << i
+		}
+	}
+	for i, s := range [...]string{e.Key, e.OrderID, e.Note} {
+		if s != "" {
+			f |= jKey << i
+		}
+	}
+	if len(e.Lots) > 0 {
+		f |= jLots
+	}
+	for i, s := range [...]string{e.HoldID, e.From, e.To, e.Operator} {
+		if s != "" {
+			f |= jHoldID << i
+		}
+	}
+	kind := kindIndex(e.Kind)
+	if kind == 0 {
+		f |= jKindName
+	}
+	b = binary.AppendUvarint(b, f)
+	b = binary.AppendVarint(b, e.Seq)
+	b = append(b, kind)
+	b = j.appendTime(b, e.At)
+	for i, v := range [...]int64{e.Points, e.Held, e.Debt, e.Growth, e.Forgiven, e.Forfeited, e.Program} {
+		if f&(1<<i) != 0 {
+			b = binary.AppendVarint(b, v)
+		}
+	}
+	for _, s := range [...]string{e.Key, e.OrderID, e.Note} {
+		if s != "" {
+			b = appendString(b, s)
+		}
+	}
+	if f&jLots != 0 {
+		b = appendMoves(b, e.Lots)
+	}
+	for _, s := range [...]string{e.HoldID, e.From, e.To, e.Operator} {
+		if s != "" {
+			b = appendString(b, s)
+		}
+	}
+	if f&jKindName != 0 {
+		b = appendString(b, string(e.Kind))
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// jReader decodes the entries of a journal chunk; the chunk is always
+// well formed, written by encode.
+type jReader struct {
+	b []byte
+	i int
+}
+
+func (r *jReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b[r.i:])
+	r.i += n
+	return v
+}
+
+func (r *jReader) varint() int64 {
+	v, n := binary.Varint(r.b[r.i:])
+	r.i += n
+	return v
+}
+
+func (r *jReader) byte() byte {
+	r.i++
+	return r.b[r.i-1]
+}
+
+// raw reads a string as a slice of the chunk.
+func (r *jReader) raw() []byte {
+	n := int(r.uvarint())
+	r.i += n
+	return r.b[r.i-n : r.i]
+}
+
+func (r *jReader) string() string {
+	n := int(r.uvarint())
+	r.i += n
+	return string(r.b[r.i-n : r.i])
+}
+
+// entry decodes the rest of the entry whose flags and Seq seq returned.
+func (j *journal) entry(r *jReader, f uint64, seq int64) Entry {
+	e := Entry{Seq: seq, Kind: kindOf(r.byte())}
+	e.At = j.readTime(r)
+	for i, p := range [...]*int64{&e.Points, &e.Held, &e.Debt, &e.Growth, &e.Forgiven, &e.Forfeited, &e.Program} {
+		if f&(1<<i) != 0 {
+			*p = r.varint()
+		}
+	}
+	for i, p := range [...]*string{&e.Key, &e.OrderID, &e.Note} {
+		if f&(jKey<<i) != 0 {
+			*p = r.string()
+		}
+	}
+	if f&jLots != 0 {
+		e.Lots = r.moves()
+	}
+	for i, p := range [...]*string{&e.HoldID, &e.From, &e.To, &e.Operator} {
+		if f&(jHoldID<<i) != 0 {
+			*p = r.string()
+		}
+	}
+	if f&jKindName != 0 {
+		e.Kind = EntryKind(r.string())
+	}
+	return e
+}
+
+// locIndex returns the number of loc in j.locs, adding it when new; ok is
+// false when there is no room for it.
+func (j *journal) locIndex(loc *time.Location) (uint8, bool) {
+	for i, l := range j.locs {
+		if l == loc {
+			return uint8(i), true
+		}
+	}
+	if len(j.locs) > 255 {
+		return 0, false
+	}
+	j.locs = append(j.locs, loc)
+	return uint8(len(j.locs) - 1), true
+}
+
+// page copies up to limit entries after the one numbered after.
+func (j *journal) page(after int64, limit int) ([]Entry, int64) {
+	s := sort.Search(len(j.segs), func(i int) bool { return j.last[i] > after })
+	var out []Entry
+	for ; s < len(j.segs); s++ {
+		r := jReader{b: j.segs[s]}
+		for r.i < len(r.b) {
+			f := r.uvarint()
+			if f&jRecord != 0 {
+				r.i += int(r.uvarint())
+				continue
+			}
+			seq := r.varint()
+			if seq <= after {
+				j.entry(&r, f, seq) // skipped
+				continue
+			}
+			if len(out) == limit {
+				return out, out[len(out)-1].Seq
+			}
+			out = append(out, j.entry(&r, f, seq))
+		}
+	}
+	return out, 0
+}
+
+// copyFrom copies count entries starting with the one numbered first.
+func (j *journal) copyFrom(first int64, count int) []Entry {
+	out, _ := j.page(first-1, count)
+	return out
+}
+
+// journalChunk bounds the capacity of a journal chunk: the first ones are
+// small, for the many accounts with a short journal.
+const journalChunk = 256
+
+// grow makes room for need more elements in the last of chunks, adding a
+// chunk of twice the last one's capacity, at most journalChunk (or need),
+// when there is not.
+func grow[T any](chunks [][]T, need int) [][]T {
+	return growMax(chunks, need, journalChunk)
+}
+
+// growMax is grow with most for journalChunk.
+func growMax[T any](chunks [][]T, need, most int) [][]T {
+	last := len(chunks) - 1
+	if last >= 0 && cap(chunks[last])-len(chunks[last]) >= need {
+		return chunks
+	}
+	c := 1
+	if last >= 0 {
+		c = min(2*cap(chunks[last]), most)
+	}
+	return append(chunks, make([]T, 0, max(c, need)))
+}
+
+// kindIndex numbers the entry kinds for jEntry.kind (kindOf is its
+// inverse); 0 is any other kind.
+func kindIndex(k EntryKind) uint8 {
+	switch k {
+	case EntryEarn:
+		return 1
+	case EntryGrant:
+		return 2
+	case EntryImport:
+		return 3
+	case EntryAdjust:
+		return 4
+	case EntryHold:
+		return 5
+	case EntryCapture:
+		return 6
+	case EntryVoid:
+		return 7
+	case EntrySpend:
+		return 8
+	case EntryRefund:
+		return 9
+	case EntryClawback:
+		return 10
+	case EntryExpire:
+		return 11
+	case EntryDeduct:
+		return 12
+	case EntryTier:
+		return 13
+	}
+	return 0
+}
+
+func kindOf(i uint8) EntryKind {
+	switch i {
+	case 1:
+		return EntryEarn
+	case 2:
+		return EntryGrant
+	case 3:
+		return EntryImport
+	case 4:
+		return EntryAdjust
+	case 5:
+		return EntryHold
+	case 6:
+		return EntryCapture
+	case 7:
+		return EntryVoid
+	case 8:
+		return EntrySpend
+	case 9:
+		return EntryRefund
+	case 10:
+		return EntryClawback
+	case 11:
+		return EntryExpire
+	case 12:
+		return EntryDeduct
+	case 13:
+		return EntryTier
+	}
+	return ""
+}
