@@ -281,7 +281,7 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (ExchangeRe
 	x.tenant, x.customer = req.Tenant, req.Customer
 	res, err := s.store.ChargeExchange(ctx, ChargeExchangeParams{Tenant: req.Tenant, Customer: req.Customer, Item: req.Item,
 		Key: req.IdempotencyKey, Fingerprint: fp}, x.fn)
-	*x = exchangeOp{fn: x.fn} // the store keeps no reference to fn once ChargeExchange returns
+	*x = exchangeOp{fn: x.fn, noteItem: x.noteItem, note: x.note} // the store keeps no reference to fn once ChargeExchange returns
 	s.xOps.Put(x)
 	if err != nil {
 		return ExchangeResult{}, wrap(op, err)
@@ -319,6 +319,18 @@ type exchangeOp struct {
 	customer scrm.CustomerID
 	tx       *ExchangeTx
 	fn       func(tx *ExchangeTx) error
+	// note is the spend entry's Note, "mall:" + noteItem, kept across
+	// uses: most exchanges are of an item exchanged before, and the string
+	// is immutable, so they share it instead of building it each time.
+	noteItem, note string
+}
+
+// mallNote returns "mall:" + item.
+func (x *exchangeOp) mallNote(item string) string {
+	if x.noteItem != item || x.note == "" {
+		x.noteItem, x.note = item, mallPrefix+item
+	}
+	return x.note
 }
 
 func (x *exchangeOp) run(tx *ExchangeTx) error {
@@ -338,7 +350,7 @@ func (x *exchangeOp) run(tx *ExchangeTx) error {
 // exchangeOp.
 func chargeStep(e *engine) error {
 	x := e.xop
-	return e.chargeExchange("member.Exchange", x.tenant, x.customer, e.key, x.tx)
+	return e.chargeExchange("member.Exchange", x.tenant, x.customer, e.key, x.tx, x.mallNote(x.tx.Item.ID))
 }
 
 // getEngine returns a recycled engine; recycle returns it once the store no
@@ -371,7 +383,7 @@ func checkWindow(op string, it *CatalogItem, now time.Time) error {
 
 // chargeExchange is the ledger step of a charge: the tier and balance
 // checks, and the spend.
-func (e *engine) chargeExchange(op string, tenant scrm.TenantID, customer scrm.CustomerID, key string, tx *ExchangeTx) error {
+func (e *engine) chargeExchange(op string, tenant scrm.TenantID, customer scrm.CustomerID, key string, tx *ExchangeTx, note string) error {
 	it := &tx.Item
 	if len(it.Tiers) > 0 && (e.a.Tier == "" || !slices.Contains(it.Tiers, e.a.Tier)) {
 		tier := e.a.Tier
@@ -386,7 +398,7 @@ func (e *engine) chargeExchange(op string, tenant scrm.TenantID, customer scrm.C
 			Msg: "catalog item " + strconv.Quote(it.ID) + " costs " + strconv.FormatInt(it.Points, 10) + " points; " + strconv.FormatInt(max(avail, 0), 10) + " available"}
 	}
 	ent := e.entry(EntrySpend)
-	ent.Note = mallPrefix + it.ID
+	ent.Note = note // mallPrefix + it.ID
 	spend(e.a, ent, it.Points, 0)
 	if tx.Exchange == nil {
 		tx.Exchange = new(ExchangeRecord)
@@ -458,7 +470,18 @@ func (s *Service) settleExchange(ctx context.Context, op string, rec ExchangeRec
 		IdempotencyKey: deriveID("mall", rec.Key), Source: source}
 	gerr := s.rewarder.Grant(ctx, g)
 	if gerr == nil {
-		done, err := s.store.CompleteExchange(ctx, SettleExchangeParams{Tenant: rec.Tenant, Key: rec.Key, Attempt: rec.Attempt, At: s.clock.Now()})
+		p := SettleExchangeParams{Tenant: rec.Tenant, Key: rec.Key, Attempt: rec.Attempt, At: s.clock.Now()}
+		var done ExchangeRecord
+		var err error
+		if c, ok := s.store.(exchangeCompleter); ok {
+			var st exchangeSettled
+			if st, err = c.completeExchange(ctx, p); err == nil {
+				done = rec
+				st.apply(&done)
+			}
+		} else {
+			done, err = s.store.CompleteExchange(ctx, p)
+		}
 		if err != nil {
 			return s.settled(ctx, op, rec, err)
 		}
@@ -482,6 +505,32 @@ func (s *Service) settleExchange(ctx context.Context, op string, rec ExchangeRec
 		return ExchangeResult{ExchangeRecord: rr.Exchange}, refusedError(op, &rr.Exchange, gerr)
 	}
 	return ExchangeResult{ExchangeRecord: rr.Exchange}, effErr
+}
+
+// exchangeCompleter is MallStore.CompleteExchange for a store that can
+// update the caller's copy of the record in place (the memory store): a
+// completion changes only the record's State, Balance, Attempt and times,
+// so copying the whole record out (its Lots included) is wasted on the
+// service, which holds the record it charged or claimed.
+type exchangeCompleter interface {
+	// completeExchange does what CompleteExchange does and, instead of
+	// the record, returns those fields of it.
+	completeExchange(ctx context.Context, p SettleExchangeParams) (exchangeSettled, error)
+}
+
+// exchangeSettled are the fields of an ExchangeRecord that a completion
+// can have changed.
+type exchangeSettled struct {
+	State                            ExchangeState
+	Balance                          Balance
+	Attempt                          int64
+	LeaseUntil, CreatedAt, SettledAt time.Time
+}
+
+// apply sets those fields of r.
+func (st *exchangeSettled) apply(r *ExchangeRecord) {
+	r.State, r.Balance, r.Attempt = st.State, st.Balance, st.Attempt
+	r.LeaseUntil, r.CreatedAt, r.SettledAt = st.LeaseUntil, st.CreatedAt, st.SettledAt
 }
 
 // undoExchange runs MallStore.RefundExchange with the ledger step that

@@ -20,7 +20,7 @@ func TestMallKeyHashCollisions(t *testing.T) {
 		require.Equal(t, -1, i, k)
 		require.Equal(t, n, r, k)
 		recs[n] = r
-		mt.rec(r).State = ExchangePending // saved
+		mt.rec(r).state = stateNum(ExchangePending) // saved
 	}
 	assert.Equal(t, 3, mt.byKey.n)
 	for n, k := range keys {
@@ -41,7 +41,7 @@ func TestMallKeyHashCollisions(t *testing.T) {
 	assert.Equal(t, -1, mt.findHash(h, "dddd"))
 	mt.unreserveHash(h, recs[1])
 	assert.Equal(t, -1, mt.findHash(h, "bb"))
-	assert.Equal(t, ExchangeRecord{}, *mt.rec(recs[1]), "a hole")
+	assert.Equal(t, memExchange{}, *mt.rec(recs[1]), "a hole")
 	assert.Equal(t, recs[0], mt.findHash(h, "a"))
 	assert.Equal(t, recs[2], mt.findHash(h, "ccc"))
 	mt.unreserveHash(h, recs[0])

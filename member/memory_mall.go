@@ -58,16 +58,21 @@ type mallTenant struct {
 	items map[string]*mallItem
 	// byKey indexes the records by the hash of their key (under seed): it
 	// holds no pointers for the garbage collector to scan and grows
-	// without reading the keys. Records are kept in recs, in chunks of recChunk that are never
-	// moved (so pointers to records stay valid), n of them used. A record
-	// is zero but for its Key (its State empty) while a charge holds the
-	// key, and becomes zero, a hole, when the charge fails and the key is
-	// freed. Records are changed in place, with mu held for writing and the
-	// record's item locked; their Lots never change.
+	// without reading the keys. Records are kept packed (memExchange, no
+	// pointers, so the chunks are not scanned by the garbage collector) in
+	// recs, in chunks of recChunk that are never moved (so pointers to
+	// records stay valid), n of them used. A record is zero but for its key
+	// (its state 0) while a charge holds the key, and becomes zero, a hole,
+	// when the charge fails and the key is freed. Records are changed in
+	// place, field by field, with mu held for writing and the record's item
+	// locked; a refund repacks the whole record.
 	byKey slotIndex
 	seed  maphash.Seed
-	recs  [][]ExchangeRecord
+	recs  [][]memExchange
 	n     int
+	// tenant is the records' Tenant; arena holds what they refer to.
+	tenant scrm.TenantID
+	arena  recArena
 	// byCustomer lists the indexes of a customer's records in the order
 	// charged; pending holds those of the pending ones.
 	byCustomer map[scrm.CustomerID][]int
@@ -75,7 +80,7 @@ type mallTenant struct {
 }
 
 // rec returns the record numbered i; called with mu held.
-func (mt *mallTenant) rec(i int) *ExchangeRecord { return &mt.recs[i/recChunk][i%recChunk] }
+func (mt *mallTenant) rec(i int) *memExchange { return &mt.recs[i/recChunk][i%recChunk] }
 
 // find returns the number of the record of key (saved or reserved), or -1;
 // called with mu held.
@@ -85,13 +90,13 @@ func (mt *mallTenant) find(key string) int {
 
 // findHash is find with the key's hash h.
 func (mt *mallTenant) findHash(h uint64, key string) int {
-	return int(mt.byKey.find(slotTag(h), func(i int32) bool { return mt.rec(int(i)).Key == key }))
+	return int(mt.byKey.find(slotTag(h), func(i int32) bool { return string(mt.arena.bytesOf(mt.rec(int(i)).key)) == key }))
 }
 
 // record returns the saved record of key, or nil; called with mu held.
-func (mt *mallTenant) record(key string) *ExchangeRecord {
+func (mt *mallTenant) record(key string) *memExchange {
 	if i := mt.find(key); i >= 0 {
-		if r := mt.rec(i); r.State != "" {
+		if r := mt.rec(i); r.state != 0 {
 			return r
 		}
 	}
@@ -111,7 +116,7 @@ func (mt *mallTenant) reserveHash(h uint64, key string) (i, r int) {
 		return i, -1
 	}
 	r = mt.newRec()
-	mt.rec(r).Key = key
+	mt.rec(r).key = mt.arena.putStr(key)
 	mt.byKey.insert(slotTag(h), int32(r))
 	return -1, r
 }
@@ -124,7 +129,7 @@ func (mt *mallTenant) unreserve(key string, r int) {
 // unreserveHash is unreserve with the key's hash h.
 func (mt *mallTenant) unreserveHash(h uint64, r int) {
 	mt.byKey.remove(slotTag(h), int32(r))
-	*mt.rec(r) = ExchangeRecord{}
+	*mt.rec(r) = memExchange{}
 	if r == mt.n-1 {
 		mt.n--
 	}
@@ -134,7 +139,7 @@ func (mt *mallTenant) unreserveHash(h uint64, r int) {
 // held.
 func (mt *mallTenant) newRec() int {
 	if mt.n == len(mt.recs)*recChunk {
-		mt.recs = append(mt.recs, make([]ExchangeRecord, recChunk))
+		mt.recs = append(mt.recs, make([]memExchange, recChunk))
 	}
 	mt.n++
 	return mt.n - 1
@@ -164,6 +169,7 @@ func (m *memMall) tenant(t scrm.TenantID, create bool) *mallTenant {
 			seed:       maphash.MakeSeed(),
 			byCustomer: make(map[scrm.CustomerID][]int),
 			pending:    make(map[int]struct{}),
+			tenant:     t,
 		}
 		mt.cond.L = &mt.mu
 		m.tenants[t] = mt
@@ -294,11 +300,11 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 			break
 		}
 		rec := mt.rec(i)
-		if rec.State == "" {
+		if rec.state == 0 {
 			mt.cond.Wait()
 			continue
 		}
-		c := rec.Clone()
+		c := mt.arena.unpack(mt.tenant, rec)
 		mt.mu.Unlock()
 		if c.Customer != p.Customer {
 			return ChargeExchangeResult{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
@@ -351,19 +357,20 @@ func (s *memoryStore) ChargeExchange(ctx context.Context, p ChargeExchangeParams
 		return ChargeExchangeResult{}, err
 	}
 
-	// Commit: nothing below fails. The store owns the record fn filled
-	// and its Lots.
+	// Commit: nothing below fails. The store keeps a packed copy of the
+	// record fn filled, so the record itself (and its Lots, which fn made
+	// and does not keep) can be handed back without a copy.
 	r := tx.Exchange
 	r.Fingerprint, r.Attempt = p.Fingerprint, 1
 	it.item.Sold++
 	it.bought[p.Customer] = bought + 1
 	mt.mu.Lock()
-	*mt.rec(slot) = *r
+	mt.arena.pack(mt.rec(slot), r)
 	mt.byCustomer[p.Customer] = append(mt.byCustomer[p.Customer], slot)
 	mt.pending[slot] = struct{}{}
 	mt.cond.Broadcast()
 	mt.mu.Unlock()
-	return ChargeExchangeResult{Exchange: r.Clone(), Outcome: out}, nil
+	return ChargeExchangeResult{Exchange: *r, Outcome: out}, nil
 }
 
 // checkMallCounts checks an item's stock and a customer's count of it.
@@ -381,30 +388,35 @@ func checkMallCounts(op string, it *CatalogItem, bought int64) error {
 }
 
 // lockedExchange finds the record of key and locks its item; the caller
-// unlocks the item. Records change only under their item's lock, so the
-// record returned is current until then.
-func (s *memoryStore) lockedExchange(op string, tenant scrm.TenantID, key string) (*mallTenant, *mallItem, *ExchangeRecord, error) {
+// unlocks the item. Records change only under their item's lock (and the
+// tenant's), so the record's fields read with the item locked are current
+// until then; what they refer to in the tenant's arena is read with the
+// tenant's mu held.
+func (s *memoryStore) lockedExchange(op string, tenant scrm.TenantID, key string) (*mallTenant, *mallItem, *memExchange, int, error) {
 	if mt := s.mall.tenant(tenant, false); mt != nil {
 		mt.mu.RLock()
-		r := mt.record(key)
+		var x *memExchange
+		i := mt.find(key)
+		var it *mallItem
+		if i >= 0 {
+			if x = mt.rec(i); x.state != 0 {
+				it = mt.items[mt.arena.snaps[x.snap].item]
+			}
+		}
 		mt.mu.RUnlock()
-		if r != nil {
-			it := mt.item(r.Item)
+		if it != nil {
 			it.mu.Lock()
-			return mt, it, r, nil // records are never moved or removed
+			return mt, it, x, i, nil // records are never moved or removed
 		}
 	}
-	return nil, nil, nil, scrm.Errorf(scrm.ErrNotFound, op, "no exchange under key %q", key)
+	return nil, nil, nil, -1, scrm.Errorf(scrm.ErrNotFound, op, "no exchange under key %q", key)
 }
 
-// change applies fn to the stored record r; called with its item locked.
-func (mt *mallTenant) change(r *ExchangeRecord, fn func(r *ExchangeRecord)) {
-	mt.mu.Lock()
-	fn(r)
-	if r.State != ExchangePending {
-		delete(mt.pending, mt.find(r.Key))
-	}
-	mt.mu.Unlock()
+// copyOut returns a copy of the stored record x.
+func (mt *mallTenant) copyOut(x *memExchange) ExchangeRecord {
+	mt.mu.RLock()
+	defer mt.mu.RUnlock()
+	return mt.arena.unpack(mt.tenant, x)
 }
 
 func (s *memoryStore) ClaimExchange(ctx context.Context, p ClaimExchangeParams) (ExchangeRecord, error) {
@@ -412,59 +424,91 @@ func (s *memoryStore) ClaimExchange(ctx context.Context, p ClaimExchangeParams) 
 	if err := scrm.CheckContext(ctx, op); err != nil {
 		return ExchangeRecord{}, err
 	}
-	mt, it, r, err := s.lockedExchange(op, p.Tenant, p.Key)
+	mt, it, x, _, err := s.lockedExchange(op, p.Tenant, p.Key)
 	if err != nil {
 		return ExchangeRecord{}, err
 	}
 	defer it.mu.Unlock()
-	if r.State != ExchangePending {
-		return r.Clone(), nil
+	if exchangeStates[x.state] != ExchangePending {
+		return mt.copyOut(x), nil
 	}
-	if r.LeaseUntil.After(p.Now) {
+	mt.mu.RLock()
+	lease := mt.arena.time(x.lease)
+	mt.mu.RUnlock()
+	if lease.After(p.Now) {
 		return ExchangeRecord{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "LeaseUntil",
-			Msg: "exchange " + strconv.Quote(p.Key) + " is in progress until " + r.LeaseUntil.Format("2006-01-02T15:04:05.000Z07:00")}
+			Msg: "exchange " + strconv.Quote(p.Key) + " is in progress until " + lease.Format("2006-01-02T15:04:05.000Z07:00")}
 	}
-	mt.change(r, func(r *ExchangeRecord) {
-		r.Attempt++
-		r.LeaseUntil = p.Until
-	})
-	return r.Clone(), nil
+	mt.mu.Lock()
+	x.attempt++
+	x.lease = mt.arena.putTime(p.Until)
+	c := mt.arena.unpack(mt.tenant, x)
+	mt.mu.Unlock()
+	return c, nil
 }
 
-// settleable checks that r may move from pending to to under attempt; done
-// is true when r is already there.
-func settleable(op string, r *ExchangeRecord, to ExchangeState, attempt int64) (done bool, err error) {
-	switch {
-	case r.State == to:
+// settleable checks that the record x of key may move from pending to to
+// under attempt; done is true when x is already there. Called with x's item
+// locked.
+func settleable(op, key string, x *memExchange, to ExchangeState, attempt int64) (done bool, err error) {
+	switch st := exchangeStates[x.state]; {
+	case st == to:
 		return true, nil
-	case r.State != ExchangePending:
-		return false, scrm.Errorf(scrm.ErrConflict, op, "exchange %q is %s", r.Key, r.State)
-	case r.Attempt != attempt:
+	case st != ExchangePending:
+		return false, scrm.Errorf(scrm.ErrConflict, op, "exchange %q is %s", key, st)
+	case x.attempt != attempt:
 		return false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "Attempt",
-			Msg: "exchange " + strconv.Quote(r.Key) + " was taken over (attempt " + strconv.FormatInt(r.Attempt, 10) + ", not " + strconv.FormatInt(attempt, 10) + ")"}
+			Msg: "exchange " + strconv.Quote(key) + " was taken over (attempt " + strconv.FormatInt(x.attempt, 10) + ", not " + strconv.FormatInt(attempt, 10) + ")"}
 	}
 	return false, nil
 }
 
 func (s *memoryStore) CompleteExchange(ctx context.Context, p SettleExchangeParams) (ExchangeRecord, error) {
+	var r ExchangeRecord
+	err := s.complete(ctx, p, &r, nil)
+	return r, err
+}
+
+// completeExchange is CompleteExchange for the service, which holds the
+// record as charged or claimed under p.Attempt: instead of a copy of the
+// whole record, it returns the fields a completion can have changed
+// (exchangeCompleter).
+func (s *memoryStore) completeExchange(ctx context.Context, p SettleExchangeParams) (exchangeSettled, error) {
+	var st exchangeSettled
+	err := s.complete(ctx, p, nil, &st)
+	return st, err
+}
+
+// complete completes an exchange and copies it out: all of it to r, or
+// when r is nil, the fields exchangeSettled has to st.
+func (s *memoryStore) complete(ctx context.Context, p SettleExchangeParams, r *ExchangeRecord, st *exchangeSettled) error {
 	const op = "member.MemoryStore.CompleteExchange"
 	if err := scrm.CheckContext(ctx, op); err != nil {
-		return ExchangeRecord{}, err
+		return err
 	}
-	mt, it, r, err := s.lockedExchange(op, p.Tenant, p.Key)
+	mt, it, x, slot, err := s.lockedExchange(op, p.Tenant, p.Key)
 	if err != nil {
-		return ExchangeRecord{}, err
+		return err
 	}
 	defer it.mu.Unlock()
-	done, err := settleable(op, r, ExchangeDone, p.Attempt)
-	if err != nil || done {
-		return r.Clone(), err
+	done, err := settleable(op, p.Key, x, ExchangeDone, p.Attempt)
+	if err == nil && !done {
+		mt.mu.Lock()
+		x.state, x.settled = stateNum(ExchangeDone), mt.arena.putTime(p.At)
+		delete(mt.pending, slot)
+		mt.mu.Unlock()
 	}
-	mt.mu.Lock()
-	r.State, r.SettledAt = ExchangeDone, p.At
-	delete(mt.pending, mt.find(r.Key))
-	mt.mu.Unlock()
-	return r.Clone(), nil
+	switch {
+	case r != nil:
+		*r = mt.copyOut(x)
+	case err == nil:
+		var t ExchangeRecord
+		mt.mu.RLock()
+		mt.arena.settle(x, &t)
+		mt.mu.RUnlock()
+		*st = exchangeSettled{State: t.State, Balance: t.Balance, Attempt: t.Attempt, LeaseUntil: t.LeaseUntil, CreatedAt: t.CreatedAt, SettledAt: t.SettledAt}
+	}
+	return err
 }
 
 func (s *memoryStore) RefundExchange(ctx context.Context, p SettleExchangeParams, fn func(tx *ExchangeTx) error) (RefundExchangeResult, error) {
@@ -472,17 +516,18 @@ func (s *memoryStore) RefundExchange(ctx context.Context, p SettleExchangeParams
 	if err := scrm.CheckContext(ctx, op); err != nil {
 		return RefundExchangeResult{}, err
 	}
-	mt, it, r, err := s.lockedExchange(op, p.Tenant, p.Key)
+	mt, it, x, slot, err := s.lockedExchange(op, p.Tenant, p.Key)
 	if err != nil {
 		return RefundExchangeResult{}, err
 	}
 	defer it.mu.Unlock()
-	done, err := settleable(op, r, ExchangeRefunded, p.Attempt)
+	done, err := settleable(op, p.Key, x, ExchangeRefunded, p.Attempt)
 	if err != nil {
 		return RefundExchangeResult{}, err
 	}
+	r := mt.copyOut(x)
 	if done {
-		return RefundExchangeResult{Exchange: r.Clone()}, nil
+		return RefundExchangeResult{Exchange: r}, nil
 	}
 	bought := it.bought[r.Customer]
 	w := s.mall.tx()
@@ -511,7 +556,10 @@ func (s *memoryStore) RefundExchange(ctx context.Context, p SettleExchangeParams
 	} else {
 		it.bought[r.Customer] = bought - 1
 	}
-	mt.change(r, func(r *ExchangeRecord) { *r = *c })
+	mt.mu.Lock()
+	mt.arena.pack(x, c)
+	delete(mt.pending, slot)
+	mt.mu.Unlock()
 	return RefundExchangeResult{Exchange: c.Clone(), Outcome: out, Changed: true}, nil
 }
 
@@ -523,12 +571,12 @@ func (s *memoryStore) ExchangeByKey(ctx context.Context, tenant scrm.TenantID, k
 	if mt := s.mall.tenant(tenant, false); mt != nil {
 		mt.mu.RLock()
 		var c ExchangeRecord
-		r := mt.record(key)
-		if r != nil {
-			c = r.Clone()
+		x := mt.record(key)
+		if x != nil {
+			c = mt.arena.unpack(mt.tenant, x)
 		}
 		mt.mu.RUnlock()
-		if r != nil {
+		if x != nil {
 			return c, nil
 		}
 	}
@@ -564,7 +612,7 @@ func (s *memoryStore) ListExchanges(ctx context.Context, p ListExchangesParams) 
 	var page ExchangePage
 	i := end - 1
 	for ; i >= 0 && len(page.Exchanges) < limit; i-- {
-		page.Exchanges = append(page.Exchanges, mt.rec(recs[i]).Clone())
+		page.Exchanges = append(page.Exchanges, mt.arena.unpack(mt.tenant, mt.rec(recs[i])))
 	}
 	if i >= 0 {
 		page.Next = strconv.Itoa(i + 1)
@@ -585,8 +633,8 @@ func (s *memoryStore) ListPendingExchanges(ctx context.Context, p ListPendingExc
 	mt.mu.RLock()
 	var due []ExchangeRecord
 	for i := range mt.pending {
-		if r := mt.rec(i); !r.LeaseUntil.After(p.Before) {
-			due = append(due, r.Clone())
+		if r := mt.rec(i); !mt.arena.time(r.lease).After(p.Before) {
+			due = append(due, mt.arena.unpack(mt.tenant, r))
 		}
 	}
 	mt.mu.RUnlock()

@@ -329,7 +329,9 @@ func deriveID(prefix string, parts ...string) string {
 		}
 		return b.String()
 	}
-	return prefix + ":" + scrm.Fingerprint(parts)
+	// A copy, so that parts does not escape: on the common path above the
+	// variadic slice then stays on the caller's stack.
+	return prefix + ":" + scrm.Fingerprint(append([]string(nil), parts...))
 }
 
 func asError(err error, target **scrm.Error) bool { return errors.As(err, target) }
