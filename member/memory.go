@@ -218,16 +218,8 @@ func (t *memTenant) room(n int) int {
 var _ Store = (*memoryStore)(nil)
 
 func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
-	s.mu.RLock()
-	mt := s.tenants[t]
-	s.mu.RUnlock()
-	if mt != nil || !create {
-		return mt
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if mt = s.tenants[t]; mt == nil {
-		mt = &memTenant{
+	return lookup(&s.mu, &s.tenants, t, create, func() *memTenant {
+		mt := &memTenant{
 			accounts: make(map[scrm.CustomerID]*memAccount),
 			holds:    make(map[string]*HoldRecord),
 			seed:     maphash.MakeSeed(),
@@ -235,25 +227,12 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 			exp:      newTimeIndex(),
 		}
 		mt.keysCond.L = &mt.keysMu
-		s.tenants[t] = mt
-	}
-	return mt
+		return mt
+	})
 }
 
 func (t *memTenant) account(c scrm.CustomerID, create bool) *memAccount {
-	t.mu.RLock()
-	a := t.accounts[c]
-	t.mu.RUnlock()
-	if a != nil || !create {
-		return a
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if a = t.accounts[c]; a == nil {
-		a = &memAccount{}
-		t.accounts[c] = a
-	}
-	return a
+	return lookup(&t.mu, &t.accounts, c, create, func() *memAccount { return &memAccount{} })
 }
 
 func (s *memoryStore) PutProgram(ctx context.Context, p Program) (Program, error) {

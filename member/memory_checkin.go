@@ -43,38 +43,13 @@ type ciTx struct {
 }
 
 func (m *memCheckIns) tenant(t scrm.TenantID, create bool) *ciTenant {
-	m.mu.RLock()
-	mt := m.tenants[t]
-	m.mu.RUnlock()
-	if mt != nil || !create {
-		return mt
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tenants == nil {
-		m.tenants = make(map[scrm.TenantID]*ciTenant)
-	}
-	if mt = m.tenants[t]; mt == nil {
-		mt = &ciTenant{customers: make(map[scrm.CustomerID]*ciCustomer)}
-		m.tenants[t] = mt
-	}
-	return mt
+	return lookup(&m.mu, &m.tenants, t, create, func() *ciTenant {
+		return &ciTenant{customers: make(map[scrm.CustomerID]*ciCustomer)}
+	})
 }
 
 func (t *ciTenant) customer(c scrm.CustomerID, create bool) *ciCustomer {
-	t.mu.RLock()
-	a := t.customers[c]
-	t.mu.RUnlock()
-	if a != nil || !create {
-		return a
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if a = t.customers[c]; a == nil {
-		a = &ciCustomer{}
-		t.customers[c] = a
-	}
-	return a
+	return lookup(&t.mu, &t.customers, c, create, func() *ciCustomer { return &ciCustomer{} })
 }
 
 // find returns the index of the record of date, or where it would go and

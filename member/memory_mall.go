@@ -152,19 +152,8 @@ type mallItem struct {
 }
 
 func (m *memMall) tenant(t scrm.TenantID, create bool) *mallTenant {
-	m.mu.RLock()
-	mt := m.tenants[t]
-	m.mu.RUnlock()
-	if mt != nil || !create {
-		return mt
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tenants == nil {
-		m.tenants = make(map[scrm.TenantID]*mallTenant)
-	}
-	if mt = m.tenants[t]; mt == nil {
-		mt = &mallTenant{
+	return lookup(&m.mu, &m.tenants, t, create, func() *mallTenant {
+		mt := &mallTenant{
 			items:      make(map[string]*mallItem),
 			seed:       maphash.MakeSeed(),
 			byCustomer: make(map[scrm.CustomerID][]int),
@@ -172,9 +161,8 @@ func (m *memMall) tenant(t scrm.TenantID, create bool) *mallTenant {
 			tenant:     t,
 		}
 		mt.cond.L = &mt.mu
-		m.tenants[t] = mt
-	}
-	return mt
+		return mt
+	})
 }
 
 func (mt *mallTenant) item(id string) *mallItem {

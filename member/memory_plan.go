@@ -43,38 +43,13 @@ type plMember struct {
 }
 
 func (m *memPlans) tenant(t scrm.TenantID, create bool) *plTenant {
-	m.mu.RLock()
-	mt := m.tenants[t]
-	m.mu.RUnlock()
-	if mt != nil || !create {
-		return mt
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tenants == nil {
-		m.tenants = make(map[scrm.TenantID]*plTenant)
-	}
-	if mt = m.tenants[t]; mt == nil {
-		mt = &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newTimeIndex()}
-		m.tenants[t] = mt
-	}
-	return mt
+	return lookup(&m.mu, &m.tenants, t, create, func() *plTenant {
+		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newTimeIndex()}
+	})
 }
 
 func (t *plTenant) member(c scrm.CustomerID, create bool) *plMember {
-	t.mu.RLock()
-	a := t.members[c]
-	t.mu.RUnlock()
-	if a != nil || !create {
-		return a
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if a = t.members[c]; a == nil {
-		a = &plMember{}
-		t.members[c] = a
-	}
-	return a
+	return lookup(&t.mu, &t.members, c, create, func() *plMember { return &plMember{} })
 }
 
 func (s *memoryStore) PutPlan(ctx context.Context, p Plan) (Plan, error) {

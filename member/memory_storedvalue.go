@@ -77,38 +77,13 @@ func (j *valueJournal) copyRange(from, to int) []ValueEntry {
 }
 
 func (m *memStoredValues) tenant(t scrm.TenantID, create bool) *svTenant {
-	m.mu.RLock()
-	mt := m.tenants[t]
-	m.mu.RUnlock()
-	if mt != nil || !create {
-		return mt
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tenants == nil {
-		m.tenants = make(map[scrm.TenantID]*svTenant)
-	}
-	if mt = m.tenants[t]; mt == nil {
-		mt = &svTenant{accounts: make(map[scrm.CustomerID]*svAccount), seed: maphash.MakeSeed()}
-		m.tenants[t] = mt
-	}
-	return mt
+	return lookup(&m.mu, &m.tenants, t, create, func() *svTenant {
+		return &svTenant{accounts: make(map[scrm.CustomerID]*svAccount), seed: maphash.MakeSeed()}
+	})
 }
 
 func (t *svTenant) account(c scrm.CustomerID, create bool) *svAccount {
-	t.mu.RLock()
-	a := t.accounts[c]
-	t.mu.RUnlock()
-	if a != nil || !create {
-		return a
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if a = t.accounts[c]; a == nil {
-		a = &svAccount{}
-		t.accounts[c] = a
-	}
-	return a
+	return lookup(&t.mu, &t.accounts, c, create, func() *svAccount { return &svAccount{} })
 }
 
 func (s *memoryStore) PutTopUpRule(ctx context.Context, r TopUpRule) (TopUpRule, error) {
