@@ -218,8 +218,8 @@ func (s *memoryStore) PutTemplate(ctx context.Context, t Template) (int64, error
 		if cur != nil {
 			stored = cur.t.Version
 		}
-		if t.Version != stored {
-			return scrm.Errorf(scrm.ErrConflict, op, "template %q: version %d, stored %d", t.ID, t.Version, stored)
+		if err := scrm.CheckVersion(op, "template", t.ID, t.Version, stored); err != nil {
+			return err
 		}
 		if cur != nil && cur.issued.Load() > 0 && !cur.t.SameTerms(t) {
 			return scrm.Errorf(scrm.ErrConflict, op, "template %q has issued %d coupons: its terms cannot change; create a new template", t.ID, cur.issued.Load())
@@ -975,8 +975,8 @@ func (s *memoryStore) Refund(ctx context.Context, p RefundParams) (RefundResult,
 		if o.State != OrderConfirmed {
 			return scrm.Errorf(scrm.ErrConflict, op, "order %q is %s, not confirmed", o.ID, o.State)
 		}
-		if o.Version != p.Version {
-			return scrm.Errorf(scrm.ErrConflict, op, "order %q: version %d, stored %d", o.ID, p.Version, o.Version)
+		if err := scrm.CheckVersion(op, "order", o.ID, p.Version, o.Version); err != nil {
+			return err
 		}
 		if len(p.Units) != len(o.Cart.Items) {
 			return scrm.Invalid(op, "Units", "want %d lines, got %d", len(o.Cart.Items), len(p.Units))

@@ -28,3 +28,15 @@ func CheckID(op, field, id string) error {
 	}
 	return nil
 }
+
+// CheckVersion is the optimistic-concurrency check of stores whose records
+// carry a Version: given is the version the caller read (0 to create) and
+// stored the current one (0 when none is stored). When they differ it
+// returns an ErrConflict error naming the record, as `kind "id": version
+// given, stored stored`.
+func CheckVersion(op, kind, id string, given, stored int64) error {
+	if given != stored {
+		return Errorf(ErrConflict, op, "%s %q: version %d, stored %d", kind, id, given, stored)
+	}
+	return nil
+}

@@ -286,8 +286,8 @@ func (s *memoryStore) PutPlaybook(ctx context.Context, params PutPlaybookParams)
 	if cur != nil {
 		stored = cur.pb.Version
 	}
-	if p.Version != stored {
-		return PutPlaybookResult{}, scrm.Errorf(scrm.ErrConflict, op, "playbook %q: version %d, stored %d", p.ID, p.Version, stored)
+	if err := scrm.CheckVersion(op, "playbook", p.ID, p.Version, stored); err != nil {
+		return PutPlaybookResult{}, err
 	}
 	if cur == nil {
 		cur = &mpb{t: t, nameIdx: make(map[string]uint16), members: make(map[scrm.CustomerID]*menr), stats: make(map[statKey]*StepStats)}
@@ -505,8 +505,8 @@ func (s *memoryStore) PutCalendar(ctx context.Context, params PutCalendarParams)
 	if cur != nil {
 		stored = cur.cal.Version
 	}
-	if c.Version != stored {
-		return Calendar{}, scrm.Errorf(scrm.ErrConflict, op, "calendar %q: version %d, stored %d", c.ID, c.Version, stored)
+	if err := scrm.CheckVersion(op, "calendar", c.ID, c.Version, stored); err != nil {
+		return Calendar{}, err
 	}
 	if cur == nil {
 		cur = &mcal{t: t}

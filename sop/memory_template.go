@@ -44,8 +44,8 @@ func (s *memoryStore) PutTemplate(ctx context.Context, params PutTemplateParams)
 	if cur := t.templates[tp.ID]; cur != nil {
 		stored = cur.Version
 	}
-	if tp.Version != stored {
-		return Template{}, scrm.Errorf(scrm.ErrConflict, op, "template %q: version %d, stored %d", tp.ID, tp.Version, stored)
+	if err := scrm.CheckVersion(op, "template", tp.ID, tp.Version, stored); err != nil {
+		return Template{}, err
 	}
 	c.Version = stored + 1
 	c.UpdatedAt = params.At

@@ -116,7 +116,7 @@ func (s *memoryStore) PutGroup(ctx context.Context, tenant scrm.TenantID, g Grou
 	mt := s.tenant(tenant, true)
 	mt.mu.Lock()
 	defer mt.mu.Unlock()
-	if err := checkVersion(op, "group", g.ID, g.Version, mt.groups[g.ID].Version); err != nil {
+	if err := scrm.CheckVersion(op, "group", g.ID, g.Version, mt.groups[g.ID].Version); err != nil {
 		return Group{}, err
 	}
 	g.Version++
@@ -141,7 +141,7 @@ func (s *memoryStore) PutTag(ctx context.Context, tenant scrm.TenantID, t Tag) (
 			return Tag{}, scrm.Invalid(op, "Group", "unknown group %q", t.Group)
 		}
 	}
-	if err := checkVersion(op, "tag", t.ID, t.Version, mt.tags[t.ID].Version); err != nil {
+	if err := scrm.CheckVersion(op, "tag", t.ID, t.Version, mt.tags[t.ID].Version); err != nil {
 		return Tag{}, err
 	}
 	t.Version++
@@ -165,20 +165,13 @@ func (s *memoryStore) PutRule(ctx context.Context, tenant scrm.TenantID, r Rule)
 	if _, ok := mt.tags[r.Tag]; !ok {
 		return Rule{}, scrm.Invalid(op, "Tag", "unknown tag %q", r.Tag)
 	}
-	if err := checkVersion(op, "rule", r.ID, r.Version, mt.rules[r.ID].Version); err != nil {
+	if err := scrm.CheckVersion(op, "rule", r.ID, r.Version, mt.rules[r.ID].Version); err != nil {
 		return Rule{}, err
 	}
 	r.Version++
 	mt.rules[r.ID] = r
 	mt.rev++
 	return copyRule(r), nil
-}
-
-func checkVersion(op, kind, id string, given, stored int64) error {
-	if given != stored {
-		return scrm.Errorf(scrm.ErrConflict, op, "%s %q: version %d, stored %d", kind, id, given, stored)
-	}
-	return nil
 }
 
 func (s *memoryStore) DeleteRule(ctx context.Context, tenant scrm.TenantID, id string) error {
