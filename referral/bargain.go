@@ -318,7 +318,7 @@ func (s *Service) isNew(ctx context.Context, tenant scrm.TenantID, c scrm.Custom
 	if boost == 100 {
 		return false, nil
 	}
-	p, err := s.profile(ctx, tenant, c)
+	p, err := scrm.FindProfile(ctx, s.profiles, tenant, c)
 	if err != nil {
 		return false, err
 	}

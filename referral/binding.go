@@ -301,30 +301,12 @@ func (s *Service) limits(out []BindLimit, p *Program, b Binding) []BindLimit {
 // paidBefore reports whether the customer's profile has a paid order before
 // at (following a merge to the survivor's profile).
 func (s *Service) paidBefore(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, at time.Time) (bool, error) {
-	p, err := s.profile(ctx, tenant, customer)
+	p, err := scrm.FindProfile(ctx, s.profiles, tenant, customer)
 	if p == nil || err != nil {
 		return false, err
 	}
 	first, ok := p.First(scrm.EventOrderPaid)
 	return ok && first.Before(at), nil
-}
-
-// profile returns the customer's profile, or nil when none is stored.
-func (s *Service) profile(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (*scrm.Profile, error) {
-	for range 4 { // merges are normally one hop
-		p, err := s.profiles.Get(ctx, tenant, customer)
-		if is(err, scrm.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if p.MergedInto == "" {
-			return p, nil
-		}
-		customer = p.MergedInto
-	}
-	return nil, nil
 }
 
 // afterBind grants the invitee's bind rewards of an active binding and

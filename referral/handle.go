@@ -135,7 +135,7 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 		case !is(err, scrm.ErrNotFound):
 			return scrm.Wrap(nil, op, err)
 		}
-		p, err := s.profile(ctx, e.Tenant, e.Customer)
+		p, err := scrm.FindProfile(ctx, s.profiles, e.Tenant, e.Customer)
 		if err != nil {
 			return scrm.Wrap(nil, op, err)
 		}

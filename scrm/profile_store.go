@@ -217,6 +217,23 @@ func LoadProfile(ctx context.Context, store ProfileStore, tenant TenantID, custo
 	return p, err
 }
 
+// FindProfile is LoadProfile for callers that only ask whether a customer
+// did something: a customer with no stored profile gives nil and no error,
+// so hot paths that meet many new customers (a first order, a new invitee)
+// build no empty profile.
+func FindProfile(ctx context.Context, store ProfileStore, tenant TenantID, customer CustomerID) (*Profile, error) {
+	p, err := store.Get(ctx, tenant, customer)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, Wrap(nil, "scrm.FindProfile", err)
+	case p.MergedInto == "":
+		return p, nil
+	}
+	return loadFollowing(ctx, store, tenant, p.MergedInto)
+}
+
 // loadFollowing gets a profile, following MergedInto links to the survivor.
 func loadFollowing(ctx context.Context, store ProfileStore, tenant TenantID, customer CustomerID) (*Profile, error) {
 	id := customer

@@ -410,3 +410,22 @@ func TestLoadProfileFollowsMerges(t *testing.T) {
 	assert.Equal(t, scrm.CustomerID("a"), p.Customer)
 	assert.Equal(t, int64(1), p.Count(scrm.EventOrderPaid, time.Time{}))
 }
+
+func TestFindProfile(t *testing.T) {
+	ctx := context.Background()
+	store := scrm.NewMemoryProfileStore()
+	p, err := scrm.FindProfile(ctx, store, "t1", "nobody")
+	require.NoError(t, err)
+	assert.Nil(t, p, "no stored profile: nil, no error")
+
+	profiles := scrm.NewProfiles(store, nil)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	require.NoError(t, profiles.Handle(ctx, scrm.Event{ID: "e1", Tenant: "t1", Customer: "c1", Type: scrm.EventOrderPaid, Time: at, Amount: scrm.Yuan("10")}))
+	require.NoError(t, profiles.Handle(ctx, scrm.Event{ID: "e2", Tenant: "t1", Customer: "c2", Type: scrm.EventPageViewed, Time: at}))
+	require.NoError(t, profiles.Handle(ctx, scrm.Event{ID: "m1", Tenant: "t1", Customer: "c1", Type: scrm.EventCustomerMerged, Time: at,
+		Props: map[string]any{"from": scrm.CustomerID("c2"), "into": scrm.CustomerID("c1")}}))
+	p, err = scrm.FindProfile(ctx, store, "t1", "c2")
+	require.NoError(t, err)
+	require.NotNil(t, p)
+	assert.Equal(t, scrm.CustomerID("c1"), p.Customer, "follows the merge to the survivor")
+}
