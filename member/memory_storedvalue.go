@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -33,40 +34,280 @@ type svAccount struct {
 	mu    sync.Mutex
 	state ValueAccount // Version 0 until first saved
 	// payments indexes pays by the hash of the order ID (under the
-	// tenant's seed).
+	// tenant's seed); the values are places in pays (see svPlace).
 	payments slotIndex
-	pays     []*ValuePayment
-	journal  valueJournal
+	pays     [][]svPay
+	journal  [][]svEntry // the entries in Seq order, from 1 without gaps
+	n        int         // the number of entries
+	strs     svArena     // the strings of pays and journal
+	times    svTimes     // the locations (and odd times) of their times
 }
 
-// valueJournal is an account's stored-value entries in Seq order (from 1,
-// without gaps), in chunks that are never moved, so that appending never
-// copies what is already there (see grow).
-type valueJournal struct {
-	segs [][]ValueEntry
-	n    int
-}
+// The account's payments and journal entries are kept as fixed-size
+// records without pointers (svPay, svEntry), their strings as bytes in an
+// arena and their times as Unix seconds and nanoseconds, in chunks that
+// are never moved: appending never copies what is already there, a
+// payment costs no allocation of its own, and a tenant's millions of
+// payments and entries cost the garbage collector nothing to scan. Reads
+// (replays, refunds, pages of the journal) decode them, and are rare.
 
-func (j *valueJournal) add(es []ValueEntry) {
-	for _, e := range es {
-		j.segs = grow(j.segs, 1)
-		l := len(j.segs) - 1
-		j.segs[l] = append(j.segs[l], e)
+// svChunkShift bounds a chunk of records to 1<<svChunkShift of them; a
+// place (see svPlace) is a chunk's number shifted by it, plus the offset.
+const svChunkShift = 8
+
+// svAppend appends v to chunks, in the last chunk when it has room or a
+// new one of twice its size (at most 1<<svChunkShift), and returns its
+// place: the chunk's number << svChunkShift | the offset in it.
+func svAppend[T any](chunks [][]T, v T) ([][]T, int32) {
+	chunks = growMax(chunks, 1, 1<<svChunkShift)
+	l := len(chunks) - 1
+	chunks[l] = append(chunks[l], v)
+	if l >= 1<<(31-svChunkShift) {
+		// Millions of records for one customer's account; fail loudly
+		// rather than hand out a place that wraps.
+		panic("member: a stored-value account outgrew the memory store")
 	}
-	j.n += len(es)
+	return chunks, int32(l<<svChunkShift | (len(chunks[l]) - 1))
 }
 
-// copyRange copies the entries numbered from to to-1 (0-based positions).
-func (j *valueJournal) copyRange(from, to int) []ValueEntry {
+// svPlace returns the record at place in chunks (see svAppend).
+func svPlace[T any](chunks [][]T, place int32) *T {
+	return &chunks[place>>svChunkShift][place&(1<<svChunkShift-1)]
+}
+
+// svArena keeps strings as bytes in chunks that are never moved.
+type svArena struct {
+	chunks [][]byte
+}
+
+// svStr is where svArena.put put a run of strings.
+type svStr struct {
+	chunk, off int32
+}
+
+// put appends the strings, contiguously, and returns where they start.
+func (a *svArena) put(s1, s2, s3, s4 string) svStr {
+	n := len(s1) + len(s2) + len(s3) + len(s4)
+	if n == 0 {
+		return svStr{}
+	}
+	const most = 16 << 10
+	last := len(a.chunks) - 1
+	if last < 0 || cap(a.chunks[last])-len(a.chunks[last]) < n {
+		c := 128
+		if last >= 0 {
+			c = min(2*cap(a.chunks[last]), most)
+		}
+		a.chunks = append(a.chunks, make([]byte, 0, max(c, n)))
+		last++
+	}
+	off := len(a.chunks[last])
+	b := append(a.chunks[last], s1...)
+	b = append(b, s2...)
+	b = append(b, s3...)
+	a.chunks[last] = append(b, s4...)
+	return svStr{chunk: int32(last), off: int32(off)}
+}
+
+// bytes returns n bytes from s plus from.
+func (a *svArena) bytes(s svStr, from, n int32) []byte {
+	if n == 0 {
+		return nil
+	}
+	off := s.off + from
+	return a.chunks[s.chunk][off : off+n]
+}
+
+// svTime is a time as svTimes keeps it.
+type svTime struct {
+	sec  int64
+	nsec int32
+	// loc is the number of the location in svTimes.locs, or, for a time
+	// that Unix seconds, nanoseconds and a location would not give back
+	// exactly (one with a monotonic clock reading), -1 - its number in
+	// svTimes.ats, which keeps it whole.
+	loc int32
+}
+
+// svTimes holds what svTime refers to.
+type svTimes struct {
+	locs []*time.Location
+	ats  []time.Time
+}
+
+func (x *svTimes) put(t time.Time) svTime {
+	sec, nsec := t.Unix(), t.Nanosecond()
+	loc := t.Location()
+	i := 0
+	for i < len(x.locs) && x.locs[i] != loc {
+		i++
+	}
+	if i == len(x.locs) {
+		x.locs = append(x.locs, loc)
+	}
+	if time.Unix(sec, int64(nsec)).In(loc) == t {
+		return svTime{sec: sec, nsec: int32(nsec), loc: int32(i)}
+	}
+	x.ats = append(x.ats, t)
+	return svTime{loc: int32(-len(x.ats))}
+}
+
+func (x *svTimes) get(t svTime) time.Time {
+	if t.loc < 0 {
+		return x.ats[-1-t.loc]
+	}
+	return time.Unix(t.sec, int64(t.nsec)).In(x.locs[t.loc])
+}
+
+// svPay is a ValuePayment as an account keeps it: its order ID then its
+// key in the arena from str.
+type svPay struct {
+	str                    svStr
+	orderLen, keyLen       int32
+	at                     svTime
+	amount, principal      int64
+	bonus, refunded        int64
+	refPrincipal, refBonus int64
+	cycle                  int64
+}
+
+// svEntry is a ValueEntry as an account's journal keeps it: its order
+// ID, key, note and (for a kind svKindIndex does not number) kind, one after
+// the other in the arena from str.
+type svEntry struct {
+	seq                                 int64
+	at                                  svTime
+	principal, bonus, bonusPoints, paid int64
+	kept, forfeited                     int64
+	str                                 svStr
+	orderLen, keyLen, noteLen, kindLen  int32
+	kind                                uint8 // see svKindIndex
+}
+
+// svKindIndex numbers the entry kinds for svEntry.kind (svKindOf is its
+// inverse); 0 is any other kind.
+func svKindIndex(k ValueEntryKind) uint8 {
+	switch k {
+	case ValueTopUp:
+		return 1
+	case ValueGrant:
+		return 2
+	case ValuePay:
+		return 3
+	case ValueRefund:
+		return 4
+	case ValueWithdraw:
+		return 5
+	}
+	return 0
+}
+
+func svKindOf(i uint8) ValueEntryKind {
+	switch i {
+	case 1:
+		return ValueTopUp
+	case 2:
+		return ValueGrant
+	case 3:
+		return ValuePay
+	case 4:
+		return ValueRefund
+	}
+	return ValueWithdraw
+}
+
+// putPay stores p as the payment at place, or as a new one when place is
+// negative, and returns its place.
+func (a *svAccount) putPay(place int32, p *ValuePayment) int32 {
+	r := svPay{at: a.times.put(p.At), amount: p.Amount, principal: p.Principal, bonus: p.Bonus,
+		refunded: p.Refunded, refPrincipal: p.RefundedPrincipal, refBonus: p.RefundedBonus, cycle: p.Cycle}
+	r.orderLen, r.keyLen = int32(len(p.OrderID)), int32(len(p.Key))
+	if place >= 0 {
+		old := svPlace(a.pays, place)
+		if string(a.strs.bytes(old.str, 0, old.orderLen)) == p.OrderID && string(a.strs.bytes(old.str, old.orderLen, old.keyLen)) == p.Key {
+			r.str = old.str // the usual update (a refund) keeps the strings
+		} else {
+			r.str = a.strs.put(p.OrderID, p.Key, "", "")
+		}
+		*old = r
+		return place
+	}
+	r.str = a.strs.put(p.OrderID, p.Key, "", "")
+	a.pays, place = svAppend(a.pays, r)
+	return place
+}
+
+// payment decodes the payment at place, whose order ID the caller knows.
+func (a *svAccount) payment(place int32, orderID string) ValuePayment {
+	r := svPlace(a.pays, place)
+	return ValuePayment{OrderID: orderID, Key: string(a.strs.bytes(r.str, r.orderLen, r.keyLen)), At: a.times.get(r.at),
+		Amount: r.amount, Principal: r.principal, Bonus: r.bonus, Refunded: r.refunded,
+		RefundedPrincipal: r.refPrincipal, RefundedBonus: r.refBonus, Cycle: r.cycle}
+}
+
+// addEntries copies es into the journal.
+// addEntries copies es into the journal. pay, when not nil, is the
+// payment the same update saved as saved: an entry of the payment (its
+// order ID and key, no note) shares its strings and, usually, its time.
+func (a *svAccount) addEntries(es []ValueEntry, pay *ValuePayment, saved *svPay) {
+	for i := range es {
+		e := &es[i]
+		r := svEntry{seq: e.Seq, principal: e.Principal, bonus: e.Bonus, bonusPoints: e.BonusPoints,
+			paid: e.Paid, kept: e.Kept, forfeited: e.Forfeited}
+		if pay != nil && e.At == pay.At {
+			r.at = saved.at
+		} else {
+			r.at = a.times.put(e.At)
+		}
+		kindName := ""
+		if r.kind = svKindIndex(e.Kind); r.kind == 0 {
+			kindName = string(e.Kind)
+		}
+		r.orderLen, r.keyLen, r.noteLen, r.kindLen = int32(len(e.OrderID)), int32(len(e.Key)), int32(len(e.Note)), int32(len(kindName))
+		if pay != nil && e.Note == "" && kindName == "" && e.OrderID == pay.OrderID && e.Key == pay.Key {
+			r.str = saved.str // the same bytes, in the same order
+		} else {
+			r.str = a.strs.put(e.OrderID, e.Key, e.Note, kindName)
+		}
+		a.journal, _ = svAppend(a.journal, r)
+	}
+	a.n += len(es)
+}
+
+// entry decodes a journal entry.
+func (a *svAccount) entry(r *svEntry) ValueEntry {
+	e := ValueEntry{Seq: r.seq, At: a.times.get(r.at), Principal: r.principal, Bonus: r.bonus, BonusPoints: r.bonusPoints,
+		Paid: r.paid, Kept: r.kept, Forfeited: r.forfeited}
+	at := int32(0)
+	for _, p := range [...]struct {
+		s *string
+		n int32
+	}{{&e.OrderID, r.orderLen}, {&e.Key, r.keyLen}, {&e.Note, r.noteLen}} {
+		if p.n > 0 {
+			*p.s = string(a.strs.bytes(r.str, at, p.n))
+		}
+		at += p.n
+	}
+	if r.kind > 0 {
+		e.Kind = svKindOf(r.kind)
+	} else {
+		e.Kind = ValueEntryKind(a.strs.bytes(r.str, at, r.kindLen))
+	}
+	return e
+}
+
+// copyRange decodes the entries numbered from to to-1 (0-based
+// positions).
+func (a *svAccount) copyRange(from, to int) []ValueEntry {
 	if from >= to {
 		return nil
 	}
 	out := make([]ValueEntry, 0, to-from)
 	pos := 0
-	for _, seg := range j.segs {
+	for _, seg := range a.journal {
 		lo, hi := max(from-pos, 0), min(to-pos, len(seg))
-		if lo < hi {
-			out = append(out, seg[lo:hi]...)
+		for i := lo; i < hi; i++ {
+			out = append(out, a.entry(&seg[i]))
 		}
 		pos += len(seg)
 		if pos >= to {
@@ -148,7 +389,7 @@ func (s *memoryStore) UpdateStoredValue(ctx context.Context, p ValueParams, fn f
 			if count > 0 {
 				acc := t.account(p.Customer, false)
 				acc.mu.Lock()
-				out.Entries = acc.journal.copyRange(int(first-1), int(first-1+count))
+				out.Entries = acc.copyRange(int(first-1), int(first-1+count))
 				acc.mu.Unlock()
 			}
 			return out, true, nil
@@ -209,22 +450,28 @@ func decodeValueOutcome(enc []byte) (out ValueOutcome, first, count int64, err e
 	return out, first, count, err
 }
 
-// findPay returns the index in pays of the payment of orderID, whose
+// findPay returns the place in pays of the payment of orderID, whose
 // hash's tag is tag, or -1; called with a.mu held.
 func (a *svAccount) findPay(tag uint32, orderID string) int32 {
-	return a.payments.find(tag, func(i int32) bool { return a.pays[i].OrderID == orderID })
+	return a.payments.find(tag, func(place int32) bool {
+		r := svPlace(a.pays, place)
+		return string(a.strs.bytes(r.str, 0, r.orderLen)) == orderID
+	})
 }
 
-// svTx is a recycled transaction with room for the account copy.
+// svTx is a recycled transaction with room for the account and payment
+// copies.
 type svTx struct {
 	tx  ValueTx
 	acc ValueAccount
+	pay ValuePayment
 }
 
 // apply runs fn on copies of the account's records and saves the result;
-// called with a.mu held. The store owns tx once fn returns, so it keeps the
-// payment fn left there, and hands the outcome to the caller as it is (the
-// journal keeps copies of its entries).
+// called with a.mu held. It saves copies of the payment and the entries fn
+// left in tx (as records without pointers, see svAccount), never tx's
+// memory, which may be fn's own, and hands the outcome to the caller as it
+// is.
 func (m *memStoredValues) apply(ctx context.Context, op string, seed maphash.Seed, a *svAccount, p ValueParams, fn func(tx *ValueTx) error) (ValueOutcome, error) {
 	x, _ := m.txs.Get().(*svTx)
 	if x == nil {
@@ -246,8 +493,8 @@ func (m *memStoredValues) apply(ctx context.Context, op string, seed maphash.See
 	if p.OrderID != "" {
 		otag = slotTag(maphash.String(seed, p.OrderID))
 		if idx = a.findPay(otag, p.OrderID); idx >= 0 {
-			c := *a.pays[idx]
-			x.tx.Payment = &c
+			x.pay = a.payment(idx, p.OrderID)
+			x.tx.Payment = &x.pay
 		} else {
 			reserved = true
 		}
@@ -277,22 +524,26 @@ func (m *memStoredValues) apply(ctx context.Context, op string, seed maphash.See
 	st.Tenant, st.Customer = p.Tenant, p.Customer
 	st.Version = a.state.Version + 1
 	a.state = *st
+	var saved *svPay
 	switch {
 	case tx.Payment != nil && reserved:
-		a.payments.insert(otag, int32(len(a.pays)))
-		a.pays = append(a.pays, tx.Payment)
+		place := a.putPay(-1, tx.Payment)
+		a.payments.insert(otag, place)
+		saved = svPlace(a.pays, place)
 	case tx.Payment != nil && idx >= 0:
-		a.pays[idx] = tx.Payment
+		saved = svPlace(a.pays, a.putPay(idx, tx.Payment))
 	case tx.Payment != nil: // no OrderID in the params: keyed by ""
 		otag = slotTag(maphash.String(seed, ""))
-		if i := a.findPay(otag, ""); i >= 0 {
-			a.pays[i] = tx.Payment
+		place := a.findPay(otag, "")
+		if place >= 0 {
+			a.putPay(place, tx.Payment)
 		} else {
-			a.payments.insert(otag, int32(len(a.pays)))
-			a.pays = append(a.pays, tx.Payment)
+			place = a.putPay(-1, tx.Payment)
+			a.payments.insert(otag, place)
 		}
+		saved = svPlace(a.pays, place)
 	}
-	a.journal.add(tx.Outcome.Entries)
+	a.addEntries(tx.Outcome.Entries, tx.Payment, saved)
 	return tx.Outcome, nil
 }
 
@@ -322,16 +573,13 @@ func (s *memoryStore) ValuePayment(ctx context.Context, tenant scrm.TenantID, cu
 	if t := s.values.tenant(tenant, false); t != nil {
 		if a := t.account(customer, false); a != nil {
 			a.mu.Lock()
-			var pay *ValuePayment
-			if i := a.findPay(slotTag(maphash.String(t.seed, orderID)), orderID); i >= 0 {
-				pay = a.pays[i]
-			}
+			i := a.findPay(slotTag(maphash.String(t.seed, orderID)), orderID)
 			var c ValuePayment
-			if pay != nil {
-				c = *pay
+			if i >= 0 {
+				c = a.payment(i, orderID)
 			}
 			a.mu.Unlock()
-			if pay != nil {
+			if i >= 0 {
 				return c, nil
 			}
 		}
@@ -357,11 +605,11 @@ func (s *memoryStore) ValueEntries(ctx context.Context, p ListEntriesParams) (Va
 	defer a.mu.Unlock()
 	// Seq numbers the journal from 1 without gaps: entry Seq is at
 	// position Seq-1.
-	i := int(min(max(p.After, 0), int64(a.journal.n)))
-	end := min(i+limit, a.journal.n)
+	i := int(min(max(p.After, 0), int64(a.n)))
+	end := min(i+limit, a.n)
 	var page ValueEntryPage
-	page.Entries = a.journal.copyRange(i, end)
-	if end < a.journal.n {
+	page.Entries = a.copyRange(i, end)
+	if end < a.n {
 		page.Next = int64(end)
 	}
 	return page, nil
@@ -480,9 +728,14 @@ func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, f
 	defer k.mu.Unlock()
 	r := k.rec(slot)
 	if ok {
-		// The key is stored again beside the rest, so that one record's
-		// bytes are contiguous.
-		r.chunk, r.off = k.store(key, string(customer), fp, out)
+		// One record's bytes are contiguous: the rest follows the key when
+		// nothing was stored after it meanwhile (the usual case), else the
+		// key is stored again beside the rest.
+		if c := &k.arena[r.chunk]; int(r.off+r.klen) == len(*c) && cap(*c)-len(*c) >= len(customer)+len(fp)+len(out) {
+			*c = append(append(append(*c, customer...), fp...), out...)
+		} else {
+			r.chunk, r.off = k.store(key, string(customer), fp, out)
+		}
 		r.clen, r.flen, r.olen = int32(len(customer)), int32(len(fp)), int32(len(out))
 		r.pending = false
 	} else {

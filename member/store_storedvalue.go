@@ -47,10 +47,12 @@ type StoredValueStore interface {
 	// the fingerprint and the outcome. When fn returns an error nothing is
 	// written and the error is returned. fn runs while the account is
 	// locked: it must be quick, must not call the store, and may be called
-	// again by implementations that retry transactions. Once fn returns,
-	// tx and everything it points to belong to the store, which may keep
-	// them without copying; fn must not retain references to them. The
-	// returned outcome is the caller's.
+	// again by implementations that retry transactions. The store saves
+	// copies: it keeps no reference to tx or anything it points to once
+	// UpdateStoredValue returns, so fn may point tx.Payment at memory of
+	// its own, which it may reuse then; fn must not retain references to
+	// the records the store put in tx. The returned outcome is the
+	// caller's.
 	//
 	// The store also checks what it saves: the account's balances may not
 	// be negative, tx.Payment's OrderID must be params.OrderID, and the

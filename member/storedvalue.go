@@ -326,7 +326,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (PayResult, error) {
 	o.s, o.req, o.amount = s, req, amount
 	out, replayed, err := s.store.UpdateStoredValue(ctx, ValueParams{Tenant: req.Tenant, Customer: req.Customer,
 		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID}, o.fn)
-	*o = payOp{fn: o.fn} // the store keeps no reference to fn once UpdateStoredValue returns
+	*o = payOp{fn: o.fn} // the store keeps no reference to fn or o.pay once UpdateStoredValue returns
 	s.payOps.Put(o)
 	if err != nil {
 		return PayResult{}, wrap(op, err)
@@ -335,12 +335,14 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (PayResult, error) {
 }
 
 // payOp is Pay's step for Store.UpdateStoredValue. It is recycled, with fn
-// bound to run once, so that a payment allocates neither a closure nor the
-// request it would capture.
+// bound to run once, so that a payment allocates neither a closure, nor the
+// request it would capture, nor the payment record: the store saves a copy
+// of pay (see StoredValueStore.UpdateStoredValue).
 type payOp struct {
 	s      *Service
 	req    PayRequest
 	amount int64 // req.Amount in fen
+	pay    ValuePayment
 	fn     func(tx *ValueTx) error
 }
 
@@ -364,8 +366,9 @@ func (o *payOp) run(tx *ValueTx) error {
 	ent := valueEntry(tx, ValuePay, now, req.IdempotencyKey)
 	ent.Principal, ent.Bonus, ent.OrderID = -p, -b, req.OrderID
 	tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
-	tx.Payment = &ValuePayment{OrderID: req.OrderID, Key: req.IdempotencyKey, At: now, Amount: amount,
+	o.pay = ValuePayment{OrderID: req.OrderID, Key: req.IdempotencyKey, At: now, Amount: amount,
 		Principal: p, Bonus: b, Cycle: a.Withdrawals}
+	tx.Payment = &o.pay
 	finishValue(tx, now)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -276,6 +277,59 @@ func testStoredValue(t *testing.T, newStore func(t *testing.T) member.Store) {
 		page, err = s.ValueEntries(ctx, member.ListEntriesParams{Tenant: "t1", Customer: "c1", Limit: 1})
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), page.Entries[0].Principal)
+	})
+
+	t.Run("RoundTrip", func(t *testing.T) {
+		// Every field of an entry and of a payment comes back, whatever the
+		// kind, strings and time zone.
+		s := newStore(t)
+		at := time.Date(2026, 3, 1, 18, 30, 15, 123456789, time.FixedZone("CST", 8*3600))
+		want := member.ValueEntry{Seq: 1, Kind: "custom", At: at, Principal: 5, Bonus: -3, BonusPoints: 7, Paid: 11,
+			Kept: 13, Forfeited: 17, Key: "k-rt", OrderID: "o-rt", Note: "备注 note"}
+		pay := member.ValuePayment{OrderID: "o-rt", Key: "k-pay", At: at, Amount: 30, Principal: 20, Bonus: 10,
+			Refunded: 6, RefundedPrincipal: 4, RefundedBonus: 2, Cycle: 3}
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1", OrderID: "o-rt"}, func(tx *member.ValueTx) error {
+			tx.Account.Seq = 1
+			tx.Account.Principal, tx.Account.Bonus = 100, 100
+			tx.Outcome.Entries = append(tx.Outcome.Entries, want)
+			p := pay
+			tx.Payment = &p
+			return nil
+		})
+		page, err := s.ValueEntries(ctx, member.ListEntriesParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		require.Len(t, page.Entries, 1)
+		got := page.Entries[0]
+		assertTime(t, at, got.At)
+		assert.Equal(t, at.Format(time.RFC3339Nano), got.At.Format(time.RFC3339Nano), "the zone is kept")
+		got.At = at
+		assert.Equal(t, want, got)
+		gotPay, err := s.ValuePayment(ctx, "t1", "c1", "o-rt")
+		require.NoError(t, err)
+		assertTime(t, at, gotPay.At)
+		gotPay.At = at
+		assert.Equal(t, pay, gotPay)
+	})
+
+	t.Run("PaymentCopied", func(t *testing.T) {
+		// The store saves a copy of tx.Payment: fn's memory may be reused
+		// once UpdateStoredValue returns.
+		s := newStore(t)
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, svCredit(1000, 0))
+		var mine member.ValuePayment
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1", OrderID: "o1"}, func(tx *member.ValueTx) error {
+			if err := svPay("o1", 100)(tx); err != nil {
+				return err
+			}
+			mine = *tx.Payment
+			tx.Payment = &mine
+			return nil
+		})
+		mine = member.ValuePayment{OrderID: "o1", Amount: 1}
+		pay, err := s.ValuePayment(ctx, "t1", "c1", "o1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(100), pay.Amount)
+		assert.Equal(t, int64(100), pay.Principal)
 	})
 
 	t.Run("PayersNeverOverdraw", func(t *testing.T) {
