@@ -28,28 +28,39 @@ type plTenant struct {
 	keys     memKeyTable
 
 	idxMu sync.Mutex
-	due   *timeIndex
+	due   planIndex
 
-	txs sync.Pool // *plTx
+	txs   sync.Pool // *plTx
+	lists sync.Pool // *[]*plMember, ListDueMemberships' page of members
 }
 
 type plMember struct {
 	mu      sync.Mutex
 	state   MembershipState // Version 0 until first saved
 	savings map[string]*SavingRecord
-	// The key under which the membership is indexed; dueOK false when not.
-	dueAt int64
-	dueOK bool
+
+	// The membership's node in the tenant's DueAt index, guarded by the
+	// tenant's idxMu (dueAt and dueOK are also only written with mu held,
+	// so either lock suffices to read them). The node lives in the
+	// membership so that moving it allocates nothing: its level is drawn
+	// once, at the first insert, and kept.
+	owner *plTenant       // never changes
+	cust  scrm.CustomerID // the index key with dueAt; never changes
+	dueAt int64           // UnixNano
+	dueOK bool            // false when not indexed
+	lvl   int8            // 0 until first indexed
+	next0 *plMember       // next on level 0
+	up    []*plMember     // next on levels 1 to lvl-1
 }
 
 func (m *memPlans) tenant(t scrm.TenantID, create bool) *plTenant {
 	return lookup(&m.mu, &m.tenants, t, create, func() *plTenant {
-		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newTimeIndex()}
+		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newPlanIndex()}
 	})
 }
 
 func (t *plTenant) member(c scrm.CustomerID, create bool) *plMember {
-	return lookup(&t.mu, &t.members, c, create, func() *plMember { return &plMember{} })
+	return lookup(&t.mu, &t.members, c, create, func() *plMember { return &plMember{owner: t, cust: c} })
 }
 
 func (s *memoryStore) PutPlan(ctx context.Context, p Plan) (Plan, error) {
@@ -159,7 +170,12 @@ func (s *memoryStore) UpdateMembership(ctx context.Context, p MembershipParams, 
 		}
 		slot = r
 	}
-	m := t.member(p.Customer, true)
+	// A membership RunPlans listed comes with its record: no lookup among
+	// the tenant's (maybe millions of) memberships.
+	m := p.hint
+	if m == nil || m.owner != t || m.cust != p.Customer {
+		m = t.member(p.Customer, true)
+	}
 	m.mu.Lock()
 	out, err := t.apply(ctx, op, m, p, fn)
 	m.mu.Unlock()
@@ -228,7 +244,14 @@ func (t *plTenant) apply(ctx context.Context, op string, m *plMember, p Membersh
 	}
 	next := *tx.State
 	if within(next.Terms, x.terms[:]) {
-		next.Terms = append([]PlanTerm(nil), next.Terms...)
+		// The terms are in the transaction's buffer: copied into the
+		// stored slice, which only the store references (readers get
+		// copies), when it has room, else into a new one.
+		if len(next.Terms) > 0 && len(next.Terms) <= cap(m.state.Terms) {
+			next.Terms = append(m.state.Terms[:0], next.Terms...)
+		} else {
+			next.Terms = append([]PlanTerm(nil), next.Terms...)
+		}
 	}
 	if within(next.Trials, x.trials[:]) {
 		next.Trials = append([]string(nil), next.Trials...)
@@ -270,13 +293,13 @@ func (t *plTenant) reindex(m *plMember, c scrm.CustomerID) {
 	}
 	t.idxMu.Lock()
 	if m.dueOK {
-		t.due.remove(idxKey{m.dueAt, c})
+		t.due.remove(m)
 	}
+	m.dueAt, m.dueOK = at, ok
 	if ok {
-		t.due.insert(idxKey{at, c})
+		t.due.insert(m)
 	}
 	t.idxMu.Unlock()
-	m.dueAt, m.dueOK = at, ok
 }
 
 func (s *memoryStore) Membership(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (MembershipState, error) {
@@ -333,11 +356,226 @@ func (s *memoryStore) ListPlanDue(ctx context.Context, p ListDueParams) (DuePage
 		}
 		return DuePage{}, nil
 	}
+	var from *idxKey
+	if p.Cursor != "" {
+		k, err := parseIdxCursor(p.Cursor)
+		if err != nil {
+			return DuePage{}, scrm.Invalid(op, "Cursor", "malformed cursor")
+		}
+		from = &k
+	}
+	limit := scrm.PageLimit(p.Limit, 100, 1000)
+	end := p.Before.UnixNano()
+	var page DuePage
 	t.idxMu.Lock()
 	defer t.idxMu.Unlock()
-	page, err := t.due.list(op, p)
-	for i := range page.Accounts {
-		page.Accounts[i].At = page.Accounts[i].At.In(time.UTC)
+	for m := t.due.after(from); m != nil && m.dueAt <= end; m = m.next0 {
+		if len(page.Accounts) == limit {
+			page.Next = idxCursor(idxKey{at: page.Accounts[limit-1].At.UnixNano(), c: page.Accounts[limit-1].Customer})
+			break
+		}
+		page.Accounts = append(page.Accounts, DueAccount{Customer: m.cust, At: time.Unix(0, m.dueAt).In(time.UTC)})
 	}
-	return page, err
+	return page, nil
+}
+
+func (s *memoryStore) ListDueMemberships(ctx context.Context, p ListDueParams, page *DueMemberships) error {
+	const op = "member.MemoryStore.ListDueMemberships"
+	if err := scrm.CheckContext(ctx, op); err != nil {
+		return err
+	}
+	var from *idxKey
+	if p.Cursor != "" {
+		k, err := parseIdxCursor(p.Cursor)
+		if err != nil {
+			return scrm.Invalid(op, "Cursor", "malformed cursor")
+		}
+		from = &k
+	}
+	page.Memberships, page.Next, page.hints = page.Memberships[:0], "", page.hints[:0]
+	t := s.plans.tenant(p.Tenant, false)
+	if t == nil {
+		return nil
+	}
+	limit := scrm.PageLimit(p.Limit, 100, 1000)
+	end := p.Before.UnixNano()
+	// The members are listed under idxMu and copied under their own locks
+	// after: reindex takes idxMu with a member's lock held.
+	ms, _ := t.lists.Get().(*[]*plMember)
+	if ms == nil {
+		ms = new([]*plMember)
+	}
+	list := (*ms)[:0]
+	t.idxMu.Lock()
+	m := t.due.after(from)
+	for ; m != nil && m.dueAt <= end && len(list) < limit; m = m.next0 {
+		list = append(list, m)
+	}
+	if m != nil && m.dueAt <= end {
+		last := list[len(list)-1]
+		page.Next = idxCursor(idxKey{at: last.dueAt, c: last.cust})
+	}
+	t.idxMu.Unlock()
+	n := 0
+	for i, m := range list {
+		list[i] = nil
+		m.mu.Lock()
+		if m.dueOK && m.dueAt <= end {
+			if n < cap(page.Memberships) {
+				page.Memberships = page.Memberships[:n+1]
+			} else {
+				page.Memberships = append(page.Memberships, MembershipState{})
+			}
+			copyStateInto(&page.Memberships[n], &m.state)
+			page.hints = append(page.hints, m)
+			n++
+		}
+		m.mu.Unlock()
+	}
+	*ms = list[:0]
+	t.lists.Put(ms)
+	return nil
+}
+
+// planIndex is the memory store's index of a tenant's memberships by
+// (DueAt, customer): a skip list like timeIndex, whose nodes are the
+// plMembers themselves, so that reindexing a membership allocates nothing
+// and listing it leads straight to it. It is not safe for concurrent use;
+// the tenant's idxMu guards it.
+type planIndex struct {
+	head  [idxMaxLevel]*plMember
+	level int
+	rng   uint64
+	// A finger: the last membership inserted (fing[0]) and on every level
+	// the last node at or before it (nil for the head), valid while
+	// fingOK. An insert after it (the next membership RunPlans moves to
+	// the same time, usually) starts there instead of at the head, among
+	// nodes that are in cache. A remove of any of them clears fingOK.
+	fing   [idxMaxLevel]*plMember
+	fingOK bool
+}
+
+func newPlanIndex() planIndex { return planIndex{level: 1, rng: 0x9E3779B97F4A7C15} }
+
+// link returns the address of n's next pointer on level i; n nil is the
+// head.
+func (x *planIndex) link(n *plMember, i int) **plMember {
+	switch {
+	case n == nil:
+		return &x.head[i]
+	case i == 0:
+		return &n.next0
+	default:
+		return &n.up[i-1]
+	}
+}
+
+// before tells whether n's key is less than (at, c).
+func (n *plMember) before(at int64, c scrm.CustomerID) bool {
+	if n.dueAt != at {
+		return n.dueAt < at
+	}
+	return n.cust < c
+}
+
+// path fills prev with the last node before the key (at, c) on every level
+// (nil for the head), starting from the finger when it is before the key.
+func (x *planIndex) path(at int64, c scrm.CustomerID, prev *[idxMaxLevel]*plMember) {
+	finger := x.fingOK && x.fing[0] != nil && x.fing[0].before(at, c)
+	var n *plMember
+	for i := x.level - 1; i >= 0; i-- {
+		// Every finger node is before the key: start from the later of
+		// it and the node the level above ended at.
+		if f := x.fing[i]; finger && f != nil && (n == nil || n.before(f.dueAt, f.cust)) {
+			n = f
+		}
+		for {
+			if nx := *x.link(n, i); nx != nil && nx.before(at, c) {
+				n = nx
+				continue
+			}
+			break
+		}
+		prev[i] = n
+	}
+}
+
+// insert links m in at its key (m.dueAt, m.cust); m must not be linked.
+func (x *planIndex) insert(m *plMember) {
+	if m.lvl == 0 {
+		lvl := 1
+		for lvl < idxMaxLevel {
+			x.rng ^= x.rng << 13
+			x.rng ^= x.rng >> 7
+			x.rng ^= x.rng << 17
+			if x.rng&3 != 0 { // p = 1/4
+				break
+			}
+			lvl++
+		}
+		m.lvl = int8(lvl)
+		if lvl > 1 {
+			m.up = make([]*plMember, lvl-1)
+		}
+	}
+	var prev [idxMaxLevel]*plMember
+	x.path(m.dueAt, m.cust, &prev)
+	lvl := int(m.lvl)
+	for i := x.level; i < lvl; i++ {
+		prev[i] = nil
+	}
+	x.level = max(x.level, lvl)
+	for i := 0; i < lvl; i++ {
+		l := x.link(prev[i], i)
+		*x.link(m, i) = *l
+		*l = m
+	}
+	for i := range x.fing {
+		switch {
+		case i < lvl:
+			x.fing[i] = m
+		case i < x.level:
+			x.fing[i] = prev[i]
+		default:
+			x.fing[i] = nil
+		}
+	}
+	x.fingOK = true
+}
+
+// remove unlinks m, which is linked at its key (m.dueAt, m.cust).
+func (x *planIndex) remove(m *plMember) {
+	var prev [idxMaxLevel]*plMember
+	x.path(m.dueAt, m.cust, &prev)
+	for i := 0; i < int(m.lvl) && i < x.level; i++ {
+		if x.fing[i] == m {
+			x.fingOK = false
+		}
+		if l := x.link(prev[i], i); *l == m {
+			*l = *x.link(m, i)
+			*x.link(m, i) = nil
+		}
+	}
+	for x.level > 1 && x.head[x.level-1] == nil {
+		x.level--
+	}
+}
+
+// after returns the first membership whose key is greater than k, or the
+// first one when k is nil.
+func (x *planIndex) after(k *idxKey) *plMember {
+	if k == nil {
+		return x.head[0]
+	}
+	var n *plMember
+	for i := x.level - 1; i >= 0; i-- {
+		for {
+			nx := *x.link(n, i)
+			if nx == nil || !(nx.dueAt < k.at || nx.dueAt == k.at && nx.cust <= k.c) {
+				break
+			}
+			n = nx
+		}
+	}
+	return *x.link(n, 0)
 }

@@ -62,7 +62,7 @@ func (c planCounts) result() PlanRunResult {
 }
 
 // RunPlans does what paid memberships need done over time, for every
-// membership of the tenant that is due (found through Store.ListPlanDue,
+// membership of the tenant that is due (found through Store.ListDueMemberships,
 // not by scanning): it releases coupon-pack tranches that came due, grants
 // birthday rewards, settles the break-even guarantee of paid terms that
 // ended (granting Paid − Saved as stored value when positive), and closes
@@ -94,15 +94,23 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 	}
 	now := s.clock.Now()
 	var errs []error
+	// One page and one work for the whole run, reused from membership to
+	// membership: the store copies each page into the same buffers.
+	page := new(DueMemberships)
+	w := s.newPlanWork()
 	cursor := ""
 	for {
-		page, err := s.store.ListPlanDue(ctx, ListDueParams{Tenant: tenant, Before: now, Cursor: cursor, Limit: sweepPage})
+		err := s.store.ListDueMemberships(ctx, ListDueParams{Tenant: tenant, Before: now, Cursor: cursor, Limit: sweepPage}, page)
 		if err != nil {
 			errs = append(errs, wrap(op, err))
 			break
 		}
-		for _, d := range page.Accounts {
-			r, err := s.runMember(ctx, tenant, d.Customer, ps)
+		for i := range page.Memberships {
+			var hint *plMember
+			if i < len(page.hints) {
+				hint = page.hints[i]
+			}
+			r, err := s.runState(ctx, w, tenant, &page.Memberships[i], hint, ps)
 			res.add(r)
 			if err != nil {
 				errs = append(errs, err)
@@ -139,32 +147,66 @@ type planWork struct {
 	// Room for the usual case: one term, one grant.
 	markBuf  [2]termMark
 	grantBuf [2]scrm.Grant
-	// next is the membership as read, then as it will be saved when its
-	// Version is still read.
-	next MembershipState
-	read int64
+
+	// What the update needs: the membership as read and as it will be
+	// saved when its Version is still read, and how to compute the marks
+	// again on a newer one. update is w.record, bound once per work so
+	// that passing it to the store allocates nothing.
+	s      *Service
+	ps     *planSet
+	loc    *time.Location
+	next   *MembershipState
+	read   int64
+	update func(tx *MembershipTx) error
+}
+
+// newPlanWork returns a work for runState.
+func (s *Service) newPlanWork() *planWork {
+	w := &planWork{s: s}
+	w.update = w.record
+	return w
+}
+
+// record is the UpdateMembership function of runState: the next state as
+// computed on the copy read, unless the membership changed since.
+func (w *planWork) record(tx *MembershipTx) error {
+	if tx.State.Version == w.read {
+		copyStateInto(tx.State, w.next)
+	} else {
+		w.apply(tx.State)
+		tx.State.DueAt = w.s.planDue(tx.State, w.ps, w.loc)
+	}
+	touchMembership(tx.State, w.s.clock.Now())
+	return nil
 }
 
 // runMember delivers what is due for one membership and records it.
 func (s *Service) runMember(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, ps *planSet) (planCounts, error) {
 	const op = "member.RunPlans"
-	w, _ := s.cache.works.Get().(*planWork)
-	if w == nil {
-		w = new(planWork)
-	}
-	// The store keeps no reference to the update's fn once it returns, and
-	// the Rewarder got the grants by value: w can be recycled then.
-	defer func() {
-		*w = planWork{}
-		s.cache.works.Put(w)
-	}()
-	var err error
-	st := &w.next
-	if *st, err = s.store.Membership(ctx, tenant, customer); errors.Is(err, scrm.ErrNotFound) {
+	st, err := s.store.Membership(ctx, tenant, customer)
+	if errors.Is(err, scrm.ErrNotFound) {
 		return planCounts{}, nil
 	} else if err != nil {
 		return planCounts{failed: 1}, wrap(op, err)
 	}
+	w, _ := s.cache.works.Get().(*planWork)
+	if w == nil {
+		w = s.newPlanWork()
+	}
+	// The store keeps no reference to the update's fn once it returns, and
+	// the Rewarder got the grants by value: w can be recycled then.
+	defer s.cache.works.Put(w)
+	return s.runState(ctx, w, tenant, &st, nil, ps)
+}
+
+// runState delivers what is due for the membership st, a copy the caller
+// owns, and records it; it changes st. hint is the memory store's record of
+// it, when listed by the memory store.
+func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantID, st *MembershipState, hint *plMember, ps *planSet) (planCounts, error) {
+	const op = "member.RunPlans"
+	customer := st.Customer
+	*w = planWork{s: w.s, update: w.update}
+	defer func() { w.ps, w.loc, w.next = nil, nil, nil }()
 	loc := s.opts.LocationOf(tenant)
 	s.planWork(w, tenant, customer, st, ps, loc, s.clock.Now())
 	w.counts.members = 1
@@ -185,23 +227,14 @@ func (s *Service) runMember(ctx context.Context, tenant scrm.TenantID, customer 
 	}
 	// The next state, computed on the copy read; the update uses it as is
 	// unless the membership changed since.
-	w.read = st.Version
+	w.read, w.next, w.ps, w.loc = st.Version, st, ps, loc
 	oldDue := st.DueAt
 	changed := w.apply(st)
 	st.DueAt = s.planDue(st, ps, loc)
 	if !changed && st.DueAt.Equal(oldDue) {
 		return w.counts, nil
 	}
-	_, _, err = s.store.UpdateMembership(ctx, MembershipParams{Tenant: tenant, Customer: customer}, func(tx *MembershipTx) error {
-		if tx.State.Version == w.read {
-			*tx.State = w.next
-		} else {
-			w.apply(tx.State)
-			tx.State.DueAt = s.planDue(tx.State, ps, loc)
-		}
-		touchMembership(tx.State, s.clock.Now())
-		return nil
-	})
+	_, _, err := s.store.UpdateMembership(ctx, MembershipParams{Tenant: tenant, Customer: customer, hint: hint}, w.update)
 	if err != nil {
 		return planCounts{members: 1, failed: 1}, wrap(op, err)
 	}

@@ -75,6 +75,47 @@ type PlanStore interface {
 	// at or before params.Before, ordered by (DueAt, customer), starting
 	// after params.Cursor. Errors: ErrInvalid for a malformed cursor.
 	ListPlanDue(ctx context.Context, params ListDueParams) (DuePage, error)
+
+	// ListDueMemberships is ListPlanDue returning copies of the memberships
+	// themselves, which is what RunPlans reads: it sets page to the page
+	// of the tenant's memberships whose DueAt is set and at or before
+	// params.Before, ordered by (DueAt, customer), starting after
+	// params.Cursor, and its Next to the cursor of the following page
+	// (ListPlanDue's cursors: either method continues the other's pages).
+	// Each membership is copied as it is when copied, after the
+	// membership's lock; one whose DueAt a concurrent update moved past
+	// params.Before in between is left out. The store may reuse the
+	// capacity of page.Memberships and of their Terms and Trials, so that
+	// a caller paging through many passes the same page each time; it
+	// keeps no reference to page. Errors: ErrInvalid for a malformed
+	// cursor.
+	ListDueMemberships(ctx context.Context, params ListDueParams, page *DueMemberships) error
+}
+
+// DueMemberships is one page of PlanStore.ListDueMemberships.
+type DueMemberships struct {
+	// Memberships are copies of the due memberships, in order.
+	Memberships []MembershipState
+	// Next is the cursor of the following page; empty after the last.
+	Next string
+
+	// hints are the memory store's records of Memberships, index for
+	// index, passed back in MembershipParams.hint; empty for other stores.
+	hints []*plMember
+}
+
+// copyStateInto sets *dst to a copy of src, reusing the capacity of dst's
+// Terms and Trials.
+func copyStateInto(dst *MembershipState, src *MembershipState) {
+	terms, trials := dst.Terms, dst.Trials
+	*dst = *src
+	dst.Terms, dst.Trials = nil, nil
+	if src.Terms != nil {
+		dst.Terms = append(terms[:0], src.Terms...)
+	}
+	if src.Trials != nil {
+		dst.Trials = append(trials[:0], src.Trials...)
+	}
 }
 
 // MembershipParams are the inputs of PlanStore.UpdateMembership.
@@ -88,6 +129,11 @@ type MembershipParams struct {
 	// OrderID names the saving record to load into the MembershipTx; may
 	// be empty.
 	OrderID string
+
+	// hint is the memory store's record of the membership when the
+	// caller got it from DueMemberships.hints (other stores ignore it;
+	// the memory store checks that it is the tenant's record of Customer).
+	hint *plMember
 }
 
 // MembershipTx is what UpdateMembership hands to the service's function.

@@ -330,6 +330,61 @@ func testPlans(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Empty(t, page.Next)
 		all := listAll(t, func(p member.ListDueParams) (member.DuePage, error) { return s.ListPlanDue(ctx, p) }, "t1", t0.AddDate(1, 0, 0), 7)
 		assert.Len(t, all, 25, "each membership once; none for zero DueAt")
+
+		// ListDueMemberships lists the same, with the memberships, through
+		// one reused page; its cursors and ListPlanDue's are the same.
+		err = s.ListDueMemberships(ctx, member.ListDueParams{Tenant: "t1", Before: t0, Cursor: "garbage"}, new(member.DueMemberships))
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		var states []member.MembershipState
+		dm := new(member.DueMemberships)
+		cursor := ""
+		for {
+			require.NoError(t, s.ListDueMemberships(ctx, member.ListDueParams{Tenant: "t1", Before: t0.AddDate(1, 0, 0), Cursor: cursor, Limit: 7}, dm))
+			for _, st := range dm.Memberships {
+				states = append(states, st.Clone())
+			}
+			if dm.Next == "" {
+				break
+			}
+			require.Len(t, dm.Memberships, 7, "only the last page may be short")
+			// Continue with ListPlanDue from the same cursor: same page.
+			pg, err := s.ListPlanDue(ctx, member.ListDueParams{Tenant: "t1", Before: t0.AddDate(1, 0, 0), Cursor: dm.Next, Limit: 7})
+			require.NoError(t, err)
+			cursor = dm.Next
+			require.NoError(t, s.ListDueMemberships(ctx, member.ListDueParams{Tenant: "t1", Before: t0.AddDate(1, 0, 0), Cursor: cursor, Limit: 7}, dm))
+			require.Len(t, dm.Memberships, len(pg.Accounts))
+			for i := range pg.Accounts {
+				assert.Equal(t, pg.Accounts[i].Customer, dm.Memberships[i].Customer)
+			}
+			for _, st := range dm.Memberships {
+				states = append(states, st.Clone())
+			}
+			if dm.Next == "" {
+				break
+			}
+			cursor = dm.Next
+		}
+		require.Len(t, states, len(all))
+		for i, st := range states {
+			assert.Equal(t, all[i].Customer, st.Customer)
+			assertTime(t, all[i].At, st.DueAt)
+			stored, err := s.Membership(ctx, "t1", st.Customer)
+			require.NoError(t, err)
+			assert.Equal(t, stored.Version, st.Version)
+		}
+		// Copies: changing a listed membership changes nothing stored.
+		require.NoError(t, s.ListDueMemberships(ctx, member.ListDueParams{Tenant: "t1", Before: t0.Add(time.Hour), Limit: 10}, dm))
+		require.Len(t, dm.Memberships, 2)
+		assert.Equal(t, scrm.CustomerID("c24"), dm.Memberships[0].Customer)
+		dm.Memberships[0].DueAt = t0.AddDate(5, 0, 0)
+		dm.Memberships[0].Terms = append(dm.Memberships[0].Terms, member.PlanTerm{Seq: 99})
+		stored, err := s.Membership(ctx, "t1", "c24")
+		require.NoError(t, err)
+		assertTime(t, t0.Add(-time.Hour), stored.DueAt)
+		assert.Empty(t, stored.Terms)
+		require.NoError(t, s.ListDueMemberships(ctx, member.ListDueParams{Tenant: "t2", Before: t0.AddDate(1, 0, 0)}, dm))
+		assert.Empty(t, dm.Memberships, "tenants are isolated")
+		assert.Empty(t, dm.Next)
 	})
 
 	t.Run("ReleasersNeverExceed", func(t *testing.T) {
@@ -434,6 +489,8 @@ func testPlans(t *testing.T, newStore func(t *testing.T) member.Store) {
 		_, err = s.Saving(cctx, "t1", "c1", "o1")
 		assert.ErrorIs(t, err, scrm.ErrUnavailable)
 		_, err = s.ListPlanDue(cctx, member.ListDueParams{Tenant: "t1", Before: t0})
+		assert.ErrorIs(t, err, scrm.ErrUnavailable)
+		err = s.ListDueMemberships(cctx, member.ListDueParams{Tenant: "t1", Before: t0}, new(member.DueMemberships))
 		assert.ErrorIs(t, err, scrm.ErrUnavailable)
 		m, err := s.Membership(ctx, "t1", "c1")
 		require.NoError(t, err)
