@@ -69,7 +69,7 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (EarnResult, er
 		ent := e.entry(EntryAdjust)
 		ent.Note, ent.Operator = req.Reason, req.Operator
 		if req.Points > 0 {
-			credit(e.a, ent, req.Points, nanos(e.c.p.Expiry.ExpiresAt(e.now, e.c.loc)), e.now.UnixNano(), 0)
+			credit(e.a, ent, req.Points, e.c.expiry(e.now), e.now.UnixNano(), 0)
 		} else if req.Points < 0 {
 			spend(e.a, ent, -req.Points, 0)
 		}
@@ -137,7 +137,7 @@ func grantStep(e *engine) error {
 	ent := e.entry(EntryGrant)
 	ent.Note = e.grant.source
 	if e.grant.kind == scrm.RewardPoints {
-		credit(e.a, ent, e.grant.points, nanos(e.c.p.Expiry.ExpiresAt(e.now, e.c.loc)), e.now.UnixNano(), 0)
+		credit(e.a, ent, e.grant.points, e.c.expiry(e.now), e.now.UnixNano(), 0)
 		return nil
 	}
 	e.addGrowth(ent, e.grant.points, e.now)

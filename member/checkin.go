@@ -282,8 +282,12 @@ func (s *Service) CheckIn(ctx context.Context, req CheckInRequest) (CheckInResul
 		return CheckInResult{}, err
 	}
 	loc := s.opts.LocationOf(req.Tenant)
-	date := dayKey(at, loc)
-	if date != dayKey(now, loc) && at.Before(now.Add(-FutureTolerance)) {
+	today := dayKey(now, loc)
+	date := today
+	if !at.Equal(now) {
+		date = dayKey(at, loc)
+	}
+	if date != today && at.Before(now.Add(-FutureTolerance)) {
 		return CheckInResult{}, scrm.Invalid(op, "At", "%s is on an earlier day than today: past days are filled with MakeUp", at.Format(time.RFC3339))
 	}
 	rule, err := s.checkInRule(ctx, op, req.Tenant)
@@ -295,7 +299,7 @@ func (s *Service) CheckIn(ctx context.Context, req CheckInRequest) (CheckInResul
 		o = &checkInOp{}
 		o.fn = o.run
 	}
-	o.rule, o.date, o.today, o.now = rule, date, dayKey(now, loc), now
+	o.rule, o.date, o.today, o.now = rule, date, today, now
 	rec, _, err := s.store.UpdateCheckIn(ctx, CheckInParams{Tenant: req.Tenant, Customer: req.Customer, Date: date}, o.fn)
 	replayed := false
 	if err == errCheckedIn {

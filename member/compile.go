@@ -2,6 +2,7 @@ package member
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -30,7 +31,41 @@ type compiled struct {
 	// the common case floors fen × rate / 100 without decimals; -1 otherwise.
 	rateInt   int64
 	growthInt int64
+
+	// today is the tenant-zone day most recently asked of (see dayOf):
+	// requests come in time order, so nearly all of a day's requests find
+	// it here instead of computing dates in the zone.
+	today atomic.Pointer[calendarDay]
 }
+
+// calendarDay is what a program needs of one day in its tenant's zone.
+type calendarDay struct {
+	start, end int64 // its first second and the next day's, Unix seconds
+	weekday    time.Weekday
+	// expires is when points earned that day expire (Program.Expiry), in
+	// Unix nanoseconds; 0 for never.
+	expires int64
+}
+
+// dayOf returns the calendar day of t in the program's zone. Day bounds
+// are whole seconds (zone offsets are), so t.Unix(), its second rounded
+// down, falls inside a day's bounds exactly when t does.
+func (c *compiled) dayOf(t time.Time) *calendarDay {
+	sec := t.Unix()
+	if d := c.today.Load(); d != nil && sec >= d.start && sec < d.end {
+		return d
+	}
+	y, m, dd := t.In(c.loc).Date()
+	start := dayStart(y, m, dd, c.loc)
+	d := &calendarDay{start: start.Unix(), end: dayStart(y, m, dd+1, c.loc).Unix(), weekday: start.Weekday(),
+		expires: nanos(c.p.Expiry.ExpiresAt(t, c.loc))}
+	c.today.Store(d)
+	return d
+}
+
+// expiry returns when points earned at t expire, in Unix nanoseconds; 0
+// for never.
+func (c *compiled) expiry(t time.Time) int64 { return c.dayOf(t).expires }
 
 func compileProgram(p Program, loc *time.Location) (*compiled, error) {
 	if err := p.validate(); err != nil {

@@ -125,7 +125,7 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, items []scrm.
 		return scrm.Errorf(scrm.ErrConflict, "member.Earn", "order %q already earned", orderID)
 	}
 	if o == nil {
-		o = &OrderRecord{OrderID: orderID}
+		o = e.tx.newOrder(orderID)
 		e.tx.Order = o
 	}
 	points := e.c.orderPoints(amount, items, e.c.tierIndex(e.a.Tier), at)
@@ -135,7 +135,7 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, items []scrm.
 	}
 	ent := e.entry(EntryEarn)
 	ent.OrderID = orderID
-	exp := nanos(e.c.p.Expiry.ExpiresAt(at, e.c.loc))
+	exp := e.c.expiry(at)
 	o.Lot = credit(e.a, ent, points, exp, at.UnixNano(), 0)
 	o.Month = e.addGrowth(ent, growth, at)
 	o.Earned, o.Paid, o.EarnedAt, o.Points, o.Growth = true, amount, at, points, growth
@@ -160,7 +160,7 @@ func (c *compiled) orderPoints(amount decimal.Decimal, items []scrm.OrderItem, t
 	if base == 0 {
 		return 0
 	}
-	wd := at.In(c.loc).Weekday()
+	wd := c.dayOf(at).weekday
 	if len(c.p.Earn.Categories) == 0 || len(items) == 0 {
 		// The common case in integers: base × tier × day in millionths.
 		mt, md := uint64(1_000_000), uint64(1_000_000)

@@ -99,7 +99,7 @@ func (s *Service) earnEvent(ctx context.Context, ev scrm.Event) (EarnResult, err
 			ent.Note += " (capped)"
 			return nil
 		}
-		credit(e.a, ent, r.Points, nanos(e.c.p.Expiry.ExpiresAt(at, e.c.loc)), at.UnixNano(), 0)
+		credit(e.a, ent, r.Points, e.c.expiry(at), at.UnixNano(), 0)
 		u.Total++
 		if day == u.Day {
 			u.Today++

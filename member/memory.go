@@ -441,8 +441,8 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	if p.OrderID != "" {
 		otag = slotTag(maphash.String(t.seed, p.OrderID))
 		if order = acc.findOrder(otag, p.OrderID); order >= 0 {
-			c := acc.order(order)
-			tx.Order = &c
+			tx.order = acc.order(order)
+			tx.Order = &tx.order
 		} else {
 			newOrder = true
 		}

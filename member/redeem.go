@@ -146,7 +146,7 @@ func checkRedeem(op string, c *compiled, points int64, orderAmount decimal.Decim
 func (e *engine) redeemOnOrder(op, orderID string, points int64, orderAmount decimal.Decimal) (*OrderRecord, error) {
 	o := e.tx.Order
 	if o == nil {
-		o = &OrderRecord{OrderID: orderID}
+		o = e.tx.newOrder(orderID)
 	}
 	if !orderAmount.IsZero() {
 		used := o.Held + o.Spent - o.Returned
@@ -347,7 +347,7 @@ func (s *Service) settle(ctx context.Context, op string, tenant scrm.TenantID, h
 			}
 			o := e.tx.Order
 			if o == nil {
-				o = &OrderRecord{OrderID: hh.OrderID}
+				o = e.tx.newOrder(hh.OrderID)
 				e.tx.Order = o
 			}
 			var ent *Entry

@@ -128,6 +128,17 @@ type LedgerTx struct {
 	// is stored; set it to create one.
 	Hold    *HoldRecord
 	Outcome Outcome
+
+	// order is room for the one order record an update creates or loads
+	// (see newOrder), so that doing so allocates nothing; it is the
+	// store's with the rest of tx.
+	order OrderRecord
+}
+
+// newOrder returns a new order record with the ID id, kept in tx.
+func (tx *LedgerTx) newOrder(id string) *OrderRecord {
+	tx.order = OrderRecord{OrderID: id}
+	return &tx.order
 }
 
 // HoldState is the state of a hold.

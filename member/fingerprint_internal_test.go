@@ -1,0 +1,78 @@
+package member
+
+import (
+	"math/bits"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// TestFingerprintTellsPayloadsApart digests payloads that differ in one
+// value, or only in where a boundary between values falls, and requires
+// every digest to differ; equal payloads digest alike.
+func TestFingerprintTellsPayloadsApart(t *testing.T) {
+	s := &Service{}
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	fp := func(build func(f *fingerprint) *fingerprint) string {
+		return build(s.newFingerprint("member.Earn")).sum()
+	}
+	payloads := map[string]func(f *fingerprint) *fingerprint{
+		"base":     func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").dec(decimal.RequireFromString("10")) },
+		"boundary": func(f *fingerprint) *fingerprint { return f.str("C1O").str("1").dec(decimal.RequireFromString("10")) },
+		"amount": func(f *fingerprint) *fingerprint {
+			return f.str("C1").str("O1").dec(decimal.RequireFromString("10.01"))
+		},
+		"sub-fen": func(f *fingerprint) *fingerprint {
+			return f.str("C1").str("O1").dec(decimal.RequireFromString("10.001"))
+		},
+		"zero time": func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").time(time.Time{}) },
+		"epoch":     func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").time(time.Unix(0, 0)) },
+		"time":      func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").time(at) },
+		"no items":  func(f *fingerprint) *fingerprint { return f.str("C1").items(nil) },
+		"one item":  func(f *fingerprint) *fingerprint { return f.str("C1").items([]scrm.OrderItem{{SKU: "A", Quantity: 1}}) },
+		"two items": func(f *fingerprint) *fingerprint {
+			return f.str("C1").items([]scrm.OrderItem{{SKU: "A", Quantity: 1}, {SKU: "A", Quantity: 1}})
+		},
+		"long":         func(f *fingerprint) *fingerprint { return f.str("C1234567890123456789012345678901234567890") },
+		"long, 1 byte": func(f *fingerprint) *fingerprint { return f.str("C1234567890123456789012345678901234567891") },
+	}
+	seen := map[string]string{}
+	for name, build := range payloads {
+		sum := fp(build)
+		require.Len(t, sum, 32, name)
+		if other, ok := seen[sum]; ok {
+			t.Fatalf("%s and %s digest alike: %s", name, other, sum)
+		}
+		seen[sum] = name
+		assert.Equal(t, sum, fp(build), "%s digests differently twice", name)
+	}
+	assert.Equal(t, fp(payloads["base"]), fp(func(f *fingerprint) *fingerprint {
+		return f.str("C1").str("O1").dec(decimal.RequireFromString("10.00"))
+	}), "10 and 10.00 are one amount")
+}
+
+// TestHash128Avalanche flips each bit of a 40-byte input and requires both
+// halves of the hash to change, with about half their bits flipped on
+// average.
+func TestHash128Avalanche(t *testing.T) {
+	in := []byte("member.Earn C000123 pay-1234567 f12850 z!")
+	hi0, lo0 := hash128(in)
+	var flipped, n int
+	for i := range in {
+		for b := 0; b < 8; b++ {
+			in[i] ^= 1 << b
+			hi, lo := hash128(in)
+			in[i] ^= 1 << b
+			require.NotEqual(t, hi0, hi, "byte %d bit %d", i, b)
+			require.NotEqual(t, lo0, lo, "byte %d bit %d", i, b)
+			flipped += bits.OnesCount64(hi^hi0) + bits.OnesCount64(lo^lo0)
+			n += 128
+		}
+	}
+	assert.InDelta(t, 0.5, float64(flipped)/float64(n), 0.05)
+}
