@@ -16,11 +16,11 @@ import (
 // a chunk from its start, which is cheap: reads are pages of entries. The
 // account's order records are kept between the entries (see addRecord).
 type journal struct {
-	segs [][]byte
-	last []int64 // the Seq of each chunk's last entry
-	locs []*time.Location
-	ats  []time.Time // times appendTime cannot encode exactly
-	n    int
+	segs  [][]byte
+	last  []int64 // the Seq of each chunk's last entry
+	zones zones
+	ats   []time.Time // times appendTime cannot encode exactly
+	n     int
 }
 
 // The bits of an encoded entry's flags: which fields follow.
@@ -239,21 +239,6 @@ func (j *journal) entry(r *jReader, f uint64, seq int64) Entry {
 		e.Kind = EntryKind(r.string())
 	}
 	return e
-}
-
-// locIndex returns the number of loc in j.locs, adding it when new; ok is
-// false when there is no room for it.
-func (j *journal) locIndex(loc *time.Location) (uint8, bool) {
-	for i, l := range j.locs {
-		if l == loc {
-			return uint8(i), true
-		}
-	}
-	if len(j.locs) > 255 {
-		return 0, false
-	}
-	j.locs = append(j.locs, loc)
-	return uint8(len(j.locs) - 1), true
 }
 
 // page copies up to limit entries after the one numbered after.

@@ -49,7 +49,7 @@ type strRef struct{ c, off, n int32 }
 type lotRef struct{ c, off, n int32 }
 
 // memTime is a time.Time without its monotonic reading: Unix seconds,
-// nanoseconds and the tenant's number of its location (0 for UTC).
+// nanoseconds and the tenant's number of its location (recArena.zones).
 type memTime struct {
 	sec  int64
 	nsec int32
@@ -84,7 +84,7 @@ type recArena struct {
 	snapIx map[snapKey]int32
 	// lastSnap is the snap made or found last: most records repeat it.
 	lastSnap int32
-	locs     []*time.Location // locs[0] is UTC
+	zones    zones
 }
 
 type snapKey struct {
@@ -192,30 +192,11 @@ func (s *itemSnap) is(r *ExchangeRecord) bool {
 }
 
 func (a *recArena) putTime(t time.Time) memTime {
-	m := memTime{sec: t.Unix(), nsec: int32(t.Nanosecond())}
-	if l := t.Location(); l != time.UTC {
-		m.loc = -1
-		for i, v := range a.locs {
-			if v == l {
-				m.loc = int32(i)
-			}
-		}
-		if m.loc < 0 {
-			if len(a.locs) == 0 {
-				a.locs = append(a.locs, time.UTC)
-			}
-			m.loc = int32(len(a.locs))
-			a.locs = append(a.locs, l)
-		}
-	}
-	return m
+	return memTime{sec: t.Unix(), nsec: int32(t.Nanosecond()), loc: int32(a.zones.number(t.Location()))}
 }
 
 func (a *recArena) time(m memTime) time.Time {
-	if m.loc == 0 {
-		return time.Unix(m.sec, int64(m.nsec)).UTC()
-	}
-	return time.Unix(m.sec, int64(m.nsec)).In(a.locs[m.loc])
+	return time.Unix(m.sec, int64(m.nsec)).In(a.zones.loc(int(m.loc)))
 }
 
 // pack stores r in x, but for its key, which x keeps.

@@ -163,10 +163,10 @@ func (r *jReader) moves() []LotMove {
 // reading, too many locations), as a number in j.ats, which keeps t, after
 // a tag byte (0 and 1).
 func (j *journal) appendTime(b []byte, t time.Time) []byte {
-	sec, nsec := t.Unix(), int64(t.Nanosecond())
-	if loc, ok := j.locIndex(t.Location()); ok && time.Unix(sec, nsec).In(j.locs[loc]) == t {
+	sec, nsec, loc := t.Unix(), int64(t.Nanosecond()), t.Location()
+	if z := j.zones.number(loc); z <= 255 && exact(t, sec, nsec, loc) {
 		b = binary.AppendVarint(append(b, 0), sec)
-		return append(binary.AppendUvarint(b, uint64(nsec)), loc)
+		return append(binary.AppendUvarint(b, uint64(nsec)), byte(z))
 	}
 	j.ats = append(j.ats, t)
 	return binary.AppendUvarint(append(b, 1), uint64(len(j.ats)-1))
@@ -179,5 +179,5 @@ func (j *journal) readTime(r *jReader) time.Time {
 	}
 	sec := r.varint()
 	nsec := int64(r.uvarint())
-	return time.Unix(sec, nsec).In(j.locs[r.byte()])
+	return time.Unix(sec, nsec).In(j.zones.loc(int(r.byte())))
 }

@@ -122,7 +122,7 @@ func (a *svArena) bytes(s svStr, from, n int32) []byte {
 type svTime struct {
 	sec  int64
 	nsec int32
-	// loc is the number of the location in svTimes.locs, or, for a time
+	// loc is the number of the location in svTimes.zones, or, for a time
 	// that Unix seconds, nanoseconds and a location would not give back
 	// exactly (one with a monotonic clock reading), -1 - its number in
 	// svTimes.ats, which keeps it whole.
@@ -131,22 +131,14 @@ type svTime struct {
 
 // svTimes holds what svTime refers to.
 type svTimes struct {
-	locs []*time.Location
-	ats  []time.Time
+	zones zones
+	ats   []time.Time
 }
 
 func (x *svTimes) put(t time.Time) svTime {
-	sec, nsec := t.Unix(), t.Nanosecond()
-	loc := t.Location()
-	i := 0
-	for i < len(x.locs) && x.locs[i] != loc {
-		i++
-	}
-	if i == len(x.locs) {
-		x.locs = append(x.locs, loc)
-	}
-	if time.Unix(sec, int64(nsec)).In(loc) == t {
-		return svTime{sec: sec, nsec: int32(nsec), loc: int32(i)}
+	sec, nsec, loc := t.Unix(), t.Nanosecond(), t.Location()
+	if exact(t, sec, int64(nsec), loc) {
+		return svTime{sec: sec, nsec: int32(nsec), loc: int32(x.zones.number(loc))}
 	}
 	x.ats = append(x.ats, t)
 	return svTime{loc: int32(-len(x.ats))}
@@ -156,7 +148,7 @@ func (x *svTimes) get(t svTime) time.Time {
 	if t.loc < 0 {
 		return x.ats[-1-t.loc]
 	}
-	return time.Unix(t.sec, int64(t.nsec)).In(x.locs[t.loc])
+	return time.Unix(t.sec, int64(t.nsec)).In(x.zones.loc(int(t.loc)))
 }
 
 // svPay is a ValuePayment as an account keeps it: its order ID then its
