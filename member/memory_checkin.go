@@ -3,8 +3,10 @@ package member
 import (
 	"context"
 	"encoding/binary"
-	"sort"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -23,15 +25,156 @@ type ciTenant struct {
 	rules     []CheckInRule
 	customers map[scrm.CustomerID]*ciCustomer
 	keys      memKeyTable // the date each key recorded
+	rewards   ciRewards
 }
 
 type ciCustomer struct {
 	mu      sync.Mutex
 	state   CheckInState // Version 0 until first saved
-	records []*CheckInRecord
+	records ciRecs
 	// last is the Date of the latest record, kept here so that the usual
 	// check-in, of a new latest date, reads no record.
 	last int32
+	// The records' time zones, and what the few records that need them
+	// keep outside: their make-up keys and rewards the tenant did not
+	// intern, by Date.
+	zones zones
+	keys  map[int32]string
+	own   map[int32][]scrm.Reward
+}
+
+// ciRec is a CheckInRecord as the memory store keeps it: without pointers,
+// so that the records of millions of customers, one a day each, cost the
+// garbage collector nothing to scan and an allocation nothing to save. At
+// is kept as Unix seconds, nanoseconds and its zone (without a monotonic
+// clock reading, as any database would keep it); Rewards as the number of
+// the list in the tenant's interned lists (nearly every record repeats
+// one step of the ladder).
+type ciRec struct {
+	sec              int64
+	streak, cycleDay int64
+	cost, rule       int64
+	date, nsec, zone int32
+	// rewards is the number of the list in ciTenant.rewards, or noRewards
+	// (nil), or ownRewards (in ciCustomer.own).
+	rewards int32
+	makeUp  bool
+	hasKey  bool
+}
+
+const (
+	noRewards  = -1
+	ownRewards = -2
+)
+
+// put encodes r; called with c.mu held.
+func (c *ciCustomer) put(t *ciTenant, r *CheckInRecord) ciRec {
+	x := ciRec{sec: r.At.Unix(), nsec: int32(r.At.Nanosecond()), zone: int32(c.zones.number(r.At.Location())),
+		streak: int64(r.Streak), cycleDay: int64(r.CycleDay), cost: r.Cost, rule: r.Rule, date: r.Date,
+		makeUp: r.MakeUp, hasKey: r.Key != ""}
+	if x.hasKey {
+		if c.keys == nil {
+			c.keys = make(map[int32]string)
+		}
+		c.keys[r.Date] = r.Key
+	}
+	if x.rewards = t.rewards.number(r.Rewards); x.rewards == ownRewards {
+		if c.own == nil {
+			c.own = make(map[int32][]scrm.Reward)
+		}
+		c.own[r.Date] = slices.Clone(r.Rewards)
+	}
+	return x
+}
+
+// get decodes x as a new record; called with c.mu held.
+func (c *ciCustomer) get(t *ciTenant, x *ciRec) CheckInRecord {
+	r := CheckInRecord{Date: x.date, At: time.Unix(x.sec, int64(x.nsec)).In(c.zones.loc(int(x.zone))),
+		Streak: int(x.streak), CycleDay: int(x.cycleDay), MakeUp: x.makeUp, Cost: x.cost, Rule: x.rule}
+	if x.hasKey {
+		r.Key = c.keys[x.date]
+	}
+	switch x.rewards {
+	case noRewards:
+	case ownRewards:
+		r.Rewards = slices.Clone(c.own[x.date])
+	default:
+		r.Rewards = t.rewards.list(x.rewards)
+	}
+	return r
+}
+
+// ciRewards interns the reward lists of a tenant's check-in records: a
+// ladder has a few steps, and every record of a step repeats its list.
+// Lists are compared exactly (a Decimal by coefficient and exponent), so a
+// record gets back the list it was saved with. Reads take no lock: the
+// lists are replaced, never changed. A tenant whose records carry more
+// than maxInterned distinct lists keeps the others with their customers.
+type ciRewards struct {
+	mu    sync.Mutex
+	lists atomic.Pointer[[][]scrm.Reward]
+}
+
+const maxInterned = 256
+
+// number returns the number of rs, interning it when new, or noRewards
+// for nil, or ownRewards when the table is full.
+func (x *ciRewards) number(rs []scrm.Reward) int32 {
+	if rs == nil {
+		return noRewards
+	}
+	find := func(lists *[][]scrm.Reward) int32 {
+		if lists != nil {
+			for i, l := range *lists {
+				if sameRewards(l, rs) {
+					return int32(i)
+				}
+			}
+		}
+		return -1
+	}
+	if i := find(x.lists.Load()); i >= 0 {
+		return i
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old := x.lists.Load()
+	if i := find(old); i >= 0 {
+		return i
+	}
+	var lists [][]scrm.Reward
+	if old != nil {
+		lists = *old
+	}
+	if len(lists) >= maxInterned {
+		return ownRewards
+	}
+	lists = append(lists[:len(lists):len(lists)], slices.Clone(rs))
+	x.lists.Store(&lists)
+	return int32(len(lists) - 1)
+}
+
+// list returns a copy of the list numbered i.
+func (x *ciRewards) list(i int32) []scrm.Reward {
+	return slices.Clone((*x.lists.Load())[i])
+}
+
+// sameRewards tells whether a and b are the same list, exactly.
+func sameRewards(a, b []scrm.Reward) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if *x == *y { // the usual case: both from the rule's ladder
+			continue
+		}
+		if x.Kind != y.Kind || x.Points != y.Points || x.Template != y.Template || x.Count != y.Count || x.Note != y.Note ||
+			x.Amount.Exponent() != y.Amount.Exponent() || x.Amount.Cmp(y.Amount) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ciTx is a recycled transaction with room for the state's copy.
@@ -52,15 +195,13 @@ func (t *ciTenant) customer(c scrm.CustomerID, create bool) *ciCustomer {
 	return lookup(&t.mu, &t.customers, c, create, func() *ciCustomer { return &ciCustomer{} })
 }
 
-// find returns the index of the record of date, or where it would go and
+// find returns the place of the record of date, or where it would go and
 // false.
-func (c *ciCustomer) find(date int32) (int, bool) {
-	n := len(c.records)
-	if n > 0 && c.last < date {
-		return n, false // the usual case: a new latest date
+func (c *ciCustomer) find(date int32) (ciPos, bool) {
+	if c.last < date {
+		return c.records.end(), false // the usual case: a new latest date
 	}
-	i := sort.Search(n, func(i int) bool { return c.records[i].Date >= date })
-	return i, i < n && c.records[i].Date == date
+	return c.records.search(date)
 }
 
 func (s *memoryStore) PutCheckInRule(ctx context.Context, r CheckInRule) (CheckInRule, error) {
@@ -142,13 +283,13 @@ func (s *memoryStore) UpdateCheckIn(ctx context.Context, p CheckInParams, fn fun
 			if !ok {
 				return CheckInRecord{}, false, scrm.Errorf(scrm.ErrUnavailable, op, "the record of key %q is missing", p.IdempotencyKey)
 			}
-			return c.records[i].Clone(), true, nil
+			return c.get(t, c.records.at(i)), true, nil
 		}
 		slot = r
 	}
 	c := t.customer(p.Customer, true)
 	c.mu.Lock()
-	rec, err := s.checkins.apply(ctx, op, c, p, fn)
+	rec, err := s.checkins.apply(ctx, op, t, c, p, fn)
 	c.mu.Unlock()
 	if slot >= 0 {
 		t.keys.settle(p.IdempotencyKey, slot, p.Customer, p.Fingerprint, binary.LittleEndian.AppendUint32(nil, uint32(p.Date)), err == nil)
@@ -158,7 +299,7 @@ func (s *memoryStore) UpdateCheckIn(ctx context.Context, p CheckInParams, fn fun
 
 // apply runs fn on a copy of the customer's state and saves the result;
 // called with c.mu held.
-func (m *memCheckIns) apply(ctx context.Context, op string, c *ciCustomer, p CheckInParams, fn func(tx *CheckInTx) error) (CheckInRecord, error) {
+func (m *memCheckIns) apply(ctx context.Context, op string, t *ciTenant, c *ciCustomer, p CheckInParams, fn func(tx *CheckInTx) error) (CheckInRecord, error) {
 	x, _ := m.txs.Get().(*ciTx)
 	if x == nil {
 		x = &ciTx{}
@@ -175,7 +316,7 @@ func (m *memCheckIns) apply(ctx context.Context, op string, c *ciCustomer, p Che
 	x.tx.State = &x.state
 	i, exists := c.find(p.Date)
 	if exists {
-		x.existing = c.records[i].Clone()
+		x.existing = c.get(t, c.records.at(i))
 		x.tx.Existing = &x.existing
 	}
 	tx := &x.tx
@@ -200,11 +341,12 @@ func (m *memCheckIns) apply(ctx context.Context, op string, c *ciCustomer, p Che
 	c.state.Tenant, c.state.Customer = p.Tenant, p.Customer
 	c.state.Version++
 	rec := tx.Record
-	c.records = append(c.records, nil)
-	copy(c.records[i+1:], c.records[i:])
-	c.records[i] = rec
+	c.records.insert(i, c.put(t, rec))
 	c.last = max(c.last, rec.Date)
-	return rec.Clone(), nil
+	out := *rec
+	out.At = out.At.Round(0) // as saved
+	out.Rewards = slices.Clone(rec.Rewards)
+	return out, nil
 }
 
 func (s *memoryStore) CheckInState(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (CheckInState, error) {
@@ -245,8 +387,8 @@ func (s *memoryStore) CheckIns(ctx context.Context, p ListCheckInsParams) ([]Che
 	defer c.mu.Unlock()
 	i, _ := c.find(p.From)
 	var out []CheckInRecord
-	for ; i < len(c.records) && c.records[i].Date <= p.To; i++ {
-		out = append(out, c.records[i].Clone())
+	for ok := c.records.valid(i); ok && c.records.at(i).date <= p.To; i, ok = c.records.next(i) {
+		out = append(out, c.get(t, c.records.at(i)))
 	}
 	return out, nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -27,6 +30,22 @@ func ciRecord(date int32, streak int, rewards ...scrm.Reward) func(tx *member.Ch
 }
 
 var ciErrSeen = errors.New("membertest: date already recorded")
+
+// assertCheckIn asserts that got is want as a store gives it back: the
+// same instant in the same zone, every other field equal, rewards' amounts
+// with the same exponent.
+func assertCheckIn(t *testing.T, want, got member.CheckInRecord) {
+	t.Helper()
+	assertTime(t, want.At, got.At)
+	assert.Equal(t, want.At.Format(time.RFC3339Nano), got.At.Format(time.RFC3339Nano), "the zone is kept")
+	for i := range want.Rewards {
+		if assert.Less(t, i, len(got.Rewards)) {
+			assert.Equal(t, want.Rewards[i].Amount.String(), got.Rewards[i].Amount.String())
+		}
+	}
+	got.At, want.At = time.Time{}, time.Time{}
+	assert.Equal(t, want, got)
+}
 
 func testCheckIn(t *testing.T, newStore func(t *testing.T) member.Store) {
 	t.Run("Rules", func(t *testing.T) {
@@ -156,6 +175,60 @@ func testCheckIn(t *testing.T, newStore func(t *testing.T) member.Store) {
 		recs, err = s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "nobody", From: 20260301, To: 20260331})
 		require.NoError(t, err)
 		assert.Empty(t, recs)
+	})
+
+	t.Run("RecordRoundTrip", func(t *testing.T) {
+		// Every field of a record comes back as saved, through the update's
+		// result, Existing and CheckIns: nil and empty rewards stay apart,
+		// a decimal keeps its exponent, the time its zone; and so do the
+		// rewards of many records with lists all different.
+		s := newStore(t)
+		cst := time.FixedZone("CST", 8*3600)
+		at := time.Date(2026, 3, 2, 9, 30, 15, 123456789, cst)
+		five := decimal.RequireFromString("5.0")
+		recs := map[int32]member.CheckInRecord{
+			20260302: {Date: 20260302, At: at, Streak: 7, CycleDay: 7, Rule: 3, Rewards: []scrm.Reward{
+				{Kind: scrm.RewardPoints, Points: 50, Note: "第7天"}, {Kind: scrm.RewardCoupon, Template: "tpl", Count: 2},
+				{Kind: scrm.RewardStoredValue, Amount: five}}},
+			20260303: {Date: 20260303, At: at.AddDate(0, 0, 1).UTC(), Streak: 1, CycleDay: 1, Rule: 3, Rewards: []scrm.Reward{}},
+			20260301: {Date: 20260301, At: at.AddDate(0, 0, 2), Streak: 8, CycleDay: 1, Rule: 3, MakeUp: true, Cost: 20, Key: "mu-9"},
+			20260304: {Date: 20260304, At: at, Streak: 7, CycleDay: 7, Rule: 3, Rewards: []scrm.Reward{
+				{Kind: scrm.RewardPoints, Points: 50, Note: "第7天"}, {Kind: scrm.RewardCoupon, Template: "tpl", Count: 2},
+				{Kind: scrm.RewardStoredValue, Amount: decimal.RequireFromString("5")}}},
+		}
+		for i := int32(0); i < 300; i++ { // more distinct lists than a store may share
+			d := 20250101 + i%28 + 100*(i/28)
+			recs[d] = member.CheckInRecord{Date: d, At: at, Streak: 1, CycleDay: 1, Rule: 3,
+				Rewards: []scrm.Reward{{Kind: scrm.RewardPoints, Points: int64(i) + 1}}}
+		}
+		for d, want := range recs {
+			got, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: d}, func(tx *member.CheckInTx) error {
+				r := want
+				r.Rewards = slices.Clone(want.Rewards)
+				tx.Record = &r
+				return nil
+			})
+			require.NoError(t, err)
+			assertCheckIn(t, want, got)
+		}
+		for d, want := range recs {
+			_, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: d}, func(tx *member.CheckInTx) error {
+				require.NotNil(t, tx.Existing)
+				assertCheckIn(t, want, *tx.Existing)
+				return ciErrSeen
+			})
+			require.ErrorIs(t, err, ciErrSeen)
+		}
+		for _, r := range [][2]int32{{20250101, 20251231}, {20260301, 20260303}} {
+			got, err := s.CheckIns(ctx, member.ListCheckInsParams{Tenant: "t1", Customer: "c1", From: r[0], To: r[1]})
+			require.NoError(t, err)
+			for _, g := range got {
+				assertCheckIn(t, recs[g.Date], g)
+			}
+			if r[0] == 20260301 {
+				require.Len(t, got, 3)
+			}
+		}
 	})
 
 	t.Run("Idempotency", func(t *testing.T) {
