@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -60,8 +59,8 @@ type memTenant struct {
 	grants map[string][]scrm.Grant // the rare non-empty Grants, by key
 
 	idxMu sync.Mutex
-	due   *timeIndex
-	exp   *timeIndex
+	due   skipIndex[memAccount] // by DueAt
+	exp   skipIndex[memAccount] // by NextExpiry
 }
 
 type memAccount struct {
@@ -72,9 +71,9 @@ type memAccount struct {
 	// journal (see putOrder).
 	orders  slotIndex
 	journal journal
-	// The keys under which the account is indexed; ok false when not.
-	dueAt, expAt int64
-	dueOK, expOK bool
+	// The account's nodes in the tenant's due and exp indexes, guarded by
+	// the tenant's idxMu.
+	dueNode, expNode skipNode[memAccount]
 }
 
 // keyRec is the record of an idempotency key, kept small and
@@ -223,8 +222,8 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 			accounts: make(map[scrm.CustomerID]*memAccount),
 			holds:    make(map[string]*HoldRecord),
 			seed:     maphash.MakeSeed(),
-			due:      newTimeIndex(),
-			exp:      newTimeIndex(),
+			due:      newSkipIndex[memAccount](),
+			exp:      newSkipIndex[memAccount](),
 		}
 		mt.keysCond.L = &mt.keysMu
 		return mt
@@ -232,7 +231,12 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 }
 
 func (t *memTenant) account(c scrm.CustomerID, create bool) *memAccount {
-	return lookup(&t.mu, &t.accounts, c, create, func() *memAccount { return &memAccount{} })
+	return lookup(&t.mu, &t.accounts, c, create, func() *memAccount {
+		a := &memAccount{}
+		a.dueNode.item, a.dueNode.c = a, c
+		a.expNode.item, a.expNode.c = a, c
+		return a
+	})
 }
 
 func (s *memoryStore) PutProgram(ctx context.Context, p Program) (Program, error) {
@@ -513,38 +517,26 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	}
 	out := tx.Outcome
 	acc.journal.add(out.Entries)
-	s.reindex(t, acc, p.Customer, st)
+	s.reindex(t, acc, st)
 	return out, nil
 }
 
-// reindex moves the account in the tenant's time indexes; called with
-// acc.mu held.
-func (s *memoryStore) reindex(t *memTenant, acc *memAccount, c scrm.CustomerID, st *AccountState) {
+// reindex moves the account in the tenant's due and exp indexes; called
+// with acc.mu held.
+func (s *memoryStore) reindex(t *memTenant, acc *memAccount, st *AccountState) {
 	due, exp := st.DueAt(), st.NextExpiry()
 	dueAt, expAt := due.UnixNano(), exp.UnixNano()
 	dueOK, expOK := !due.IsZero(), !exp.IsZero()
-	if dueOK == acc.dueOK && dueAt == acc.dueAt && expOK == acc.expOK && expAt == acc.expAt {
+	// The nodes' keys are written with idxMu held; acc.mu, held here too,
+	// keeps them from changing meanwhile, so they can be read first.
+	d, e := &acc.dueNode, &acc.expNode
+	if dueOK == d.ok && (!dueOK || dueAt == d.at) && expOK == e.ok && (!expOK || expAt == e.at) {
 		return
 	}
 	t.idxMu.Lock()
-	if dueOK != acc.dueOK || dueAt != acc.dueAt {
-		if acc.dueOK {
-			t.due.remove(idxKey{acc.dueAt, c})
-		}
-		if dueOK {
-			t.due.insert(idxKey{dueAt, c})
-		}
-	}
-	if expOK != acc.expOK || expAt != acc.expAt {
-		if acc.expOK {
-			t.exp.remove(idxKey{acc.expAt, c})
-		}
-		if expOK {
-			t.exp.insert(idxKey{expAt, c})
-		}
-	}
+	t.due.move(d, dueAt, dueOK)
+	t.exp.move(e, expAt, expOK)
 	t.idxMu.Unlock()
-	acc.dueAt, acc.dueOK, acc.expAt, acc.expOK = dueAt, dueOK, expAt, expOK
 }
 
 func (s *memoryStore) Hold(ctx context.Context, tenant scrm.TenantID, holdID string) (HoldRecord, error) {
@@ -607,31 +599,23 @@ func (s *memoryStore) Entries(ctx context.Context, p ListEntriesParams) (EntryPa
 }
 
 func (s *memoryStore) ListDue(ctx context.Context, p ListDueParams) (DuePage, error) {
-	return s.list(ctx, "member.MemoryStore.ListDue", p, func(t *memTenant) *timeIndex { return t.due })
+	return s.list(ctx, "member.MemoryStore.ListDue", p, func(t *memTenant) *skipIndex[memAccount] { return &t.due })
 }
 
 func (s *memoryStore) ListExpiring(ctx context.Context, p ListDueParams) (DuePage, error) {
-	return s.list(ctx, "member.MemoryStore.ListExpiring", p, func(t *memTenant) *timeIndex { return t.exp })
+	return s.list(ctx, "member.MemoryStore.ListExpiring", p, func(t *memTenant) *skipIndex[memAccount] { return &t.exp })
 }
 
-func (s *memoryStore) list(ctx context.Context, op string, p ListDueParams, idx func(*memTenant) *timeIndex) (DuePage, error) {
+func (s *memoryStore) list(ctx context.Context, op string, p ListDueParams, idx func(*memTenant) *skipIndex[memAccount]) (DuePage, error) {
 	if err := scrm.CheckContext(ctx, op); err != nil {
 		return DuePage{}, err
 	}
 	t := s.tenant(p.Tenant, false)
 	if t == nil {
-		if p.Cursor != "" {
-			if _, err := parseIdxCursor(p.Cursor); err != nil {
-				return DuePage{}, scrm.Invalid(op, "Cursor", "malformed cursor")
-			}
-		}
-		return DuePage{}, nil
+		_, err := idxFrom(op, p.Cursor)
+		return DuePage{}, err
 	}
 	t.idxMu.Lock()
 	defer t.idxMu.Unlock()
-	page, err := idx(t).list(op, p)
-	for i := range page.Accounts {
-		page.Accounts[i].At = page.Accounts[i].At.In(time.UTC)
-	}
-	return page, err
+	return idx(t).list(op, p)
 }

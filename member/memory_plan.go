@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -28,7 +27,7 @@ type plTenant struct {
 	keys     memKeyTable
 
 	idxMu sync.Mutex
-	due   planIndex
+	due   skipIndex[plMember]
 
 	txs   sync.Pool // *plTx
 	lists sync.Pool // *[]*plMember, ListDueMemberships' page of members
@@ -39,28 +38,25 @@ type plMember struct {
 	state   MembershipState // Version 0 until first saved
 	savings map[string]*SavingRecord
 
+	owner *plTenant // never changes
 	// The membership's node in the tenant's DueAt index, guarded by the
-	// tenant's idxMu (dueAt and dueOK are also only written with mu held,
-	// so either lock suffices to read them). The node lives in the
-	// membership so that moving it allocates nothing: its level is drawn
-	// once, at the first insert, and kept.
-	owner *plTenant       // never changes
-	cust  scrm.CustomerID // the index key with dueAt; never changes
-	dueAt int64           // UnixNano
-	dueOK bool            // false when not indexed
-	lvl   int8            // 0 until first indexed
-	next0 *plMember       // next on level 0
-	up    []*plMember     // next on levels 1 to lvl-1
+	// tenant's idxMu (its key is also only written with mu held, so
+	// either lock suffices to read it).
+	node skipNode[plMember]
 }
 
 func (m *memPlans) tenant(t scrm.TenantID, create bool) *plTenant {
 	return lookup(&m.mu, &m.tenants, t, create, func() *plTenant {
-		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newPlanIndex()}
+		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newSkipIndex[plMember]()}
 	})
 }
 
 func (t *plTenant) member(c scrm.CustomerID, create bool) *plMember {
-	return lookup(&t.mu, &t.members, c, create, func() *plMember { return &plMember{owner: t, cust: c} })
+	return lookup(&t.mu, &t.members, c, create, func() *plMember {
+		m := &plMember{owner: t}
+		m.node.item, m.node.c = m, c
+		return m
+	})
 }
 
 func (s *memoryStore) PutPlan(ctx context.Context, p Plan) (Plan, error) {
@@ -173,7 +169,7 @@ func (s *memoryStore) UpdateMembership(ctx context.Context, p MembershipParams, 
 	// A membership RunPlans listed comes with its record: no lookup among
 	// the tenant's (maybe millions of) memberships.
 	m := p.hint
-	if m == nil || m.owner != t || m.cust != p.Customer {
+	if m == nil || m.owner != t || m.node.c != p.Customer {
 		m = t.member(p.Customer, true)
 	}
 	m.mu.Lock()
@@ -265,7 +261,7 @@ func (t *plTenant) apply(ctx context.Context, op string, m *plMember, p Membersh
 		}
 		m.savings[p.OrderID] = tx.Saving
 	}
-	t.reindex(m, p.Customer)
+	t.reindex(m)
 	return tx.Outcome.Clone(), nil
 }
 
@@ -285,20 +281,14 @@ func within[T any](s, buf []T) bool {
 
 // reindex moves the membership in the tenant's DueAt index; called with
 // m.mu held.
-func (t *plTenant) reindex(m *plMember, c scrm.CustomerID) {
+func (t *plTenant) reindex(m *plMember) {
 	due := m.state.DueAt
 	at, ok := due.UnixNano(), !due.IsZero()
-	if ok == m.dueOK && at == m.dueAt {
+	if ok == m.node.ok && (!ok || at == m.node.at) {
 		return
 	}
 	t.idxMu.Lock()
-	if m.dueOK {
-		t.due.remove(m)
-	}
-	m.dueAt, m.dueOK = at, ok
-	if ok {
-		t.due.insert(m)
-	}
+	t.due.move(&m.node, at, ok)
 	t.idxMu.Unlock()
 }
 
@@ -349,34 +339,12 @@ func (s *memoryStore) ListPlanDue(ctx context.Context, p ListDueParams) (DuePage
 	}
 	t := s.plans.tenant(p.Tenant, false)
 	if t == nil {
-		if p.Cursor != "" {
-			if _, err := parseIdxCursor(p.Cursor); err != nil {
-				return DuePage{}, scrm.Invalid(op, "Cursor", "malformed cursor")
-			}
-		}
-		return DuePage{}, nil
+		_, err := idxFrom(op, p.Cursor)
+		return DuePage{}, err
 	}
-	var from *idxKey
-	if p.Cursor != "" {
-		k, err := parseIdxCursor(p.Cursor)
-		if err != nil {
-			return DuePage{}, scrm.Invalid(op, "Cursor", "malformed cursor")
-		}
-		from = &k
-	}
-	limit := scrm.PageLimit(p.Limit, 100, 1000)
-	end := p.Before.UnixNano()
-	var page DuePage
 	t.idxMu.Lock()
 	defer t.idxMu.Unlock()
-	for m := t.due.after(from); m != nil && m.dueAt <= end; m = m.next0 {
-		if len(page.Accounts) == limit {
-			page.Next = idxCursor(idxKey{at: page.Accounts[limit-1].At.UnixNano(), c: page.Accounts[limit-1].Customer})
-			break
-		}
-		page.Accounts = append(page.Accounts, DueAccount{Customer: m.cust, At: time.Unix(0, m.dueAt).In(time.UTC)})
-	}
-	return page, nil
+	return t.due.list(op, p)
 }
 
 func (s *memoryStore) ListDueMemberships(ctx context.Context, p ListDueParams, page *DueMemberships) error {
@@ -384,13 +352,9 @@ func (s *memoryStore) ListDueMemberships(ctx context.Context, p ListDueParams, p
 	if err := scrm.CheckContext(ctx, op); err != nil {
 		return err
 	}
-	var from *idxKey
-	if p.Cursor != "" {
-		k, err := parseIdxCursor(p.Cursor)
-		if err != nil {
-			return scrm.Invalid(op, "Cursor", "malformed cursor")
-		}
-		from = &k
+	from, err := idxFrom(op, p.Cursor)
+	if err != nil {
+		return err
 	}
 	page.Memberships, page.Next, page.hints = page.Memberships[:0], "", page.hints[:0]
 	t := s.plans.tenant(p.Tenant, false)
@@ -407,20 +371,20 @@ func (s *memoryStore) ListDueMemberships(ctx context.Context, p ListDueParams, p
 	}
 	list := (*ms)[:0]
 	t.idxMu.Lock()
-	m := t.due.after(from)
-	for ; m != nil && m.dueAt <= end && len(list) < limit; m = m.next0 {
-		list = append(list, m)
+	nd := t.due.after(from)
+	for ; nd != nil && nd.at <= end && len(list) < limit; nd = nd.next0 {
+		list = append(list, nd.item)
 	}
-	if m != nil && m.dueAt <= end {
-		last := list[len(list)-1]
-		page.Next = idxCursor(idxKey{at: last.dueAt, c: last.cust})
+	if nd != nil && nd.at <= end {
+		last := &list[len(list)-1].node
+		page.Next = idxCursor(idxKey{at: last.at, c: last.c})
 	}
 	t.idxMu.Unlock()
 	n := 0
 	for i, m := range list {
 		list[i] = nil
 		m.mu.Lock()
-		if m.dueOK && m.dueAt <= end {
+		if m.node.ok && m.node.at <= end {
 			if n < cap(page.Memberships) {
 				page.Memberships = page.Memberships[:n+1]
 			} else {
@@ -435,147 +399,4 @@ func (s *memoryStore) ListDueMemberships(ctx context.Context, p ListDueParams, p
 	*ms = list[:0]
 	t.lists.Put(ms)
 	return nil
-}
-
-// planIndex is the memory store's index of a tenant's memberships by
-// (DueAt, customer): a skip list like timeIndex, whose nodes are the
-// plMembers themselves, so that reindexing a membership allocates nothing
-// and listing it leads straight to it. It is not safe for concurrent use;
-// the tenant's idxMu guards it.
-type planIndex struct {
-	head  [idxMaxLevel]*plMember
-	level int
-	rng   uint64
-	// A finger: the last membership inserted (fing[0]) and on every level
-	// the last node at or before it (nil for the head), valid while
-	// fingOK. An insert after it (the next membership RunPlans moves to
-	// the same time, usually) starts there instead of at the head, among
-	// nodes that are in cache. A remove of any of them clears fingOK.
-	fing   [idxMaxLevel]*plMember
-	fingOK bool
-}
-
-func newPlanIndex() planIndex { return planIndex{level: 1, rng: 0x9E3779B97F4A7C15} }
-
-// link returns the address of n's next pointer on level i; n nil is the
-// head.
-func (x *planIndex) link(n *plMember, i int) **plMember {
-	switch {
-	case n == nil:
-		return &x.head[i]
-	case i == 0:
-		return &n.next0
-	default:
-		return &n.up[i-1]
-	}
-}
-
-// before tells whether n's key is less than (at, c).
-func (n *plMember) before(at int64, c scrm.CustomerID) bool {
-	if n.dueAt != at {
-		return n.dueAt < at
-	}
-	return n.cust < c
-}
-
-// path fills prev with the last node before the key (at, c) on every level
-// (nil for the head), starting from the finger when it is before the key.
-func (x *planIndex) path(at int64, c scrm.CustomerID, prev *[idxMaxLevel]*plMember) {
-	finger := x.fingOK && x.fing[0] != nil && x.fing[0].before(at, c)
-	var n *plMember
-	for i := x.level - 1; i >= 0; i-- {
-		// Every finger node is before the key: start from the later of
-		// it and the node the level above ended at.
-		if f := x.fing[i]; finger && f != nil && (n == nil || n.before(f.dueAt, f.cust)) {
-			n = f
-		}
-		for {
-			if nx := *x.link(n, i); nx != nil && nx.before(at, c) {
-				n = nx
-				continue
-			}
-			break
-		}
-		prev[i] = n
-	}
-}
-
-// insert links m in at its key (m.dueAt, m.cust); m must not be linked.
-func (x *planIndex) insert(m *plMember) {
-	if m.lvl == 0 {
-		lvl := 1
-		for lvl < idxMaxLevel {
-			x.rng ^= x.rng << 13
-			x.rng ^= x.rng >> 7
-			x.rng ^= x.rng << 17
-			if x.rng&3 != 0 { // p = 1/4
-				break
-			}
-			lvl++
-		}
-		m.lvl = int8(lvl)
-		if lvl > 1 {
-			m.up = make([]*plMember, lvl-1)
-		}
-	}
-	var prev [idxMaxLevel]*plMember
-	x.path(m.dueAt, m.cust, &prev)
-	lvl := int(m.lvl)
-	for i := x.level; i < lvl; i++ {
-		prev[i] = nil
-	}
-	x.level = max(x.level, lvl)
-	for i := 0; i < lvl; i++ {
-		l := x.link(prev[i], i)
-		*x.link(m, i) = *l
-		*l = m
-	}
-	for i := range x.fing {
-		switch {
-		case i < lvl:
-			x.fing[i] = m
-		case i < x.level:
-			x.fing[i] = prev[i]
-		default:
-			x.fing[i] = nil
-		}
-	}
-	x.fingOK = true
-}
-
-// remove unlinks m, which is linked at its key (m.dueAt, m.cust).
-func (x *planIndex) remove(m *plMember) {
-	var prev [idxMaxLevel]*plMember
-	x.path(m.dueAt, m.cust, &prev)
-	for i := 0; i < int(m.lvl) && i < x.level; i++ {
-		if x.fing[i] == m {
-			x.fingOK = false
-		}
-		if l := x.link(prev[i], i); *l == m {
-			*l = *x.link(m, i)
-			*x.link(m, i) = nil
-		}
-	}
-	for x.level > 1 && x.head[x.level-1] == nil {
-		x.level--
-	}
-}
-
-// after returns the first membership whose key is greater than k, or the
-// first one when k is nil.
-func (x *planIndex) after(k *idxKey) *plMember {
-	if k == nil {
-		return x.head[0]
-	}
-	var n *plMember
-	for i := x.level - 1; i >= 0; i-- {
-		for {
-			nx := *x.link(n, i)
-			if nx == nil || !(nx.dueAt < k.at || nx.dueAt == k.at && nx.cust <= k.c) {
-				break
-			}
-			n = nx
-		}
-	}
-	return *x.link(n, 0)
 }
