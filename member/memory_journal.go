@@ -16,11 +16,18 @@ import (
 // a chunk from its start, which is cheap: reads are pages of entries. The
 // account's order records are kept between the entries (see addRecord).
 type journal struct {
-	segs  [][]byte
-	last  []int64 // the Seq of each chunk's last entry
+	segs  []jSeg
 	zones zones
 	ats   []time.Time // times appendTime cannot encode exactly
 	n     int
+}
+
+// jSeg is a chunk of a journal.
+type jSeg struct {
+	b []byte
+	// last is the Seq of the chunk's last entry (of the last entry before
+	// it, for a chunk of records alone).
+	last int64
 }
 
 // The bits of an encoded entry's flags: which fields follow.
@@ -45,27 +52,39 @@ const (
 )
 
 // journalBytes bounds the size of a journal chunk: the first ones are
-// small, for the many accounts with a short journal. Positions of records
-// (see addRecord) keep offsets in a chunk in journalShift bits, and the
-// chunk's number in the rest of an int32: a journal holds up to 2 GiB.
+// small (journalFirst, then doubling), for the many accounts with a short
+// journal. Positions of records (see addRecord) keep offsets in a chunk in
+// journalShift bits, and the chunk's number in the rest of an int32: a
+// journal holds up to 2 GiB.
 const (
 	journalShift = 13
 	journalBytes = 1 << journalShift
+	journalFirst = 192 // a first order's record and entries, typically
 )
 
 // add copies es into the journal. It sets empty Lots of es to nil, as a
 // copy would have them.
 func (j *journal) add(es []Entry) {
+	var buf [512]byte
 	for i := range es {
 		e := &es[i]
 		if len(e.Lots) == 0 {
 			e.Lots = nil
 		}
-		// Encoded in place, in room for the longest encoding: it then
-		// never outgrows the chunk, and is not copied from a buffer.
-		l := j.room(maxEncoded(e))
-		j.segs[l] = j.encode(j.segs[l], e)
-		j.last[l] = e.Seq
+		var l int
+		if n := maxEncoded(e); n <= len(buf) {
+			// Encoded on the stack, then copied into a chunk with room
+			// for exactly that: chunks fill up without gaps.
+			b := j.encode(buf[:0], e)
+			l = j.room(len(b))
+			j.segs[l].b = append(j.segs[l].b, b...)
+		} else {
+			// A long entry (many lot moves) is encoded in place, in
+			// room for the longest encoding.
+			l = j.room(n)
+			j.segs[l].b = j.encode(j.segs[l].b, e)
+		}
+		j.segs[l].last = e.Seq
 	}
 	j.n += len(es)
 }
@@ -82,16 +101,18 @@ func maxEncoded(e *Entry) int {
 // room makes room for need more bytes in the last chunk and returns its
 // number.
 func (j *journal) room(need int) int {
-	j.segs = growMax(j.segs, need, journalBytes)
 	l := len(j.segs) - 1
-	if l == len(j.last) {
-		var prev int64 // a chunk of records alone has the Seq of the last entry before
-		if l > 0 {
-			prev = j.last[l-1]
-		}
-		j.last = append(j.last, prev)
+	if l >= 0 && cap(j.segs[l].b)-len(j.segs[l].b) >= need {
+		return l
 	}
-	return l
+	c, prev := journalFirst, int64(0)
+	if l >= 0 {
+		c, prev = min(2*cap(j.segs[l].b), journalBytes), j.segs[l].last
+	} else {
+		j.segs = make([]jSeg, 0, 4)
+	}
+	j.segs = append(j.segs, jSeg{b: make([]byte, 0, max(c, need)), last: prev})
+	return l + 1
 }
 
 // addRecord adds b, a record other than an entry (an order's), to the
@@ -108,14 +129,14 @@ func (j *journal) addRecord(b []byte) int32 {
 		// loudly rather than hand out a position that wraps.
 		panic("member: an account's journal outgrew the memory store's 2 GiB")
 	}
-	off := len(j.segs[l]) + len(hdr)
-	j.segs[l] = append(append(j.segs[l], hdr...), b...)
+	off := len(j.segs[l].b) + len(hdr)
+	j.segs[l].b = append(append(j.segs[l].b, hdr...), b...)
 	return int32(l<<journalShift | off)
 }
 
 // record returns a reader at the record addRecord put at pos.
 func (j *journal) record(pos int32) jReader {
-	return jReader{b: j.segs[pos>>journalShift], i: int(pos & (1<<journalShift - 1))}
+	return jReader{b: j.segs[pos>>journalShift].b, i: int(pos & (1<<journalShift - 1))}
 }
 
 // encode appends e, encoded, to b: its flags, Seq, kind, At, then the
@@ -243,10 +264,10 @@ func (j *journal) entry(r *jReader, f uint64, seq int64) Entry {
 
 // page copies up to limit entries after the one numbered after.
 func (j *journal) page(after int64, limit int) ([]Entry, int64) {
-	s := sort.Search(len(j.segs), func(i int) bool { return j.last[i] > after })
+	s := sort.Search(len(j.segs), func(i int) bool { return j.segs[i].last > after })
 	var out []Entry
 	for ; s < len(j.segs); s++ {
-		r := jReader{b: j.segs[s]}
+		r := jReader{b: j.segs[s].b}
 		for r.i < len(r.b) {
 			f := r.uvarint()
 			if f&jRecord != 0 {
@@ -273,18 +294,9 @@ func (j *journal) copyFrom(first int64, count int) []Entry {
 	return out
 }
 
-// journalChunk bounds the capacity of a journal chunk: the first ones are
-// small, for the many accounts with a short journal.
-const journalChunk = 256
-
-// grow makes room for need more elements in the last of chunks, adding a
-// chunk of twice the last one's capacity, at most journalChunk (or need),
-// when there is not.
-func grow[T any](chunks [][]T, need int) [][]T {
-	return growMax(chunks, need, journalChunk)
-}
-
-// growMax is grow with most for journalChunk.
+// growMax makes room for need more elements in the last of chunks, adding
+// a chunk of twice the last one's capacity (1 for the first), at most most
+// (or need), when there is not.
 func growMax[T any](chunks [][]T, need, most int) [][]T {
 	last := len(chunks) - 1
 	if last >= 0 && cap(chunks[last])-len(chunks[last]) >= need {
