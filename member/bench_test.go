@@ -11,6 +11,7 @@ import (
 
 	"github.com/scrmkit/scrmkit/member"
 	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 )
 
 // BenchmarkEarn: one order.paid worth of points and growth for one of 1000
@@ -36,6 +37,37 @@ func BenchmarkEarn(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEarnFirstOrder: Earn of a customer's first order, a new
+// customer each time (a new account, its journal and its index entries,
+// and the base tier's tier_changed event): what most Earns of a shop whose
+// customers buy now and then cost. The events are counted, not kept (as
+// the test fixture's recorder would, for the garbage collector to scan).
+func BenchmarkEarnFirstOrder(b *testing.B) {
+	ctx := context.Background()
+	p := standard()
+	p.Expiry = member.ExpiryRule{Kind: member.ExpireAfterDays, Days: 365}
+	memberDay(&p)
+	var published int
+	svc := member.New(member.NewMemoryStore(), nil, &member.Options{Options: scrm.Options{Clock: scrmtest.NewClock(start),
+		Publisher: scrm.PublisherFunc(func(context.Context, scrm.Event) error { published++; return nil })}})
+	if _, err := svc.PutProgram(ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	amount := dec("128.50")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key := "pay-" + itoa(i)
+		_, err := svc.Earn(ctx, member.EarnRequest{Tenant: tenant, Customer: scrm.CustomerID(key), IdempotencyKey: key, OrderID: key, Amount: amount})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if published != b.N {
+		b.Fatalf("%d tier_changed events for %d first orders", published, b.N)
 	}
 }
 
