@@ -19,12 +19,11 @@ import (
 // and Expiring visit only the accounts concerned. It is what a nil New
 // argument uses.
 func NewMemoryStore() Store {
-	return &memoryStore{tenants: make(map[scrm.TenantID]*memTenant)}
+	return &memoryStore{}
 }
 
 type memoryStore struct {
-	mu      sync.RWMutex
-	tenants map[scrm.TenantID]*memTenant
+	tenants tenantTable[memTenant]
 	// Recycled account states and transactions: an update copies the
 	// stored state into a recycled one and, once saved, recycles the state
 	// it replaced, so a steady stream of updates allocates neither.
@@ -217,7 +216,7 @@ func (t *memTenant) room(n int) int {
 var _ Store = (*memoryStore)(nil)
 
 func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
-	return lookup(&s.mu, &s.tenants, t, create, func() *memTenant {
+	return s.tenants.get(t, create, func() *memTenant {
 		mt := &memTenant{
 			accounts: make(map[scrm.CustomerID]*memAccount),
 			holds:    make(map[string]*HoldRecord),

@@ -15,8 +15,7 @@ import (
 // tenant, the rule versions, the customers' states and records (each
 // customer with its own lock) and the make-ups' idempotency keys.
 type memCheckIns struct {
-	mu      sync.RWMutex
-	tenants map[scrm.TenantID]*ciTenant
+	tenants tenantTable[ciTenant]
 	txs     sync.Pool // *ciTx
 }
 
@@ -186,7 +185,7 @@ type ciTx struct {
 }
 
 func (m *memCheckIns) tenant(t scrm.TenantID, create bool) *ciTenant {
-	return lookup(&m.mu, &m.tenants, t, create, func() *ciTenant {
+	return m.tenants.get(t, create, func() *ciTenant {
 		return &ciTenant{customers: make(map[scrm.CustomerID]*ciCustomer)}
 	})
 }

@@ -21,8 +21,7 @@ import (
 // The order is item, then tenant (and the ledger's locks inside
 // Store.Update); a tenant's mu is never held while taking an item's.
 type memMall struct {
-	mu      sync.RWMutex
-	tenants map[scrm.TenantID]*mallTenant
+	tenants tenantTable[mallTenant]
 	txs     sync.Pool // *mallTx, recycled once a step returns
 }
 
@@ -152,7 +151,7 @@ type mallItem struct {
 }
 
 func (m *memMall) tenant(t scrm.TenantID, create bool) *mallTenant {
-	return lookup(&m.mu, &m.tenants, t, create, func() *mallTenant {
+	return m.tenants.get(t, create, func() *mallTenant {
 		mt := &mallTenant{
 			items:      make(map[string]*mallItem),
 			seed:       maphash.MakeSeed(),

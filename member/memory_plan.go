@@ -14,8 +14,7 @@ import (
 // and saving records), the idempotency keys and a skip list of memberships
 // by DueAt for RunPlans.
 type memPlans struct {
-	mu      sync.RWMutex
-	tenants map[scrm.TenantID]*plTenant
+	tenants tenantTable[plTenant]
 }
 
 type plTenant struct {
@@ -46,7 +45,7 @@ type plMember struct {
 }
 
 func (m *memPlans) tenant(t scrm.TenantID, create bool) *plTenant {
-	return lookup(&m.mu, &m.tenants, t, create, func() *plTenant {
+	return m.tenants.get(t, create, func() *plTenant {
 		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newSkipIndex[plMember]()}
 	})
 }

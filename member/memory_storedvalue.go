@@ -17,8 +17,7 @@ import (
 // per tenant, the top-up rule versions, the accounts (each with its own
 // lock, payments and journal) and the idempotency keys.
 type memStoredValues struct {
-	mu      sync.RWMutex
-	tenants map[scrm.TenantID]*svTenant
+	tenants tenantTable[svTenant]
 	txs     sync.Pool // *svTx
 }
 
@@ -310,7 +309,7 @@ func (a *svAccount) copyRange(from, to int) []ValueEntry {
 }
 
 func (m *memStoredValues) tenant(t scrm.TenantID, create bool) *svTenant {
-	return lookup(&m.mu, &m.tenants, t, create, func() *svTenant {
+	return m.tenants.get(t, create, func() *svTenant {
 		return &svTenant{accounts: make(map[scrm.CustomerID]*svAccount), seed: maphash.MakeSeed()}
 	})
 }
