@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,36 @@ func BenchmarkEarn(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkEarnParallel is BenchmarkEarn from GOMAXPROCS goroutines at
+// once, each op a new key and order of one of 1000 customers: ns/op is
+// the wall time per Earn of them all, so it shows how updates of one
+// tenant's different accounts scale across cores.
+func BenchmarkEarnParallel(b *testing.B) {
+	ctx := context.Background()
+	p := standard()
+	p.Expiry = member.ExpiryRule{Kind: member.ExpireAfterDays, Days: 365}
+	memberDay(&p)
+	f := newFixture(b, p)
+	ids := make([]scrm.CustomerID, 1000)
+	for i := range ids {
+		ids[i] = scrm.CustomerID(fmt.Sprintf("C%06d", i))
+	}
+	amount := dec("128.50")
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			key := "pay-" + itoa(i)
+			if _, err := f.svc.Earn(ctx, member.EarnRequest{Tenant: tenant, Customer: ids[i%len(ids)], IdempotencyKey: key, OrderID: key, Amount: amount}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkEarnFirstOrder: Earn of a customer's first order, a new
