@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/maphash"
-	"strconv"
 	"sync"
 
 	"github.com/scrmkit/scrmkit/scrm"
@@ -46,16 +45,15 @@ type memTenant struct {
 	holdsMu sync.RWMutex
 	holds   map[string]*HoldRecord
 
-	keysMu   sync.Mutex
-	keysCond sync.Cond // signalled when a pending key is settled
-	// keys indexes the records in recs by the hash of their idempotency
-	// key (under seed): it holds no pointers and grows without reading
-	// the keys again.
-	keys   slotIndex
-	seed   maphash.Seed
-	recs   [][]keyRec              // chunks of keyChunk records
-	arena  [][]byte                // the keys and outcomes of recs, in chunks of arenaChunk bytes
-	grants map[string][]scrm.Grant // the rare non-empty Grants, by key
+	// keys records each idempotency key's customer, fingerprint and
+	// outcome: the hold ID and tier, the balances, and where its Entries
+	// are in the journal (a replay reads them back rather than the store
+	// keeping every entry twice), encoded by settleKey. Its Grants, rarely
+	// any, are in grants.
+	keys     memKeyTable
+	grantsMu sync.Mutex
+	grants   map[string][]scrm.Grant
+	seed     maphash.Seed // of the accounts' order indexes
 
 	idxMu sync.Mutex
 	due   skipIndex[memAccount] // by DueAt
@@ -75,38 +73,35 @@ type memAccount struct {
 	dueNode, expNode skipNode[memAccount]
 }
 
-// keyRec is the record of an idempotency key, kept small and
-// pointer-free so that a tenant's millions of keys cost the garbage
-// collector nothing to scan and little memory to write: its key and, once
-// settled, its outcome are bytes in the tenant's arena. The outcome is the
-// customer, fingerprint, hold ID and tier, the balances, and where its
-// Entries are in the journal (a replay reads them back rather than the
-// store keeping every entry twice), encoded by settleKey; its Grants,
-// rarely any, are in memTenant.grants.
-type keyRec struct {
-	// The key is at arena[kchunk][koff:koff+klen], the outcome at
-	// arena[chunk][off:].
-	kchunk, koff, klen int32
-	chunk, off         int32
-	pending            bool
-}
-
-// keyOutcome is the outcome of a settled keyRec, decoded; its strings are
-// slices of the arena.
-type keyOutcome struct {
-	customer, fp, holdID, tier        []byte
+// ledgerOutcome is the outcome a settled key recorded, decoded.
+type ledgerOutcome struct {
+	holdID, tier                      string
 	points, held, debt, growth, first int64
 	count                             int
 }
 
-// outcome decodes the outcome of r, settled; called with keysMu held.
-func (t *memTenant) outcome(r *keyRec) keyOutcome {
-	d := jReader{b: t.arena[r.chunk], i: int(r.off)}
-	var o keyOutcome
-	o.customer = d.raw()
-	o.fp = d.raw()
-	o.holdID = d.raw()
-	o.tier = d.raw()
+// encodeOutcome appends what a key records of out (beside its customer and
+// fingerprint) to b.
+func encodeOutcome(b []byte, out *Outcome) []byte {
+	var first int64
+	if len(out.Entries) > 0 {
+		first = out.Entries[0].Seq
+	}
+	a := &out.After
+	b = appendString(b, out.HoldID)
+	b = appendString(b, a.Tier)
+	for _, v := range [...]int64{a.Points, a.Held, a.Debt, a.Growth, first} {
+		b = binary.AppendVarint(b, v)
+	}
+	return binary.AppendUvarint(b, uint64(len(out.Entries)))
+}
+
+// decodeOutcome reads what encodeOutcome wrote.
+func decodeOutcome(b []byte) ledgerOutcome {
+	d := jReader{b: b}
+	var o ledgerOutcome
+	o.holdID = d.string()
+	o.tier = d.string()
 	o.points = d.varint()
 	o.held = d.varint()
 	o.debt = d.varint()
@@ -114,103 +109,6 @@ func (t *memTenant) outcome(r *keyRec) keyOutcome {
 	o.first = d.varint()
 	o.count = int(d.uvarint())
 	return o
-}
-
-// The chunk sizes of a tenant's key records and their arena: chunks are
-// never moved or copied once allocated.
-const (
-	keyChunk   = 4096
-	arenaChunk = 64 << 10
-)
-
-// reserveKey returns the number of the record of key, whose hash is h, as
-// i, or, when there is none, adds a pending record for it and returns its
-// number as r (i and r are -1 when not returned); called with keysMu held.
-func (t *memTenant) reserveKey(h uint64, key string) (i, r int) {
-	if i = t.findKey(h, key); i >= 0 {
-		return i, -1
-	}
-	r = t.newRec()
-	t.setKey(r, key)
-	t.keys.insert(slotTag(h), int32(r))
-	return -1, r
-}
-
-// setKey stores the key of record i; called with keysMu held.
-func (t *memTenant) setKey(i int, key string) {
-	c, off := t.store(key)
-	r := t.rec(i)
-	r.kchunk, r.koff, r.klen = c, off, int32(len(key))
-}
-
-// findKey returns the number of the record of key, whose hash is h, or -1;
-// called with keysMu held.
-func (t *memTenant) findKey(h uint64, key string) int {
-	return int(t.keys.find(slotTag(h), func(i int32) bool {
-		r := t.rec(int(i))
-		return string(t.arena[r.kchunk][r.koff:r.koff+r.klen]) == key
-	}))
-}
-
-// unlinkKey removes record i, of key, from the index; called with keysMu
-// held.
-func (t *memTenant) unlinkKey(i int, key string) {
-	t.keys.remove(slotTag(maphash.String(t.seed, key)), int32(i))
-}
-
-// rec returns the key record numbered i; called with keysMu held.
-func (t *memTenant) rec(i int) *keyRec { return &t.recs[i/keyChunk][i%keyChunk] }
-
-// newRec appends a pending key record and returns its number; called with
-// keysMu held.
-func (t *memTenant) newRec() int {
-	last := len(t.recs) - 1
-	if last < 0 || len(t.recs[last]) == keyChunk {
-		c := keyChunk
-		if last < 0 {
-			c = 16 // the first chunk grows as needed, for small tenants
-		}
-		t.recs = append(t.recs, make([]keyRec, 0, c))
-		last++
-	}
-	t.recs[last] = append(t.recs[last], keyRec{pending: true})
-	return last*keyChunk + len(t.recs[last]) - 1
-}
-
-// dropRec frees the pending record numbered i; called with keysMu held.
-func (t *memTenant) dropRec(i int) {
-	last := len(t.recs) - 1
-	if i == last*keyChunk+len(t.recs[last])-1 {
-		t.recs[last] = t.recs[last][:len(t.recs[last])-1]
-	} else {
-		*t.rec(i) = keyRec{} // a hole; failures are rare
-	}
-}
-
-// store appends key to the arena and returns where it starts; called with
-// keysMu held.
-func (t *memTenant) store(key string) (chunk, off int32) {
-	c := t.room(len(key))
-	off = int32(len(t.arena[c]))
-	t.arena[c] = append(t.arena[c], key...)
-	return int32(c), off
-}
-
-// room makes room for n more bytes in the last chunk of the arena and
-// returns its number; called with keysMu held.
-func (t *memTenant) room(n int) int {
-	last := len(t.arena) - 1
-	if last < 0 || cap(t.arena[last])-len(t.arena[last]) < n {
-		c := arenaChunk
-		if last < 0 {
-			c = 1 << 10 // small tenants need little
-		} else if len(t.arena[last]) < arenaChunk {
-			c = min(2*cap(t.arena[last]), arenaChunk)
-		}
-		t.arena = append(t.arena, make([]byte, 0, max(n, c)))
-		last++
-	}
-	return last
 }
 
 var _ Store = (*memoryStore)(nil)
@@ -224,7 +122,6 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 			due:      newSkipIndex[memAccount](),
 			exp:      newSkipIndex[memAccount](),
 		}
-		mt.keysCond.L = &mt.keysMu
 		return mt
 	})
 }
@@ -323,50 +220,34 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 	t := s.tenant(p.Tenant, true)
 
 	// Reserve the key, or answer from its record.
-	key := -1
+	key := int32(-1)
 	if p.IdempotencyKey != "" {
-		t.keysMu.Lock()
-		for {
-			i, r := t.reserveKey(maphash.String(t.seed, p.IdempotencyKey), p.IdempotencyKey)
-			if r >= 0 {
-				key = r
-				break
-			}
-			rec := t.rec(i)
-			if rec.pending {
-				t.keysCond.Wait()
-				continue
-			}
-			o := t.outcome(rec)
-			if string(o.customer) != string(p.Customer) {
-				t.keysMu.Unlock()
-				return Outcome{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
-					Msg: "key " + strconv.Quote(p.IdempotencyKey) + " was already used for another customer"}
-			}
-			fp := string(o.fp)
-			out := Outcome{Grants: append([]scrm.Grant(nil), t.grants[p.IdempotencyKey]...), HoldID: string(o.holdID),
-				After: Balance{Points: o.points, Held: o.held, Debt: o.debt, Growth: o.growth, Tier: string(o.tier)}}
-			first, count := o.first, o.count
-			t.keysMu.Unlock()
-			if err := scrm.CheckReplay(op, p.IdempotencyKey, fp, p.Fingerprint); err != nil {
-				return Outcome{}, false, err
-			}
-			if count > 0 {
+		slot, enc, replayed, err := t.keys.reserve(op, p.IdempotencyKey, p.Customer, p.Fingerprint)
+		if err != nil {
+			return Outcome{}, false, err
+		}
+		if replayed {
+			o := decodeOutcome(enc)
+			out := Outcome{HoldID: o.holdID, After: Balance{Points: o.points, Held: o.held, Debt: o.debt, Growth: o.growth, Tier: o.tier}}
+			t.grantsMu.Lock()
+			out.Grants = append([]scrm.Grant(nil), t.grants[p.IdempotencyKey]...)
+			t.grantsMu.Unlock()
+			if o.count > 0 {
 				acc := t.account(p.Customer, false)
 				acc.mu.Lock()
-				out.Entries = acc.journal.copyFrom(first, count)
+				out.Entries = acc.journal.copyFrom(o.first, o.count)
 				acc.mu.Unlock()
 			}
 			return out, true, nil
 		}
-		t.keysMu.Unlock()
+		key = slot
 	}
 	acc := t.account(p.Customer, true)
 	acc.mu.Lock()
 	out, err := s.apply(ctx, t, acc, p, fn)
 	acc.mu.Unlock()
 	if key >= 0 {
-		t.settleKey(key, p, out, err)
+		t.settleKey(key, p, &out, err)
 	}
 	if err != nil {
 		return Outcome{}, false, err
@@ -378,40 +259,23 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 }
 
 // settleKey records the outcome under a reserved key, or frees the key when
-// the update failed, and wakes the updates waiting for it.
-func (t *memTenant) settleKey(key int, p UpdateParams, out Outcome, err error) {
-	t.keysMu.Lock()
-	if err == nil {
-		var first int64
-		if len(out.Entries) > 0 {
-			first = out.Entries[0].Seq
+// the update failed, and wakes the updates waiting for it. Grants are
+// stored first, so that a replay woken by the key finds them.
+func (t *memTenant) settleKey(key int32, p UpdateParams, out *Outcome, err error) {
+	if err == nil && len(out.Grants) > 0 {
+		t.grantsMu.Lock()
+		if t.grants == nil {
+			t.grants = make(map[string][]scrm.Grant)
 		}
-		// Encoded in place, in room for the longest encoding.
-		a := out.After
-		c := t.room(10*binary.MaxVarintLen64 + len(p.Customer) + len(p.Fingerprint) + len(out.HoldID) + len(a.Tier))
-		off := len(t.arena[c])
-		b := appendString(t.arena[c], string(p.Customer))
-		b = appendString(b, p.Fingerprint)
-		b = appendString(b, out.HoldID)
-		b = appendString(b, a.Tier)
-		for _, v := range [...]int64{a.Points, a.Held, a.Debt, a.Growth, first} {
-			b = binary.AppendVarint(b, v)
-		}
-		t.arena[c] = binary.AppendUvarint(b, uint64(len(out.Entries)))
-		r := t.rec(key)
-		r.chunk, r.off, r.pending = int32(c), int32(off), false
-		if len(out.Grants) > 0 {
-			if t.grants == nil {
-				t.grants = make(map[string][]scrm.Grant)
-			}
-			t.grants[p.IdempotencyKey] = append([]scrm.Grant(nil), out.Grants...)
-		}
-	} else {
-		t.unlinkKey(key, p.IdempotencyKey)
-		t.dropRec(key)
+		t.grants[p.IdempotencyKey] = append([]scrm.Grant(nil), out.Grants...)
+		t.grantsMu.Unlock()
 	}
-	t.keysCond.Broadcast()
-	t.keysMu.Unlock()
+	var buf [96]byte
+	var enc []byte
+	if err == nil {
+		enc = encodeOutcome(buf[:0], out)
+	}
+	t.keys.settle(p.IdempotencyKey, key, p.Customer, p.Fingerprint, enc, err == nil)
 }
 
 // apply runs fn on copies of the account's records and saves the result;

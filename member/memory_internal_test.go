@@ -7,42 +7,50 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/scrm"
 )
 
-// TestKeyHashCollisions drives the memory store's key records through
-// keys whose hashes collide (one hash forced for all), which real keys
-// practically never do.
+// TestKeyHashCollisions drives a memory store's key table through keys
+// whose hashes collide (one hash forced for all), which real keys
+// practically never do: each is still told apart, answered with its own
+// outcome, and unlinked alone.
 func TestKeyHashCollisions(t *testing.T) {
-	mt := &memTenant{}
+	var k memKeyTable
+	k.init()
 	const h = 42
 	keys := []string{"a", "bb", "ccc"}
-	recs := make([]int, len(keys))
-	for n, k := range keys {
-		i, r := mt.reserveKey(h, k)
-		require.Equal(t, -1, i, k)
-		require.GreaterOrEqual(t, r, 0, k)
-		recs[n] = r
+	slots := make([]int32, len(keys))
+	for n, key := range keys {
+		slot, _, replayed, err := k.reserveHash("op", h, key, "c1", "fp-"+key)
+		require.NoError(t, err, key)
+		require.False(t, replayed, key)
+		slots[n] = slot
+		k.settle(key, slot, "c1", "fp-"+key, []byte("out-"+key), true)
 	}
-	assert.Equal(t, 3, mt.keys.n)
-	for n, k := range keys {
-		i, r := mt.reserveKey(h, k)
-		assert.Equal(t, recs[n], i, k)
-		assert.Equal(t, -1, r, k)
-		assert.Equal(t, recs[n], mt.findKey(h, k), k)
+	assert.Equal(t, 3, k.index.n)
+	for n, key := range keys {
+		_, out, replayed, err := k.reserveHash("op", h, key, "c1", "fp-"+key)
+		require.NoError(t, err, key)
+		assert.True(t, replayed, key)
+		assert.Equal(t, "out-"+key, string(out))
+		assert.Equal(t, slots[n], k.find(h, key), key)
+		_, _, _, err = k.reserveHash("op", h, key, "c1", "other")
+		assert.ErrorIs(t, err, scrm.ErrConflict, key)
 	}
-	assert.Equal(t, -1, mt.findKey(h, "dddd"))
+	assert.Equal(t, int32(-1), k.find(h, "dddd"))
 
 	// Unlink from the middle, the start and the end of the probe.
-	mt.keys.remove(slotTag(h), int32(recs[1]))
-	assert.Equal(t, -1, mt.findKey(h, "bb"))
-	assert.Equal(t, recs[0], mt.findKey(h, "a"))
-	assert.Equal(t, recs[2], mt.findKey(h, "ccc"))
-	mt.keys.remove(slotTag(h), int32(recs[2]))
-	assert.Equal(t, -1, mt.findKey(h, "ccc"))
-	assert.Equal(t, recs[0], mt.findKey(h, "a"))
-	mt.keys.remove(slotTag(h), int32(recs[0]))
-	assert.Equal(t, -1, mt.findKey(h, "a"))
-	assert.Zero(t, mt.keys.n)
+	k.index.remove(slotTag(h), slots[1])
+	assert.Equal(t, int32(-1), k.find(h, "bb"))
+	assert.Equal(t, slots[0], k.find(h, "a"))
+	assert.Equal(t, slots[2], k.find(h, "ccc"))
+	k.index.remove(slotTag(h), slots[2])
+	assert.Equal(t, int32(-1), k.find(h, "ccc"))
+	assert.Equal(t, slots[0], k.find(h, "a"))
+	k.index.remove(slotTag(h), slots[0])
+	assert.Equal(t, int32(-1), k.find(h, "a"))
+	assert.Zero(t, k.index.n)
 }
 
 // TestOrderHashCollisions does the same for an account's order records.

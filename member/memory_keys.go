@@ -1,0 +1,172 @@
+package member
+
+import (
+	"hash/maphash"
+	"strconv"
+	"sync"
+
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// memKeyTable is a tenant's table of idempotency keys for one of the memory
+// store's parts (the points ledger, stored value, check-in make-ups,
+// memberships): each key
+// maps to the customer and fingerprint it was first used with and an
+// outcome the part encodes as bytes. A key is reserved (pending) while its
+// update runs, so that concurrent requests with one key run one at a time.
+//
+// It holds no pointers the garbage collector must follow per key: the index
+// maps the key's hash to a record number, records are fixed-size structs in
+// chunks that never move, and the strings and outcomes are bytes in arena
+// chunks. A tenant's millions of keys then cost a collection nothing. The
+// zero value is ready to use.
+type memKeyTable struct {
+	mu   sync.Mutex
+	cond *sync.Cond // signalled when a pending key is settled
+	seed maphash.Seed
+	// index indexes recs by the hash of their key (under seed).
+	index slotIndex
+	recs  [][]memKeyRec
+	arena [][]byte
+}
+
+// memKeyRec is one key's record: the key, customer, fingerprint and outcome
+// are stored one after the other in the arena from (chunk, off).
+type memKeyRec struct {
+	chunk, off             int32
+	klen, clen, flen, olen int32
+	pending                bool
+}
+
+// The chunk sizes of key records and their arena.
+const (
+	keyRecChunk   = 4096
+	keyArenaChunk = 64 << 10
+)
+
+func (k *memKeyTable) rec(i int32) *memKeyRec { return &k.recs[i/keyRecChunk][i%keyRecChunk] }
+
+func (k *memKeyTable) bytes(r *memKeyRec, from, n int32) []byte {
+	off := r.off + from
+	return k.arena[r.chunk][off : off+n]
+}
+
+// find returns the number of the record of key, whose hash is h, or -1.
+func (k *memKeyTable) find(h uint64, key string) int32 {
+	return k.index.find(slotTag(h), func(i int32) bool {
+		r := k.rec(i)
+		return string(k.bytes(r, 0, r.klen)) == key
+	})
+}
+
+// reserve looks key up. A recorded key answers at once: a copy of its
+// outcome when the customer and fingerprint match (replayed true),
+// ErrConflict when not. A pending key is waited for. A new key is reserved
+// and its number returned, to be settled by the caller.
+func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.init()
+	return k.reserveHash(op, maphash.String(k.seed, key), key, customer, fp)
+}
+
+// init readies a zero table; called with mu held.
+func (k *memKeyTable) init() {
+	if k.cond == nil {
+		k.seed = maphash.MakeSeed()
+		k.cond = sync.NewCond(&k.mu)
+	}
+}
+
+// reserveHash is reserve with key's hash h given; called with mu held.
+func (k *memKeyTable) reserveHash(op string, h uint64, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
+	for {
+		i := k.find(h, key)
+		if i < 0 {
+			break
+		}
+		r := k.rec(i)
+		if r.pending {
+			k.cond.Wait()
+			continue
+		}
+		if string(k.bytes(r, r.klen, r.clen)) != string(customer) {
+			return -1, nil, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
+				Msg: "key " + strconv.Quote(key) + " was already used for another customer"}
+		}
+		if err := scrm.CheckReplay(op, key, string(k.bytes(r, r.klen+r.clen, r.flen)), fp); err != nil {
+			return -1, nil, false, err
+		}
+		return -1, append([]byte(nil), k.bytes(r, r.klen+r.clen+r.flen, r.olen)...), true, nil
+	}
+	slot = k.nextSlot()
+	k.recs[len(k.recs)-1] = append(k.recs[len(k.recs)-1], memKeyRec{pending: true})
+	r := k.rec(slot)
+	r.chunk, r.off = k.store(key, "", "", nil)
+	r.klen = int32(len(key))
+	k.index.insert(slotTag(h), slot)
+	return slot, nil, false, nil
+}
+
+// nextSlot returns the number the next record appended to the last chunk
+// gets, adding a chunk when the last one is full.
+func (k *memKeyTable) nextSlot() int32 {
+	last := len(k.recs) - 1
+	if last < 0 || len(k.recs[last]) == keyRecChunk {
+		c := keyRecChunk
+		if last < 0 {
+			c = 16 // small tenants need little
+		}
+		k.recs = append(k.recs, make([]memKeyRec, 0, c))
+		last++
+	}
+	return int32(last*keyRecChunk + len(k.recs[last]))
+}
+
+// settle records the customer, fingerprint and outcome of a reserved key,
+// or frees the key when its update failed, and wakes the requests waiting
+// for it.
+func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, fp string, out []byte, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := k.rec(slot)
+	if ok {
+		// One record's bytes are contiguous: the rest follows the key when
+		// nothing was stored after it meanwhile (the usual case), else the
+		// key is stored again beside the rest.
+		if c := &k.arena[r.chunk]; int(r.off+r.klen) == len(*c) && cap(*c)-len(*c) >= len(customer)+len(fp)+len(out) {
+			*c = append(append(append(*c, customer...), fp...), out...)
+		} else {
+			r.chunk, r.off = k.store(key, string(customer), fp, out)
+		}
+		r.clen, r.flen, r.olen = int32(len(customer)), int32(len(fp)), int32(len(out))
+		r.pending = false
+	} else {
+		k.index.remove(slotTag(maphash.String(k.seed, key)), slot)
+		*r = memKeyRec{} // a hole; failures are rare
+	}
+	k.cond.Broadcast()
+}
+
+// store appends a record's bytes to the arena, contiguously, and returns
+// where they start.
+func (k *memKeyTable) store(key, customer, fp string, out []byte) (chunk, off int32) {
+	n := len(key) + len(customer) + len(fp) + len(out)
+	last := len(k.arena) - 1
+	if last < 0 || cap(k.arena[last])-len(k.arena[last]) < n {
+		c := keyArenaChunk
+		if last < 0 {
+			c = 1 << 10
+		} else if cap(k.arena[last]) < keyArenaChunk {
+			c = min(2*cap(k.arena[last]), keyArenaChunk)
+		}
+		k.arena = append(k.arena, make([]byte, 0, max(n, c)))
+		last++
+	}
+	off = int32(len(k.arena[last]))
+	a := append(k.arena[last], key...)
+	a = append(a, customer...)
+	a = append(a, fp...)
+	k.arena[last] = append(a, out...)
+	return int32(last), off
+}
