@@ -20,15 +20,9 @@ import (
 // expiry after 365 days), in the memory store.
 func BenchmarkEarn(b *testing.B) {
 	ctx := context.Background()
-	p := standard()
-	p.Expiry = member.ExpiryRule{Kind: member.ExpireAfterDays, Days: 365}
-	memberDay(&p)
-	f := newFixture(b, p)
+	f := newFixture(b, earnProgram())
 	const customers = 1000
-	ids := make([]scrm.CustomerID, customers)
-	for i := range ids {
-		ids[i] = scrm.CustomerID(fmt.Sprintf("C%06d", i))
-	}
+	ids := earnCustomers(customers)
 	amount := dec("128.50")
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -41,20 +35,32 @@ func BenchmarkEarn(b *testing.B) {
 	}
 }
 
+// earnProgram is the program of the Earn benchmarks: the standard one with
+// a member day and points that expire 365 days after earning.
+func earnProgram() member.Program {
+	p := standard()
+	p.Expiry = member.ExpiryRule{Kind: member.ExpireAfterDays, Days: 365}
+	memberDay(&p)
+	return p
+}
+
+// earnCustomers returns n customer IDs.
+func earnCustomers(n int) []scrm.CustomerID {
+	ids := make([]scrm.CustomerID, n)
+	for i := range ids {
+		ids[i] = scrm.CustomerID(fmt.Sprintf("C%06d", i))
+	}
+	return ids
+}
+
 // BenchmarkEarnParallel is BenchmarkEarn from GOMAXPROCS goroutines at
 // once, each op a new key and order of one of 1000 customers: ns/op is
 // the wall time per Earn of them all, so it shows how updates of one
 // tenant's different accounts scale across cores.
 func BenchmarkEarnParallel(b *testing.B) {
 	ctx := context.Background()
-	p := standard()
-	p.Expiry = member.ExpiryRule{Kind: member.ExpireAfterDays, Days: 365}
-	memberDay(&p)
-	f := newFixture(b, p)
-	ids := make([]scrm.CustomerID, 1000)
-	for i := range ids {
-		ids[i] = scrm.CustomerID(fmt.Sprintf("C%06d", i))
-	}
+	f := newFixture(b, earnProgram())
+	ids := earnCustomers(1000)
 	amount := dec("128.50")
 	var n atomic.Int64
 	b.ReportAllocs()
@@ -78,9 +84,7 @@ func BenchmarkEarnParallel(b *testing.B) {
 // the test fixture's recorder would, for the garbage collector to scan).
 func BenchmarkEarnFirstOrder(b *testing.B) {
 	ctx := context.Background()
-	p := standard()
-	p.Expiry = member.ExpiryRule{Kind: member.ExpireAfterDays, Days: 365}
-	memberDay(&p)
+	p := earnProgram()
 	var published int
 	svc := member.New(member.NewMemoryStore(), nil, &member.Options{Options: scrm.Options{Clock: scrmtest.NewClock(start),
 		Publisher: scrm.PublisherFunc(func(context.Context, scrm.Event) error { published++; return nil })}})
