@@ -16,7 +16,7 @@ import (
 // practically never do: each is still told apart, answered with its own
 // outcome, and unlinked alone.
 func TestKeyHashCollisions(t *testing.T) {
-	var k memKeyTable
+	var k keyShard
 	k.init()
 	const h = 42
 	keys := []string{"a", "bb", "ccc"}
@@ -26,7 +26,7 @@ func TestKeyHashCollisions(t *testing.T) {
 		require.NoError(t, err, key)
 		require.False(t, replayed, key)
 		slots[n] = slot
-		k.settle(key, slot, "c1", "fp-"+key, []byte("out-"+key), true)
+		k.settle(h, key, slot, "c1", "fp-"+key, []byte("out-"+key), true)
 	}
 	assert.Equal(t, 3, k.index.n)
 	for n, key := range keys {

@@ -18,16 +18,65 @@ import (
 // It holds no pointers the garbage collector must follow per key: the index
 // maps the key's hash to a record number, records are fixed-size structs in
 // chunks that never move, and the strings and outcomes are bytes in arena
-// chunks. A tenant's millions of keys then cost a collection nothing. The
-// zero value is ready to use.
+// chunks. A tenant's millions of keys then cost a collection nothing.
+//
+// Keys are spread over keyShards shards by their hash, each with its own
+// lock, so that the updates of one large tenant running on many cores do
+// not all wait for one lock (each keyed update takes it twice: to reserve
+// and to settle). The zero value is ready to use.
 type memKeyTable struct {
+	once   sync.Once
+	seed   maphash.Seed
+	shards [keyShards]keyShard
+}
+
+// keyShards is the number of a key table's shards, a power of two: a slot
+// number carries its shard in its top keyShardBits bits.
+const (
+	keyShardBits = 4
+	keyShards    = 1 << keyShardBits
+	keySlotBits  = 31 - keyShardBits
+)
+
+// keyShard is one shard of a memKeyTable, padded to a cache line pair of
+// its own.
+type keyShard struct {
 	mu   sync.Mutex
 	cond *sync.Cond // signalled when a pending key is settled
-	seed maphash.Seed
-	// index indexes recs by the hash of their key (under seed).
+	// index indexes recs by the hash of their key (under the table's
+	// seed).
 	index slotIndex
 	recs  [][]memKeyRec
 	arena [][]byte
+	_     [32]byte
+}
+
+// reserve looks key up. A recorded key answers at once: a copy of its
+// outcome when the customer and fingerprint match (replayed true),
+// ErrConflict when not. A pending key is waited for. A new key is reserved
+// and its number returned, to be settled by the caller.
+func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
+	k.once.Do(func() { k.seed = maphash.MakeSeed() })
+	h := maphash.String(k.seed, key)
+	n := h >> (64 - keyShardBits)
+	sh := &k.shards[n]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.init()
+	if slot, out, replayed, err = sh.reserveHash(op, h, key, customer, fp); slot >= 0 {
+		slot |= int32(n) << keySlotBits
+	}
+	return slot, out, replayed, err
+}
+
+// settle records the customer, fingerprint and outcome of a key reserve
+// returned slot for, or frees the key when its update failed, and wakes
+// the requests waiting for it.
+func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, fp string, out []byte, ok bool) {
+	sh := &k.shards[slot>>keySlotBits]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.settle(maphash.String(k.seed, key), key, slot&(1<<keySlotBits-1), customer, fp, out, ok)
 }
 
 // memKeyRec is one key's record: the key, customer, fingerprint and outcome
@@ -44,42 +93,31 @@ const (
 	keyArenaChunk = 64 << 10
 )
 
-func (k *memKeyTable) rec(i int32) *memKeyRec { return &k.recs[i/keyRecChunk][i%keyRecChunk] }
+func (k *keyShard) rec(i int32) *memKeyRec { return &k.recs[i/keyRecChunk][i%keyRecChunk] }
 
-func (k *memKeyTable) bytes(r *memKeyRec, from, n int32) []byte {
+func (k *keyShard) bytes(r *memKeyRec, from, n int32) []byte {
 	off := r.off + from
 	return k.arena[r.chunk][off : off+n]
 }
 
 // find returns the number of the record of key, whose hash is h, or -1.
-func (k *memKeyTable) find(h uint64, key string) int32 {
+func (k *keyShard) find(h uint64, key string) int32 {
 	return k.index.find(slotTag(h), func(i int32) bool {
 		r := k.rec(i)
 		return string(k.bytes(r, 0, r.klen)) == key
 	})
 }
 
-// reserve looks key up. A recorded key answers at once: a copy of its
-// outcome when the customer and fingerprint match (replayed true),
-// ErrConflict when not. A pending key is waited for. A new key is reserved
-// and its number returned, to be settled by the caller.
-func (k *memKeyTable) reserve(op, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.init()
-	return k.reserveHash(op, maphash.String(k.seed, key), key, customer, fp)
-}
-
-// init readies a zero table; called with mu held.
-func (k *memKeyTable) init() {
+// init readies a zero shard; called with mu held.
+func (k *keyShard) init() {
 	if k.cond == nil {
-		k.seed = maphash.MakeSeed()
 		k.cond = sync.NewCond(&k.mu)
 	}
 }
 
-// reserveHash is reserve with key's hash h given; called with mu held.
-func (k *memKeyTable) reserveHash(op string, h uint64, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
+// reserveHash is reserve in the shard, with key's hash h given; called
+// with mu held.
+func (k *keyShard) reserveHash(op string, h uint64, key string, customer scrm.CustomerID, fp string) (slot int32, out []byte, replayed bool, err error) {
 	for {
 		i := k.find(h, key)
 		if i < 0 {
@@ -110,7 +148,7 @@ func (k *memKeyTable) reserveHash(op string, h uint64, key string, customer scrm
 
 // nextSlot returns the number the next record appended to the last chunk
 // gets, adding a chunk when the last one is full.
-func (k *memKeyTable) nextSlot() int32 {
+func (k *keyShard) nextSlot() int32 {
 	last := len(k.recs) - 1
 	if last < 0 || len(k.recs[last]) == keyRecChunk {
 		c := keyRecChunk
@@ -120,15 +158,18 @@ func (k *memKeyTable) nextSlot() int32 {
 		k.recs = append(k.recs, make([]memKeyRec, 0, c))
 		last++
 	}
-	return int32(last*keyRecChunk + len(k.recs[last]))
+	slot := last*keyRecChunk + len(k.recs[last])
+	if slot >= 1<<keySlotBits {
+		// Hundreds of millions of keys in one shard of one tenant, far
+		// beyond a memory store; fail loudly rather than wrap.
+		panic("member: a memory store key table is full")
+	}
+	return int32(slot)
 }
 
-// settle records the customer, fingerprint and outcome of a reserved key,
-// or frees the key when its update failed, and wakes the requests waiting
-// for it.
-func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, fp string, out []byte, ok bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+// settle is settle in the shard, with key's hash h given; called with mu
+// held.
+func (k *keyShard) settle(h uint64, key string, slot int32, customer scrm.CustomerID, fp string, out []byte, ok bool) {
 	r := k.rec(slot)
 	if ok {
 		// One record's bytes are contiguous: the rest follows the key when
@@ -142,7 +183,7 @@ func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, f
 		r.clen, r.flen, r.olen = int32(len(customer)), int32(len(fp)), int32(len(out))
 		r.pending = false
 	} else {
-		k.index.remove(slotTag(maphash.String(k.seed, key)), slot)
+		k.index.remove(slotTag(h), slot)
 		*r = memKeyRec{} // a hole; failures are rare
 	}
 	k.cond.Broadcast()
@@ -150,13 +191,13 @@ func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, f
 
 // store appends a record's bytes to the arena, contiguously, and returns
 // where they start.
-func (k *memKeyTable) store(key, customer, fp string, out []byte) (chunk, off int32) {
+func (k *keyShard) store(key, customer, fp string, out []byte) (chunk, off int32) {
 	n := len(key) + len(customer) + len(fp) + len(out)
 	last := len(k.arena) - 1
 	if last < 0 || cap(k.arena[last])-len(k.arena[last]) < n {
 		c := keyArenaChunk
 		if last < 0 {
-			c = 1 << 10
+			c = 256 // a shard of a small tenant needs little
 		} else if cap(k.arena[last]) < keyArenaChunk {
 			c = min(2*cap(k.arena[last]), keyArenaChunk)
 		}
