@@ -38,9 +38,9 @@ type memoryStore struct {
 }
 
 type memTenant struct {
-	mu       sync.RWMutex // programs and the accounts map
+	mu       sync.RWMutex // programs
 	programs []Program
-	accounts map[scrm.CustomerID]*memAccount
+	accounts customerTable[memAccount]
 
 	holdsMu sync.RWMutex
 	holds   map[string]*HoldRecord
@@ -116,18 +116,17 @@ var _ Store = (*memoryStore)(nil)
 func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 	return s.tenants.get(t, create, func() *memTenant {
 		mt := &memTenant{
-			accounts: make(map[scrm.CustomerID]*memAccount),
-			holds:    make(map[string]*HoldRecord),
-			seed:     maphash.MakeSeed(),
-			due:      newSkipIndex[memAccount](),
-			exp:      newSkipIndex[memAccount](),
+			holds: make(map[string]*HoldRecord),
+			seed:  maphash.MakeSeed(),
+			due:   newSkipIndex[memAccount](),
+			exp:   newSkipIndex[memAccount](),
 		}
 		return mt
 	})
 }
 
 func (t *memTenant) account(c scrm.CustomerID, create bool) *memAccount {
-	return lookup(&t.mu, &t.accounts, c, create, func() *memAccount {
+	return t.accounts.get(c, create, func() *memAccount {
 		a := &memAccount{}
 		a.dueNode.item, a.dueNode.c = a, c
 		a.expNode.item, a.expNode.c = a, c

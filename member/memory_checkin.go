@@ -20,9 +20,9 @@ type memCheckIns struct {
 }
 
 type ciTenant struct {
-	mu        sync.RWMutex // rules and the customers map
+	mu        sync.RWMutex // rules
 	rules     []CheckInRule
-	customers map[scrm.CustomerID]*ciCustomer
+	customers customerTable[ciCustomer]
 	keys      memKeyTable // the date each key recorded
 	rewards   ciRewards
 }
@@ -186,12 +186,12 @@ type ciTx struct {
 
 func (m *memCheckIns) tenant(t scrm.TenantID, create bool) *ciTenant {
 	return m.tenants.get(t, create, func() *ciTenant {
-		return &ciTenant{customers: make(map[scrm.CustomerID]*ciCustomer)}
+		return &ciTenant{}
 	})
 }
 
 func (t *ciTenant) customer(c scrm.CustomerID, create bool) *ciCustomer {
-	return lookup(&t.mu, &t.customers, c, create, func() *ciCustomer { return &ciCustomer{} })
+	return t.customers.get(c, create, func() *ciCustomer { return &ciCustomer{} })
 }
 
 // find returns the place of the record of date, or where it would go and

@@ -18,11 +18,11 @@ type memPlans struct {
 }
 
 type plTenant struct {
-	mu       sync.RWMutex // plans and the members map
+	mu       sync.RWMutex // plans
 	plans    map[string][]Plan
 	ids      []string // in order of first PutPlan
 	revision int64
-	members  map[scrm.CustomerID]*plMember
+	members  customerTable[plMember]
 	keys     memKeyTable
 
 	idxMu sync.Mutex
@@ -46,12 +46,12 @@ type plMember struct {
 
 func (m *memPlans) tenant(t scrm.TenantID, create bool) *plTenant {
 	return m.tenants.get(t, create, func() *plTenant {
-		return &plTenant{plans: make(map[string][]Plan), members: make(map[scrm.CustomerID]*plMember), due: newSkipIndex[plMember]()}
+		return &plTenant{plans: make(map[string][]Plan), due: newSkipIndex[plMember]()}
 	})
 }
 
 func (t *plTenant) member(c scrm.CustomerID, create bool) *plMember {
-	return lookup(&t.mu, &t.members, c, create, func() *plMember {
+	return t.members.get(c, create, func() *plMember {
 		m := &plMember{owner: t}
 		m.node.item, m.node.c = m, c
 		return m

@@ -21,9 +21,9 @@ type memStoredValues struct {
 }
 
 type svTenant struct {
-	mu       sync.RWMutex // rules and the accounts map
+	mu       sync.RWMutex // rules
 	rules    []TopUpRule
-	accounts map[scrm.CustomerID]*svAccount
+	accounts customerTable[svAccount]
 	keys     memKeyTable
 	seed     maphash.Seed // hashes order IDs for svAccount.payments
 }
@@ -309,12 +309,12 @@ func (a *svAccount) copyRange(from, to int) []ValueEntry {
 
 func (m *memStoredValues) tenant(t scrm.TenantID, create bool) *svTenant {
 	return m.tenants.get(t, create, func() *svTenant {
-		return &svTenant{accounts: make(map[scrm.CustomerID]*svAccount), seed: maphash.MakeSeed()}
+		return &svTenant{seed: maphash.MakeSeed()}
 	})
 }
 
 func (t *svTenant) account(c scrm.CustomerID, create bool) *svAccount {
-	return lookup(&t.mu, &t.accounts, c, create, func() *svAccount { return &svAccount{} })
+	return t.accounts.get(c, create, func() *svAccount { return &svAccount{} })
 }
 
 func (s *memoryStore) PutTopUpRule(ctx context.Context, r TopUpRule) (TopUpRule, error) {
