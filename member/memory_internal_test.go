@@ -1,6 +1,7 @@
 package member
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,4 +123,48 @@ func TestJournalEncoding(t *testing.T) {
 	}
 	assert.Equal(t, es, got)
 	assert.Equal(t, es[1:2], j.copyFrom(2, 1))
+}
+
+// TestJournalPositionsAfterLongEntry: an entry too long for a chunk gets a
+// larger chunk of its own; the order records and entries written after it
+// must still get positions that read them back (a position keeps the
+// offset in journalShift bits), and the entries must page back intact.
+func TestJournalPositionsAfterLongEntry(t *testing.T) {
+	var j journal
+	at := time.Unix(1700000000, 0).UTC()
+	lots := make([]LotMove, 300)
+	for i := range lots {
+		lots[i] = LotMove{Lot: int64(i + 1), Points: -1}
+	}
+	type rec struct {
+		pos  int32
+		want string
+	}
+	var recs []rec
+	seq := int64(0)
+	for round := 0; round < 3; round++ {
+		seq++
+		j.add([]Entry{{Seq: seq, Kind: EntrySpend, At: at, Points: -300, Lots: lots}})
+		for i := 0; i < 300; i++ {
+			want := fmt.Sprintf("order-%d-%03d-padding-padding", round, i)
+			recs = append(recs, rec{j.addRecord([]byte(want)), want})
+			if i%10 == 0 {
+				seq++
+				j.add([]Entry{{Seq: seq, Kind: EntryEarn, At: at, Points: 5, Key: want}})
+			}
+		}
+	}
+	for _, r := range recs {
+		got := j.record(r.pos)
+		require.LessOrEqual(t, got.i+len(r.want), len(got.b), r.want)
+		require.Equal(t, r.want, string(got.b[got.i:got.i+len(r.want)]))
+	}
+	es, _ := j.page(0, int(seq)+1)
+	require.Len(t, es, int(seq))
+	for i, e := range es {
+		require.Equal(t, int64(i+1), e.Seq)
+		if e.Kind == EntrySpend {
+			require.Equal(t, lots, e.Lots)
+		}
+	}
 }

@@ -99,11 +99,17 @@ func maxEncoded(e *Entry) int {
 }
 
 // room makes room for need more bytes in the last chunk and returns its
-// number.
+// number. What it makes room for ends within journalBytes of the chunk's
+// start unless it is alone in its chunk, so that a position (addRecord)
+// never outgrows its journalShift bits: a chunk made larger for one long
+// entry takes nothing more once journalBytes of it are used.
 func (j *journal) room(need int) int {
 	l := len(j.segs) - 1
-	if l >= 0 && cap(j.segs[l].b)-len(j.segs[l].b) >= need {
-		return l
+	if l >= 0 {
+		n := len(j.segs[l].b)
+		if cap(j.segs[l].b)-n >= need && n+need <= journalBytes {
+			return l
+		}
 	}
 	c, prev := journalFirst, int64(0)
 	if l >= 0 {
