@@ -77,6 +77,34 @@ func BenchmarkEarnParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkEarnReplay: an Earn sent again with its key (a host's retry),
+// among 30,000 orders of 100 customers: the original result comes back,
+// its entries read from the journal, and nothing changes.
+func BenchmarkEarnReplay(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, earnProgram())
+	ids := earnCustomers(100)
+	amount := dec("128.50")
+	const orders = 30000
+	req := func(i int) member.EarnRequest {
+		key := "pay-" + itoa(i)
+		return member.EarnRequest{Tenant: tenant, Customer: ids[i%len(ids)], IdempotencyKey: key, OrderID: key, Amount: amount}
+	}
+	for i := 0; i < orders; i++ {
+		if _, err := f.svc.Earn(ctx, req(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := f.svc.Earn(ctx, req(i*7919%orders))
+		if err != nil || !r.Replayed || len(r.Entries) == 0 {
+			b.Fatal(err, r.Replayed, len(r.Entries))
+		}
+	}
+}
+
 // BenchmarkEarnFirstOrder: Earn of a customer's first order, a new
 // customer each time (a new account, its journal and its index entries,
 // and the base tier's tier_changed event): what most Earns of a shop whose

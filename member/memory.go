@@ -77,12 +77,13 @@ type memAccount struct {
 type ledgerOutcome struct {
 	holdID, tier                      string
 	points, held, debt, growth, first int64
+	pos                               int32 // of the first entry in the journal
 	count                             int
 }
 
 // encodeOutcome appends what a key records of out (beside its customer and
-// fingerprint) to b.
-func encodeOutcome(b []byte, out *Outcome) []byte {
+// fingerprint) to b; pos is where its entries are in the journal.
+func encodeOutcome(b []byte, out *Outcome, pos int32) []byte {
 	var first int64
 	if len(out.Entries) > 0 {
 		first = out.Entries[0].Seq
@@ -90,7 +91,7 @@ func encodeOutcome(b []byte, out *Outcome) []byte {
 	a := &out.After
 	b = appendString(b, out.HoldID)
 	b = appendString(b, a.Tier)
-	for _, v := range [...]int64{a.Points, a.Held, a.Debt, a.Growth, first} {
+	for _, v := range [...]int64{a.Points, a.Held, a.Debt, a.Growth, first, int64(pos)} {
 		b = binary.AppendVarint(b, v)
 	}
 	return binary.AppendUvarint(b, uint64(len(out.Entries)))
@@ -107,6 +108,7 @@ func decodeOutcome(b []byte) ledgerOutcome {
 	o.debt = d.varint()
 	o.growth = d.varint()
 	o.first = d.varint()
+	o.pos = int32(d.varint())
 	o.count = int(d.uvarint())
 	return o
 }
@@ -234,7 +236,7 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 			if o.count > 0 {
 				acc := t.account(p.Customer, false)
 				acc.mu.Lock()
-				out.Entries = acc.journal.copyFrom(o.first, o.count)
+				out.Entries = acc.journal.copyAt(o.pos, o.first, o.count)
 				acc.mu.Unlock()
 			}
 			return out, true, nil
@@ -243,10 +245,10 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 	}
 	acc := t.account(p.Customer, true)
 	acc.mu.Lock()
-	out, err := s.apply(ctx, t, acc, p, fn)
+	out, pos, err := s.apply(ctx, t, acc, p, fn)
 	acc.mu.Unlock()
 	if key >= 0 {
-		t.settleKey(key, p, &out, err)
+		t.settleKey(key, p, &out, pos, err)
 	}
 	if err != nil {
 		return Outcome{}, false, err
@@ -260,7 +262,7 @@ func (s *memoryStore) Update(ctx context.Context, p UpdateParams, fn func(tx *Le
 // settleKey records the outcome under a reserved key, or frees the key when
 // the update failed, and wakes the updates waiting for it. Grants are
 // stored first, so that a replay woken by the key finds them.
-func (t *memTenant) settleKey(key int32, p UpdateParams, out *Outcome, err error) {
+func (t *memTenant) settleKey(key int32, p UpdateParams, out *Outcome, pos int32, err error) {
 	if err == nil && len(out.Grants) > 0 {
 		t.grantsMu.Lock()
 		if t.grants == nil {
@@ -272,14 +274,15 @@ func (t *memTenant) settleKey(key int32, p UpdateParams, out *Outcome, err error
 	var buf [96]byte
 	var enc []byte
 	if err == nil {
-		enc = encodeOutcome(buf[:0], out)
+		enc = encodeOutcome(buf[:0], out, pos)
 	}
 	t.keys.settle(p.IdempotencyKey, key, p.Customer, p.Fingerprint, enc, err == nil)
 }
 
-// apply runs fn on copies of the account's records and saves the result;
-// called with acc.mu held.
-func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, p UpdateParams, fn func(tx *LedgerTx) error) (Outcome, error) {
+// apply runs fn on copies of the account's records and saves the result,
+// and returns where its entries are in the journal; called with acc.mu
+// held.
+func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, p UpdateParams, fn func(tx *LedgerTx) error) (Outcome, int32, error) {
 	const op = "member.MemoryStore.Update"
 	tx, _ := s.txs.Get().(*LedgerTx)
 	if tx == nil {
@@ -313,9 +316,9 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 			newOrder = true
 		}
 	}
-	fail := func(err error) (Outcome, error) {
+	fail := func(err error) (Outcome, int32, error) {
 		s.states.Put(st)
-		return Outcome{}, err
+		return Outcome{}, -1, err
 	}
 	if p.HoldID != "" {
 		t.holdsMu.RLock()
@@ -378,9 +381,9 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 		t.holdsMu.Unlock()
 	}
 	out := tx.Outcome
-	acc.journal.add(out.Entries)
+	pos := acc.journal.add(out.Entries)
 	s.reindex(t, acc, st)
-	return out, nil
+	return out, pos, nil
 }
 
 // reindex moves the account in the tenant's due and exp indexes; called

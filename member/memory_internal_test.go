@@ -168,3 +168,36 @@ func TestJournalPositionsAfterLongEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalCopyAt: the entries of every add, decoded from the position
+// add returned, are those it wrote (the same as reading them by
+// Seq), with records between adds and adds spanning chunks.
+func TestJournalCopyAt(t *testing.T) {
+	var j journal
+	at := time.Unix(1700000000, 0).UTC()
+	type added struct {
+		pos   int32
+		first int64
+		n     int
+	}
+	var adds []added
+	seq := int64(0)
+	for i := 0; i < 400; i++ {
+		n := 1 + i%3
+		es := make([]Entry, n)
+		for k := range es {
+			seq++
+			es[k] = Entry{Seq: seq, Kind: EntryEarn, At: at, Points: seq, Key: fmt.Sprintf("key-%d", i)}
+			if i%50 == 0 {
+				es[k].Lots = make([]LotMove, 250) // longer than a chunk
+			}
+		}
+		adds = append(adds, added{j.add(es), es[0].Seq, n})
+		j.addRecord([]byte(fmt.Sprintf("order-%d", i)))
+	}
+	for _, a := range adds {
+		got := j.decodeAt(a.pos, a.n)
+		require.Equal(t, j.copyFrom(a.first, a.n), got)
+		require.Equal(t, got, j.copyAt(a.pos, a.first, a.n))
+	}
+}

@@ -62,10 +62,12 @@ const (
 	journalFirst = 192 // a first order's record and entries, typically
 )
 
-// add copies es into the journal. It sets empty Lots of es to nil, as a
-// copy would have them.
-func (j *journal) add(es []Entry) {
+// add copies es into the journal and returns the position of the first
+// (see addRecord), -1 for none; copyAt reads them back from there. It sets
+// empty Lots of es to nil, as a copy would have them.
+func (j *journal) add(es []Entry) int32 {
 	var buf [512]byte
+	first := int32(-1)
 	for i := range es {
 		e := &es[i]
 		if len(e.Lots) == 0 {
@@ -77,16 +79,33 @@ func (j *journal) add(es []Entry) {
 			// for exactly that: chunks fill up without gaps.
 			b := j.encode(buf[:0], e)
 			l = j.room(len(b))
+			if i == 0 {
+				first = j.pos(l)
+			}
 			j.segs[l].b = append(j.segs[l].b, b...)
 		} else {
 			// A long entry (many lot moves) is encoded in place, in
 			// room for the longest encoding.
 			l = j.room(n)
+			if i == 0 {
+				first = j.pos(l)
+			}
 			j.segs[l].b = j.encode(j.segs[l].b, e)
 		}
 		j.segs[l].last = e.Seq
 	}
 	j.n += len(es)
+	return first
+}
+
+// pos returns the position of what is appended next to chunk l.
+func (j *journal) pos(l int) int32 {
+	if l >= 1<<(31-journalShift) {
+		// Far beyond any customer's history (millions of entries); fail
+		// loudly rather than hand out a position that wraps.
+		panic("member: an account's journal outgrew the memory store's 2 GiB")
+	}
+	return int32(l<<journalShift | len(j.segs[l].b))
 }
 
 // maxEncoded bounds the length of e's encoding: each number at most
@@ -292,6 +311,34 @@ func (j *journal) page(after int64, limit int) ([]Entry, int64) {
 		}
 	}
 	return out, 0
+}
+
+// copyAt copies the count entries add put at pos, the first numbered
+// first: it decodes from there, not from the chunk's start.
+func (j *journal) copyAt(pos int32, first int64, count int) []Entry {
+	out := j.decodeAt(pos, count)
+	if len(out) != count || out[0].Seq != first {
+		return j.copyFrom(first, count) // never, unless positions break: then by Seq
+	}
+	return out
+}
+
+// decodeAt decodes up to count entries from pos on, skipping records.
+func (j *journal) decodeAt(pos int32, count int) []Entry {
+	out := make([]Entry, 0, count)
+	c, off := int(pos>>journalShift), int(pos&(1<<journalShift-1))
+	for ; c < len(j.segs) && len(out) < count; c, off = c+1, 0 {
+		r := jReader{b: j.segs[c].b, i: off}
+		for r.i < len(r.b) && len(out) < count {
+			f := r.uvarint()
+			if f&jRecord != 0 {
+				r.i += int(r.uvarint())
+				continue
+			}
+			out = append(out, j.entry(&r, f, r.varint()))
+		}
+	}
+	return out
 }
 
 // copyFrom copies count entries starting with the one numbered first.
