@@ -2,6 +2,8 @@ package member
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -199,5 +201,76 @@ func TestJournalCopyAt(t *testing.T) {
 		got := j.decodeAt(a.pos, a.n)
 		require.Equal(t, j.copyFrom(a.first, a.n), got)
 		require.Equal(t, got, j.copyAt(a.pos, a.first, a.n))
+	}
+}
+
+// TestJournalRandom writes random runs of entries (some longer than a
+// chunk) and records (some longer than a chunk) and reads everything back:
+// every record from its position, every add's entries from theirs, and all
+// entries by pages of Seq.
+func TestJournalRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := 0; round < 5; round++ {
+		var j journal
+		at := time.Unix(1700000000, 0).In(time.FixedZone("CST", 8*3600))
+		type rec struct {
+			pos int32
+			b   []byte
+		}
+		type added struct {
+			pos int32
+			es  []Entry
+		}
+		var recs []rec
+		var adds []added
+		var all []Entry
+		seq := int64(0)
+		for op := 0; op < 600; op++ {
+			if rng.IntN(2) == 0 {
+				b := make([]byte, 1+rng.IntN(60))
+				if rng.IntN(40) == 0 {
+					b = make([]byte, journalBytes+rng.IntN(3000))
+				}
+				for i := range b {
+					b[i] = byte(rng.IntN(256))
+				}
+				recs = append(recs, rec{j.addRecord(b), b})
+				continue
+			}
+			es := make([]Entry, 1+rng.IntN(3))
+			for k := range es {
+				seq++
+				e := Entry{Seq: seq, Kind: EntryEarn, At: at.Add(time.Duration(seq) * time.Second), Points: rng.Int64N(1000), Note: fmt.Sprint("n", seq)}
+				if rng.IntN(20) == 0 {
+					e.Lots = make([]LotMove, 1+rng.IntN(400))
+					for i := range e.Lots {
+						e.Lots[i] = LotMove{Lot: int64(i + 1), Points: -rng.Int64N(100)}
+					}
+				}
+				es[k] = e
+			}
+			pos := j.add(es)
+			// add hands back the entries as the journal keeps them.
+			adds = append(adds, added{pos, slices.Clone(es)})
+			all = append(all, es...)
+		}
+		for _, r := range recs {
+			got := j.record(r.pos)
+			require.LessOrEqual(t, got.i+len(r.b), len(got.b))
+			require.Equal(t, r.b, got.b[got.i:got.i+len(r.b)])
+		}
+		for _, a := range adds {
+			require.Equal(t, a.es, j.decodeAt(a.pos, len(a.es)))
+		}
+		var paged []Entry
+		for after := int64(0); ; {
+			page, next := j.page(after, 37)
+			paged = append(paged, page...)
+			if next == 0 {
+				break
+			}
+			after = next
+		}
+		require.Equal(t, all, paged)
 	}
 }
