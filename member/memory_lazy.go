@@ -1,7 +1,6 @@
 package member
 
 import (
-	"hash/maphash"
 	"sync"
 
 	"github.com/scrmkit/scrmkit/scrm"
@@ -34,12 +33,15 @@ func (x *tenantTable[V]) get(t scrm.TenantID, create bool, mk func() *V) *V {
 // many goroutines touch different lock words (each update reads the table
 // once). The zero value is empty.
 type customerTable[V any] struct {
-	once   sync.Once
-	seed   maphash.Seed
 	shards [customerShards]customerShard[V]
 }
 
-const customerShards = 16
+// customerShards is the number of a customer table's shards, a power of
+// two (see customerShardOf).
+const (
+	customerShardBits = 4
+	customerShards    = 1 << customerShardBits
+)
 
 type customerShard[V any] struct {
 	mu sync.RWMutex
@@ -51,8 +53,7 @@ type customerShard[V any] struct {
 // mk and stored. A miss is checked again under the write lock, so racing
 // creators share one value.
 func (x *customerTable[V]) get(c scrm.CustomerID, create bool, mk func() *V) *V {
-	x.once.Do(func() { x.seed = maphash.MakeSeed() })
-	sh := &x.shards[maphash.String(x.seed, string(c))%customerShards]
+	sh := &x.shards[customerShardOf(c)]
 	sh.mu.RLock()
 	v := sh.m[c]
 	sh.mu.RUnlock()
@@ -69,4 +70,18 @@ func (x *customerTable[V]) get(c scrm.CustomerID, create bool, mk func() *V) *V 
 		sh.m[c] = v
 	}
 	return v
+}
+
+// customerShardOf spreads customers over the shards by the last eight
+// bytes of their ID (where sequential IDs differ) and its length,
+// multiplied by the golden ratio: cheaper than hashing the whole ID, which
+// the shard's map does anyway. A skewed spread costs only contention.
+func customerShardOf(c scrm.CustomerID) int {
+	var x uint64
+	n := len(c)
+	for i := n - 1; i >= 0 && i >= n-8; i-- {
+		x = x<<8 | uint64(c[i])
+	}
+	x ^= uint64(n)
+	return int((x * 0x9E3779B97F4A7C15) >> (64 - customerShardBits))
 }
