@@ -38,8 +38,7 @@ type memoryStore struct {
 }
 
 type memTenant struct {
-	mu       sync.RWMutex // programs
-	programs []Program
+	programs versions[Program]
 	accounts customerTable[memAccount]
 
 	holdsMu sync.RWMutex
@@ -144,13 +143,7 @@ func (s *memoryStore) PutProgram(ctx context.Context, p Program) (Program, error
 	if err := scrm.CheckID(op, "Tenant", string(p.Tenant)); err != nil {
 		return Program{}, err
 	}
-	c := p.Clone()
-	t := s.tenant(p.Tenant, true)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	c.Version = int64(len(t.programs)) + 1
-	t.programs = append(t.programs, c)
-	return c.Clone(), nil
+	return s.tenant(p.Tenant, true).programs.put(p, func(p *Program, v int64) { p.Version = v }), nil
 }
 
 func (s *memoryStore) Program(ctx context.Context, tenant scrm.TenantID, v int64) (Program, error) {
@@ -158,16 +151,9 @@ func (s *memoryStore) Program(ctx context.Context, tenant scrm.TenantID, v int64
 	if err := scrm.CheckContext(ctx, op); err != nil {
 		return Program{}, err
 	}
-	t := s.tenant(tenant, false)
-	if t != nil {
-		t.mu.RLock()
-		defer t.mu.RUnlock()
-		n := int64(len(t.programs))
-		if v == 0 {
-			v = n
-		}
-		if v >= 1 && v <= n {
-			return t.programs[v-1].Clone(), nil
+	if t := s.tenant(tenant, false); t != nil {
+		if p, ok := t.programs.get(v); ok {
+			return p, nil
 		}
 	}
 	return Program{}, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no program version %d", tenant, v)
@@ -181,9 +167,7 @@ func (s *memoryStore) ProgramVersion(ctx context.Context, tenant scrm.TenantID) 
 	if t == nil {
 		return 0, nil
 	}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return int64(len(t.programs)), nil
+	return t.programs.latest(), nil
 }
 
 func (s *memoryStore) Account(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID) (AccountState, error) {

@@ -20,8 +20,7 @@ type memCheckIns struct {
 }
 
 type ciTenant struct {
-	mu        sync.RWMutex // rules
-	rules     []CheckInRule
+	rules     versions[CheckInRule]
 	customers customerTable[ciCustomer]
 	keys      memKeyTable // the date each key recorded
 	rewards   ciRewards
@@ -211,13 +210,7 @@ func (s *memoryStore) PutCheckInRule(ctx context.Context, r CheckInRule) (CheckI
 	if err := scrm.CheckID(op, "Tenant", string(r.Tenant)); err != nil {
 		return CheckInRule{}, err
 	}
-	c := r.Clone()
-	t := s.checkins.tenant(r.Tenant, true)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	c.Version = int64(len(t.rules)) + 1
-	t.rules = append(t.rules, c)
-	return c.Clone(), nil
+	return s.checkins.tenant(r.Tenant, true).rules.put(r, func(r *CheckInRule, v int64) { r.Version = v }), nil
 }
 
 func (s *memoryStore) CheckInRule(ctx context.Context, tenant scrm.TenantID, v int64) (CheckInRule, error) {
@@ -226,14 +219,8 @@ func (s *memoryStore) CheckInRule(ctx context.Context, tenant scrm.TenantID, v i
 		return CheckInRule{}, err
 	}
 	if t := s.checkins.tenant(tenant, false); t != nil {
-		t.mu.RLock()
-		defer t.mu.RUnlock()
-		n := int64(len(t.rules))
-		if v == 0 {
-			v = n
-		}
-		if v >= 1 && v <= n {
-			return t.rules[v-1].Clone(), nil
+		if r, ok := t.rules.get(v); ok {
+			return r, nil
 		}
 	}
 	return CheckInRule{}, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no check-in rule version %d", tenant, v)
@@ -247,9 +234,7 @@ func (s *memoryStore) CheckInRuleVersion(ctx context.Context, tenant scrm.Tenant
 	if t == nil {
 		return 0, nil
 	}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return int64(len(t.rules)), nil
+	return t.rules.latest(), nil
 }
 
 func (s *memoryStore) UpdateCheckIn(ctx context.Context, p CheckInParams, fn func(tx *CheckInTx) error) (CheckInRecord, bool, error) {

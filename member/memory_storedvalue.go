@@ -21,8 +21,7 @@ type memStoredValues struct {
 }
 
 type svTenant struct {
-	mu       sync.RWMutex // rules
-	rules    []TopUpRule
+	rules    versions[TopUpRule]
 	accounts customerTable[svAccount]
 	keys     memKeyTable
 	seed     maphash.Seed // hashes order IDs for svAccount.payments
@@ -325,13 +324,7 @@ func (s *memoryStore) PutTopUpRule(ctx context.Context, r TopUpRule) (TopUpRule,
 	if err := scrm.CheckID(op, "Tenant", string(r.Tenant)); err != nil {
 		return TopUpRule{}, err
 	}
-	c := r.Clone()
-	t := s.values.tenant(r.Tenant, true)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	c.Version = int64(len(t.rules)) + 1
-	t.rules = append(t.rules, c)
-	return c.Clone(), nil
+	return s.values.tenant(r.Tenant, true).rules.put(r, func(r *TopUpRule, v int64) { r.Version = v }), nil
 }
 
 func (s *memoryStore) TopUpRule(ctx context.Context, tenant scrm.TenantID, v int64) (TopUpRule, error) {
@@ -340,14 +333,8 @@ func (s *memoryStore) TopUpRule(ctx context.Context, tenant scrm.TenantID, v int
 		return TopUpRule{}, err
 	}
 	if t := s.values.tenant(tenant, false); t != nil {
-		t.mu.RLock()
-		defer t.mu.RUnlock()
-		n := int64(len(t.rules))
-		if v == 0 {
-			v = n
-		}
-		if v >= 1 && v <= n {
-			return t.rules[v-1].Clone(), nil
+		if r, ok := t.rules.get(v); ok {
+			return r, nil
 		}
 	}
 	return TopUpRule{}, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no top-up rule version %d", tenant, v)
