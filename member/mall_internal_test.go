@@ -22,7 +22,7 @@ func TestMallKeyHashCollisions(t *testing.T) {
 		recs[n] = r
 		mt.rec(r).state = stateNum(ExchangePending) // saved
 	}
-	assert.Equal(t, 3, mt.byKey.n)
+	assert.Equal(t, 3, mt.byKey.Len())
 	for n, k := range keys {
 		i, r := mt.reserveHash(h, k)
 		assert.Equal(t, recs[n], i, k)
@@ -45,6 +45,6 @@ func TestMallKeyHashCollisions(t *testing.T) {
 	assert.Equal(t, recs[0], mt.findHash(h, "a"))
 	assert.Equal(t, recs[2], mt.findHash(h, "ccc"))
 	mt.unreserveHash(h, recs[0])
-	assert.Equal(t, 1, mt.byKey.n)
+	assert.Equal(t, 1, mt.byKey.Len())
 	assert.Equal(t, recs[2], mt.findHash(h, "ccc"))
 }

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/scrmkit/scrmkit/internal/slots"
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -65,7 +66,7 @@ type memAccount struct {
 	// orders indexes the account's orders by the hash of the order ID
 	// (under the tenant's seed): each to where its record is in the
 	// journal (see putOrder).
-	orders  slotIndex
+	orders  slots.Index
 	journal journal
 	// The account's nodes in the tenant's due and exp indexes, guarded by
 	// the tenant's idxMu.
@@ -292,7 +293,7 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	newOrder, order := false, int32(-1)
 	var otag uint32
 	if p.OrderID != "" {
-		otag = slotTag(maphash.String(t.seed, p.OrderID))
+		otag = slots.Tag(maphash.String(t.seed, p.OrderID))
 		if order = acc.findOrder(otag, p.OrderID); order >= 0 {
 			tx.order = acc.order(order)
 			tx.Order = &tx.order
@@ -348,15 +349,15 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	acc.state = st
 	switch {
 	case tx.Order != nil && newOrder:
-		acc.orders.insert(otag, acc.putOrder(tx.Order))
+		acc.orders.Insert(otag, acc.putOrder(tx.Order))
 	case tx.Order != nil && order >= 0:
-		acc.orders.replace(otag, order, acc.putOrder(tx.Order))
+		acc.orders.Replace(otag, order, acc.putOrder(tx.Order))
 	case tx.Order != nil: // no OrderID in the params: keyed by ""
-		otag = slotTag(maphash.String(t.seed, ""))
+		otag = slots.Tag(maphash.String(t.seed, ""))
 		if i := acc.findOrder(otag, ""); i >= 0 {
-			acc.orders.replace(otag, i, acc.putOrder(tx.Order))
+			acc.orders.Replace(otag, i, acc.putOrder(tx.Order))
 		} else {
-			acc.orders.insert(otag, acc.putOrder(tx.Order))
+			acc.orders.Insert(otag, acc.putOrder(tx.Order))
 		}
 	}
 	if tx.Hold != nil {
@@ -412,7 +413,7 @@ func (s *memoryStore) Order(ctx context.Context, tenant scrm.TenantID, customer 
 	if t := s.tenant(tenant, false); t != nil {
 		if a := t.account(customer, false); a != nil {
 			a.mu.Lock()
-			i := a.findOrder(slotTag(maphash.String(t.seed, orderID)), orderID)
+			i := a.findOrder(slots.Tag(maphash.String(t.seed, orderID)), orderID)
 			var c OrderRecord
 			if i >= 0 {
 				c = a.order(i)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scrmkit/scrmkit/internal/slots"
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -23,37 +24,37 @@ func TestKeyHashCollisions(t *testing.T) {
 	k.init()
 	const h = 42
 	keys := []string{"a", "bb", "ccc"}
-	slots := make([]int32, len(keys))
+	placed := make([]int32, len(keys))
 	for n, key := range keys {
 		slot, _, replayed, err := k.reserveHash("op", h, key, "c1", "fp-"+key)
 		require.NoError(t, err, key)
 		require.False(t, replayed, key)
-		slots[n] = slot
+		placed[n] = slot
 		k.settle(h, key, slot, "c1", "fp-"+key, []byte("out-"+key), true)
 	}
-	assert.Equal(t, 3, k.index.n)
+	assert.Equal(t, 3, k.index.Len())
 	for n, key := range keys {
 		_, out, replayed, err := k.reserveHash("op", h, key, "c1", "fp-"+key)
 		require.NoError(t, err, key)
 		assert.True(t, replayed, key)
 		assert.Equal(t, "out-"+key, string(out))
-		assert.Equal(t, slots[n], k.find(h, key), key)
+		assert.Equal(t, placed[n], k.find(h, key), key)
 		_, _, _, err = k.reserveHash("op", h, key, "c1", "other")
 		assert.ErrorIs(t, err, scrm.ErrConflict, key)
 	}
 	assert.Equal(t, int32(-1), k.find(h, "dddd"))
 
 	// Unlink from the middle, the start and the end of the probe.
-	k.index.remove(slotTag(h), slots[1])
+	k.index.Remove(slots.Tag(h), placed[1])
 	assert.Equal(t, int32(-1), k.find(h, "bb"))
-	assert.Equal(t, slots[0], k.find(h, "a"))
-	assert.Equal(t, slots[2], k.find(h, "ccc"))
-	k.index.remove(slotTag(h), slots[2])
+	assert.Equal(t, placed[0], k.find(h, "a"))
+	assert.Equal(t, placed[2], k.find(h, "ccc"))
+	k.index.Remove(slots.Tag(h), placed[2])
 	assert.Equal(t, int32(-1), k.find(h, "ccc"))
-	assert.Equal(t, slots[0], k.find(h, "a"))
-	k.index.remove(slotTag(h), slots[0])
+	assert.Equal(t, placed[0], k.find(h, "a"))
+	k.index.Remove(slots.Tag(h), placed[0])
 	assert.Equal(t, int32(-1), k.find(h, "a"))
-	assert.Zero(t, k.index.n)
+	assert.Zero(t, k.index.Len())
 }
 
 // TestOrderHashCollisions does the same for an account's order records.
@@ -62,7 +63,7 @@ func TestOrderHashCollisions(t *testing.T) {
 	var pos []int32
 	for _, id := range []string{"x", "y"} {
 		pos = append(pos, a.putOrder(&OrderRecord{OrderID: id}))
-		a.orders.insert(7, pos[len(pos)-1])
+		a.orders.Insert(7, pos[len(pos)-1])
 	}
 	assert.Equal(t, pos[1], a.findOrder(7, "y"))
 	assert.Equal(t, pos[0], a.findOrder(7, "x"))

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/scrmkit/scrmkit/internal/slots"
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -45,7 +46,7 @@ type keyShard struct {
 	cond *sync.Cond // signalled when a pending key is settled
 	// index indexes recs by the hash of their key (under the table's
 	// seed).
-	index slotIndex
+	index slots.Index
 	recs  [][]memKeyRec
 	arena [][]byte
 	_     [32]byte
@@ -102,7 +103,7 @@ func (k *keyShard) bytes(r *memKeyRec, from, n int32) []byte {
 
 // find returns the number of the record of key, whose hash is h, or -1.
 func (k *keyShard) find(h uint64, key string) int32 {
-	return k.index.find(slotTag(h), func(i int32) bool {
+	return k.index.Find(slots.Tag(h), func(i int32) bool {
 		r := k.rec(i)
 		return string(k.bytes(r, 0, r.klen)) == key
 	})
@@ -142,7 +143,7 @@ func (k *keyShard) reserveHash(op string, h uint64, key string, customer scrm.Cu
 	r := k.rec(slot)
 	r.chunk, r.off = k.store(key, "", "", nil)
 	r.klen = int32(len(key))
-	k.index.insert(slotTag(h), slot)
+	k.index.Insert(slots.Tag(h), slot)
 	return slot, nil, false, nil
 }
 
@@ -183,7 +184,7 @@ func (k *keyShard) settle(h uint64, key string, slot int32, customer scrm.Custom
 		r.clen, r.flen, r.olen = int32(len(customer)), int32(len(fp)), int32(len(out))
 		r.pending = false
 	} else {
-		k.index.remove(slotTag(h), slot)
+		k.index.Remove(slots.Tag(h), slot)
 		*r = memKeyRec{} // a hole; failures are rare
 	}
 	k.cond.Broadcast()

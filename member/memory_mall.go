@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/scrmkit/scrmkit/internal/slots"
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -65,7 +66,7 @@ type mallTenant struct {
 	// when the charge fails and the key is freed. Records are changed in
 	// place, field by field, with mu held for writing and the record's item
 	// locked; a refund repacks the whole record.
-	byKey slotIndex
+	byKey slots.Index
 	seed  maphash.Seed
 	recs  [][]memExchange
 	n     int
@@ -89,7 +90,7 @@ func (mt *mallTenant) find(key string) int {
 
 // findHash is find with the key's hash h.
 func (mt *mallTenant) findHash(h uint64, key string) int {
-	return int(mt.byKey.find(slotTag(h), func(i int32) bool { return string(mt.arena.bytesOf(mt.rec(int(i)).key)) == key }))
+	return int(mt.byKey.Find(slots.Tag(h), func(i int32) bool { return string(mt.arena.bytesOf(mt.rec(int(i)).key)) == key }))
 }
 
 // record returns the saved record of key, or nil; called with mu held.
@@ -116,7 +117,7 @@ func (mt *mallTenant) reserveHash(h uint64, key string) (i, r int) {
 	}
 	r = mt.newRec()
 	mt.rec(r).key = mt.arena.putStr(key)
-	mt.byKey.insert(slotTag(h), int32(r))
+	mt.byKey.Insert(slots.Tag(h), int32(r))
 	return -1, r
 }
 
@@ -127,7 +128,7 @@ func (mt *mallTenant) unreserve(key string, r int) {
 
 // unreserveHash is unreserve with the key's hash h.
 func (mt *mallTenant) unreserveHash(h uint64, r int) {
-	mt.byKey.remove(slotTag(h), int32(r))
+	mt.byKey.Remove(slots.Tag(h), int32(r))
 	*mt.rec(r) = memExchange{}
 	if r == mt.n-1 {
 		mt.n--

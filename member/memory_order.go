@@ -35,7 +35,7 @@ const (
 // findOrder returns where the record of the order orderID, whose hash's
 // tag is tag, is, or -1; called with a.mu held.
 func (a *memAccount) findOrder(tag uint32, orderID string) int32 {
-	return a.orders.find(tag, func(pos int32) bool { return string(a.orderID(pos)) == orderID })
+	return a.orders.Find(tag, func(pos int32) bool { return string(a.orderID(pos)) == orderID })
 }
 
 // orderID returns the ID of the order recorded at pos, as the bytes of its

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scrmkit/scrmkit/internal/slots"
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -32,7 +33,7 @@ type svAccount struct {
 	state ValueAccount // Version 0 until first saved
 	// payments indexes pays by the hash of the order ID (under the
 	// tenant's seed); the values are places in pays (see svPlace).
-	payments slotIndex
+	payments slots.Index
 	pays     [][]svPay
 	journal  [][]svEntry // the entries in Seq order, from 1 without gaps
 	n        int         // the number of entries
@@ -430,7 +431,7 @@ func decodeValueOutcome(enc []byte) (out ValueOutcome, first, count int64, err e
 // findPay returns the place in pays of the payment of orderID, whose
 // hash's tag is tag, or -1; called with a.mu held.
 func (a *svAccount) findPay(tag uint32, orderID string) int32 {
-	return a.payments.find(tag, func(place int32) bool {
+	return a.payments.Find(tag, func(place int32) bool {
 		r := svPlace(a.pays, place)
 		return string(a.strs.bytes(r.str, 0, r.orderLen)) == orderID
 	})
@@ -468,7 +469,7 @@ func (m *memStoredValues) apply(ctx context.Context, op string, seed maphash.See
 	reserved, idx := false, int32(-1)
 	var otag uint32
 	if p.OrderID != "" {
-		otag = slotTag(maphash.String(seed, p.OrderID))
+		otag = slots.Tag(maphash.String(seed, p.OrderID))
 		if idx = a.findPay(otag, p.OrderID); idx >= 0 {
 			x.pay = a.payment(idx, p.OrderID)
 			x.tx.Payment = &x.pay
@@ -505,18 +506,18 @@ func (m *memStoredValues) apply(ctx context.Context, op string, seed maphash.See
 	switch {
 	case tx.Payment != nil && reserved:
 		place := a.putPay(-1, tx.Payment)
-		a.payments.insert(otag, place)
+		a.payments.Insert(otag, place)
 		saved = svPlace(a.pays, place)
 	case tx.Payment != nil && idx >= 0:
 		saved = svPlace(a.pays, a.putPay(idx, tx.Payment))
 	case tx.Payment != nil: // no OrderID in the params: keyed by ""
-		otag = slotTag(maphash.String(seed, ""))
+		otag = slots.Tag(maphash.String(seed, ""))
 		place := a.findPay(otag, "")
 		if place >= 0 {
 			a.putPay(place, tx.Payment)
 		} else {
 			place = a.putPay(-1, tx.Payment)
-			a.payments.insert(otag, place)
+			a.payments.Insert(otag, place)
 		}
 		saved = svPlace(a.pays, place)
 	}
@@ -550,7 +551,7 @@ func (s *memoryStore) ValuePayment(ctx context.Context, tenant scrm.TenantID, cu
 	if t := s.values.tenant(tenant, false); t != nil {
 		if a := t.account(customer, false); a != nil {
 			a.mu.Lock()
-			i := a.findPay(slotTag(maphash.String(t.seed, orderID)), orderID)
+			i := a.findPay(slots.Tag(maphash.String(t.seed, orderID)), orderID)
 			var c ValuePayment
 			if i >= 0 {
 				c = a.payment(i, orderID)

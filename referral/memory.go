@@ -283,7 +283,7 @@ func (mt *memTenant) cust(c scrm.CustomerID) *memCustomer {
 func (mt *memTenant) addCustomer(c scrm.CustomerID, sl *idSlot) *memCustomer {
 	i, chunk, off := mt.custSlab.add(memCustomer{id: c})
 	if sl != nil {
-		mt.customers.store(*sl, string(c), i)
+		mt.customers.store(*sl, i)
 	} else {
 		mt.customers.put(string(c), i)
 	}

@@ -235,7 +235,7 @@ func (x *timeIndex) store(at timeAt, v string, ts timeSet) {
 		return
 	}
 	i, _, _ := x.recs.add(ts.rec(v))
-	x.ids.store(at.sl, v, i)
+	x.ids.store(at.sl, i)
 }
 
 // timeRec is a non-empty timeSet as the index keeps it, with its device or

@@ -34,13 +34,13 @@ func TestIDIndex(t *testing.T) {
 		keys = append(keys, k)
 		i := int32(len(keys) - 1)
 		if rng.IntN(2) == 0 {
-			x.store(sl, k, i)
+			x.store(sl, i)
 		} else {
 			x.put(k, i)
 		}
 		want[k] = i
 	}
-	assert.Equal(t, len(want), x.n)
+	assert.Equal(t, len(want), x.idx.Len())
 	seen := map[int32]bool{}
 	x.all(func(i int32) { seen[i] = true })
 	assert.Len(t, seen, len(want))
@@ -64,7 +64,7 @@ func TestIDIndexStaleSlots(t *testing.T) {
 		keys = append(keys, k)
 	}
 	for i, sl := range slots {
-		x.store(sl, keys[i], int32(i))
+		x.store(sl, int32(i))
 	}
 	for i, k := range keys {
 		got, ok := x.get(k)

@@ -68,7 +68,7 @@ func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, e
 		if order.refunded && order.refundedAt.Before(e.DueAt) && e.Status == EntryPending {
 			stored.status, stored.reversed = EntryReversed, memTimeOf(order.refundedAt)
 		}
-		mt.entries.store(sl, e.ID, idx)
+		mt.entries.store(sl, idx)
 		if stored.status == EntryPending || stored.status == EntrySettling {
 			mt.open = append(mt.open, stored)
 		}
@@ -261,7 +261,7 @@ func (s *memoryStore) claimGrantsInto(ctx context.Context, p ClaimGrantsParams, 
 		if olds[i] >= 0 {
 			*mt.grantSlab.at(olds[i]) = g // an expired claim, taken over
 		} else {
-			mt.grants.store(slots[i], r.Key, mt.grantSlab.add(g))
+			mt.grants.store(slots[i], mt.grantSlab.add(g))
 		}
 		out[i] = GrantClaim{Record: r, Claimed: true}
 	}
