@@ -207,14 +207,14 @@ func (s *Service) checkInRule(ctx context.Context, op string, tenant scrm.Tenant
 	if v == 0 {
 		return nil, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no check-in rule", tenant)
 	}
-	if r := s.cache.checkIn(tenant); r != nil && r.Version == v {
+	if r := s.cache.checkIns.get(tenant); r != nil && r.Version == v {
 		return r, nil
 	}
 	r, err := s.store.CheckInRule(ctx, tenant, v)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	s.cache.putCheckIn(tenant, &r)
+	s.cache.checkIns.put(tenant, &r, func(r *CheckInRule) int64 { return r.Version })
 	return &r, nil
 }
 

@@ -267,7 +267,7 @@ func (s *Service) plans(ctx context.Context, op string, tenant scrm.TenantID) (*
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	if ps := s.cache.planSet(tenant); ps != nil && ps.revision == rev {
+	if ps := s.cache.plans.get(tenant); ps != nil && ps.revision == rev {
 		return ps, nil
 	}
 	all, err := s.store.Plans(ctx, tenant)
@@ -275,6 +275,6 @@ func (s *Service) plans(ctx context.Context, op string, tenant scrm.TenantID) (*
 		return nil, wrap(op, err)
 	}
 	ps := newPlanSet(rev, all)
-	s.cache.putPlanSet(tenant, ps)
+	s.cache.plans.put(tenant, ps, func(ps *planSet) int64 { return ps.revision })
 	return ps, nil
 }

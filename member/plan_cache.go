@@ -16,45 +16,38 @@ type ruleCache struct {
 	// not even built.
 	noEvents bool
 
-	mu       sync.RWMutex
-	checkIns map[scrm.TenantID]*CheckInRule
-	plans    map[scrm.TenantID]*planSet
+	checkIns newest[*CheckInRule]
+	plans    newest[*planSet]
 
 	// works recycles RunPlans' per-membership work (plan_run.go).
 	works sync.Pool // *planWork
 }
 
-func (c *ruleCache) checkIn(t scrm.TenantID) *CheckInRule {
+// newest keeps per tenant the newest of the values put: a service's
+// compiled program, check-in rule or plans, by their version. The zero
+// value is empty.
+type newest[V any] struct {
+	mu sync.RWMutex
+	m  map[scrm.TenantID]V
+}
+
+// get returns the tenant's value (the zero V when none).
+func (c *newest[V]) get(t scrm.TenantID) V {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.checkIns[t]
+	return c.m[t]
 }
 
-func (c *ruleCache) putCheckIn(t scrm.TenantID, r *CheckInRule) {
+// put keeps v for the tenant unless the value kept is newer, as version
+// tells.
+func (c *newest[V]) put(t scrm.TenantID, v V, version func(V) int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.checkIns == nil {
-		c.checkIns = make(map[scrm.TenantID]*CheckInRule)
+	if c.m == nil {
+		c.m = make(map[scrm.TenantID]V)
 	}
-	if old := c.checkIns[t]; old == nil || old.Version <= r.Version {
-		c.checkIns[t] = r
-	}
-}
-
-func (c *ruleCache) planSet(t scrm.TenantID) *planSet {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.plans[t]
-}
-
-func (c *ruleCache) putPlanSet(t scrm.TenantID, ps *planSet) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.plans == nil {
-		c.plans = make(map[scrm.TenantID]*planSet)
-	}
-	if old := c.plans[t]; old == nil || old.revision <= ps.revision {
-		c.plans[t] = ps
+	if old, ok := c.m[t]; !ok || version(old) <= version(v) {
+		c.m[t] = v
 	}
 }
 

@@ -72,8 +72,7 @@ type Service struct {
 	log      *slog.Logger
 	rewarder scrm.Rewarder
 
-	mu      sync.RWMutex
-	progs   map[scrm.TenantID]*compiled
+	progs   newest[*compiled]
 	fps     sync.Pool // *fingerprint buffers
 	engines sync.Pool // *engine, recycled once Store.Update returns
 	ciOps   sync.Pool // *checkInOp, recycled once Store.UpdateCheckIn returns
@@ -111,7 +110,6 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 		pub:      o.Publisher,
 		log:      o.Logger,
 		rewarder: o.Rewarder,
-		progs:    make(map[scrm.TenantID]*compiled),
 		cache:    ruleCache{noEvents: opts == nil || opts.Publisher == nil},
 	}
 	if s.rewarder == nil {
@@ -179,9 +177,7 @@ func (s *Service) program(ctx context.Context, op string, tenant scrm.TenantID) 
 		return nil, scrm.Errorf(scrm.ErrNotFound, op, "tenant %q has no member program", tenant)
 	}
 	loc := s.opts.LocationOf(tenant)
-	s.mu.RLock()
-	c := s.progs[tenant]
-	s.mu.RUnlock()
+	c := s.progs.get(tenant)
 	if c != nil && c.p.Version == v && c.loc == loc {
 		return c, nil
 	}
@@ -192,11 +188,7 @@ func (s *Service) program(ctx context.Context, op string, tenant scrm.TenantID) 
 	if c, err = compileProgram(p, loc); err != nil {
 		return nil, scrm.Wrap(scrm.ErrUnavailable, op, err) // a stored program that no longer compiles
 	}
-	s.mu.Lock()
-	if old := s.progs[tenant]; old == nil || old.p.Version <= v {
-		s.progs[tenant] = c
-	}
-	s.mu.Unlock()
+	s.progs.put(tenant, c, func(c *compiled) int64 { return c.p.Version })
 	return c, nil
 }
 
