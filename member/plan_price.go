@@ -183,7 +183,7 @@ func (s *Service) withPlanPoints(ctx context.Context, op string, p UpdateParams,
 			if ent.Kind != EntryEarn || ent.OrderID != o.OrderID {
 				continue
 			}
-			lot := credit(e.a, ent, extra, nanos(e.c.p.Expiry.ExpiresAt(e.earn.at, e.c.loc)), e.earn.at.UnixNano(), o.Lot)
+			lot := credit(e.a, ent, extra, e.c.expiry(e.earn.at), e.earn.at.UnixNano(), o.Lot)
 			if o.Lot == 0 {
 				o.Lot = lot
 			}
