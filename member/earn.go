@@ -51,16 +51,23 @@ type EarnResult struct {
 const maxAmountFen = 10_000_000_000 * 100
 
 func checkAmount(op, field string, d decimal.Decimal) error {
+	_, err := checkFen(op, field, d)
+	return err
+}
+
+// checkFen is checkAmount that also returns the amount in fen, for callers
+// that compute with it (converting a decimal is not free).
+func checkFen(op, field string, d decimal.Decimal) (int64, error) {
 	fen, ok := scrm.ToFen(d)
 	switch {
 	case !d.IsPositive():
-		return scrm.Invalid(op, field, "must be positive, got %s", d)
+		return 0, scrm.Invalid(op, field, "must be positive, got %s", d)
 	case !ok && !scrm.IsFen(d):
-		return scrm.Invalid(op, field, "at most 2 decimal places (fen), got %s", d)
+		return 0, scrm.Invalid(op, field, "at most 2 decimal places (fen), got %s", d)
 	case !ok || fen > maxAmountFen:
-		return scrm.Invalid(op, field, "must be at most %s, got %s", scrm.FromFen(maxAmountFen), d)
+		return 0, scrm.Invalid(op, field, "must be at most %s, got %s", scrm.FromFen(maxAmountFen), d)
 	}
-	return nil
+	return fen, nil
 }
 
 func checkIDs(op string, tenant scrm.TenantID, customer scrm.CustomerID, key string) error {
@@ -91,7 +98,8 @@ func (s *Service) Earn(ctx context.Context, req EarnRequest) (EarnResult, error)
 	if err := scrm.CheckID(op, "OrderID", req.OrderID); err != nil {
 		return EarnResult{}, err
 	}
-	if err := checkAmount(op, "Amount", req.Amount); err != nil {
+	fen, err := checkFen(op, "Amount", req.Amount)
+	if err != nil {
 		return EarnResult{}, err
 	}
 	for i, it := range req.Items {
@@ -107,19 +115,20 @@ func (s *Service) Earn(ctx context.Context, req EarnRequest) (EarnResult, error)
 	if err != nil {
 		return EarnResult{}, err
 	}
-	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).dec(req.Amount).items(req.Items).time(req.At).sum()
+	fp := s.newFingerprint(op).str(string(req.Customer)).str(req.OrderID).fen(fen).items(req.Items).time(req.At).sum()
 	out, replayed, err := s.updateArgs(ctx, op, UpdateParams{
 		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID,
-	}, earnStep, earnArgs{orderID: req.OrderID, amount: req.Amount, items: req.Items, at: at}, grantArgs{})
+	}, earnStep, earnArgs{orderID: req.OrderID, amount: req.Amount, fen: fen, items: req.Items, at: at}, grantArgs{})
 	return earnResult(out, replayed, s.opts.LocationOf(req.Tenant)), err
 }
 
 // earnStep is Earn's step: earnOrder with the engine's earn arguments.
 func earnStep(e *engine) error {
-	return e.earnOrder(e.earn.orderID, e.earn.amount, e.earn.items, e.earn.at)
+	return e.earnOrder(e.earn.orderID, e.earn.amount, e.earn.fen, e.earn.items, e.earn.at)
 }
 
-func (e *engine) earnOrder(orderID string, amount decimal.Decimal, items []scrm.OrderItem, at time.Time) error {
+// earnOrder credits an order of amount (fen in fen) paid at at.
+func (e *engine) earnOrder(orderID string, amount decimal.Decimal, fen int64, items []scrm.OrderItem, at time.Time) error {
 	o := e.tx.Order
 	if o != nil && o.Earned {
 		return scrm.Errorf(scrm.ErrConflict, "member.Earn", "order %q already earned", orderID)
@@ -128,8 +137,8 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, items []scrm.
 		o = e.tx.newOrder(orderID)
 		e.tx.Order = o
 	}
-	points := e.c.orderPoints(amount, items, e.c.tierIndex(e.a.Tier), at)
-	growth := e.c.rateFloor(amount, e.c.p.Growth.PerYuan, e.c.growthInt)
+	points := e.c.orderPoints(amount, fen, items, e.c.tierIndex(e.a.Tier), at)
+	growth := e.c.rateFloor(amount, fen, e.c.p.Growth.PerYuan, e.c.growthInt)
 	if points > maxPoints || growth > maxPoints {
 		return scrm.Invalid("member.Earn", "Amount", "%s earns more points or growth than an account can hold", amount)
 	}
@@ -144,19 +153,17 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, items []scrm.
 }
 
 // rateFloor returns floor(amount × rate), in integers when rate is a whole
-// number (rateInt >= 0) and amount is small enough.
-func (c *compiled) rateFloor(amount, rate decimal.Decimal, rateInt int64) int64 {
-	if rateInt >= 0 {
-		if fen, ok := scrm.ToFen(amount); ok && fen >= 0 && fen < 1<<40 && rateInt < 1<<20 {
-			return fen * rateInt / 100
-		}
+// number (rateInt >= 0) and amount, which is fen fen, is small enough.
+func (c *compiled) rateFloor(amount decimal.Decimal, fen int64, rate decimal.Decimal, rateInt int64) int64 {
+	if rateInt >= 0 && fen >= 0 && fen < 1<<40 && rateInt < 1<<20 {
+		return fen * rateInt / 100
 	}
 	return clampPoints(amount.Mul(rate).Floor())
 }
 
 // orderPoints computes the points of an order (see EarnRule).
-func (c *compiled) orderPoints(amount decimal.Decimal, items []scrm.OrderItem, tier int, at time.Time) int64 {
-	base := c.rateFloor(amount, c.p.Earn.PointsPerYuan, c.rateInt)
+func (c *compiled) orderPoints(amount decimal.Decimal, fen int64, items []scrm.OrderItem, tier int, at time.Time) int64 {
+	base := c.rateFloor(amount, fen, c.p.Earn.PointsPerYuan, c.rateInt)
 	if base == 0 {
 		return 0
 	}

@@ -52,6 +52,7 @@ type entryBlock struct {
 type earnArgs struct {
 	orderID string
 	amount  decimal.Decimal
+	fen     int64 // amount in fen
 	items   []scrm.OrderItem
 	at      time.Time
 }

@@ -54,11 +54,16 @@ func (f *fingerprint) int(i int64) *fingerprint {
 
 func (f *fingerprint) dec(d decimal.Decimal) *fingerprint {
 	if fen, ok := scrm.ToFen(d); ok {
-		f.buf = append(f.buf, 'f')
-		return f.int(fen)
+		return f.fen(fen)
 	}
 	f.buf = append(f.buf, 'd')
 	return f.str(d.String())
+}
+
+// fen adds an amount already converted to fen, as dec adds it.
+func (f *fingerprint) fen(fen int64) *fingerprint {
+	f.buf = append(f.buf, 'f')
+	return f.int(fen)
 }
 
 func (f *fingerprint) time(t time.Time) *fingerprint {

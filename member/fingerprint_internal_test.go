@@ -54,6 +54,9 @@ func TestFingerprintTellsPayloadsApart(t *testing.T) {
 	assert.Equal(t, fp(payloads["base"]), fp(func(f *fingerprint) *fingerprint {
 		return f.str("C1").str("O1").dec(decimal.RequireFromString("10.00"))
 	}), "10 and 10.00 are one amount")
+	assert.Equal(t, fp(payloads["base"]), fp(func(f *fingerprint) *fingerprint {
+		return f.str("C1").str("O1").fen(1000)
+	}), "an amount added in fen digests as the decimal does (Earn adds it so)")
 }
 
 // TestHash128Avalanche flips each bit of a 40-byte input and requires both

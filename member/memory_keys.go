@@ -77,7 +77,11 @@ func (k *memKeyTable) settle(key string, slot int32, customer scrm.CustomerID, f
 	sh := &k.shards[slot>>keySlotBits]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.settle(maphash.String(k.seed, key), key, slot&(1<<keySlotBits-1), customer, fp, out, ok)
+	var h uint64
+	if !ok {
+		h = maphash.String(k.seed, key) // only a failed update's key is unindexed
+	}
+	sh.settle(h, key, slot&(1<<keySlotBits-1), customer, fp, out, ok)
 }
 
 // memKeyRec is one key's record: the key, customer, fingerprint and outcome
@@ -168,8 +172,8 @@ func (k *keyShard) nextSlot() int32 {
 	return int32(slot)
 }
 
-// settle is settle in the shard, with key's hash h given; called with mu
-// held.
+// settle is settle in the shard, with key's hash h given when ok is false;
+// called with mu held.
 func (k *keyShard) settle(h uint64, key string, slot int32, customer scrm.CustomerID, fp string, out []byte, ok bool) {
 	r := k.rec(slot)
 	if ok {

@@ -23,10 +23,20 @@ func CheckID(op, field, id string) error {
 		return Invalid(op, field, "required")
 	case len(id) > MaxIDLength:
 		return Invalid(op, field, "longer than %d bytes", MaxIDLength)
-	case !utf8.ValidString(id):
+	case !validUTF8(id):
 		return Invalid(op, field, "not valid UTF-8")
 	}
 	return nil
+}
+
+// validUTF8 is utf8.ValidString with a faster path for the short ASCII
+// strings IDs nearly always are: every request checks several.
+func validUTF8(s string) bool {
+	var or byte
+	for i := 0; i < len(s); i++ {
+		or |= s[i]
+	}
+	return or < utf8.RuneSelf || utf8.ValidString(s)
 }
 
 // CheckVersion is the optimistic-concurrency check of stores whose records
