@@ -2,7 +2,6 @@ package member
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"math/bits"
 	"sync"
 	"time"
@@ -89,10 +88,24 @@ func (f *fingerprint) sum() string {
 	if f.pool != nil && cap(f.buf) == len(f.arr) {
 		f.pool.Put(f)
 	}
-	var out [16]byte
-	binary.BigEndian.PutUint64(out[:8], hi)
-	binary.BigEndian.PutUint64(out[8:], lo)
-	return hex.EncodeToString(out[:])
+	var out [32]byte
+	putHex(out[:16], hi)
+	putHex(out[16:], lo)
+	return string(out[:])
+}
+
+// putHex writes x to b[:16] as 16 lowercase hex digits, as hex.Encode
+// writes x's big-endian bytes, but eight digits per step: each 32-bit half
+// is spread one nibble per byte, and every byte turned into its digit at
+// once ('0'+n, plus 'a'-'0'-10 where n >= 10).
+func putHex(b []byte, x uint64) {
+	for i, h := range [2]uint64{x >> 32, x & 0xffffffff} {
+		v := (h | h<<16) & 0x0000ffff0000ffff
+		v = (v | v<<8) & 0x00ff00ff00ff00ff
+		v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+		over9 := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
+		binary.BigEndian.PutUint64(b[8*i:], v+0x3030303030303030+over9*('a'-'0'-10))
+	}
 }
 
 // The odd constants hash128 mixes with.

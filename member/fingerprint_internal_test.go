@@ -1,7 +1,10 @@
 package member
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"math/bits"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -78,4 +81,21 @@ func TestHash128Avalanche(t *testing.T) {
 		}
 	}
 	assert.InDelta(t, 0.5, float64(flipped)/float64(n), 0.05)
+}
+
+// TestPutHex checks putHex against hex.Encode of the big-endian bytes, on
+// every digit in every position and random values.
+func TestPutHex(t *testing.T) {
+	xs := []uint64{0, ^uint64(0), 0x0123456789abcdef, 0xfedcba9876543210, 0x9a9a9a9a9a9a9a9a, 0xa0a0a0a0a0a0a0a0}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		xs = append(xs, rng.Uint64())
+	}
+	for _, x := range xs {
+		var be [8]byte
+		binary.BigEndian.PutUint64(be[:], x)
+		got := make([]byte, 16)
+		putHex(got, x)
+		require.Equal(t, hex.EncodeToString(be[:]), string(got), "%#x", x)
+	}
 }

@@ -24,11 +24,11 @@ func NewMemoryStore() Store {
 
 type memoryStore struct {
 	tenants tenantTable[memTenant]
-	// Recycled account states and transactions: an update copies the
-	// stored state into a recycled one and, once saved, recycles the state
-	// it replaced, so a steady stream of updates allocates neither.
-	states sync.Pool
-	txs    sync.Pool
+	// Recycled transactions, each with a spare account state: an update
+	// copies the stored state into the spare and, once saved, keeps the
+	// state it replaced as the next spare, so a steady stream of updates
+	// allocates neither.
+	txs sync.Pool
 
 	// The state of check-in, stored value, paid plans and the points
 	// mall, each kept by its own file.
@@ -71,6 +71,33 @@ type memAccount struct {
 	// The account's nodes in the tenant's due and exp indexes, guarded by
 	// the tenant's idxMu.
 	dueNode, expNode skipNode[memAccount]
+	// warmed keeps what warm read, so that the reads are made.
+	warmed uint64
+}
+
+// warm reads the first place of each part of the account an update goes on
+// to use (its state and lots, the slot of the order tag, the journal's
+// tail) one right after the other, before any of them is needed: an
+// account not used for a while is out of the CPU's caches, and its misses
+// then overlap instead of following one another as the update reaches
+// each part. Called with a.mu held.
+func (a *memAccount) warm(otag uint32, order bool) {
+	var w uint64
+	if st := a.state; st != nil {
+		w = uint64(st.Seq)
+		if len(st.Lots) > 0 {
+			w += uint64(st.Lots[0].Remaining)
+		}
+	}
+	if order {
+		w += a.orders.Peek(otag)
+	}
+	if n := len(a.journal.segs); n > 0 {
+		if b := a.journal.segs[n-1].b; len(b) > 0 {
+			w += uint64(b[len(b)-1])
+		}
+	}
+	a.warmed = w
 }
 
 // ledgerOutcome is the outcome a settled key recorded, decoded.
@@ -274,10 +301,16 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 		tx = &LedgerTx{}
 	}
 	defer func() {
-		*tx = LedgerTx{}
+		*tx = LedgerTx{spare: tx.spare}
 		s.txs.Put(tx)
 	}()
-	st, _ := s.states.Get().(*AccountState)
+	var otag uint32
+	if p.OrderID != "" {
+		otag = slots.Tag(maphash.String(t.seed, p.OrderID))
+	}
+	acc.warm(otag, p.OrderID != "")
+	st := tx.spare
+	tx.spare = nil
 	if st == nil {
 		st = &AccountState{}
 	}
@@ -291,9 +324,7 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	// Look the order up; a new one is indexed on commit (acc.mu is held
 	// throughout, so no other update can take its place meanwhile).
 	newOrder, order := false, int32(-1)
-	var otag uint32
 	if p.OrderID != "" {
-		otag = slots.Tag(maphash.String(t.seed, p.OrderID))
 		if order = acc.findOrder(otag, p.OrderID); order >= 0 {
 			tx.order = acc.order(order)
 			tx.Order = &tx.order
@@ -302,7 +333,7 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 		}
 	}
 	fail := func(err error) (Outcome, int32, error) {
-		s.states.Put(st)
+		tx.spare = st
 		return Outcome{}, -1, err
 	}
 	if p.HoldID != "" {
@@ -331,7 +362,7 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	}
 	if tx.Account != st {
 		st.reset()
-		s.states.Put(st)
+		tx.spare = st
 		st = tx.Account // fn replaced the account; keep what it left
 	}
 
@@ -342,7 +373,7 @@ func (s *memoryStore) apply(ctx context.Context, t *memTenant, acc *memAccount, 
 	if old := acc.state; old != nil {
 		st.Version = old.Version + 1
 		old.reset()
-		s.states.Put(old)
+		tx.spare = old
 	} else {
 		st.Version = 1
 	}

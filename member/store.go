@@ -133,6 +133,8 @@ type LedgerTx struct {
 	// (see newOrder), so that doing so allocates nothing; it is the
 	// store's with the rest of tx.
 	order OrderRecord
+	// spare is an account state the memory store recycles with tx.
+	spare *AccountState
 }
 
 // newOrder returns a new order record with the ID id, kept in tx.
