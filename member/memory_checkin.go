@@ -39,6 +39,25 @@ type ciCustomer struct {
 	zones zones
 	keys  map[int32]string
 	own   map[int32][]scrm.Reward
+	// warmed keeps what warm read, so that the reads are made.
+	warmed int64
+}
+
+// warm reads the runs and the latest record, the parts of the customer's
+// check-ins that an update goes on to use, one right after the other
+// before either is needed, so that their cache misses overlap (see
+// memAccount.warm). Called with c.mu held.
+func (c *ciCustomer) warm() {
+	var w int64
+	if len(c.state.Runs) > 0 {
+		w = int64(c.state.Runs[len(c.state.Runs)-1].Last)
+	}
+	if n := len(c.records.chunks); n > 0 {
+		if ch := c.records.chunks[n-1]; len(ch) > 0 {
+			w += ch[len(ch)-1].sec
+		}
+	}
+	c.warmed = w
 }
 
 // ciRec is a CheckInRecord as the memory store keeps it: without pointers,
@@ -292,6 +311,7 @@ func (m *memCheckIns) apply(ctx context.Context, op string, t *ciTenant, c *ciCu
 		*x = ciTx{}
 		m.txs.Put(x)
 	}()
+	c.warm()
 	x.state = c.state
 	x.state.Runs = append(x.runs[:0], c.state.Runs...)
 	if c.state.Version == 0 {
