@@ -330,7 +330,7 @@ func (o *checkInOp) run(tx *CheckInTx) error {
 		o.existing = tx.Existing.Clone() // tx is the store's once fn returns
 		return errCheckedIn
 	}
-	tx.Record = checkInDay(o.rule, tx.State, o.date, o.today, o.now, false)
+	tx.Record = checkInDay(tx.newRecord(), o.rule, tx.State, o.date, o.today, o.now, false)
 	return nil
 }
 
@@ -350,8 +350,9 @@ func checkInGrantKey(customer scrm.CustomerID, date int32, i int) string {
 	return string(b)
 }
 
-// checkInDay records date in state under rule and returns its record.
-func checkInDay(rule *CheckInRule, st *CheckInState, date, today int32, now time.Time, makeUp bool) *CheckInRecord {
+// checkInDay records date in state under rule and returns its record,
+// filled in at rec.
+func checkInDay(rec *CheckInRecord, rule *CheckInRule, st *CheckInState, date, today int32, now time.Time, makeUp bool) *CheckInRecord {
 	var pos int
 	st.Runs, pos = runsInsert(st.Runs, date)
 	st.Runs = runsPrune(st.Runs, today)
@@ -360,7 +361,7 @@ func checkInDay(rule *CheckInRule, st *CheckInState, date, today int32, now time
 		st.CreatedAt = now
 	}
 	st.UpdatedAt = now
-	rec := &CheckInRecord{Date: date, At: now, Streak: pos, MakeUp: makeUp, Rule: rule.Version}
+	*rec = CheckInRecord{Date: date, At: now, Streak: pos, MakeUp: makeUp, Rule: rule.Version}
 	day, rewards := rule.ladder(pos)
 	rec.CycleDay = day
 	if !makeUp {
@@ -506,7 +507,7 @@ func (s *Service) MakeUp(ctx context.Context, req MakeUpRequest) (CheckInResult,
 			return scrm.Errorf(scrm.ErrExhausted, op, "the %d make-ups of the month are used", rule.MakeUpPerMonth)
 		}
 		st.MakeUps++
-		r := checkInDay(rule, st, date, today, now, true)
+		r := checkInDay(tx.newRecord(), rule, st, date, today, now, true)
 		r.Cost, r.Key = cost, req.IdempotencyKey
 		tx.Record = r
 		return nil

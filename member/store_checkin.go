@@ -94,6 +94,16 @@ type CheckInTx struct {
 	Existing *CheckInRecord
 	// Record is the record to save; fn sets it.
 	Record *CheckInRecord
+
+	// record is room for the record fn creates (see newRecord), so that
+	// doing so allocates nothing; it is the store's with the rest of tx.
+	record CheckInRecord
+}
+
+// newRecord returns an empty record kept in tx.
+func (tx *CheckInTx) newRecord() *CheckInRecord {
+	tx.record = CheckInRecord{}
+	return &tx.record
 }
 
 // ListCheckInsParams are the inputs of CheckInStore.CheckIns.
