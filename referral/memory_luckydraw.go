@@ -353,30 +353,10 @@ func (s *memoryStore) SettleLotteryDraw(ctx context.Context, p SettleLotteryDraw
 	return time.Unix(0, d.settled), claimed, nil
 }
 
-func (s *memoryStore) ClaimLotteryGrant(ctx context.Context, p ClaimLotteryGrantParams) (bool, error) {
-	const op = "referral.MemoryStore.ClaimLotteryGrant"
-	mt, lk, err := s.luckyOf(ctx, op, p.Tenant)
-	if err != nil {
-		return false, err
-	}
-	if mt != nil {
-		defer mt.mu.Unlock()
-	}
-	d := lk.draw(p.Key)
-	switch {
-	case d == nil:
-		return false, notFound(op, "draw "+p.Key)
-	case d.pending:
-		return false, scrm.Errorf(scrm.ErrConflict, op, "draw %s is pending", p.Key)
-	case !d.won() || d.granted != 0 || d.claimedUntil > p.Now.UnixNano():
-		return false, nil
-	}
-	d.claimedUntil = p.Until.UnixNano()
-	return true, nil
-}
-
-func (s *memoryStore) ReleaseLotteryGrant(ctx context.Context, tenant scrm.TenantID, key string) error {
-	const op = "referral.MemoryStore.ReleaseLotteryGrant"
+// withDraw runs f on the draw of key with its tenant locked, or returns
+// ErrNotFound naming the draw: what the methods that change one draw
+// share.
+func (s *memoryStore) withDraw(ctx context.Context, op string, tenant scrm.TenantID, key string, f func(lk *memLucky, d *memDraw) error) error {
 	mt, lk, err := s.luckyOf(ctx, op, tenant)
 	if err != nil {
 		return err
@@ -388,26 +368,46 @@ func (s *memoryStore) ReleaseLotteryGrant(ctx context.Context, tenant scrm.Tenan
 	if d == nil {
 		return notFound(op, "draw "+key)
 	}
-	d.claimedUntil = 0
-	return nil
+	return f(lk, d)
+}
+
+func (s *memoryStore) ClaimLotteryGrant(ctx context.Context, p ClaimLotteryGrantParams) (bool, error) {
+	const op = "referral.MemoryStore.ClaimLotteryGrant"
+	claimed := false
+	err := s.withDraw(ctx, op, p.Tenant, p.Key, func(_ *memLucky, d *memDraw) error {
+		switch {
+		case d.pending:
+			return scrm.Errorf(scrm.ErrConflict, op, "draw %s is pending", p.Key)
+		case !d.won() || d.granted != 0 || d.claimedUntil > p.Now.UnixNano():
+			return nil
+		}
+		d.claimedUntil, claimed = p.Until.UnixNano(), true
+		return nil
+	})
+	return claimed, err
+}
+
+func (s *memoryStore) ReleaseLotteryGrant(ctx context.Context, tenant scrm.TenantID, key string) error {
+	return s.withDraw(ctx, "referral.MemoryStore.ReleaseLotteryGrant", tenant, key, func(_ *memLucky, d *memDraw) error {
+		d.claimedUntil = 0
+		return nil
+	})
 }
 
 func (s *memoryStore) CancelLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string) error {
 	const op = "referral.MemoryStore.CancelLotteryDraw"
-	mt, lk, err := s.luckyOf(ctx, op, tenant)
-	if err != nil {
-		return err
-	}
-	if mt != nil {
-		defer mt.mu.Unlock()
-	}
-	d := lk.draw(key)
-	switch {
-	case d == nil:
-		return notFound(op, "draw "+key)
-	case !d.pending:
-		return scrm.Errorf(scrm.ErrConflict, op, "draw %s is settled", key)
-	}
+	return s.withDraw(ctx, op, tenant, key, func(lk *memLucky, d *memDraw) error {
+		if !d.pending {
+			return scrm.Errorf(scrm.ErrConflict, op, "draw %s is settled", key)
+		}
+		lk.cancel(key, d)
+		return nil
+	})
+}
+
+// cancel undoes a pending draw: its key, its count against the customer's
+// daily limit and the prize it held.
+func (lk *memLucky) cancel(key string, d *memDraw) {
 	d.gone = true
 	lk.byKey.delete(key)
 	c, _ := lk.customers.get(string(d.customer))
@@ -423,32 +423,23 @@ func (s *memoryStore) CancelLotteryDraw(ctx context.Context, tenant scrm.TenantI
 			ml.retired[id]--
 		}
 	}
-	return nil
 }
 
 func (s *memoryStore) MarkLotteryDrawGranted(ctx context.Context, tenant scrm.TenantID, key string, at time.Time) error {
 	const op = "referral.MemoryStore.MarkLotteryDrawGranted"
-	mt, lk, err := s.luckyOf(ctx, op, tenant)
-	if err != nil {
-		return err
-	}
-	if mt != nil {
-		defer mt.mu.Unlock()
-	}
-	d := lk.draw(key)
-	switch {
-	case d == nil:
-		return notFound(op, "draw "+key)
-	case d.pending:
-		return scrm.Errorf(scrm.ErrConflict, op, "draw %s is pending", key)
-	case !d.won():
-		return scrm.Errorf(scrm.ErrConflict, op, "draw %s won nothing", key)
-	}
-	if d.granted == 0 {
-		d.granted = at.UnixNano()
-	}
-	d.claimedUntil = 0
-	return nil
+	return s.withDraw(ctx, op, tenant, key, func(_ *memLucky, d *memDraw) error {
+		switch {
+		case d.pending:
+			return scrm.Errorf(scrm.ErrConflict, op, "draw %s is pending", key)
+		case !d.won():
+			return scrm.Errorf(scrm.ErrConflict, op, "draw %s won nothing", key)
+		}
+		if d.granted == 0 {
+			d.granted = at.UnixNano()
+		}
+		d.claimedUntil = 0
+		return nil
+	})
 }
 
 func (s *memoryStore) ListLotteryDraws(ctx context.Context, p ListLotteryDrawsParams) (DrawResultPage, error) {
