@@ -1,8 +1,6 @@
 package coupon
 
 import (
-	"unicode/utf8"
-
 	"github.com/shopspring/decimal"
 
 	"github.com/scrmkit/scrmkit/scrm"
@@ -85,7 +83,7 @@ func priceCart(op string, c Cart) (*pricedCart, error) {
 // checkItem validates one line; the field names are built only on error.
 func checkItem(op string, i int, it Item) error {
 	f := func(name string) string { return "Items[" + itoa(i) + "]." + name }
-	if it.SKU == "" || len(it.SKU) > scrm.MaxIDLength || !utf8.ValidString(it.SKU) {
+	if it.SKU == "" || len(it.SKU) > scrm.MaxIDLength || !scrm.ValidUTF8(it.SKU) {
 		return scrm.CheckID(op, f("SKU"), it.SKU)
 	}
 	if len(it.Category) > scrm.MaxIDLength {

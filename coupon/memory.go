@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -524,7 +523,7 @@ func checkClaimParams(op string, p ClaimParams) error {
 		if c.Tenant != p.Tenant || c.Template != p.Template || c.Customer != p.Customer {
 			return scrm.Invalid(op, "Coupons["+itoa(i)+"]", "not of the params' tenant, template and customer")
 		}
-		if c.ID == "" || len(c.ID) > scrm.MaxIDLength || !utf8.ValidString(c.ID) {
+		if c.ID == "" || len(c.ID) > scrm.MaxIDLength || !scrm.ValidUTF8(c.ID) {
 			return scrm.CheckID(op, "Coupons["+itoa(i)+"].ID", c.ID) // names the field only on error
 		}
 	}

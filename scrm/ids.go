@@ -23,17 +23,18 @@ func CheckID(op, field, id string) error {
 		return Invalid(op, field, "required")
 	case len(id) > MaxIDLength:
 		return Invalid(op, field, "longer than %d bytes", MaxIDLength)
-	case !validUTF8(id):
+	case !ValidUTF8(id):
 		return Invalid(op, field, "not valid UTF-8")
 	}
 	return nil
 }
 
-// validUTF8 is utf8.ValidString with a faster path for the short ASCII
-// strings IDs nearly always are (every request checks several): their
-// bytes are ORed eight at a time (the compiler loads the eight as one word)
-// and the full check runs only when some byte is not ASCII.
-func validUTF8(s string) bool {
+// ValidUTF8 is utf8.ValidString with a faster path for the short ASCII
+// strings that IDs, keys and notes nearly always are (every request checks
+// several): their bytes are ORed eight at a time (the compiler loads the
+// eight as one word) and the full check runs only when some byte is not
+// ASCII.
+func ValidUTF8(s string) bool {
 	var or uint64
 	for t := s; ; t = t[8:] {
 		if len(t) < 8 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +89,37 @@ func TestOptionsDefaults(t *testing.T) {
 	assert.NotEqual(t, d.NewID(), d.NewID())
 	assert.Contains(t, []string{"Asia/Shanghai", "CST"}, d.Location.String())
 	assert.NoError(t, d.Publisher.Publish(context.Background(), scrm.Event{}))
+}
+
+// TestRewardRouterRoutesWhileGranting replaces a route while 8 goroutines
+// grant through the router: every grant reaches one of the two Rewarders
+// (none is lost or sees a half-made table), and once Route returns every
+// grant reaches the new one. The zero value is a usable, empty router.
+func TestRewardRouterRoutesWhileGranting(t *testing.T) {
+	ctx := context.Background()
+	var zero scrm.RewardRouter
+	g := scrm.Grant{Tenant: "t1", Customer: "c1", IdempotencyKey: "k1", Reward: scrm.Reward{Kind: scrm.RewardPoints, Points: 5}}
+	require.ErrorIs(t, zero.Grant(ctx, g), scrm.ErrInvalid, "no route yet")
+	var a, b atomic.Int64
+	zero.Route(scrm.RewardPoints, scrm.RewarderFunc(func(context.Context, scrm.Grant) error { a.Add(1); return nil }))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				assert.NoError(t, zero.Grant(ctx, g))
+			}
+		}()
+	}
+	zero.Route(scrm.RewardCoupon, scrm.RewarderFunc(func(context.Context, scrm.Grant) error { return nil }))
+	zero.Route(scrm.RewardPoints, scrm.RewarderFunc(func(context.Context, scrm.Grant) error { b.Add(1); return nil }))
+	wg.Wait()
+	assert.Equal(t, int64(8*500), a.Load()+b.Load())
+	olda, oldb := a.Load(), b.Load()
+	require.NoError(t, zero.Grant(ctx, g))
+	assert.Equal(t, olda, a.Load(), "the replaced Rewarder gets nothing more")
+	assert.Equal(t, oldb+1, b.Load(), "a grant after Route reaches the new Rewarder")
 }
 
 func TestRewardRouter(t *testing.T) {

@@ -29,6 +29,9 @@ func IsFen(d decimal.Decimal) bool {
 // false when d has digits below the fen or is too large for an int64 of fen
 // (beyond about 10^16 yuan).
 func ToFen(d decimal.Decimal) (fen int64, ok bool) {
+	if d.IsZero() { // the zero Reward.Amount of every points grant
+		return 0, true
+	}
 	if d.NumDigits() > 18 {
 		return 0, false
 	}

@@ -2,7 +2,9 @@ package scrm
 
 import (
 	"context"
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shopspring/decimal"
 )
@@ -88,22 +90,30 @@ func (f RewarderFunc) Grant(ctx context.Context, g Grant) error { return f(ctx, 
 
 // RewardRouter sends each Grant to the Rewarder registered for its Kind, so
 // one Rewarder can be handed to every package. It is safe for concurrent
-// use; register routes before granting.
+// use; register routes before granting. The zero value is an empty router.
 type RewardRouter struct {
-	mu     sync.RWMutex
-	routes map[RewardKind]Rewarder
+	mu sync.Mutex // serializes Route
+	// routes is replaced whole by Route and never changed in place, so
+	// Grant reads it without a lock (no lock word for every grant of
+	// every core to write).
+	routes atomic.Pointer[map[RewardKind]Rewarder]
 }
 
 // NewRewardRouter returns a router with no routes.
 func NewRewardRouter() *RewardRouter {
-	return &RewardRouter{routes: make(map[RewardKind]Rewarder)}
+	return &RewardRouter{}
 }
 
 // Route registers to as the Rewarder for kind, replacing any earlier one.
 func (r *RewardRouter) Route(kind RewardKind, to Rewarder) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.routes[kind] = to
+	m := make(map[RewardKind]Rewarder)
+	if old := r.routes.Load(); old != nil {
+		maps.Copy(m, *old)
+	}
+	m[kind] = to
+	r.routes.Store(&m)
 }
 
 // Grant validates g and passes it to the Rewarder of its kind. Errors:
@@ -113,9 +123,10 @@ func (r *RewardRouter) Grant(ctx context.Context, g Grant) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	r.mu.RLock()
-	to := r.routes[g.Reward.Kind]
-	r.mu.RUnlock()
+	var to Rewarder
+	if m := r.routes.Load(); m != nil {
+		to = (*m)[g.Reward.Kind]
+	}
 	if to == nil {
 		return Invalid("scrm.RewardRouter", "Reward.Kind", "no rewarder registered for kind %q", g.Reward.Kind)
 	}
