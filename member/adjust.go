@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -91,7 +90,7 @@ func checkNote(op, field, s string, required bool) error {
 		return scrm.Invalid(op, field, "required")
 	case len(s) > maxNoteLength:
 		return scrm.Invalid(op, field, "longer than %d bytes", maxNoteLength)
-	case !utf8.ValidString(s):
+	case !scrm.ValidUTF8(s):
 		return scrm.Invalid(op, field, "not valid UTF-8")
 	}
 	return nil
@@ -212,7 +211,7 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (EarnResult, er
 	}
 	f := s.newFingerprint(op).str(string(req.Customer)).int(int64(len(req.Lots)))
 	for _, l := range req.Lots {
-		f.int(l.Points).time(l.EarnedAt).time(l.ExpiresAt)
+		f = f.int(l.Points).time(l.EarnedAt).time(l.ExpiresAt)
 	}
 	fp := f.int(req.Growth).str(req.Note).sum()
 	out, replayed, err := s.update(ctx, op, UpdateParams{

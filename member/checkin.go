@@ -341,9 +341,23 @@ func checkInGrantKey(customer scrm.CustomerID, date int32, i int) string {
 	b := append(arr[:0], "checkin:"...)
 	b = append(b, customer...)
 	b = append(b, ':')
-	b = strconv.AppendInt(b, int64(date), 10)
+	if date >= 10000101 && date <= 99991231 { // 8 digits, written directly
+		d := uint32(date)
+		var dig [8]byte
+		for k := 7; k >= 0; k-- {
+			dig[k] = byte('0' + d%10)
+			d /= 10
+		}
+		b = append(b, dig[:]...)
+	} else {
+		b = strconv.AppendInt(b, int64(date), 10)
+	}
 	b = append(b, ':')
-	b = strconv.AppendInt(b, int64(i), 10)
+	if i >= 0 && i < 10 {
+		b = append(b, byte('0'+i))
+	} else {
+		b = strconv.AppendInt(b, int64(i), 10)
+	}
 	if len(b) > scrm.MaxIDLength {
 		return deriveID("checkin", string(customer), strconv.Itoa(int(date)), strconv.Itoa(i))
 	}

@@ -3,11 +3,14 @@ package member
 import (
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scrmkit/scrmkit/scrm"
 )
 
 // numDate returns the yyyymmdd date of a day number (the inverse of
@@ -23,6 +26,16 @@ func TestCivilDays(t *testing.T) {
 		n := civilDays(y, int(m), day)
 		require.Equal(t, (d.Unix()-43200)/86400, n, d) // noon: an exact day
 		require.Equal(t, int32(y*10000+int(m)*100+day), numDate(n), d)
+		require.Equal(t, numDate(n), civilDate(n), d)
+		require.Equal(t, numDate(n+1), nextDate(numDate(n)), d)
+		require.Equal(t, numDate(n-1), prevDate(numDate(n)), d)
+		for _, k := range []int64{0, 1, 27, 28, 31, 365, 800} {
+			require.Equal(t, k, daysBetween(numDate(n), numDate(n+k)), d)
+		}
+	}
+	for n := int64(-719000); n < 2900000; n += 997 { // years 1–9909
+		require.Equal(t, numDate(n), civilDate(n), n)
+		require.Equal(t, n, dateNum(civilDate(n)), n)
 	}
 	assert.Equal(t, "2026-03-09", dateString(20260309))
 	assert.Equal(t, int32(20240301), numDate(dateNum(20240229)+1))
@@ -34,7 +47,9 @@ func TestCivilDays(t *testing.T) {
 func TestRunsProperty(t *testing.T) {
 	for seed := uint64(1); seed <= 200; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 9))
-		base := dateNum(20260201)
+		// Two months from a day in 2023–2026: across month and year ends
+		// and the leap day of 2024.
+		base := dateNum(20230101) + rng.Int64N(4*365)
 		set := map[int64]bool{}
 		var runs []DayRun
 		for i := 0; i < 40; i++ {
@@ -71,13 +86,15 @@ func TestRunsProperty(t *testing.T) {
 		}
 		// Pruning keeps the latest run and every run ending within
 		// runsKeep days.
-		today := numDate(base + 70)
-		pruned := runsPrune(slices.Clone(runs), today)
-		require.NotEmpty(t, pruned)
-		assert.Equal(t, runs[len(runs)-1], pruned[len(pruned)-1])
-		for _, r := range runs {
-			keep := dateNum(r.Last) >= dateNum(today)-runsKeep || r == runs[len(runs)-1]
-			assert.Equal(t, keep, slices.Contains(pruned, r))
+		for _, later := range []int64{60, 62, 63, 70, 90, 121, 122, 123} {
+			today := numDate(base + later)
+			pruned := runsPrune(slices.Clone(runs), today)
+			require.NotEmpty(t, pruned)
+			assert.Equal(t, runs[len(runs)-1], pruned[len(pruned)-1])
+			for _, r := range runs {
+				keep := dateNum(r.Last) >= dateNum(today)-runsKeep || r == runs[len(runs)-1]
+				assert.Equal(t, keep, slices.Contains(pruned, r), "seed %d today %d run %v", seed, today, r)
+			}
 		}
 	}
 }
@@ -88,4 +105,19 @@ func TestRunsStreak(t *testing.T) {
 	assert.Equal(t, 4, runsStreak(runs, 20260309), "yesterday's streak is still alive")
 	assert.Equal(t, 0, runsStreak(runs, 20260310), "broken")
 	assert.Equal(t, 0, runsStreak(nil, 20260310))
+}
+
+// TestCheckInGrantKey pins checkInGrantKey to the deriveID form it writes
+// faster, for dates of every length and reward indexes on both sides of
+// the one-digit path, and for customers long enough to need the hashed
+// form.
+func TestCheckInGrantKey(t *testing.T) {
+	for _, c := range []string{"C1", "customer-x", string(slices.Repeat([]byte("c"), 110))} {
+		for _, date := range []int32{20261123, 10000101, 99991231, 10000100, 99991232, 9991231, 1, 0, -20261123, 2147483647} {
+			for _, i := range []int{0, 1, 9, 10, 11, 123, -1} {
+				want := deriveID("checkin", c, strconv.Itoa(int(date)), strconv.Itoa(i))
+				require.Equal(t, want, checkInGrantKey(scrm.CustomerID(c), date, i), "%s %d %d", c, date, i)
+			}
+		}
+	}
 }

@@ -31,6 +31,10 @@ type engine struct {
 	grant grantArgs
 	// xop is the exchange whose charge the engine runs.
 	xop *exchangeOp
+	// room, when set, holds the first entry instead of a new entryBlock:
+	// the caller's, for a request whose entries it drops after the
+	// update's effects (a Grant).
+	room *entryBlock
 }
 
 // grantArgs are the arguments of grantStep.
@@ -78,7 +82,12 @@ func (e *engine) entry(kind EntryKind) *Entry {
 	e.a.Seq++
 	ent := Entry{Seq: e.a.Seq, Kind: kind, At: e.now, Key: e.key, Program: e.c.p.Version}
 	if e.tx.Outcome.Entries == nil {
-		b := new(entryBlock)
+		b := e.room
+		if b == nil {
+			b = new(entryBlock)
+		} else {
+			*b = entryBlock{}
+		}
 		ent.Lots = b.lots[:0:1] // set back to nil by finish if unused
 		b.ent[0] = ent
 		e.tx.Outcome.Entries = b.ent[:1:1]

@@ -3,7 +3,6 @@ package member
 import (
 	"encoding/binary"
 	"math/bits"
-	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -25,33 +24,29 @@ import (
 // across such an upgrade under an old key is refused with ErrConflict
 // rather than answered, which moves no value.
 type fingerprint struct {
-	buf  []byte
-	arr  [192]byte
-	pool *sync.Pool
+	buf []byte
 }
 
-// newFingerprint starts a fingerprint of an operation; finish it with sum,
-// which recycles it.
-func (s *Service) newFingerprint(op string) *fingerprint {
-	f, _ := s.fps.Get().(*fingerprint)
-	if f == nil {
-		f = &fingerprint{pool: &s.fps}
-	}
-	f.buf = f.arr[:0]
-	return f.str(op)
+// newFingerprint starts a fingerprint of an operation; add the payload's
+// values with the methods, each of which returns the fingerprint extended,
+// and finish it with sum. The methods take and return values, so that the
+// buffer newFingerprint makes stays on the caller's stack (a fingerprint
+// behind a pointer would put it on the heap, or need a pool).
+func (s *Service) newFingerprint(op string) fingerprint {
+	return fingerprint{buf: make([]byte, 0, 192)}.str(op)
 }
 
-func (f *fingerprint) str(s string) *fingerprint {
+func (f fingerprint) str(s string) fingerprint {
 	f.buf = append(binary.AppendUvarint(f.buf, uint64(len(s))), s...)
 	return f
 }
 
-func (f *fingerprint) int(i int64) *fingerprint {
+func (f fingerprint) int(i int64) fingerprint {
 	f.buf = binary.AppendVarint(f.buf, i)
 	return f
 }
 
-func (f *fingerprint) dec(d decimal.Decimal) *fingerprint {
+func (f fingerprint) dec(d decimal.Decimal) fingerprint {
 	if fen, ok := scrm.ToFen(d); ok {
 		return f.fen(fen)
 	}
@@ -60,12 +55,12 @@ func (f *fingerprint) dec(d decimal.Decimal) *fingerprint {
 }
 
 // fen adds an amount already converted to fen, as dec adds it.
-func (f *fingerprint) fen(fen int64) *fingerprint {
+func (f fingerprint) fen(fen int64) fingerprint {
 	f.buf = append(f.buf, 'f')
 	return f.int(fen)
 }
 
-func (f *fingerprint) time(t time.Time) *fingerprint {
+func (f fingerprint) time(t time.Time) fingerprint {
 	if t.IsZero() {
 		f.buf = append(f.buf, 'z')
 		return f
@@ -74,20 +69,17 @@ func (f *fingerprint) time(t time.Time) *fingerprint {
 	return f.int(t.UnixNano())
 }
 
-func (f *fingerprint) items(items []scrm.OrderItem) *fingerprint {
-	f.int(int64(len(items)))
+func (f fingerprint) items(items []scrm.OrderItem) fingerprint {
+	f = f.int(int64(len(items)))
 	for _, it := range items {
-		f.str(it.SKU).str(it.Category).dec(it.Price).int(int64(it.Quantity))
+		f = f.str(it.SKU).str(it.Category).dec(it.Price).int(int64(it.Quantity))
 	}
 	return f
 }
 
-// sum returns the 128-bit hash of the encoding in hex, and recycles f.
-func (f *fingerprint) sum() string {
+// sum returns the 128-bit hash of the encoding in hex.
+func (f fingerprint) sum() string {
 	hi, lo := hash128(f.buf)
-	if f.pool != nil && cap(f.buf) == len(f.arr) {
-		f.pool.Put(f)
-	}
 	var out [32]byte
 	putHex(out[:16], hi)
 	putHex(out[16:], lo)

@@ -21,28 +21,28 @@ import (
 func TestFingerprintTellsPayloadsApart(t *testing.T) {
 	s := &Service{}
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	fp := func(build func(f *fingerprint) *fingerprint) string {
+	fp := func(build func(f fingerprint) fingerprint) string {
 		return build(s.newFingerprint("member.Earn")).sum()
 	}
-	payloads := map[string]func(f *fingerprint) *fingerprint{
-		"base":     func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").dec(decimal.RequireFromString("10")) },
-		"boundary": func(f *fingerprint) *fingerprint { return f.str("C1O").str("1").dec(decimal.RequireFromString("10")) },
-		"amount": func(f *fingerprint) *fingerprint {
+	payloads := map[string]func(f fingerprint) fingerprint{
+		"base":     func(f fingerprint) fingerprint { return f.str("C1").str("O1").dec(decimal.RequireFromString("10")) },
+		"boundary": func(f fingerprint) fingerprint { return f.str("C1O").str("1").dec(decimal.RequireFromString("10")) },
+		"amount": func(f fingerprint) fingerprint {
 			return f.str("C1").str("O1").dec(decimal.RequireFromString("10.01"))
 		},
-		"sub-fen": func(f *fingerprint) *fingerprint {
+		"sub-fen": func(f fingerprint) fingerprint {
 			return f.str("C1").str("O1").dec(decimal.RequireFromString("10.001"))
 		},
-		"zero time": func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").time(time.Time{}) },
-		"epoch":     func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").time(time.Unix(0, 0)) },
-		"time":      func(f *fingerprint) *fingerprint { return f.str("C1").str("O1").time(at) },
-		"no items":  func(f *fingerprint) *fingerprint { return f.str("C1").items(nil) },
-		"one item":  func(f *fingerprint) *fingerprint { return f.str("C1").items([]scrm.OrderItem{{SKU: "A", Quantity: 1}}) },
-		"two items": func(f *fingerprint) *fingerprint {
+		"zero time": func(f fingerprint) fingerprint { return f.str("C1").str("O1").time(time.Time{}) },
+		"epoch":     func(f fingerprint) fingerprint { return f.str("C1").str("O1").time(time.Unix(0, 0)) },
+		"time":      func(f fingerprint) fingerprint { return f.str("C1").str("O1").time(at) },
+		"no items":  func(f fingerprint) fingerprint { return f.str("C1").items(nil) },
+		"one item":  func(f fingerprint) fingerprint { return f.str("C1").items([]scrm.OrderItem{{SKU: "A", Quantity: 1}}) },
+		"two items": func(f fingerprint) fingerprint {
 			return f.str("C1").items([]scrm.OrderItem{{SKU: "A", Quantity: 1}, {SKU: "A", Quantity: 1}})
 		},
-		"long":         func(f *fingerprint) *fingerprint { return f.str("C1234567890123456789012345678901234567890") },
-		"long, 1 byte": func(f *fingerprint) *fingerprint { return f.str("C1234567890123456789012345678901234567891") },
+		"long":         func(f fingerprint) fingerprint { return f.str("C1234567890123456789012345678901234567890") },
+		"long, 1 byte": func(f fingerprint) fingerprint { return f.str("C1234567890123456789012345678901234567891") },
 	}
 	seen := map[string]string{}
 	for name, build := range payloads {
@@ -54,10 +54,10 @@ func TestFingerprintTellsPayloadsApart(t *testing.T) {
 		seen[sum] = name
 		assert.Equal(t, sum, fp(build), "%s digests differently twice", name)
 	}
-	assert.Equal(t, fp(payloads["base"]), fp(func(f *fingerprint) *fingerprint {
+	assert.Equal(t, fp(payloads["base"]), fp(func(f fingerprint) fingerprint {
 		return f.str("C1").str("O1").dec(decimal.RequireFromString("10.00"))
 	}), "10 and 10.00 are one amount")
-	assert.Equal(t, fp(payloads["base"]), fp(func(f *fingerprint) *fingerprint {
+	assert.Equal(t, fp(payloads["base"]), fp(func(f fingerprint) fingerprint {
 		return f.str("C1").str("O1").fen(1000)
 	}), "an amount added in fen digests as the decimal does (Earn adds it so)")
 }
@@ -97,5 +97,45 @@ func TestPutHex(t *testing.T) {
 		got := make([]byte, 16)
 		putHex(got, x)
 		require.Equal(t, hex.EncodeToString(be[:]), string(got), "%#x", x)
+	}
+}
+
+// TestFingerprintEncoding builds random payloads of every length, from a
+// few bytes to several times the buffer newFingerprint makes (so that they
+// outgrow it at every position), and requires the encoding written by
+// append in the plain way, and its digest: a length-prefixed string, a
+// zigzag varint, a one-byte tag before fen.
+func TestFingerprintEncoding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	svc := &Service{}
+	for range 3000 {
+		f := svc.newFingerprint("op")
+		want := append(binary.AppendUvarint(nil, 2), "op"...)
+		for range rng.IntN(40) {
+			switch rng.IntN(3) {
+			case 0:
+				b := make([]byte, rng.IntN(70))
+				for i := range b {
+					b[i] = byte(rng.Uint32())
+				}
+				s := string(b)
+				f = f.str(s)
+				want = append(binary.AppendUvarint(want, uint64(len(s))), s...)
+			case 1:
+				i := rng.Int64() >> rng.IntN(64)
+				f = f.int(i)
+				want = binary.AppendVarint(want, i)
+			default:
+				fen := rng.Int64N(1 << 40)
+				f = f.fen(fen)
+				want = binary.AppendVarint(append(want, 'f'), fen)
+			}
+		}
+		require.Equal(t, want, f.buf)
+		hi, lo := hash128(want)
+		var h [32]byte
+		putHex(h[:16], hi)
+		putHex(h[16:], lo)
+		require.Equal(t, string(h[:]), f.sum())
 	}
 }

@@ -73,7 +73,6 @@ type Service struct {
 	rewarder scrm.Rewarder
 
 	progs   newest[*compiled]
-	fps     sync.Pool // *fingerprint buffers
 	engines sync.Pool // *engine, recycled once Store.Update returns
 	ciOps   sync.Pool // *checkInOp, recycled once Store.UpdateCheckIn returns
 	payOps  sync.Pool // *payOp, recycled once Store.UpdateStoredValue returns
@@ -240,13 +239,23 @@ func (s *Service) updateArgs(ctx context.Context, op string, p UpdateParams, ste
 		r.fn = r.e.run
 	}
 	r.e = engine{c: c, now: s.clock.Now(), env: env, key: p.IdempotencyKey, step: step, earn: earn, grant: grant}
+	if grant.kind != "" {
+		// Grant drops the outcome once its effects are done: its first
+		// entry goes in the runner's room.
+		r.e.room = &r.room
+	}
 	out, replayed, err := s.store.Update(ctx, p, r.fn)
 	r.e = engine{} // the store keeps no reference to fn once Update returns
-	s.runners.Put(r)
 	if err != nil {
+		s.runners.Put(r)
 		return Outcome{}, false, wrap(op, err)
 	}
-	return out, replayed, s.effects(ctx, p.Tenant, p.Customer, out)
+	err = s.effects(ctx, p.Tenant, p.Customer, out)
+	if grant.kind != "" {
+		out.Entries = nil // in r.room, which the next update reuses
+	}
+	s.runners.Put(r)
+	return out, replayed, err
 }
 
 // runner is a recycled engine with its run method bound once, so that
@@ -254,6 +263,8 @@ func (s *Service) updateArgs(ctx context.Context, op string, p UpdateParams, ste
 type runner struct {
 	e  engine
 	fn func(tx *LedgerTx) error
+	// room is the first-entry storage of a Grant (engine.room).
+	room entryBlock
 }
 
 // effects publishes the events an outcome's entries imply and grants its

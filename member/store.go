@@ -68,6 +68,10 @@ type Store interface {
 	// transactions. Once fn returns, tx and everything it points to belong
 	// to the store, which may keep them without copying: fn must not retain
 	// references to them (as io.Reader implementations must not retain p).
+	// The one exception is tx.Outcome.Entries (with their Lots), which may
+	// be storage of the caller's that it reuses once Update has returned
+	// and it has read the outcome: a store that keeps entries past Update
+	// copies or encodes them, as it writes them to the journal anyway.
 	//
 	// Errors: ErrInvalid for a missing tenant or customer, a tx.Order whose
 	// OrderID is not params.OrderID or a tx.Hold whose ID or Customer does
