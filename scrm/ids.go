@@ -31,22 +31,37 @@ func CheckID(op, field, id string) error {
 
 // ValidUTF8 is utf8.ValidString with a faster path for the short ASCII
 // strings that IDs, keys and notes nearly always are (every request checks
-// several): their bytes are ORed eight at a time (the compiler loads the
-// eight as one word) and the full check runs only when some byte is not
-// ASCII.
+// several): their bytes are ORed a word at a time (the last word
+// overlapping the one before; strings under 8 bytes as two overlapping
+// halves) and the full check runs only when some byte is not ASCII.
 func ValidUTF8(s string) bool {
 	var or uint64
-	for t := s; ; t = t[8:] {
-		if len(t) < 8 {
-			for i := 0; i < len(t); i++ {
-				or |= uint64(t[i])
-			}
-			break
+	switch n := len(s); {
+	case n >= 8:
+		for t := s; len(t) >= 8; t = t[8:] {
+			or |= word64(t)
 		}
-		or |= uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		or |= word64(s[n-8:])
+	case n >= 4:
+		or = uint64(word32(s) | word32(s[n-4:]))
+	case n > 0:
+		or = uint64(s[0] | s[n/2] | s[n-1])
 	}
 	return or&0x8080808080808080 == 0 || utf8.ValidString(s)
+}
+
+// word64 returns s[:8] as one little-endian word (the compiler loads the
+// eight bytes at once).
+func word64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// word32 returns s[:4] as one little-endian word.
+func word32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 // CheckVersion is the optimistic-concurrency check of stores whose records

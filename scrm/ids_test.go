@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -47,6 +48,28 @@ func TestCheckID(t *testing.T) {
 
 // FuzzCheckID: CheckID accepts exactly the non-empty, valid UTF-8 IDs of
 // at most MaxIDLength bytes.
+// TestValidUTF8EveryPosition puts a byte that is not ASCII (a lone
+// continuation byte, or the lead byte of a valid 2-byte rune) at each
+// position of ASCII strings of every length up to 40, so that each word,
+// each overlapping last word and each short-string load sees it, and
+// requires ValidUTF8 to agree with utf8.ValidString.
+func TestValidUTF8EveryPosition(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		base := []byte(strings.Repeat("k", n))
+		require.True(t, scrm.ValidUTF8(string(base)), n)
+		for i := 0; i < n; i++ {
+			b := append([]byte(nil), base...)
+			b[i] = 0x80
+			require.False(t, scrm.ValidUTF8(string(b)), "len %d at %d", n, i)
+			if i+1 < n {
+				b[i], b[i+1] = 0xc3, 0xa9 // é
+				require.Equal(t, utf8.Valid(b), scrm.ValidUTF8(string(b)), "len %d at %d", n, i)
+				require.True(t, scrm.ValidUTF8(string(b)), "len %d at %d", n, i)
+			}
+		}
+	}
+}
+
 func FuzzCheckID(f *testing.F) {
 	for _, s := range []string{"C1", "门店", "\xff", "a\x80b", ""} {
 		f.Add(s)
