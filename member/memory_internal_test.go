@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,4 +277,53 @@ func TestJournalRandom(t *testing.T) {
 		}
 		require.Equal(t, all, paged)
 	}
+}
+
+// TestTenantTableConcurrent has 8 goroutines get-or-create 300 tenants in
+// different orders while others only look them up (through the table's
+// growth from 8 slots to 1024): every tenant is made exactly once, all
+// goroutines get the same state for it, a lookup without create never
+// makes one, and every tenant is found afterwards.
+func TestTenantTableConcurrent(t *testing.T) {
+	var x tenantTable[int]
+	const tenants = 300
+	var made [tenants]atomic.Int32
+	got := make([][tenants]*int, 8)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for k := range tenants {
+				i := (k*7 + g*37) % tenants
+				got[g][i] = x.get(scrm.TenantID("t"+strconv.Itoa(i)), true, func() *int {
+					made[i].Add(1)
+					v := i
+					return &v
+				})
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range tenants {
+				if v := x.get(scrm.TenantID("t"+strconv.Itoa(i)), false, nil); v != nil && *v != i {
+					t.Errorf("tenant %d has the state of %d", i, *v)
+				}
+				if v := x.get(scrm.TenantID("absent"+strconv.Itoa(i)), false, nil); v != nil {
+					t.Errorf("absent%d found", i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range tenants {
+		require.Equal(t, int32(1), made[i].Load(), "tenant %d made once", i)
+		v := x.get(scrm.TenantID("t"+strconv.Itoa(i)), false, nil)
+		require.NotNil(t, v)
+		require.Equal(t, i, *v)
+		for g := range 8 {
+			require.Same(t, v, got[g][i], "goroutine %d, tenant %d", g, i)
+		}
+	}
+	require.Len(t, x.tab.Load().slots, 1024)
 }
