@@ -8,7 +8,8 @@ import (
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
-// tenantTable is a memory store's table of its tenants' state. Reading it
+// tenantTable is a memory store's table of its tenants' state (and, in
+// newest, a service's cache of their rules). Reading it
 // takes no lock and writes no shared word, so that the store calls of many
 // goroutines do not contend: every call reads it, and tenants are added
 // rarely. It is a table of atomic slots, published through an atomic

@@ -3,6 +3,7 @@ package member
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -24,30 +25,38 @@ type ruleCache struct {
 }
 
 // newest keeps per tenant the newest of the values put: a service's
-// compiled program, check-in rule or plans, by their version. The zero
-// value is empty.
+// compiled program, check-in rule or plans, by their version. Every
+// request reads it and puts are rare (a new version), so a read takes no
+// lock: the tenant's slot is found in a tenantTable and its value loaded
+// atomically. The zero value is empty.
 type newest[V any] struct {
-	mu sync.RWMutex
-	m  map[scrm.TenantID]V
+	t tenantTable[newestSlot[V]]
+}
+
+type newestSlot[V any] struct {
+	mu sync.Mutex // serializes puts
+	v  atomic.Pointer[V]
 }
 
 // get returns the tenant's value (the zero V when none).
 func (c *newest[V]) get(t scrm.TenantID) V {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[t]
+	if sl := c.t.get(t, false, nil); sl != nil {
+		if v := sl.v.Load(); v != nil {
+			return *v
+		}
+	}
+	var zero V
+	return zero
 }
 
 // put keeps v for the tenant unless the value kept is newer, as version
 // tells.
 func (c *newest[V]) put(t scrm.TenantID, v V, version func(V) int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[scrm.TenantID]V)
-	}
-	if old, ok := c.m[t]; !ok || version(old) <= version(v) {
-		c.m[t] = v
+	sl := c.t.get(t, true, func() *newestSlot[V] { return &newestSlot[V]{} })
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if old := sl.v.Load(); old == nil || version(*old) <= version(v) {
+		sl.v.Store(&v)
 	}
 }
 
