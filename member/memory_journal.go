@@ -347,15 +347,16 @@ func (j *journal) copyFrom(first int64, count int) []Entry {
 	return out
 }
 
-// growMax makes room for need more elements in the last of chunks, adding
-// a chunk of twice the last one's capacity (1 for the first), at most most
-// (or need), when there is not.
-func growMax[T any](chunks [][]T, need, most int) [][]T {
+// growChunks makes room for need more elements in the last of chunks (the
+// memory stores' arenas), adding, when there is not, a chunk of first
+// elements for the first and of twice the last one's capacity after, at
+// most most; and never fewer than need.
+func growChunks[T any](chunks [][]T, need, first, most int) [][]T {
 	last := len(chunks) - 1
 	if last >= 0 && cap(chunks[last])-len(chunks[last]) >= need {
 		return chunks
 	}
-	c := 1
+	c := first
 	if last >= 0 {
 		c = min(2*cap(chunks[last]), most)
 	}

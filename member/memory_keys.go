@@ -198,17 +198,8 @@ func (k *keyShard) settle(h uint64, key string, slot int32, customer scrm.Custom
 // where they start.
 func (k *keyShard) store(key, customer, fp string, out []byte) (chunk, off int32) {
 	n := len(key) + len(customer) + len(fp) + len(out)
+	k.arena = growChunks(k.arena, n, 256, keyArenaChunk) // a shard of a small tenant needs little
 	last := len(k.arena) - 1
-	if last < 0 || cap(k.arena[last])-len(k.arena[last]) < n {
-		c := keyArenaChunk
-		if last < 0 {
-			c = 256 // a shard of a small tenant needs little
-		} else if cap(k.arena[last]) < keyArenaChunk {
-			c = min(2*cap(k.arena[last]), keyArenaChunk)
-		}
-		k.arena = append(k.arena, make([]byte, 0, max(n, c)))
-		last++
-	}
 	off = int32(len(k.arena[last]))
 	a := append(k.arena[last], key...)
 	a = append(a, customer...)

@@ -97,11 +97,8 @@ func (a *recArena) putStr(s string) strRef {
 	if n == 0 {
 		return strRef{}
 	}
+	a.bytes = growChunks(a.bytes, n, recArenaChunk, recArenaChunk)
 	last := len(a.bytes) - 1
-	if last < 0 || len(a.bytes[last])+n > cap(a.bytes[last]) {
-		a.bytes = append(a.bytes, make([]byte, 0, max(recArenaChunk, n)))
-		last++
-	}
 	b := a.bytes[last]
 	off := len(b)
 	a.bytes[last] = append(b, s...)
@@ -126,11 +123,8 @@ func (a *recArena) putLots(l []LotMove) lotRef {
 	if n == 0 {
 		return lotRef{}
 	}
+	a.lots = growChunks(a.lots, n, lotChunk, lotChunk)
 	last := len(a.lots) - 1
-	if last < 0 || len(a.lots[last])+n > cap(a.lots[last]) {
-		a.lots = append(a.lots, make([]LotMove, 0, max(lotChunk, n)))
-		last++
-	}
 	c := a.lots[last]
 	off := len(c)
 	a.lots[last] = append(c, l...)

@@ -57,7 +57,7 @@ const svChunkShift = 8
 // new one of twice its size (at most 1<<svChunkShift), and returns its
 // place: the chunk's number << svChunkShift | the offset in it.
 func svAppend[T any](chunks [][]T, v T) ([][]T, int32) {
-	chunks = growMax(chunks, 1, 1<<svChunkShift)
+	chunks = growChunks(chunks, 1, 1, 1<<svChunkShift)
 	l := len(chunks) - 1
 	chunks[l] = append(chunks[l], v)
 	if l >= 1<<(31-svChunkShift) {
@@ -89,16 +89,8 @@ func (a *svArena) put(s1, s2, s3, s4 string) svStr {
 	if n == 0 {
 		return svStr{}
 	}
-	const most = 16 << 10
+	a.chunks = growChunks(a.chunks, n, 128, 16<<10)
 	last := len(a.chunks) - 1
-	if last < 0 || cap(a.chunks[last])-len(a.chunks[last]) < n {
-		c := 128
-		if last >= 0 {
-			c = min(2*cap(a.chunks[last]), most)
-		}
-		a.chunks = append(a.chunks, make([]byte, 0, max(c, n)))
-		last++
-	}
 	off := len(a.chunks[last])
 	b := append(a.chunks[last], s1...)
 	b = append(b, s2...)
