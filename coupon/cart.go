@@ -15,7 +15,8 @@ type Cart struct {
 	Tenant   scrm.TenantID
 	Customer scrm.CustomerID
 	// OrderID identifies the order; required by Lock. Coupons locked to this
-	// order are treated as available when quoting it again.
+	// order are treated as available when quoting it again, and so is the
+	// budget the order reserved for them.
 	OrderID string
 	// Store and Channel are checked against the coupons' Scope.Stores and
 	// Scope.Channels.

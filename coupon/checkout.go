@@ -2,6 +2,7 @@ package coupon
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -97,6 +98,10 @@ func (s *Service) offers(ctx context.Context, op string, cart *Cart, cs []Coupon
 	infos := make([]tmplInfo, 0, len(cs))
 	offers := make([]offer, len(cs))
 	out := make([]*offer, len(cs))
+	// own is what the order being quoted again reserves per template,
+	// loaded with the first template that has a budget.
+	var own []TemplateAmount
+	ownLoaded := cart.OrderID == ""
 	for i, c := range cs {
 		if c.Customer != cart.Customer {
 			return nil, scrm.Errorf(scrm.ErrForbidden, op, "coupon %s belongs to another customer", c.ID)
@@ -120,7 +125,21 @@ func (s *Service) offers(ctx context.Context, op string, cart *Cart, cs []Coupon
 				if err != nil {
 					return nil, scrm.Wrap(nil, op, err)
 				}
-				info.left = max(0, tm.budget-fen(st.Discount)-fen(st.Reserved))
+				if !ownLoaded {
+					if own, err = s.ownReservation(ctx, op, cart); err != nil {
+						return nil, err
+					}
+					ownLoaded = true
+				}
+				// Coupons locked to cart.OrderID are available to it, and
+				// so is the budget it reserved for them.
+				reserved := fen(st.Reserved)
+				for _, ta := range own {
+					if ta.Template == c.Template {
+						reserved -= fen(ta.Discount)
+					}
+				}
+				info.left = max(0, tm.budget-fen(st.Discount)-max(0, reserved))
 			}
 			if tm.t.RecheckAudience {
 				ok, err := s.inAudience(ctx, tm, cart.Tenant, cart.Customer, now)
@@ -137,6 +156,23 @@ func (s *Service) offers(ctx context.Context, op string, cart *Cart, cs []Coupon
 		out[i] = &offers[i]
 	}
 	return out, nil
+}
+
+// ownReservation returns what the locked order cart.OrderID of the cart's
+// customer reserves of each template's budget (nil when there is no such
+// order, or it is not locked).
+func (s *Service) ownReservation(ctx context.Context, op string, cart *Cart) ([]TemplateAmount, error) {
+	o, err := s.store.Order(ctx, cart.Tenant, cart.OrderID)
+	if errors.Is(err, scrm.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, scrm.Wrap(nil, op, err)
+	}
+	if o.State != OrderLocked || o.Customer != cart.Customer {
+		return nil, nil
+	}
+	return o.TemplateDiscounts(), nil
 }
 
 // LockRequest locks coupons to an order at checkout.

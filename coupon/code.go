@@ -95,7 +95,9 @@ type CodeRequest struct {
 	Channel  string
 	// IdempotencyKey is optional: by default a single-use code is its own
 	// key and a shared code is keyed by code and customer, so entering a
-	// code twice gets the same coupon.
+	// code twice gets the same coupon. With a key of its own, a second
+	// claim of the same code by the customer fails with ErrConflict: a key
+	// never lets a customer claim a code twice.
 	IdempotencyKey string
 }
 
@@ -108,10 +110,14 @@ type CodeRequest struct {
 // limit every attempt fails with ErrExhausted until time refills it. Correct
 // codes cost no attempt.
 //
+// Each customer gets at most one coupon per code: a shared code the customer
+// already claimed with, like a single-use code already spent, is refused
+// with ErrConflict unless the request replays the first claim's key.
+//
 // Errors: ErrInvalid (a malformed code or a mistyped character, caught by the
 // check character); ErrNotFound (no such code); ErrConflict (a single-use
-// code already spent by someone else); ErrExhausted (too many wrong codes, or
-// stock and limits); and Claim's.
+// code already spent, or a shared code the customer already claimed with);
+// ErrExhausted (too many wrong codes, or stock and limits); and Claim's.
 func (s *Service) ClaimCode(ctx context.Context, req CodeRequest) (Coupon, error) {
 	const op = "coupon.ClaimCode"
 	if err := checkIDs(op, "Tenant", string(req.Tenant), "Customer", string(req.Customer)); err != nil {

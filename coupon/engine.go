@@ -244,12 +244,19 @@ func allocate(d int64, w []int64, total int64, out []int64) {
 // mulDivRound returns a*b/c rounded half-up, for a, b >= 0 and c > 0 whose
 // quotient fits an int64 (the callers guarantee a <= c or b <= c).
 func mulDivRound(a, b, c int64) int64 {
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	q, r := bits.Div64(hi, lo, uint64(c))
-	if r >= uint64(c)-r {
+	q, r := mulDivRem(a, b, c)
+	if r >= c-r {
 		q++
 	}
-	return int64(q)
+	return q
+}
+
+// mulDivRem returns the quotient and remainder of a*b/c, exactly, under
+// mulDivRound's conditions.
+func mulDivRem(a, b, c int64) (q, r int64) {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	uq, ur := bits.Div64(hi, lo, uint64(c))
+	return int64(uq), int64(ur)
 }
 
 // evaluate prices the cart with the offers, in the order given; see

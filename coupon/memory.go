@@ -48,8 +48,11 @@ type memTenant struct {
 	seed      maphash.Seed
 	templates map[string]*memTemplate
 	codes     map[string]*Code
-	orders    map[string]*memOrder
-	lockKeys  map[string]string // lock key → order ID
+	// codeClaims index the shared codes' claims: the first coupon each
+	// customer got with each shared code.
+	codeClaims map[codeClaim]string
+	orders     map[string]*memOrder
+	lockKeys   map[string]string // lock key → order ID
 	// sorted holds every coupon ID in order for ListCoupons; IDs added
 	// since the last listing wait in the shards' pending lists.
 	sorted []string
@@ -64,6 +67,12 @@ type memShard struct {
 	byCustomer hindex[[]*Coupon] // never empty slices
 	claimKeys  hindex[*claimRecord]
 	pending    []string
+}
+
+// codeClaim is a customer's claim with a shared code.
+type codeClaim struct {
+	code     string
+	customer scrm.CustomerID
 }
 
 type memTemplate struct {
@@ -112,11 +121,12 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 	defer s.mu.Unlock()
 	if mt = s.tenants[t]; mt == nil {
 		mt = &memTenant{
-			seed:      s.seed,
-			templates: make(map[string]*memTemplate),
-			codes:     make(map[string]*Code),
-			orders:    make(map[string]*memOrder),
-			lockKeys:  make(map[string]string),
+			seed:       s.seed,
+			templates:  make(map[string]*memTemplate),
+			codes:      make(map[string]*Code),
+			codeClaims: make(map[codeClaim]string),
+			orders:     make(map[string]*memOrder),
+			lockKeys:   make(map[string]string),
 		}
 		for i := range mt.shards {
 			sh := &mt.shards[i]
@@ -416,6 +426,12 @@ func (mt *memTenant) claim(op string, p ClaimParams, rec *claimRecord, res *Clai
 		if !code.Shared && code.Customer != "" {
 			return scrm.Errorf(scrm.ErrConflict, op, "the code was already used")
 		}
+		if code.Shared {
+			if id, ok := mt.codeClaims[codeClaim{p.Code, p.Customer}]; ok {
+				return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "Code",
+					Msg: "the customer already claimed coupon " + quote(id) + " with the shared code"}
+			}
+		}
 	}
 	// Hash each ID once; remember whether its slot is taken, for set. A
 	// slot shared with an earlier coupon of this claim counts as taken.
@@ -466,7 +482,9 @@ func (mt *memTenant) claim(op string, p ClaimParams, rec *claimRecord, res *Clai
 	}
 	if code != nil {
 		code.Uses++
-		if !code.Shared {
+		if code.Shared {
+			mt.codeClaims[codeClaim{p.Code, p.Customer}] = p.Coupons[0].ID
+		} else {
 			code.Customer, code.Coupon, code.UsedAt = p.Customer, p.Coupons[0].ID, p.Coupons[0].IssuedAt
 		}
 	}

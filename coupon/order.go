@@ -146,15 +146,20 @@ type RefundedLine struct {
 	Line     int // position in the order's Cart.Items
 	SKU      string
 	Quantity int
-	// Discount is the coupons' share of the refunded units: for each
-	// coupon, its share of the line times the refunded fraction of the
-	// line, rounded half-up to the fen cumulatively (the shares of all
-	// refunds of a line add up exactly to the line's discount).
+	// Discount is the coupons' share of the refunded units, rounded per
+	// line: the line's discount × its units refunded so far ÷ its
+	// quantity, rounded half-up to the fen, minus the same for the units
+	// refunded before this refund (see Service.Refund). It is never
+	// negative nor above unit price × Quantity, and the Discounts of all
+	// refunds of a line add up exactly to the line's discount.
 	Discount decimal.Decimal
 	// Amount is what the customer paid for the units: unit price ×
-	// Quantity − Discount.
+	// Quantity − Discount, never negative.
 	Amount decimal.Decimal
-	// Coupons are each coupon's part of Discount.
+	// Coupons are each coupon's part of Discount, for the coupons with a
+	// part, in the order they applied. No part is negative, and each
+	// coupon's parts over all refunds of the line add up exactly to its
+	// share of the line (see Service.Refund for the split).
 	Coupons []CouponShare
 }
 

@@ -192,3 +192,150 @@ func expiries(q coupon.Quote, expiry map[string]time.Time) []time.Time {
 	slices.SortFunc(ts, func(a, b time.Time) int { return cmp.Compare(a.UnixNano(), b.UnixNano()) })
 	return ts
 }
+
+// TestRefundProperties refunds random orders in random partial steps and
+// checks the refund rule after every step: a line's refunded discount is
+// its discount rounded per line and cumulatively (L(u) = D × u ÷ q, half-up),
+// no Amount is negative or above the units' price, no coupon part is
+// negative, each coupon's parts add up exactly to its share once its line is
+// refunded in full, and the templates' stats give back exactly the parts.
+func TestRefundProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	// lineCum is L(u): d × u ÷ q rounded half-up, in fen.
+	lineCum := func(d, u, q int64) int64 { return (2*d*u + q) / (2 * q) }
+	for n := range 300 {
+		e := newEnv(t)
+		nCoupons := 1 + r.IntN(4)
+		ids := make([]string, nCoupons)
+		tmpls := make([]string, nCoupons)
+		for j := range ids {
+			tmpls[j] = fmt.Sprint("t", j)
+			e.put(t, coupon.Template{ID: tmpls[j], Kind: coupon.KindCash, Amount: yuan("1.00")})
+			ids[j] = e.claim(t, "u1", tmpls[j]).ID
+		}
+		cart := coupon.Cart{Tenant: tenant, Customer: "u1", OrderID: "o1"}
+		nLines := 1 + r.IntN(3)
+		shares := make([][]int64, nLines) // shares[i][j]: coupon j's share of line i, in fen
+		for i := range nLines {
+			price, qty := 1+r.Int64N(5000), 1+r.Int64N(8)
+			if r.IntN(4) == 0 {
+				price = 1 + r.Int64N(3)
+			}
+			cart.Items = append(cart.Items, coupon.Item{SKU: fmt.Sprint("sku", i), Price: scrm.FromFen(price), Quantity: int(qty)})
+			d := price * qty // a free line, often
+			if r.IntN(2) == 0 {
+				d = r.Int64N(price*qty + 1)
+			}
+			// Split d among the coupons at random cut points.
+			cuts := []int64{0, d}
+			for range nCoupons - 1 {
+				cuts = append(cuts, r.Int64N(d+1))
+			}
+			slices.Sort(cuts)
+			shares[i] = make([]int64, nCoupons)
+			for j := range nCoupons {
+				shares[i][j] = cuts[j+1] - cuts[j]
+			}
+		}
+		o := coupon.Order{Tenant: tenant, ID: "o1", Customer: "u1", State: coupon.OrderLocked, IdempotencyKey: "k",
+			LockedAt: t0, Coupons: ids, Cart: cart}
+		given := make([]int64, nCoupons)
+		var total, subtotal int64
+		for i, it := range cart.Items {
+			var ld int64
+			for j := range nCoupons {
+				ld += shares[i][j]
+			}
+			o.Quote.Lines = append(o.Quote.Lines, coupon.Line{Index: i, SKU: it.SKU, Quantity: it.Quantity, Price: it.Price, Discount: scrm.FromFen(ld)})
+			amount, _ := scrm.ToFen(it.Price)
+			subtotal += amount * int64(it.Quantity)
+			total += ld
+		}
+		for j, id := range ids {
+			a := coupon.Applied{Coupon: id, Template: tmpls[j], Kind: coupon.KindCash}
+			for i := range nLines {
+				if shares[i][j] > 0 {
+					a.Lines = append(a.Lines, coupon.Share{Line: i, Discount: scrm.FromFen(shares[i][j])})
+					given[j] += shares[i][j]
+				}
+			}
+			a.Discount = scrm.FromFen(given[j])
+			o.Quote.Applied = append(o.Quote.Applied, a)
+		}
+		o.Quote.Subtotal, o.Quote.ItemDiscount, o.Quote.Discount = scrm.FromFen(subtotal), scrm.FromFen(total), scrm.FromFen(total)
+		o.Quote.Payable = scrm.FromFen(subtotal - total)
+		_, err := e.store.Lock(ctx, coupon.LockParams{Order: o, Fingerprint: "fp"})
+		require.NoError(t, err)
+		_, err = e.svc.Confirm(ctx, tenant, "o1")
+		require.NoError(t, err)
+
+		refunded := make([]int64, nLines)
+		parts := make([][]int64, nLines) // parts[i][j]: coupon j's parts of line i so far
+		for i := range parts {
+			parts[i] = make([]int64, nCoupons)
+		}
+		for step := 0; ; step++ {
+			var req coupon.RefundRequest
+			req.Tenant, req.OrderID = tenant, "o1"
+			if r.IntN(6) > 0 {
+				for i, it := range cart.Items {
+					if left := int64(it.Quantity) - refunded[i]; left > 0 && r.IntN(2) == 0 {
+						req.Lines = append(req.Lines, coupon.RefundLine{Line: i, Quantity: 1 + r.IntN(int(left))})
+					}
+				}
+				if len(req.Lines) == 0 {
+					continue
+				}
+			}
+			rf, err := e.svc.Refund(ctx, req)
+			require.NoError(t, err, "order %d step %d", n, step)
+			for _, l := range rf.Lines {
+				it := cart.Items[l.Line]
+				price, _ := scrm.ToFen(it.Price)
+				q, prev := int64(it.Quantity), refunded[l.Line]
+				after := prev + int64(l.Quantity)
+				var d int64
+				for j := range nCoupons {
+					d += shares[l.Line][j]
+				}
+				at := fmt.Sprintf("order %d step %d line %d (%d of %d refunded, discount %d)", n, step, l.Line, after, q, d)
+				disc, ok := scrm.ToFen(l.Discount)
+				require.True(t, ok, at)
+				assert.Equal(t, lineCum(d, after, q)-lineCum(d, prev, q), disc, "line discount: %s", at)
+				amount, _ := scrm.ToFen(l.Amount)
+				assert.GreaterOrEqual(t, amount, int64(0), "line amount: %s", at)
+				assert.LessOrEqual(t, amount, price*int64(l.Quantity), "line amount: %s", at)
+				assert.Equal(t, price*int64(l.Quantity)-disc, amount, at)
+				var sum int64
+				for _, c := range l.Coupons {
+					p, _ := scrm.ToFen(c.Discount)
+					assert.Positive(t, p, "coupon %s part: %s", c.Coupon, at)
+					j := slices.Index(ids, c.Coupon)
+					require.GreaterOrEqual(t, j, 0, at)
+					parts[l.Line][j] += p
+					sum += p
+				}
+				assert.Equal(t, disc, sum, "the coupons' parts add up to the line's: %s", at)
+				refunded[l.Line] = after
+				if after == q {
+					assert.Equal(t, shares[l.Line], parts[l.Line], "each coupon's parts add up to its share: %s", at)
+				}
+			}
+			for j := range nCoupons {
+				var back int64
+				for i := range nLines {
+					back += parts[i][j]
+				}
+				st, err := e.svc.Stats(ctx, tenant, tmpls[j])
+				require.NoError(t, err)
+				assertMoney(t, scrm.FromFen(given[j]-back).StringFixed(2), st.Discount, "template %s: order %d step %d", tmpls[j], n, step)
+			}
+			if t.Failed() {
+				return
+			}
+			if rf.Full {
+				break
+			}
+		}
+	}
+}

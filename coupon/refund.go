@@ -33,9 +33,25 @@ const maxRefundAttempts = 8
 // Refund records a refund of a confirmed order and reports the coupons'
 // share of the refunded units per line (RefundedLine.Discount) and what the
 // customer paid for them (Amount), so the host refunds the right money.
-// Shares are cumulative per line: line discount × units refunded so far ÷
-// quantity, rounded half-up to the fen, minus what earlier refunds reported,
-// so that all refunds of a line add up exactly to its discount.
+//
+// Shares are rounded per line, cumulatively. For a line of quantity q whose
+// discount is D (the sum of its coupons' shares), the discount given back
+// with its first u refunded units is L(u) = D × u ÷ q rounded half-up to the
+// fen; a refund taking the line from p to u refunded units gives back
+// L(u) − L(p) (L(u) less what the line's earlier refunds gave back, which
+// is L(p)). So a line's Amount is never negative nor above the units'
+// price, and all refunds of a line add up exactly to D.
+//
+// That part is split among the line's coupons (RefundedLine.Coupons). Each
+// coupon j with share s_j, having given back c_j on the line in earlier
+// refunds, starts from s_j × u ÷ q rounded half-up, minus c_j, kept within
+// [0, s_j − c_j]; then, while the parts fall short of the line's part, a fen
+// goes to the coupon with room left (c_j + part < s_j) that is furthest
+// below its exact share s_j × u ÷ q (ties: the earlier coupon), and while
+// they exceed it, a fen is taken from the coupon with a part that is
+// furthest above it (ties: the later coupon). No part is negative, and once
+// the line is refunded in full each coupon's parts add up exactly to its
+// share. The templates' budgets and stats get back exactly the parts.
 //
 // A refund that leaves nothing unrefunded is full: the shipping discount
 // and shipping paid are added, the order becomes refunded, and each coupon
@@ -149,23 +165,15 @@ func (s *Service) computeRefund(op string, o Order, req RefundRequest) (RefundPa
 		if units[i] == 0 {
 			continue
 		}
-		qty := int64(it.Quantity)
 		line := RefundedLine{Line: i, SKU: it.SKU, Quantity: units[i]}
-		var lineShare int64
-		for _, a := range o.Quote.Applied {
-			for _, sh := range a.Lines {
-				if sh.Line != i {
-					continue
-				}
-				alloc := fen(sh.Discount)
-				part := mulDivRound(alloc, int64(after[i]), qty) - mulDivRound(alloc, int64(prev[i]), qty)
-				if part == 0 {
-					continue
-				}
-				lineShare += part
-				perTemplate[a.Template] += part
-				line.Coupons = append(line.Coupons, CouponShare{Coupon: a.Coupon, Discount: scrm.FromFen(part)})
+		cs := lineCoupons(o, i)
+		lineShare := splitLineRefund(cs, int64(after[i]), int64(it.Quantity))
+		for _, c := range cs {
+			if c.part == 0 {
+				continue
 			}
+			perTemplate[c.template] += c.part
+			line.Coupons = append(line.Coupons, CouponShare{Coupon: c.coupon, Discount: scrm.FromFen(c.part)})
 		}
 		paid := fen(it.Price)*int64(units[i]) - lineShare
 		line.Discount, line.Amount = scrm.FromFen(lineShare), scrm.FromFen(paid)
@@ -192,6 +200,103 @@ func (s *Service) computeRefund(op string, o Order, req RefundRequest) (RefundPa
 	}
 	return RefundParams{Tenant: o.Tenant, OrderID: o.ID, Version: o.Version, Refund: r, Units: after,
 		Templates: tas, Now: r.At}, nil
+}
+
+// lineCoupon is one coupon's share of an order line, for a refund.
+type lineCoupon struct {
+	coupon, template string
+	share            int64 // its share of the line's discount
+	done             int64 // what earlier refunds of the line gave back of it
+	part             int64 // what this refund gives back of it
+}
+
+// lineCoupons returns the coupons with a share of line i of o, in the order
+// they applied, with what the order's earlier refunds gave back of each.
+func lineCoupons(o Order, i int) []lineCoupon {
+	var cs []lineCoupon
+	for _, a := range o.Quote.Applied {
+		for _, sh := range a.Lines {
+			if sh.Line == i {
+				cs = append(cs, lineCoupon{coupon: a.Coupon, template: a.Template, share: fen(sh.Discount)})
+			}
+		}
+	}
+	for _, r := range o.Refunds {
+		for _, l := range r.Lines {
+			if l.Line != i {
+				continue
+			}
+			for _, s := range l.Coupons {
+				if k := slices.IndexFunc(cs, func(c lineCoupon) bool { return c.coupon == s.Coupon }); k >= 0 {
+					cs[k].done += fen(s.Discount)
+				}
+			}
+		}
+	}
+	return cs
+}
+
+// splitLineRefund sets the part of each coupon of a line of quantity q when
+// its refunded units reach after, and returns their sum, the line's part;
+// see Service.Refund for the rule. The parts of earlier refunds (done) add
+// up to L(prev), so the line's part L(after) − L(prev) lies within
+// [0, Σ(share − done)] and the split exists; the corrections are a few fen.
+func splitLineRefund(cs []lineCoupon, after, q int64) int64 {
+	var total, done, sum int64
+	for _, c := range cs {
+		total += c.share
+		done += c.done
+	}
+	// What earlier refunds gave back is L(prev); reading it from them keeps
+	// a line's refunds adding up to its discount whatever they reported.
+	target := min(max(mulDivRound(total, after, q)-done, 0), max(total-done, 0))
+	// Coupon j's exact cumulative share is share_j × after ÷ q = quo_j +
+	// rem_j ÷ q. Its deficit, what that exceeds done_j + part_j by (a
+	// surplus when negative), is ((quo_j − done_j − part_j) × q + rem_j) ÷
+	// q; as 0 <= rem_j < q, deficits compare exactly as the pairs
+	// (quo_j − done_j − part_j, rem_j), with no product to overflow.
+	type gap struct{ whole, rem int64 }
+	less := func(a, b gap) bool { return a.whole < b.whole || a.whole == b.whole && a.rem < b.rem }
+	quo := make([]int64, len(cs))
+	rem := make([]int64, len(cs))
+	for j := range cs {
+		c := &cs[j]
+		quo[j], rem[j] = mulDivRem(c.share, after, q)
+		rounded := quo[j]
+		if rem[j] >= q-rem[j] {
+			rounded++
+		}
+		c.part = min(max(rounded-c.done, 0), max(c.share-c.done, 0))
+		sum += c.part
+	}
+	deficit := func(j int) gap { return gap{quo[j] - cs[j].done - cs[j].part, rem[j]} }
+	for sum < target {
+		best := -1
+		for j := range cs {
+			if cs[j].done+cs[j].part < cs[j].share && (best < 0 || less(deficit(best), deficit(j))) {
+				best = j
+			}
+		}
+		if best < 0 {
+			break
+		}
+		cs[best].part++
+		sum++
+	}
+	for sum > target {
+		best := -1
+		for j := range cs {
+			if cs[j].part > 0 && (best < 0 || !less(deficit(best), deficit(j))) {
+				best = j
+			}
+		}
+		if best < 0 {
+			break
+		}
+		cs[best].part--
+		sum--
+	}
+	return sum
 }
 
 func (s *Service) emitRestored(ctx context.Context, o Order, r Refund) error {

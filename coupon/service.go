@@ -75,7 +75,10 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 // or the terms of a template that has issued coupons would change.
 func (s *Service) PutTemplate(ctx context.Context, t Template) (Template, error) {
 	const op = "coupon.PutTemplate"
-	tm, err := compileTerms(t, s.opts.LocationOf(t.Tenant))
+	// The cached terms outlive the call: compile them from a copy, so that
+	// a caller reusing t (its scope slices, its audience) cannot change them.
+	own := t.Clone()
+	tm, err := compileTerms(own, s.opts.LocationOf(t.Tenant))
 	if err != nil {
 		return Template{}, err
 	}
@@ -92,7 +95,8 @@ func (s *Service) PutTemplate(ctx context.Context, t Template) (Template, error)
 		return Template{}, scrm.Wrap(nil, op, err)
 	}
 	t.Version = v
-	tm.t = t.Clone()
+	own.CreatedAt, own.UpdatedAt, own.Version = t.CreatedAt, t.UpdatedAt, v
+	tm.t = own
 	s.terms.Store(termsKey{t.Tenant, t.ID}, tm)
 	return t, nil
 }

@@ -54,7 +54,12 @@ type Store interface {
 	// step: ErrNotFound when the code does not exist, ErrInvalid when it is
 	// of another template, ErrConflict when it is single-use and already
 	// used; a single-use code is marked used by the customer and the first
-	// coupon, and every code counts its uses.
+	// coupon, and every code counts its uses. A shared code gives each
+	// customer one claim: when the customer already holds a coupon claimed
+	// with it, the claim is refused with ErrConflict naming the field Code,
+	// as a single-use code spent is, whatever the idempotency key (only a
+	// replay of the first claim's key returns its coupon). Concurrent
+	// claims of one customer with one shared code insert exactly one.
 	//
 	// Other errors: ErrNotFound when the template does not exist; ErrConflict
 	// when a coupon ID exists; ErrInvalid for coupons that do not match the

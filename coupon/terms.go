@@ -2,6 +2,7 @@ package coupon
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -101,9 +102,11 @@ type strset struct {
 	big   map[string]struct{}
 }
 
+// newStrset builds a set of xs. It copies xs: terms are cached and shared,
+// and must not change when the template they were compiled from does.
 func newStrset(xs []string) strset {
 	if len(xs) <= 8 {
-		return strset{small: xs}
+		return strset{small: slices.Clone(xs)}
 	}
 	m := make(map[string]struct{}, len(xs))
 	for _, x := range xs {

@@ -92,6 +92,76 @@ func testCodes(t *testing.T, h harness) {
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 	})
 
+	t.Run("SharedOncePerCustomer", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "MANY", Template: "c", Shared: true}}))
+		claim := func(cust scrm.CustomerID, key, id string) (coupon.ClaimResult, error) {
+			p := claimParams(tenant, "c", cust, key, newCoupon(tenant, "c", cust, id))
+			p.Code = "MANY"
+			return s.Claim(ctx, p)
+		}
+		first, err := claim("u1", "k1", "a")
+		require.NoError(t, err)
+
+		_, err = claim("u1", "k2", "b")
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a second claim of a shared code by one customer, with another key")
+		assertField(t, err, "Code")
+		_, err = s.Coupon(ctx, tenant, "b")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "the refused coupon must not be written")
+		_, err = s.ClaimByKey(ctx, tenant, "k2")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "the refused key must not be stored")
+
+		again, err := claim("u1", "k1", "c")
+		require.NoError(t, err, "a replay of the first claim's key")
+		assert.True(t, again.Replayed)
+		require.Len(t, again.Coupons, 1)
+		assert.Equal(t, first.Coupons[0].ID, again.Coupons[0].ID)
+
+		_, err = claim("u2", "k3", "d")
+		require.NoError(t, err, "another customer claims the same code")
+		// A claim without the code is not a claim with it.
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u1", "k4", newCoupon(tenant, "c", "u1", "e")))
+		require.NoError(t, err)
+
+		code, err := s.Code(ctx, tenant, "MANY")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), code.Uses)
+		st := stats(t, s, tenant, "c")
+		assert.Equal(t, int64(3), st.Issued)
+	})
+
+	t.Run("SharedOncePerCustomerRace", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{{Tenant: tenant, Code: "MANY", Template: "c", Shared: true}}))
+		const n = 50
+		var won atomic.Int64
+		var wg sync.WaitGroup
+		for g := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p := claimParams(tenant, "c", "u1", fmt.Sprint("k", g), newCoupon(tenant, "c", "u1", fmt.Sprint("cp", g)))
+				p.Code = "MANY"
+				if _, err := s.Claim(ctx, p); err == nil {
+					won.Add(1)
+				} else {
+					assert.ErrorIs(t, err, scrm.ErrConflict)
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, int64(1), won.Load(), "one customer, one shared code, distinct keys: exactly one coupon")
+		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
+		page, err := s.ListCoupons(ctx, coupon.ListCouponsParams{Tenant: tenant, Customer: "u1"})
+		require.NoError(t, err)
+		assert.Len(t, page.Coupons, 1)
+		code, err := s.Code(ctx, tenant, "MANY")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), code.Uses)
+	})
+
 	t.Run("SingleUseRace", func(t *testing.T) {
 		s := h.newStore(t)
 		putTemplate(t, s, cashTemplate(tenant, "c"))
