@@ -107,6 +107,14 @@ type BindRequest struct {
 // Fraud checks whose Action is ActionReview let the binding through with
 // Status Review and the Reasons in Flags: its rewards wait for Approve.
 //
+// An IdempotencyKey names one request. Replayed for the same invitee with
+// the same program, code and signals, it returns the binding it made; with
+// another program, code or signals it is refused with scrm.ErrConflict. A
+// key that bound another invitee is refused with scrm.ErrConflict too, by
+// the Store, which keeps a tenant's binding keys unique atomically with
+// the insert (see Store.Bind), so that requests racing with one key never
+// both bind. Either way nothing is written.
+//
 // An active binding grants the program's InviteeOnBind rewards, and every
 // binding publishes EventBound. When a grant or the publish fails, the
 // binding stands and is returned with an error matching

@@ -24,12 +24,14 @@ type GroupBuy struct {
 	Tenant   scrm.TenantID
 	ID       string
 	Size     int             // members per team, leader included; at least 2
-	Duration time.Duration   // how long a team has to fill up
+	Duration time.Duration   // how long a team has to fill up; a team keeps the Duration it opened with
 	Price    decimal.Decimal // what each member pays
 	Lottery  *Lottery
 	// Start and End bound when teams may be opened (Start ≤ t < End); zero
 	// Start: from the beginning, zero End: no end. A lottery needs an End:
-	// it is drawn once every team has finished, at End + Duration.
+	// it is drawn once every team has finished, at End + Duration, or
+	// later while a team opened under a longer Duration (the group buy was
+	// saved with a shorter one since) is still open.
 	Start, End time.Time
 }
 

@@ -297,3 +297,33 @@ func TestDrawNotALottery(t *testing.T) {
 	_, err := r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
 	assert.ErrorIs(t, err, scrm.ErrInvalid)
 }
+
+func TestLotteryDrawEntersATeamThatOutlivedAShorterDuration(t *testing.T) {
+	// A team opened under a 48h Duration, shortened to 1h afterwards: the
+	// draw waits for it, then enters it once it filled in its time.
+	r := newRig(t)
+	end := t0.Add(time.Hour)
+	g := saveGroupBuy(t, r, referral.GroupBuy{Size: 2, Duration: 48 * time.Hour, Price: scrm.Yuan("1.00"), End: end,
+		Lottery: &referral.Lottery{Winners: 1}})
+	long, err := r.svc.Open(r.ctx, tenant, "gb1", "L1")
+	require.NoError(t, err)
+	g.Duration = time.Hour
+	require.NoError(t, r.svc.SaveGroupBuy(r.ctx, g))
+	short, err := r.svc.Open(r.ctx, tenant, "gb1", "L2")
+	require.NoError(t, err)
+	_, err = r.svc.Join(r.ctx, tenant, short.ID, "M2")
+	require.NoError(t, err)
+
+	r.clock.Set(t0.Add(47 * time.Hour))
+	_, err = r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
+	requireRefused(t, err, scrm.ErrForbidden, referral.ReasonDrawNotDue)
+	long, err = r.svc.Join(r.ctx, tenant, long.ID, "M1")
+	require.NoError(t, err)
+	require.Equal(t, referral.TeamSucceeded, long.Status)
+
+	d, err := r.svc.DrawGroupBuy(r.ctx, tenant, "gb1")
+	require.NoError(t, err, "no team is open any more")
+	assert.ElementsMatch(t, []referral.Entrant{{Team: long.ID, Customer: "L1"}, {Team: long.ID, Customer: "M1"},
+		{Team: short.ID, Customer: "L2"}, {Team: short.ID, Customer: "M2"}}, d.Entrants)
+	assert.Len(t, r.events.Of(referral.EventLotteryLost), 3)
+}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -88,18 +90,24 @@ func DrawWinners(seed uint64, entrants []Entrant, n int) []Entrant {
 	return out
 }
 
-// DrawGroupBuy draws a lottery group buy once every team has finished (at End +
-// Duration): the members of the successful teams enter, Lottery.Winners of
-// them win (EventLotteryWon), and the others lose (EventLotteryLost: refund
-// the price) and are granted the Consolation rewards. The seed (from
-// Options.Seed) is recorded with the draw, so the outcome can be audited
-// with DrawWinners. Calling DrawGroupBuy again returns the recorded draw
-// and finishes any grant or event that failed. (Service.Draw is the lucky
-// draw's.)
+// DrawGroupBuy draws a lottery group buy once every team has finished: not
+// before End + Duration, and not while any team of it is still open. A team
+// keeps the ExpiresAt it opened with, so after the group buy was saved with
+// a shorter Duration a team opened before may run past End + Duration; the
+// draw waits for it, since a team that fills in its time must be entered.
+// The members of the successful teams enter, Lottery.Winners of them win
+// (EventLotteryWon), and the others lose (EventLotteryLost, whose Amount is
+// the refund: the Price of the loser's team, what they paid, whatever the
+// group buy's price is now) and are granted the Consolation rewards. The
+// seed (from Options.Seed) is recorded with the draw, so the outcome can be
+// audited with DrawWinners. Calling DrawGroupBuy again returns the recorded
+// draw and finishes any grant or event that failed. (Service.Draw is the
+// lucky draw's.)
 //
 // Errors: ErrNotFound for an unknown group buy; ErrInvalid (field
 // "GroupBuy") when it is not a lottery; ErrForbidden carrying
-// ReasonDrawNotDue before End + Duration.
+// ReasonDrawNotDue before End + Duration, or while a team is open (its
+// time has not run out).
 func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupBuy string) (Draw, error) {
 	const op = "referral.DrawGroupBuy"
 	if err := checkTenantID(op, tenant, "GroupBuy", groupBuy); err != nil {
@@ -114,7 +122,11 @@ func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupB
 	}
 	d, err := s.store.GetDraw(ctx, tenant, groupBuy)
 	if err == nil {
-		return d, s.drawEffects(ctx, op, g, d)
+		prices, err := s.teamPrices(ctx, tenant, groupBuy, nil)
+		if err != nil {
+			return d, scrm.Wrap(nil, op, err)
+		}
+		return d, s.drawEffects(ctx, op, g, d, prices)
 	}
 	if !is(err, scrm.ErrNotFound) {
 		return Draw{}, scrm.Wrap(nil, op, err)
@@ -126,22 +138,24 @@ func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupB
 	if _, err := s.finishTeams(ctx, ExpireTeamsParams{Tenant: tenant, GroupBuy: groupBuy, Now: now}); err != nil {
 		return Draw{}, scrm.Wrap(nil, op, err)
 	}
+	// What is still open now expires after now: a team opened under a
+	// longer Duration. No team can open any more (now is past End), so
+	// once none is open, the successful teams are all there will be.
+	until, err := s.openUntil(ctx, tenant, groupBuy)
+	if err != nil {
+		return Draw{}, scrm.Wrap(nil, op, err)
+	}
+	if !until.IsZero() {
+		return Draw{}, refuse(scrm.ErrForbidden, op, ReasonDrawNotDue, "a team opened under a longer Duration may still be filling until "+until.Format(time.RFC3339))
+	}
 	var entrants []Entrant
-	cursor := ""
-	for {
-		page, err := s.store.ListTeams(ctx, ListTeamsParams{Tenant: tenant, GroupBuy: groupBuy, Status: TeamSucceeded, Cursor: cursor, Limit: 1000})
-		if err != nil {
-			return Draw{}, scrm.Wrap(nil, op, err)
+	prices, err := s.teamPrices(ctx, tenant, groupBuy, func(t *Team) {
+		for _, m := range t.Members {
+			entrants = append(entrants, Entrant{Team: t.ID, Customer: m.Customer})
 		}
-		for _, t := range page.Teams {
-			for _, m := range t.Members {
-				entrants = append(entrants, Entrant{Team: t.ID, Customer: m.Customer})
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
+	})
+	if err != nil {
+		return Draw{}, scrm.Wrap(nil, op, err)
 	}
 	seed := s.opts.Seed()
 	d = Draw{Tenant: tenant, GroupBuy: groupBuy, Seed: seed, At: now, Entrants: entrants,
@@ -150,12 +164,63 @@ func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupB
 	if err != nil {
 		return Draw{}, scrm.Wrap(nil, op, err)
 	}
-	return d, s.drawEffects(ctx, op, g, d)
+	return d, s.drawEffects(ctx, op, g, d, prices)
+}
+
+// openUntil returns the latest ExpiresAt of the group buy's open teams,
+// zero when none is open.
+func (s *Service) openUntil(ctx context.Context, tenant scrm.TenantID, groupBuy string) (time.Time, error) {
+	var until time.Time
+	cursor := ""
+	for {
+		page, err := s.store.ListTeams(ctx, ListTeamsParams{Tenant: tenant, GroupBuy: groupBuy, Status: TeamOpen, Cursor: cursor, Limit: 1000})
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, t := range page.Teams {
+			if t.ExpiresAt.After(until) {
+				until = t.ExpiresAt
+			}
+		}
+		if page.Next == "" {
+			return until, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// teamPrices returns the Price of each successful team of the group buy,
+// by team ID: what its members paid, and what a loser of its lottery is
+// refunded. each, when not nil, is called with every such team, in ID
+// order.
+func (s *Service) teamPrices(ctx context.Context, tenant scrm.TenantID, groupBuy string, each func(t *Team)) (map[string]decimal.Decimal, error) {
+	prices := map[string]decimal.Decimal{}
+	cursor := ""
+	for {
+		page, err := s.store.ListTeams(ctx, ListTeamsParams{Tenant: tenant, GroupBuy: groupBuy, Status: TeamSucceeded, Cursor: cursor, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Teams {
+			t := &page.Teams[i]
+			prices[t.ID] = t.Price
+			if each != nil {
+				each(t)
+			}
+		}
+		if page.Next == "" {
+			return prices, nil
+		}
+		cursor = page.Next
+	}
 }
 
 // drawEffects publishes every entrant's outcome and grants the losers'
-// consolation rewards; all idempotent.
-func (s *Service) drawEffects(ctx context.Context, op string, g GroupBuy, d Draw) error {
+// consolation rewards; all idempotent. prices holds the Price of each
+// entrant's team (see teamPrices): a loser is refunded what they paid,
+// which is their team's price, not the group buy's, which may have changed
+// since.
+func (s *Service) drawEffects(ctx context.Context, op string, g GroupBuy, d Draw, prices map[string]decimal.Decimal) error {
 	var errs []error
 	seed := strconv.FormatUint(d.Seed, 10)
 	won := make(map[Entrant]int, len(d.Winners))
@@ -172,7 +237,12 @@ func (s *Service) drawEffects(ctx context.Context, op string, g GroupBuy, d Draw
 		ev := scrm.Event{ID: key(typ, g.ID, e.Team, string(e.Customer)), Tenant: d.Tenant, Customer: e.Customer, Type: typ, Time: d.At,
 			Props: map[string]any{"group_buy": g.ID, "team": e.Team, "draw_seed": seed}}
 		if typ == EventLotteryLost {
-			ev.Amount = g.Price
+			price, ok := prices[e.Team]
+			if !ok {
+				errs = append(errs, scrm.Errorf(scrm.ErrNotFound, op, "team %s of the draw of group buy %s is not a successful team of it", e.Team, g.ID))
+				continue
+			}
+			ev.Amount = price
 			rg := rewardGrant{tenant: d.Tenant, program: program, source: "referral:" + program, role: "consolation",
 				about1: e.Team, about2: string(e.Customer)}
 			_, err := s.grant(ctx, program, rg.add(nil, e.Customer, g.Lottery.Consolation))

@@ -32,6 +32,8 @@ import (
 // in proportion; once no prize with a positive Weight has stock left, the
 // lottery is sold out and Draw refuses (ErrExhausted carrying
 // ReasonSoldOut) rather than let a customer pay for a draw that cannot win.
+// (The one exception is a draw whose entry was charged before a concurrent
+// request cancelled it: see Service.Draw.)
 type Lottery struct {
 	// Winners and Consolation make a group buy's lottery (see GroupBuy):
 	// Winners is the number of prizes across all teams, Consolation what
@@ -56,7 +58,8 @@ type Lottery struct {
 	// through Options.PointsSpender (see Service.Draw); zero: free.
 	EntryCostPoints int64
 	// PerCustomerPerDay limits each customer's draws per calendar day in
-	// the tenant's time zone (Options.LocationOf); zero: no limit.
+	// the tenant's time zone (Options.LocationOf); zero: no limit. A draw
+	// already paid for is made even past it (see Service.Draw).
 	PerCustomerPerDay int
 	// Keyword, when set, enters a customer who replies exactly this text
 	// (surrounding white space ignored) while the lottery runs: see

@@ -74,6 +74,18 @@ func (s *Service) Lottery(ctx context.Context, tenant scrm.TenantID, id string) 
 // with the same key, so the customer pays at most once. The outcome is
 // only revealed once paid.
 //
+// A customer is never charged without a draw. Two requests with one key
+// may race over the charge: one's charge is refused (the balance was short
+// at that moment) and it cancels the held draw, while the other's goes
+// through. The request that paid then draws again as paid
+// (EnterLotteryParams.Paid), on the same day at the same cost: the charge
+// entitles the customer to the draw, so this one is made whatever the
+// daily limit (it may take the customer past PerCustomerPerDay, as
+// another draw may have taken the place meanwhile), the window and the
+// stock (with no prize left it wins nothing), is never cancelled, and is
+// charged again with the same key, which the PointsSpender replays, so the
+// customer pays once.
+//
 // Then the prize's reward is granted through Options.Rewarder, once, with
 // the idempotency key "referral:lottery:<lottery>:<request key>:prize",
 // and EventDrawn is published. If the grant fails, the draw stands: Draw
@@ -103,45 +115,33 @@ func (s *Service) Draw(ctx context.Context, req DrawRequest) (DrawResult, error)
 	return s.draw(ctx, op, req)
 }
 
-// errDrawGone tells draw that a held draw was cancelled by a concurrent
-// caller with the same key between its EnterLottery and its settlement.
-var errDrawGone = errors.New("referral: the held draw was cancelled meanwhile")
-
 // draw runs a validated request.
 func (s *Service) draw(ctx context.Context, op string, req DrawRequest) (DrawResult, error) {
-	id := key("lottery", req.Lottery, req.IdempotencyKey)
-	for attempt := 0; ; attempt++ {
-		now := s.opts.Clock.Now()
-		d, created, err := s.store.EnterLottery(ctx, EnterLotteryParams{
-			Tenant: req.Tenant, Lottery: req.Lottery, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey,
-			ID: id, Day: s.days.of(now, s.opts.LocationOf(req.Tenant)), Now: now, GrantUntil: now.Add(s.opts.GrantLease),
-		})
-		if err != nil {
-			return DrawResult{}, scrm.Wrap(nil, op, err)
-		}
-		// A new free draw that won comes with the claim on its grant.
-		d, err = s.finishDraw(ctx, op, d, created && d.Status == DrawSettled && d.Won())
-		if err == errDrawGone {
-			// Another caller with the same key had its charge refused and
-			// cancelled the draw after this one's charge went through (the
-			// balance changed in between). Draw again: the charge key is
-			// the same, so the PointsSpender replays the charge, and the
-			// customer pays once.
-			if attempt < 2 {
-				continue
-			}
-			return DrawResult{}, scrm.Errorf(scrm.ErrUnavailable, op, "draw %s was cancelled by a concurrent request; retry", id)
-		}
-		return d, err
+	now := s.opts.Clock.Now()
+	d, created, err := s.store.EnterLottery(ctx, EnterLotteryParams{
+		Tenant: req.Tenant, Lottery: req.Lottery, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey,
+		ID: key("lottery", req.Lottery, req.IdempotencyKey), Day: s.days.of(now, s.opts.LocationOf(req.Tenant)),
+		Now: now, GrantUntil: now.Add(s.opts.GrantLease),
+	})
+	if err != nil {
+		return DrawResult{}, scrm.Wrap(nil, op, err)
 	}
+	// A new free draw that won comes with the claim on its grant.
+	return s.finishDraw(ctx, op, d, created && d.Status == DrawSettled && d.Won())
 }
+
+// maxPaidReentries bounds how often finishDraw draws again under one paid
+// charge. Once is enough with a Store that keeps its promises (a draw
+// entered as paid is never cancelled); the bound only keeps a broken one
+// from looping.
+const maxPaidReentries = 3
 
 // finishDraw takes a stored draw as far as it goes: charge and settle a
 // held one, grant a prize not yet granted, publish the outcome. Every step
 // is idempotent, so it runs again on replays and from Sweep. claimed tells
 // that the caller holds the claim on the prize's grant already.
 func (s *Service) finishDraw(ctx context.Context, op string, d DrawResult, claimed bool) (DrawResult, error) {
-	if d.Status == DrawPending {
+	for reentries := 0; d.Status == DrawPending; {
 		if err := s.chargeEntry(ctx, d); err != nil {
 			if scrm.CodeOf(err) == scrm.ErrUnavailable {
 				return DrawResult{}, scrm.Wrap(scrm.ErrUnavailable, op, err)
@@ -152,7 +152,19 @@ func (s *Service) finishDraw(ctx context.Context, op string, d DrawResult, claim
 		settled, c, err := s.store.SettleLotteryDraw(ctx, SettleLotteryDrawParams{Tenant: d.Tenant, Key: d.IdempotencyKey,
 			At: now, GrantUntil: now.Add(s.opts.GrantLease)})
 		if is(err, scrm.ErrNotFound) {
-			return DrawResult{}, errDrawGone
+			// The charge went through, but a concurrent caller with the
+			// same key had its charge refused (the balance changed in
+			// between) and cancelled the draw. The customer paid, so the
+			// draw must exist: draw again as paid, which no daily limit,
+			// stock or window refuses, nor any caller cancels.
+			if reentries == maxPaidReentries {
+				return DrawResult{}, scrm.Errorf(scrm.ErrUnavailable, op, "draw %s keeps being cancelled under its paid charge; retry", d.ID)
+			}
+			reentries++
+			if d, claimed, err = s.reenterPaid(ctx, d); err != nil {
+				return DrawResult{}, scrm.Wrap(nil, op, err)
+			}
+			continue
 		}
 		if err != nil {
 			return DrawResult{}, scrm.Wrap(nil, op, err)
@@ -201,6 +213,24 @@ func (s *Service) grantPrize(ctx context.Context, d *DrawResult, claimed bool) e
 	return nil
 }
 
+// reenterPaid draws again for a held draw whose entry was charged but which
+// a concurrent caller with the same key cancelled meanwhile: a paid entry
+// (EnterLotteryParams.Paid), on the day and at the cost of the draw that
+// was paid for. It returns the key's draw as stored, held until its charge
+// is replayed (with the same key, so the customer pays once), and whether
+// the caller holds the claim on its grant.
+func (s *Service) reenterPaid(ctx context.Context, d DrawResult) (DrawResult, bool, error) {
+	now := s.opts.Clock.Now()
+	nd, created, err := s.store.EnterLottery(ctx, EnterLotteryParams{
+		Tenant: d.Tenant, Lottery: d.Lottery, Customer: d.Customer, IdempotencyKey: d.IdempotencyKey,
+		ID: d.ID, Day: d.Day, Now: now, GrantUntil: now.Add(s.opts.GrantLease), Paid: d.Cost,
+	})
+	if err != nil {
+		return DrawResult{}, false, err
+	}
+	return nd, created && nd.Status == DrawSettled && nd.Won(), nil
+}
+
 // chargeEntry charges a held draw's entry cost, with a key derived from
 // the draw.
 func (s *Service) chargeEntry(ctx context.Context, d DrawResult) error {
@@ -221,15 +251,23 @@ func (s *Service) cancelDraw(ctx context.Context, op string, d DrawResult, charg
 	case err == nil, is(err, scrm.ErrNotFound): // cancelled, here or by a concurrent caller with the same key
 	case is(err, scrm.ErrConflict):
 		// A concurrent caller with the same key paid it (the balance
-		// changed in between) and settled it: it stands.
+		// changed in between): it settled it, or drew again as paid after
+		// this caller's draw was cancelled (see reenterPaid). The draw
+		// stands; go on from the key's draw as stored, which need not be
+		// the one this caller held (EnterLottery returns it, writing
+		// nothing). While still held, it is the paying caller's to settle.
 		now := s.opts.Clock.Now()
-		settled, _, err := s.store.SettleLotteryDraw(ctx, SettleLotteryDrawParams{Tenant: d.Tenant, Key: d.IdempotencyKey,
-			At: now, GrantUntil: now.Add(s.opts.GrantLease)})
-		if err != nil {
+		stored, _, err := s.store.EnterLottery(ctx, EnterLotteryParams{
+			Tenant: d.Tenant, Lottery: d.Lottery, Customer: d.Customer, IdempotencyKey: d.IdempotencyKey,
+			ID: d.ID, Day: d.Day, Now: now, GrantUntil: now.Add(s.opts.GrantLease),
+		})
+		switch {
+		case err != nil:
 			return DrawResult{}, scrm.Wrap(nil, op, err)
+		case stored.Status == DrawPending:
+			return DrawResult{}, scrm.Errorf(scrm.ErrUnavailable, op, "draw %s is being paid by a concurrent request with the same key; call again", d.ID)
 		}
-		d.Status, d.SettledAt = DrawSettled, settled
-		return s.finishDraw(ctx, op, d, false)
+		return s.finishDraw(ctx, op, stored, false)
 	default:
 		// Still held: the next attempt charges again, with the same key.
 		return DrawResult{}, scrm.Wrap(scrm.ErrUnavailable, op, err)
@@ -299,7 +337,7 @@ func (s *Service) sweepDraws(ctx context.Context, op string, tenant scrm.TenantI
 			switch {
 			case err == nil:
 				res.Draws++
-			case errors.Is(err, ReasonEntryNotPaid), err == errDrawGone:
+			case errors.Is(err, ReasonEntryNotPaid):
 				res.DrawsCancelled++
 			default:
 				errs = append(errs, err)

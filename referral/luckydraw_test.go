@@ -802,3 +802,48 @@ func TestLuckyDrawConcurrentReplaysGrantOnce(t *testing.T) {
 	d := r.mustDraw("c", "k")
 	assert.False(t, d.GrantedAt.IsZero())
 }
+
+func TestLuckyDrawPaidChargeKeepsItsDrawWhenStockIsGone(t *testing.T) {
+	// As in TestLuckyDrawSameKeyRacesOverTheCharge: a retry of k is
+	// refused and cancels the held draw while the first request's charge
+	// goes through; meanwhile another customer wins the last prize. The
+	// customer paid for k, so k is drawn, and wins nothing.
+	var charges []referral.PointsCharge
+	var r *rig
+	var innerErr, otherErr error
+	r = newRig(t, func(o *referral.Options) {
+		o.PointsSpender = referral.PointsSpenderFunc(func(_ context.Context, c referral.PointsCharge) error {
+			charges = append(charges, c)
+			switch len(charges) {
+			case 1:
+				_, innerErr = r.draw("c", "k")
+				_, otherErr = r.draw("d", "d1")
+			case 2:
+				return scrm.Errorf(scrm.ErrExhausted, "wallet", "not enough points (yet)")
+			}
+			return nil
+		})
+	})
+	l := luckyDraw()
+	l.EntryCostPoints = 10
+	l.Prizes[0].Stock, l.Prizes[1].Weight, l.NoPrizeWeight = 1, 0, 0 // the one cash prize, then sold out
+	r.saveLottery(l)
+
+	d, err := r.draw("c", "k")
+	require.NoError(t, err)
+	require.ErrorIs(t, innerErr, referral.ReasonEntryNotPaid)
+	require.NoError(t, otherErr)
+	assert.Equal(t, referral.DrawSettled, d.Status)
+	assert.Empty(t, d.Prize, "the last prize went to d meanwhile")
+	assert.NoError(t, d.Audit())
+	assert.Empty(t, r.rewards.For("c"))
+	assert.Len(t, r.rewards.For("d"), 1)
+	require.Len(t, charges, 4)
+	assert.Equal(t, charges[0], charges[3], "the paid charge is replayed: the customer pays once")
+	_, err = r.draw("e", "e1")
+	requireRefused(t, err, scrm.ErrExhausted, referral.ReasonSoldOut)
+	page, err := r.svc.Results(r.ctx, referral.ResultsRequest{Tenant: tenant, Lottery: "L1", Customer: "c"})
+	require.NoError(t, err)
+	require.Len(t, page.Results, 1)
+	assert.Equal(t, "k", page.Results[0].IdempotencyKey)
+}

@@ -46,6 +46,7 @@ type memTenant struct {
 	customers idIndex // index in custSlab
 	custSlab  slab[memCustomer]
 	byProgram map[string][]scrm.CustomerID // invitees bound under a program
+	bindKeys  idIndex                      // bindings' idempotency keys: index in custSlab of the invitee
 	times     map[LimitBy]*timeIndex       // binding times by device and IP
 
 	entries   idIndex // by ID: index in entrySlab
@@ -256,6 +257,7 @@ func newMemTenant(seed maphash.Seed) *memTenant {
 	}
 	mt.times = map[LimitBy]*timeIndex{LimitByDevice: newTimeIndex(seed), LimitByIP: newTimeIndex(seed)}
 	mt.customers = newIDIndex(seed, func(i int32) string { return string(mt.custSlab.at(i).id) })
+	mt.bindKeys = newIDIndex(seed, func(i int32) string { return mt.custSlab.at(i).bind.IdempotencyKey })
 	mt.entries = newIDIndex(seed, func(i int32) string { return mt.entrySlab.at(i).id })
 	mt.grants = newIDIndex(seed, func(i int32) string { return mt.grantSlab.at(i).key })
 	return mt

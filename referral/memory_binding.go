@@ -93,6 +93,15 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 	if old := invitee.binding(); old != nil {
 		return Binding{}, alreadyBound(op, *old)
 	}
+	var keySlot idSlot
+	if b.IdempotencyKey != "" {
+		_, sl, used := mt.bindKeys.find(b.IdempotencyKey)
+		if used {
+			return Binding{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "Binding.IdempotencyKey",
+				Msg: "the key was used to bind another invitee"}
+		}
+		keySlot = sl
+	}
 	if b.Inviter == b.Invitee {
 		return Binding{}, refuse(scrm.ErrForbidden, op, ReasonSelfReferral, "a customer cannot invite themselves")
 	}
@@ -160,9 +169,13 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 		}
 	}
 	if invitee == nil {
+		invIdx = mt.custSlab.n                        // addCustomer's index
 		invitee = mt.addCustomer(b.Invitee, &invSlot) // the first change to customers
 	}
 	invitee.bind, invitee.bound = b.clone(), true
+	if b.IdempotencyKey != "" {
+		mt.bindKeys.store(keySlot, invIdx) // the only change to bindKeys since find
+	}
 	if b.Inviter != "" {
 		if inviter == nil {
 			inviter = mt.addCustomer(b.Inviter, nil)

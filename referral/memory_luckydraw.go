@@ -85,6 +85,7 @@ type memDraw struct {
 	claimedUntil int64 // the claim on the prize's grant
 	prize        int16 // index in t.prizes; -1: nothing
 	pending      bool
+	paid         bool // entered with EnterLotteryParams.Paid: never cancelled
 	gone         bool // cancelled
 }
 
@@ -249,6 +250,9 @@ func (s *memoryStore) EnterLottery(ctx context.Context, p EnterLotteryParams) (D
 			return DrawResult{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
 				Msg: "the key was used for another draw"}
 		}
+		if p.Paid > 0 && d.pending {
+			d.paid = true
+		}
 		return d.result(), false, nil
 	}
 	ml, ok := lk.lotteries[p.Lottery]
@@ -256,11 +260,14 @@ func (s *memoryStore) EnterLottery(ctx context.Context, p EnterLotteryParams) (D
 		return DrawResult{}, false, notFound(op, "lottery "+p.Lottery)
 	}
 	l := &ml.l
-	if !l.running(p.Now) {
+	// A paid re-entry (see EnterLotteryParams.Paid) is made whatever the
+	// window, the daily limit and the stock.
+	paid := p.Paid > 0
+	if !paid && !l.running(p.Now) {
 		return DrawResult{}, false, refuse(scrm.ErrExpired, op, ReasonNotRunning, "lottery "+l.ID+" is not running")
 	}
 	c, _ := lk.customers.get(string(p.Customer))
-	if l.PerCustomerPerDay > 0 && c != nil {
+	if !paid && l.PerCustomerPerDay > 0 && c != nil {
 		if n := c.count(l.ID, p.Day, false); n != nil && *n >= l.PerCustomerPerDay {
 			return DrawResult{}, false, refuse(scrm.ErrExhausted, op, ReasonDailyLimit,
 				"the customer drew "+strconv.Itoa(l.PerCustomerPerDay)+" times on "+p.Day)
@@ -275,11 +282,19 @@ func (s *memoryStore) EnterLottery(ctx context.Context, p EnterLotteryParams) (D
 		left[i] = int32(max(0, pr.Stock-ml.held[i]))
 		odds = append(odds, PrizeOdds{Prize: pr.ID, Weight: pr.Weight, Left: int(left[i])})
 	}
-	if soldOut(odds) {
+	if !paid && soldOut(odds) {
 		return DrawResult{}, false, refuse(scrm.ErrExhausted, op, ReasonSoldOut, "every prize of lottery "+l.ID+" is gone")
 	}
-	d := &memDraw{key: p.IdempotencyKey, id: p.ID, day: p.Day, customer: p.Customer, t: ml.table, left: left,
-		seq: ml.seq + 1, at: p.Now.UnixNano(), pending: l.EntryCostPoints > 0,
+	t := ml.table
+	if paid && p.Paid != t.cost {
+		// The entry cost changed since the caller was charged: the draw
+		// records what was paid.
+		tc := *t
+		tc.cost = p.Paid
+		t = &tc
+	}
+	d := &memDraw{key: p.IdempotencyKey, id: p.ID, day: p.Day, customer: p.Customer, t: t, left: left,
+		seq: ml.seq + 1, at: p.Now.UnixNano(), pending: t.cost > 0, paid: paid,
 		prize: int16(PickPrize(l.Seed, ml.seq+1, odds, l.NoPrizeWeight))}
 	if !d.pending {
 		d.settled = d.at
@@ -397,8 +412,11 @@ func (s *memoryStore) ReleaseLotteryGrant(ctx context.Context, tenant scrm.Tenan
 func (s *memoryStore) CancelLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string) error {
 	const op = "referral.MemoryStore.CancelLotteryDraw"
 	return s.withDraw(ctx, op, tenant, key, func(lk *memLucky, d *memDraw) error {
-		if !d.pending {
+		switch {
+		case !d.pending:
 			return scrm.Errorf(scrm.ErrConflict, op, "draw %s is settled", key)
+		case d.paid:
+			return scrm.Errorf(scrm.ErrConflict, op, "draw %s was paid for", key)
 		}
 		lk.cancel(key, d)
 		return nil

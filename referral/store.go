@@ -52,6 +52,10 @@ type Store interface {
 	// atomic step:
 	//   - a tenant's customer is bound at most once: ErrConflict carrying
 	//     ReasonAlreadyBound when p.Binding.Invitee is bound;
+	//   - a non-empty p.Binding.IdempotencyKey is unique within the tenant:
+	//     ErrConflict (field "Binding.IdempotencyKey", no Reason) when
+	//     another invitee's binding has it, so that of many callers binding
+	//     different invitees with one key at once, exactly one succeeds;
 	//   - no self-referral or cycles: ErrForbidden carrying
 	//     ReasonSelfReferral when p.Binding.Inviter is p.Binding.Invitee, and
 	//     ReasonCycle when p.Binding.Invitee is p.Binding.Inviter's inviter,
@@ -244,6 +248,17 @@ type Store interface {
 	// ClaimLotteryGrant) by the caller until p.GrantUntil. Invariants: a
 	// prize is never held by more draws than its Stock, nor a customer's
 	// day by more than PerCustomerPerDay draws, however many callers race.
+	//
+	// With p.Paid set (the caller was charged for the key's draw, which a
+	// concurrent caller with the key cancelled meanwhile; see
+	// EnterLotteryParams.Paid), the draw is made whatever the window, the
+	// daily limit and the stock: the checks for ReasonNotRunning,
+	// ReasonDailyLimit and ReasonSoldOut are skipped, the draw is counted
+	// in p.Day even past PerCustomerPerDay, it wins nothing when no prize
+	// has stock left (PickPrize gives -1), and its Cost is p.Paid. It is
+	// inserted DrawPending, marked paid: CancelLotteryDraw refuses it. A
+	// pending draw the key has already is marked paid in the same way
+	// before it is returned.
 	EnterLottery(ctx context.Context, p EnterLotteryParams) (d DrawResult, created bool, err error)
 	// The methods below find a draw by its idempotency key, which is unique
 	// within a tenant.
@@ -257,7 +272,8 @@ type Store interface {
 	// CancelLotteryDraw deletes a DrawPending draw, so that its prize's
 	// stock, the customer's place in the daily limit and its idempotency
 	// key are free again (its Seq is not reused). Errors: ErrNotFound;
-	// ErrConflict when the draw is settled.
+	// ErrConflict when the draw is settled, or marked paid (see
+	// EnterLottery): a draw whose entry was charged is never cancelled.
 	CancelLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string) error
 	// ClaimLotteryGrant claims the right to grant the prize of a settled
 	// draw, so that it reaches the Rewarder once however many callers
@@ -462,6 +478,13 @@ type EnterLotteryParams struct {
 	Day            string    // the customer's calendar day at Now, "2006-01-02"
 	Now            time.Time // the draw's time
 	GrantUntil     time.Time // the caller's claim on the grant of a free draw that wins
+	// Paid, when positive, is the entry cost the caller was charged for
+	// the key's draw, which a concurrent caller with the same key cancelled
+	// before it was settled (its own charge was refused while this one
+	// went through). The charge entitles the customer to the draw, so the
+	// Store makes it whatever the window, the daily limit and the stock
+	// (see Store.EnterLottery). Zero: an ordinary entry.
+	Paid int64
 }
 
 // SettleLotteryDrawParams is the input of Store.SettleLotteryDraw.

@@ -1,6 +1,7 @@
 package referraltest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -68,6 +69,70 @@ func testBindings(t *testing.T, newStore func(t *testing.T) referral.Store) {
 			return err
 		}, func(err error) { refused(t, err, scrm.ErrConflict, referral.ReasonAlreadyBound) })
 		assert.Equal(t, 1, n)
+	})
+	t.Run("KeyUniqueWithinTenant", func(t *testing.T) {
+		s := newStore(t)
+		b := binding("bob", "alice", t0)
+		b.IdempotencyKey, b.Fingerprint = "k1", "fp-bob"
+		mustBind(t, s, b)
+		c := binding("carol", "alice", t0)
+		c.IdempotencyKey, c.Fingerprint = "k1", "fp-carol"
+		c.Signals = referral.Signals{Device: "dev-c", Phone: "13900139001"}
+		_, err := s.Bind(ctx, referral.BindParams{Binding: c})
+		require.ErrorIs(t, err, scrm.ErrConflict, "the key bound bob")
+		assert.False(t, errors.Is(err, referral.ReasonAlreadyBound), "carol is not bound: %v", err)
+		_, err = s.GetBinding(ctx, tenant, "carol")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+		sig, err := s.GetSignals(ctx, tenant, "carol")
+		require.NoError(t, err)
+		assert.Empty(t, sig.Devices, "nothing written")
+		assert.Empty(t, sig.Phones, "nothing written")
+
+		c.IdempotencyKey = "k2"
+		mustBind(t, s, c) // another key binds her
+		d := binding("dave", "alice", t0)
+		mustBind(t, s, d) // no key: nothing to be unique
+		e := binding("erin", "alice", t0)
+		mustBind(t, s, e)
+		o := binding("carol", "alice", t0)
+		o.Tenant, o.IdempotencyKey = other, "k1"
+		mustBind(t, s, o) // keys are unique per tenant
+	})
+	t.Run("ConcurrentKeyBindsOnce", func(t *testing.T) {
+		s := newStore(t)
+		const n = 40
+		invitee := func(i int) scrm.CustomerID { return cid("b%02d", i) }
+		won := make([]bool, n)
+		ok := race(n, func(i int) error {
+			b := binding(invitee(i), "alice", t0)
+			b.IdempotencyKey, b.Fingerprint = "k", string(invitee(i))
+			b.Signals = referral.Signals{Device: "dev-" + string(invitee(i))}
+			_, err := s.Bind(ctx, referral.BindParams{Binding: b})
+			won[i] = err == nil
+			return err
+		}, func(err error) {
+			assert.ErrorIs(t, err, scrm.ErrConflict)
+			assert.False(t, errors.Is(err, referral.ReasonAlreadyBound), "%v", err)
+		})
+		require.Equal(t, 1, ok, "one key binds one invitee")
+		for i := range n {
+			got, err := s.GetBinding(ctx, tenant, invitee(i))
+			sig, serr := s.GetSignals(ctx, tenant, invitee(i))
+			require.NoError(t, serr)
+			if won[i] {
+				require.NoError(t, err)
+				assert.Equal(t, "k", got.IdempotencyKey)
+				assert.Equal(t, []string{"dev-" + string(invitee(i))}, sig.Devices)
+				continue
+			}
+			assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written for %s", invitee(i))
+			assert.Empty(t, sig.Devices, "nothing written for %s", invitee(i))
+		}
+		// The losers were not counted against alice either.
+		limit := referral.BindLimit{By: referral.LimitByInviter, Value: "alice", Max: 2, Reason: referral.ReasonInviterRate}
+		mustBind(t, s, binding("x1", "alice", t0), limit)
+		_, err := s.Bind(ctx, referral.BindParams{Binding: binding("x2", "alice", t0), Limits: []referral.BindLimit{limit}})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonInviterRate)
 	})
 	t.Run("SelfAndCycles", func(t *testing.T) {
 		s := newStore(t)

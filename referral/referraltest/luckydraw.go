@@ -319,6 +319,62 @@ func testLotteryDraws(t *testing.T, newStore func(t *testing.T) referral.Store) 
 		sameTime(t, t0.Add(3*time.Minute), page.Results[0].GrantedAt, "the first mark stays")
 		assert.ErrorIs(t, s.MarkLotteryDrawGranted(ctx, other, d2.IdempotencyKey, t0), scrm.ErrNotFound)
 	})
+	t.Run("PaidEntry", func(t *testing.T) {
+		// A paid entry (EnterLotteryParams.Paid) is made whatever the daily
+		// limit, the stock and the window, and is never cancelled.
+		s := newStore(t)
+		l := lottery("L1")
+		l.EntryCostPoints = 100
+		l.PerCustomerPerDay = 1
+		l.Prizes[0].Stock = 1 // A: always won while it lasts; B: weight 0; nothing: weight 0
+		putLottery(t, s, l)
+		paid := func(key string, cost int64, at time.Time) (referral.DrawResult, bool, error) {
+			return s.EnterLottery(ctx, referral.EnterLotteryParams{Tenant: tenant, Lottery: "L1", Customer: "c1",
+				IdempotencyKey: key, ID: "L1/" + key, Day: day1, Now: at, Paid: cost})
+		}
+		held := mustEnter(t, s, "L1", "c1", "k1", day1, t0)
+		require.NoError(t, s.CancelLotteryDraw(ctx, tenant, held.IdempotencyKey))
+		other := mustEnter(t, s, "L1", "c1", "k2", day1, t0) // takes the daily place and the stock
+		assert.Equal(t, "A", other.Prize)
+		_, _, err := enter(s, "L1", "c1", "k1", day1, t0)
+		refused(t, err, scrm.ErrExhausted, referral.ReasonDailyLimit)
+
+		d, created, err := paid("k1", 100, t0.Add(time.Minute))
+		require.NoError(t, err, "a paid entry passes the daily limit and the stock")
+		assert.True(t, created)
+		assert.Equal(t, int64(3), d.Seq)
+		assert.Equal(t, referral.DrawPending, d.Status)
+		assert.Equal(t, int64(100), d.Cost)
+		assert.Equal(t, day1, d.Day)
+		assert.Empty(t, d.Prize, "nothing left to win")
+		assert.NoError(t, d.Audit())
+		assert.ErrorIs(t, s.CancelLotteryDraw(ctx, tenant, "k1"), scrm.ErrConflict, "a paid draw is never cancelled")
+		again, created, err := paid("k1", 100, t0.Add(time.Hour))
+		require.NoError(t, err)
+		assert.False(t, created, "the key replays")
+		assert.Equal(t, d.Seq, again.Seq)
+		_, _, err = s.SettleLotteryDraw(ctx, settle("k1", t0.Add(2*time.Minute)))
+		require.NoError(t, err)
+		page, err := s.ListLotteryDraws(ctx, referral.ListLotteryDrawsParams{Tenant: tenant, Lottery: "L1", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Len(t, page.Results, 1, "k2 is still held")
+
+		// A held draw of the key is marked paid by a paid entry.
+		require.NoError(t, s.CancelLotteryDraw(ctx, tenant, "k2"))
+		mustEnter(t, s, "L1", "c1", "k3", day2, t0.Add(24*time.Hour))
+		_, created, err = s.EnterLottery(ctx, referral.EnterLotteryParams{Tenant: tenant, Lottery: "L1", Customer: "c1",
+			IdempotencyKey: "k3", ID: "L1/k3", Day: day2, Now: t0.Add(24 * time.Hour), Paid: 100})
+		require.NoError(t, err)
+		assert.False(t, created)
+		assert.ErrorIs(t, s.CancelLotteryDraw(ctx, tenant, "k3"), scrm.ErrConflict, "marked paid")
+
+		// Past the window, and at the cost that was paid.
+		late, created, err := paid("k4", 60, l.End.Add(time.Hour))
+		require.NoError(t, err)
+		assert.True(t, created)
+		assert.Equal(t, int64(60), late.Cost)
+		assert.Equal(t, referral.DrawPending, late.Status)
+	})
 	t.Run("GrantClaims", func(t *testing.T) {
 		s := newStore(t)
 		putLottery(t, s, lottery("L1")) // free, and every draw wins while stock lasts
