@@ -145,10 +145,14 @@ func (t *Team) Transfer(ctx context.Context, r TransferRequest) (TransferResult,
 	if err != nil {
 		return TransferResult{}, err
 	}
+	customers := slices.Clone(r.Customers)
+	if len(customers) == 0 {
+		customers = nil // nil and [] both mean "all": one payload, one fingerprint
+	}
 	return t.transfer(ctx, op, TransferParams{
-		Tenant: r.Tenant, From: r.From, To: r.To, Customers: slices.Clone(r.Customers),
+		Tenant: r.Tenant, From: r.From, To: r.To, Customers: customers,
 		Reason: reason, IdempotencyKey: r.IdempotencyKey,
-		Fingerprint: Fingerprint("transfer", r.From, r.To, r.Customers, reason),
+		Fingerprint: Fingerprint("transfer", r.From, r.To, customers, reason),
 	})
 }
 

@@ -32,6 +32,13 @@ func (p *Profiles) Store() ProfileStore { return p.store }
 // survivor (Props "into", which must be e.Customer) and marks the absorbed
 // one, so later events of the absorbed ID go to the survivor. Replaying an
 // event changes nothing.
+//
+// A customer is absorbed at most once and merges never form a cycle, so
+// each customer's history counts in exactly one live profile. A
+// customer.merged event that would break this is refused and nothing is
+// written: ErrInvalid naming "Props.into" when into was itself absorbed into
+// from, directly or through a chain of merges, and ErrConflict when from was
+// already absorbed into a customer other than into.
 func (p *Profiles) Handle(ctx context.Context, e Event) error {
 	if err := e.Validate(); err != nil {
 		return err
@@ -46,6 +53,19 @@ func (p *Profiles) Handle(ctx context.Context, e Event) error {
 	return err
 }
 
+// merge handles a customer.merged event. It refuses, writing nothing, a
+// merge whose into leads back to from through MergedInto links (a cycle),
+// and a from already marked as merged into another customer than into: that
+// other merge folded from's history already, and folding it again would
+// count it twice. A from already marked as merged into into itself is the
+// crash-recovery case: this event wrote the mark and failed before the fold,
+// so the fold is done now, once, guarded by the event ID. (An event with
+// another ID repeating a merge that completed cannot be told from it;
+// MergeEvent's IDs are deterministic per pair, so that takes a hand-built
+// event.) The cycle check reads before the mark is written, so two opposite
+// merges handled at the same instant could both pass it; loading either
+// profile then fails with ErrConflict (merge chain too long) rather than
+// looping.
 func (p *Profiles) merge(ctx context.Context, e Event) error {
 	const op = "scrm.Profiles.merge"
 	from, into := CustomerID(e.Prop("from")), CustomerID(e.Prop("into"))
@@ -67,6 +87,15 @@ func (p *Profiles) merge(ctx context.Context, e Event) error {
 	if done {
 		return nil
 	}
+	// Marking from as merged into a customer whose chain of merges leads
+	// back to from would close a cycle: neither profile could be read again.
+	cycle, err := mergedVia(ctx, p.store, e.Tenant, into, from)
+	if err != nil {
+		return Wrap(nil, op, err)
+	}
+	if cycle {
+		return Invalid(op, "Props.into", "%s was already merged into %s; merging %s into it would close a cycle", into, from, from)
+	}
 	// First mark the absorbed profile, so that from now on its events go to
 	// the survivor; then fold what it held into the survivor. A crash between
 	// the two is healed by replaying the event: the mark is found and the
@@ -83,6 +112,12 @@ func (p *Profiles) merge(ctx context.Context, e Event) error {
 	})
 	if errors.Is(err, already) {
 		absorbed, err = p.store.Get(ctx, e.Tenant, from)
+		if err == nil && absorbed.MergedInto != into {
+			// Another merge absorbed from and folded its history into
+			// another survivor: folding it here too would count it twice.
+			return Errorf(ErrConflict, op, "customer %s/%s was already merged into %s, not %s",
+				e.Tenant, from, absorbed.MergedInto, into)
+		}
 	}
 	if err != nil {
 		return Wrap(nil, op, err)
@@ -93,6 +128,27 @@ func (p *Profiles) merge(ctx context.Context, e Event) error {
 		return nil
 	})
 	return err
+}
+
+// mergedVia reports whether the chain of MergedInto links from customer id
+// passes through target, i.e. whether id was absorbed into target directly
+// or through later merges.
+func mergedVia(ctx context.Context, store ProfileStore, tenant TenantID, id, target CustomerID) (bool, error) {
+	for hop := 0; hop <= maxMergeHops; hop++ {
+		pr, err := store.Get(ctx, tenant, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return false, nil // no profile, so no MergedInto
+		case err != nil:
+			return false, err
+		case pr.MergedInto == "":
+			return false, nil
+		case pr.MergedInto == target:
+			return true, nil
+		}
+		id = pr.MergedInto
+	}
+	return false, Errorf(ErrConflict, "scrm.Profiles", "profile %s/%s: merge chain longer than %d", tenant, id, maxMergeHops)
 }
 
 // Get returns a customer's profile, following merges to the survivor.
