@@ -49,8 +49,9 @@ type OrderItem struct {
 
 // Validate reports the first missing or malformed field as an ErrInvalid
 // error naming it: ID, Tenant, Customer and Type are required, Time must not
-// be zero and must fall in the years 1900–2200, and Amount must not have
-// digits below the fen.
+// be zero and must fall in the years 1900–2200, and Amount must be a whole
+// number of fen that fits an int64 of fen (about ±9.2×10^16 yuan), since
+// profiles and ledgers keep money in fen.
 func (e Event) Validate() error {
 	const op = "scrm.Event"
 	if err := CheckID(op, "ID", e.ID); err != nil {
@@ -71,7 +72,10 @@ func (e Event) Validate() error {
 	if y := e.Time.Year(); y < 1900 || y > 2200 {
 		return Invalid(op, "Time", "year %d outside 1900–2200", y)
 	}
-	if !IsFen(e.Amount) {
+	if _, ok := ToFen(e.Amount); !ok {
+		if IsFen(e.Amount) {
+			return Invalid(op, "Amount", "%s is beyond the int64 of fen money is kept in", e.Amount)
+		}
 		return Invalid(op, "Amount", "at most 2 decimal places (fen), got %s", e.Amount)
 	}
 	return nil

@@ -125,3 +125,27 @@ func TestProfilesMergeAlreadyAbsorbedElsewhere(t *testing.T) {
 	assert.Equal(t, "60", total.String(), "A's 10 yuan counted once across live profiles (B=%s, C=%s)",
 		b.Sum(scrm.EventOrderPaid, time.Time{}), c.Sum(scrm.EventOrderPaid, time.Time{}))
 }
+
+// Event.Validate accepts an Amount only when it is a whole number of fen
+// that fits the int64 of fen profiles and ledgers keep, whatever the
+// decimal's coefficient and exponent, and names the field otherwise.
+func TestEventValidateAmount(t *testing.T) {
+	ev := scrm.Event{ID: "e1", Tenant: "t1", Customer: "c1", Type: scrm.EventOrderPaid,
+		Time: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	ok := []decimal.Decimal{decimal.Zero, scrm.Yuan("19.90"), scrm.Yuan("-3.5"),
+		scrm.Yuan("1000").Div(decimal.NewFromInt(4)), scrm.Yuan("92233720368547758.07")}
+	for _, a := range ok {
+		ev.Amount = a
+		assert.NoError(t, ev.Validate(), a.String())
+	}
+	bad := []decimal.Decimal{scrm.Yuan("0.001"), scrm.Yuan("92233720368547758.08"), decimal.New(1, 30)}
+	for _, a := range bad {
+		ev.Amount = a
+		err := ev.Validate()
+		var e *scrm.Error
+		if assert.ErrorAs(t, err, &e, a.String()) {
+			assert.ErrorIs(t, err, scrm.ErrInvalid, a.String())
+			assert.Equal(t, "Amount", e.Field, a.String())
+		}
+	}
+}
