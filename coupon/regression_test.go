@@ -41,7 +41,7 @@ func TestRefundLineShareRoundsPerLine(t *testing.T) {
 // The same per-coupon rounding makes an ordinary partial refund off by a
 // fen: line 2 × 10.00 with 3.33 and 6.67 off (10.00 in all): refunding one
 // unit gives back 5.00 of discount, and the customer paid 5.00 for it.
-func TestRefundLineShareOffByAFen(t *testing.T) {
+func TestRefundLineShareNotOffByAFen(t *testing.T) {
 	e := newEnv(t)
 	e.put(t, coupon.Template{ID: "a", Kind: coupon.KindCash, Amount: yuan("3.33"), StackGroup: "ga"})
 	e.put(t, coupon.Template{ID: "b", Kind: coupon.KindCash, Amount: yuan("6.67"), StackGroup: "gb"})
@@ -96,7 +96,7 @@ func TestQuoteLockedOrderOwnBudget(t *testing.T) {
 // PutTemplate must not keep memory the caller can change: reusing the
 // template value (a common pattern when creating templates in a loop)
 // must not change the scope of the stored one.
-func TestPutTemplateAliasesScope(t *testing.T) {
+func TestPutTemplateDoesNotAliasScope(t *testing.T) {
 	e := newEnv(t)
 	tp := coupon.Template{ID: "t1", Kind: coupon.KindCash, Amount: yuan("10.00"),
 		Scope: coupon.Scope{Products: []string{"tea"}}}

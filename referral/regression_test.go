@@ -98,7 +98,7 @@ func TestBindKeyReusedForAnotherInvitee(t *testing.T) {
 // outer one draws again under its paid charge, the customer's daily place
 // is taken by another draw. Draw's doc: "a draw that cannot happen never
 // takes points". Here the customer pays for key k and gets no draw for it.
-func TestPaidChargeLosesItsDrawToTheDailyLimit(t *testing.T) {
+func TestPaidChargeKeepsItsDrawPastTheDailyLimit(t *testing.T) {
 	var charges []referral.PointsCharge
 	accepted := map[string]bool{}
 	var r *rig

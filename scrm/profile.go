@@ -302,17 +302,23 @@ func (p *Profile) EventTypes() []string {
 // bool, int64 (all integer kinds that fit), float64 (float32), decimal.Decimal,
 // time.Time, []string ([]any of strings too), and json.Number (kept as is).
 // Any other value is stored as its fmt.Sprint string. A nil value deletes
-// the attribute.
+// the attribute, and so does a nil pointer (a nil *decimal.Decimal, say):
+// it holds no value, so no attribute ever holds nil.
 func (p *Profile) SetAttr(name string, v any) {
-	if v == nil {
+	n := normalizeAttr(v)
+	if n == nil {
 		p.attrs = remove(p.attrs, name, attrName)
 		return
 	}
-	p.attrs = upsert(p.attrs, name, attrName, attrKV{name, normalizeAttr(v)})
+	p.attrs = upsert(p.attrs, name, attrName, attrKV{name, n})
 }
 
+// normalizeAttr returns v as SetAttr stores it; nil for nil and for a nil
+// pointer.
 func normalizeAttr(v any) any {
 	switch x := v.(type) {
+	case nil:
+		return nil
 	case string, bool, int64, float64, decimal.Decimal, time.Time, json.Number:
 		return x
 	case *decimal.Decimal:
@@ -337,6 +343,10 @@ func normalizeAttr(v any) any {
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return nil
+		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return rv.Int()
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:

@@ -126,6 +126,31 @@ func TestProfileAttrsNormalized(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// A nil pointer holds no value: setting one deletes the attribute, as nil
+// does, instead of storing a nil that readers would print as "<no value>".
+func TestProfileSetAttrNilPointerDeletes(t *testing.T) {
+	p := scrm.NewProfile("t1", "c1")
+	p.SetAttr("balance", scrm.Yuan("9.90"))
+	p.SetAttr("balance", (*decimal.Decimal)(nil))
+	_, ok := p.Attr("balance")
+	assert.False(t, ok, "a nil *decimal.Decimal deletes the attribute")
+	p.SetAttr("nick", (*string)(nil))
+	_, ok = p.Attr("nick")
+	assert.False(t, ok, "so does any nil pointer")
+	assert.Empty(t, p.Attrs())
+
+	d := scrm.Yuan("1.20")
+	p.SetAttr("balance", &d)
+	v, ok := p.Attr("balance")
+	require.True(t, ok)
+	assert.True(t, d.Equal(v.(decimal.Decimal)), "a non-nil *decimal.Decimal is stored as its value")
+
+	p.Apply(scrm.Event{ID: "e", Tenant: "t1", Customer: "c1", Type: scrm.EventAttrsSet, Time: time.Now(),
+		Props: map[string]any{"attrs": map[string]any{"balance": (*decimal.Decimal)(nil)}}})
+	_, ok = p.Attr("balance")
+	assert.False(t, ok, "an attrs_set event with a nil pointer deletes too")
+}
+
 func TestProfileJSONRoundTrip(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	p := scrm.NewProfile("t1", "c1")

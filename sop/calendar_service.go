@@ -57,14 +57,15 @@ func (s *Service) Posts(ctx context.Context, tenant scrm.TenantID, calendar stri
 }
 
 // firstOccurrence returns the first local weekday wd at minute mod that is
-// not before now.
+// not before now. It walks local calendar dates a week apart and places the
+// time on each date with localTime, so a time in a DST gap moves past the
+// gap on that date only.
 func firstOccurrence(wd time.Weekday, mod int, now time.Time, loc *time.Location) time.Time {
 	ln := now.In(loc)
 	y, mo, d := ln.Date()
-	ahead := (int(wd) - int(ln.Weekday()) + 7) % 7
-	t := localTime(y, mo, d+ahead, mod/60, mod%60, 0, loc)
-	if t.Before(now) {
-		t = localTime(y, mo, d+ahead+7, mod/60, mod%60, 0, loc)
+	for ahead := (int(wd) - int(ln.Weekday()) + 7) % 7; ; ahead += 7 {
+		if t := localTime(y, mo, d+ahead, mod/60, mod%60, 0, loc); !t.Before(now) {
+			return t
+		}
 	}
-	return t
 }

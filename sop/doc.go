@@ -98,9 +98,20 @@
 //     enrollment and again at run time; quiet hours are policy and are
 //     applied at run time, to messages and calendar posts only (staff tasks,
 //     rewards and tags are not touches of the customer's phone).
-//   - A step due on a weekday it does not allow moves to the next allowed
-//     day at the same local time of day (or at its window's opening).
+//   - A time a step's window, weekdays or (for messages) quiet hours do
+//     not allow moves to the earliest allowed time after it, found on
+//     local calendar dates. A step due on a weekday it does not allow
+//     moves to the next allowed day at the same local time of day when
+//     that is allowed, else at the first allowed time after it that day,
+//     else at that day's first allowed time (its window's opening, the end
+//     of quiet hours): due Monday 23:00, Tuesdays only, quiet 22:00–08:00,
+//     it goes out Tuesday 08:00. A window opening (or quiet hours' end) in
+//     a DST gap moves forward by the gap, like any local time, and nothing
+//     goes out at a local time the rules forbid.
 //   - Customers are enrolled in paused playbooks; only sending stops.
+//   - An IdempotencyKey stands for the request as the caller sent it: an
+//     Enroll without an Anchor (anchored at now) retried without one
+//     replays the first enrollment, though now has moved on.
 //   - A/B arms are chosen from a hash of (tenant, playbook, customer), so a
 //     customer keeps the arm on every enrollment and steps with equal
 //     weights put them in the same bucket.
@@ -113,7 +124,10 @@
 //     allowed time).
 //   - A calendar post more than Options.Grace late (a worker was down) is
 //     skipped, not sent days later; the following week's is still
-//     scheduled.
+//     scheduled. Each occurrence is the entry's Weekday at its At on its
+//     own local date, found by counting dates, not hours: an At in a DST
+//     gap moves past the gap that day only, and a week holding a clock
+//     change is still one week.
 //   - Replies and orders are attributed to every message of the customer
 //     inside the window, each message at most once per kind; a reply whose
 //     Props "message_id" is a job ID is attributed to that message only.

@@ -23,9 +23,11 @@ type EnrollRequest struct {
 	Anchor time.Time
 	// IdempotencyKey, optional, makes retries safe: a second Enroll with the
 	// same key for the same customer and playbook returns the first
-	// enrollment (ErrConflict if its Anchor differs). Without one, a retry
-	// is refused by re-entry Once and AfterExit but enrolls again under
-	// Always.
+	// enrollment. The retry must be the same request as sent: both with no
+	// Anchor (the default "now" is not part of the request, so a retry a
+	// moment later replays), or both with the same Anchor; else ErrConflict
+	// naming IdempotencyKey. Without a key, a retry is refused by re-entry
+	// Once and AfterExit but enrolls again under Always.
 	IdempotencyKey string
 }
 
@@ -59,21 +61,23 @@ func (s *Service) Enroll(ctx context.Context, req EnrollRequest) (Enrollment, er
 		return Enrollment{}, scrm.Errorf(scrm.ErrNotFound, op, "playbook %q", req.Playbook)
 	}
 	now := s.now()
-	anchor := req.Anchor
-	if anchor.IsZero() {
+	anchor, defaulted := req.Anchor, req.Anchor.IsZero()
+	if defaulted {
 		anchor = now
 	}
-	return s.enroll(ctx, tc, cp, req.Customer, anchor, now, req.IdempotencyKey)
+	return s.enroll(ctx, tc, cp, req.Customer, anchor, defaulted, now, req.IdempotencyKey)
 }
 
 // enroll computes the jobs of cp for a customer and stores the enrollment,
-// recompiling once if the playbook changed under it.
-func (s *Service) enroll(ctx context.Context, tc *tenantCache, cp *compiledPlaybook, customer scrm.CustomerID, anchor, now time.Time, key string) (Enrollment, error) {
+// recompiling once if the playbook changed under it. defaulted reports
+// that anchor is now because the caller named none (see
+// EnrollParams.AnchorDefaulted).
+func (s *Service) enroll(ctx context.Context, tc *tenantCache, cp *compiledPlaybook, customer scrm.CustomerID, anchor time.Time, defaulted bool, now time.Time, key string) (Enrollment, error) {
 	const op = "sop.Enroll"
 	for attempt := 0; ; attempt++ {
 		params := EnrollParams{
 			Tenant: cp.pb.Tenant, Playbook: cp.pb.ID, Version: cp.pb.Version, Customer: customer,
-			Anchor: anchor, At: now, IdempotencyKey: key,
+			Anchor: anchor, AnchorDefaulted: defaulted, At: now, IdempotencyKey: key,
 			Jobs: cp.jobs(customer, anchor, tc.loc),
 		}
 		res, err := s.store.Enroll(ctx, params)
@@ -267,7 +271,7 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 				continue
 			}
 		}
-		_, err := s.enroll(ctx, tc, cp, e.Customer, e.Time, now, "event:"+e.ID)
+		_, err := s.enroll(ctx, tc, cp, e.Customer, e.Time, false, now, "event:"+e.ID)
 		if err != nil && !errors.Is(err, scrm.ErrConflict) {
 			errs = append(errs, fmt.Errorf("playbook %q: %w", cp.pb.ID, err))
 		}
@@ -419,7 +423,9 @@ func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult,
 					continue
 				}
 				key := "inactive:" + strconv.FormatInt(last.UnixNano(), 10)
-				_, err := s.enroll(ctx, tc, cp, p.Customer, now, now, key)
+				// The anchor is part of the request here: a later sweep
+				// of the same spell is refused (ErrConflict), not counted.
+				_, err := s.enroll(ctx, tc, cp, p.Customer, now, false, now, key)
 				switch {
 				case err == nil:
 					res.Enrolled++

@@ -120,9 +120,26 @@ func TestEnrollIdempotencyAndErrors(t *testing.T) {
 	req.Anchor = start.Add(time.Hour)
 	_, err = e.svc.Enroll(e.ctx, req)
 	assert.ErrorIs(t, err, scrm.ErrConflict)
+	req.Anchor = time.Time{}
+	_, err = e.svc.Enroll(e.ctx, req)
+	assert.ErrorIs(t, err, scrm.ErrConflict, "no anchor, where the first request named one")
 	ens, err := e.svc.Enrollments(e.ctx, "t1", "c1")
 	require.NoError(t, err)
 	assert.Len(t, ens, 1)
+
+	// A request without an anchor is anchored at now; a retry without one
+	// is the same request, and one naming that now is not.
+	req = sop.EnrollRequest{Tenant: "t1", Playbook: "p", Customer: "c2", IdempotencyKey: "k2"}
+	first, err = e.svc.Enroll(e.ctx, req)
+	require.NoError(t, err)
+	assert.True(t, first.Anchor.Equal(start))
+	e.clock.Advance(time.Minute)
+	again, err = e.svc.Enroll(e.ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, first, again)
+	req.Anchor = start
+	_, err = e.svc.Enroll(e.ctx, req)
+	assert.ErrorIs(t, err, scrm.ErrConflict, "an anchor, where the first request named none")
 
 	_, err = e.svc.Enroll(e.ctx, sop.EnrollRequest{Tenant: "t1", Playbook: "nope", Customer: "c1"})
 	assert.ErrorIs(t, err, scrm.ErrNotFound)

@@ -94,58 +94,152 @@ type constraints struct {
 
 func (c constraints) none() bool { return c.window == nil && c.weekdays == 0 && c.quiet == nil }
 
-// maxHops bounds the jumps next makes; satisfiable constraints need fewer
-// than 30 (a week of weekday jumps, each followed by a window and a quiet
-// jump).
-const maxHops = 64
+// onDay reports whether c allows the weekday.
+func (c constraints) onDay(wd time.Weekday) bool {
+	return c.weekdays == 0 || c.weekdays&(1<<uint(wd)) != 0
+}
 
-// next returns the earliest instant at or after t that meets c in loc, and
+// allows reports whether c allows the local time lt: its weekday, and its
+// minute inside the window and outside quiet hours.
+func (c constraints) allows(lt time.Time) bool {
+	mod := lt.Hour()*60 + lt.Minute()
+	return c.onDay(lt.Weekday()) && (c.window == nil || c.window.contains(mod)) &&
+		(c.quiet == nil || !c.quiet.contains(mod))
+}
+
+// span is a half-open range [lo, hi) of minutes after midnight.
+type span struct{ lo, hi int }
+
+// spans returns the times of day inside the window and outside quiet
+// hours, in order (at most three spans); n is 0 when the window lies
+// entirely in quiet hours.
+func (c constraints) spans() (out [4]span, n int) {
+	in, nin := [2]span{{0, 24 * 60}}, 1
+	if w := c.window; w != nil {
+		if w.start < w.end {
+			in[0] = span{w.start, w.end}
+		} else {
+			in, nin = [2]span{{0, w.end}, {w.start, 24 * 60}}, 2
+		}
+	}
+	out0, nout := [2]span{{0, 24 * 60}}, 1
+	if q := c.quiet; q != nil {
+		if q.start < q.end {
+			out0, nout = [2]span{{0, q.start}, {q.end, 24 * 60}}, 2
+		} else {
+			out0[0] = span{q.end, q.start}
+		}
+	}
+	// Both lists are ordered and disjoint, so the intersections come out
+	// in order.
+	for _, a := range in[:nin] {
+		for _, b := range out0[:nout] {
+			if lo, hi := max(a.lo, b.lo), min(a.hi, b.hi); lo < hi {
+				out[n] = span{lo, hi}
+				n++
+			}
+		}
+	}
+	return out, n
+}
+
+// searchDays bounds the local dates next looks at after t's. The allowed
+// times repeat every week, except on a day with a DST change, when a gap
+// can swallow them: two weeks and a day always reach an ordinary one.
+const searchDays = 15
+
+// next returns when something due at t may happen under c in loc: t itself
+// when c allows it, else the first allowed wall time after it, as follows;
 // false when there is none (a window lying entirely in quiet hours).
+//
+//   - Wall times are walked on local calendar dates, never by adding
+//     hours. An allowed wall time is on an allowed weekday, inside the
+//     window and outside quiet hours.
+//   - When t's weekday is allowed, the result is the first allowed wall
+//     time after t: later on t's date, else on the first later date that
+//     has one, from its midnight: the earliest wall time meeting c.
+//   - When t's weekday is not allowed, the result keeps t's time of day:
+//     on the first later allowed date with any allowed time, the first
+//     allowed time at or after t's time of day, or, when that date has
+//     none so late, its first allowed time (so Monday 23:00 with quiet
+//     hours 22:00–08:00 and only Tuesdays allowed is Tuesday 08:00).
+//   - A wall time becomes an instant as in localTime: one the clock skips
+//     (a spring-forward gap) moves forward by the gap, and counts only if
+//     the time it then shows is allowed too; one the clock shows twice is
+//     the first, unless t is already in the second pass. So a window that
+//     opens inside a gap opens the gap's length later (02:30 at 03:30),
+//     and the result's own local time always meets c.
+//
+// FuzzConstraintsNext and TestConstraintsNextMatchesScan check this
+// against a minute-by-minute scan.
 func (c constraints) next(t time.Time, loc *time.Location) (time.Time, bool) {
 	if c.none() {
 		return t, true
 	}
-	for range maxHops {
-		lt := t.In(loc)
-		y, mo, d := lt.Date()
-		mod := lt.Hour()*60 + lt.Minute()
-		var nt time.Time
-		switch {
-		case c.weekdays != 0 && c.weekdays&(1<<uint(lt.Weekday())) == 0:
-			// The next day at the same local time of day, or at the
-			// window's opening when that time is outside the window.
-			hh, mm, ss := lt.Clock()
-			if c.window != nil && !c.window.contains(mod) {
-				hh, mm, ss = c.window.start/60, c.window.start%60, 0
-			}
-			nt = localTime(y, mo, d+1, hh, mm, ss, loc)
-		case c.window != nil && !c.window.contains(mod):
-			nt = at(t, lt, mod, c.window.start, loc)
-		case c.quiet != nil && c.quiet.contains(mod):
-			nt = at(t, lt, mod, c.quiet.end, loc)
-		default:
-			return t, true
+	lt := t.In(loc)
+	if c.allows(lt) {
+		return t, true
+	}
+	sp, n := c.spans()
+	if n == 0 {
+		return time.Time{}, false
+	}
+	day := dayScan{t: t, loc: loc, tod: lt.Hour()*3600 + lt.Minute()*60 + lt.Second(), spans: sp[:n]}
+	day.y, day.mo, day.d = lt.Date()
+	keep := !c.onDay(lt.Weekday())
+	if !keep {
+		if u, ok := day.first(c, 0, day.tod+1); ok {
+			return u, true
 		}
-		t = nt
+	}
+	for i := 1; i <= searchDays; i++ {
+		if !c.onDay((lt.Weekday() + time.Weekday(i%7)) % 7) {
+			continue
+		}
+		if keep {
+			if u, ok := day.first(c, i, day.tod); ok {
+				return u, true
+			}
+		}
+		if u, ok := day.first(c, i, 0); ok {
+			return u, true
+		}
 	}
 	return time.Time{}, false
 }
 
-// at returns the next instant after t (whose local time is lt, mod minutes
-// after midnight) at which the local clock shows target: today when target
-// is later in the day, else tomorrow.
-func at(t, lt time.Time, mod, target int, loc *time.Location) time.Time {
-	y, mo, d := lt.Date()
-	if mod >= target {
-		return localTime(y, mo, d+1, target/60, target%60, 0, loc)
+// dayScan looks for allowed wall times on the dates after t's (see next).
+type dayScan struct {
+	t     time.Time
+	loc   *time.Location
+	y     int
+	mo    time.Month
+	d     int
+	tod   int // t's local time of day, in seconds
+	spans []span
+}
+
+// first returns the first allowed wall time on the date i days after t's,
+// from the second of the day from on, as an instant not before t.
+func (s *dayScan) first(c constraints, i, from int) (time.Time, bool) {
+	for _, sp := range s.spans {
+		// Allowance only changes on whole minutes; past from, step by them.
+		for w := max(sp.lo*60, from); w < sp.hi*60; w = (w/60 + 1) * 60 {
+			u := localTime(s.y, s.mo, s.d+i, 0, 0, w, s.loc)
+			if u.Before(s.t) {
+				// t is in the second pass of an autumn overlap: the wall
+				// time comes round again this far after t.
+				u = s.t.Add(time.Duration((i*86400+w-s.tod))*time.Second - time.Duration(s.t.Nanosecond()))
+			}
+			if c.allows(u.In(s.loc)) {
+				return u, true
+			}
+			// w lies in a DST gap and moved to a time c does not allow:
+			// try the next minute. Past the gap the clock shows w itself,
+			// which the span allows.
+		}
 	}
-	nt := localTime(y, mo, d, target/60, target%60, 0, loc)
-	if !nt.After(t) {
-		// t lies in the second pass of an autumn overlap and the first
-		// occurrence of target is behind it: count the minutes instead.
-		nt = t.Truncate(time.Minute).Add(time.Duration(target-mod) * time.Minute)
-	}
-	return nt
+	return time.Time{}, false
 }
 
 // periodStart returns the start of the calendar period holding t in loc,

@@ -1,6 +1,9 @@
 package sop
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,15 +151,26 @@ func FuzzParseClock(f *testing.F) {
 }
 
 // FuzzConstraintsNext checks that next returns an instant no earlier than
-// its input that meets every constraint, in a zone with DST.
+// its input that meets every constraint, in a zone with DST (and one
+// without), and that it is the instant scanNext finds.
 func FuzzConstraintsNext(f *testing.F) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		f.Skip("no time zone database")
 	}
-	f.Add(int64(1772953200), uint16(600), uint16(720), uint8(0x41), uint16(1320), uint16(480))
-	f.Add(int64(1793512800), uint16(60), uint16(180), uint8(0), uint16(0), uint16(0))
-	f.Fuzz(func(t *testing.T, unix int64, ws, we uint16, days uint8, qs, qe uint16) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		f.Skip("no time zone database")
+	}
+	f.Add(int64(1772953200), uint16(600), uint16(720), uint8(0x41), uint16(1320), uint16(480), false)
+	f.Add(int64(1793512800), uint16(60), uint16(180), uint8(0), uint16(0), uint16(0), false)
+	f.Add(int64(1772431200), uint16(0), uint16(0), uint8(1<<time.Tuesday), uint16(1320), uint16(480), true)
+	f.Add(int64(1772866800), uint16(150), uint16(200), uint8(1<<time.Sunday), uint16(0), uint16(0), false)
+	f.Fuzz(func(t *testing.T, unix int64, ws, we uint16, days uint8, qs, qe uint16, shanghai bool) {
+		loc := ny
+		if shanghai {
+			loc = sh
+		}
 		from := time.Unix(1767225600+unix%(3*365*86400), 0) // 2026-2028
 		c := constraints{weekdays: days & 0x7f}
 		if ws%1440 != we%1440 {
@@ -165,14 +179,18 @@ func FuzzConstraintsNext(f *testing.F) {
 		if qs%1440 != qe%1440 {
 			c.quiet = &window{int(qs % 1440), int(qe % 1440)}
 		}
-		got, ok := c.next(from, ny)
+		got, ok := c.next(from, loc)
+		want, wantOK := scanNext(c, from, loc)
+		if ok != wantOK || !got.Equal(want) {
+			t.Fatalf("%+v next(%s) = %s, %v; the scan finds %s, %v", describe(c), from.In(loc), got.In(loc), ok, want.In(loc), wantOK)
+		}
 		if !ok {
 			return
 		}
 		if got.Before(from) {
 			t.Fatalf("next(%s) = %s, earlier", from, got)
 		}
-		lt := got.In(ny)
+		lt := got.In(loc)
 		mod := lt.Hour()*60 + lt.Minute()
 		if c.weekdays != 0 && c.weekdays&(1<<uint(lt.Weekday())) == 0 {
 			t.Fatalf("next(%s) = %s, a forbidden weekday", from, lt)
@@ -184,4 +202,144 @@ func FuzzConstraintsNext(f *testing.F) {
 			t.Fatalf("next(%s) = %s, inside quiet hours %v", from, lt, *c.quiet)
 		}
 	})
+}
+
+// TestConstraintsNextMatchesScan compares next with scanNext for random
+// constraints and start times over a few weeks around the 2026 DST changes
+// of New York (8 March, 1 November), in New York and in Shanghai.
+func TestConstraintsNextMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20260308, 20261101))
+	// Boundaries near the small hours, where the DST changes are, and at
+	// ordinary times of day.
+	clock := func() int {
+		if rng.IntN(2) == 0 {
+			return rng.IntN(5*60) / 15 * 15
+		}
+		return rng.IntN(24*60) / 30 * 30
+	}
+	n := 1500
+	if testing.Short() {
+		n = 300
+	}
+	for _, name := range []string{"America/New_York", "Asia/Shanghai"} {
+		loc := zone(t, name)
+		for _, base := range []time.Time{time.Date(2026, 2, 28, 0, 0, 0, 0, loc), time.Date(2026, 10, 24, 0, 0, 0, 0, loc)} {
+			for range n {
+				var c constraints
+				if rng.IntN(2) == 0 {
+					c.window = &window{clock(), clock()}
+				}
+				if rng.IntN(2) == 0 {
+					c.quiet = &window{clock(), clock()}
+				}
+				if rng.IntN(2) == 0 {
+					c.weekdays = uint8(rng.IntN(0x7f)) + 1
+				}
+				if (c.window != nil && c.window.start == c.window.end) || (c.quiet != nil && c.quiet.start == c.quiet.end) {
+					continue
+				}
+				from := base.Add(time.Duration(rng.Int64N(int64(21*24*time.Hour))) / time.Second * time.Second)
+				got, ok := c.next(from, loc)
+				want, wantOK := scanNext(c, from, loc)
+				if ok != wantOK || !got.Equal(want) {
+					t.Fatalf("%s %+v: next(%s) = %s, %v; the scan finds %s, %v", name, describe(c), from.In(loc), got.In(loc), ok, want.In(loc), wantOK)
+				}
+			}
+		}
+	}
+}
+
+// scanNext is next by brute force, written from next's documented rule:
+// it tries the wall times after t's one minute at a time, and turns each
+// into an instant by looking at both offsets around it.
+func scanNext(c constraints, t time.Time, loc *time.Location) (time.Time, bool) {
+	meets := func(lt time.Time) bool {
+		mod := lt.Hour()*60 + lt.Minute()
+		return (c.weekdays == 0 || c.weekdays&(1<<uint(lt.Weekday())) != 0) &&
+			(c.window == nil || c.window.contains(mod)) && (c.quiet == nil || !c.quiet.contains(mod))
+	}
+	lt := t.In(loc)
+	if meets(lt) {
+		return t, true
+	}
+	y, mo, d := lt.Date()
+	tod := lt.Hour()*3600 + lt.Minute()*60 + lt.Second()
+	// instant returns the first instant not before t at which the clock
+	// shows second w of the date i days after t's; for a time the clock
+	// skips, the instant that reading it with the offset before the gap
+	// gives.
+	instant := func(i, w int) (time.Time, bool) {
+		wall := time.Date(y, mo, d+i, 0, 0, w, 0, time.UTC).Unix()
+		_, before := time.Unix(wall-86400, 0).In(loc).Zone()
+		_, after := time.Unix(wall+86400, 0).In(loc).Zone()
+		var best time.Time
+		shown := false
+		for _, off := range []int{before, after} {
+			u := time.Unix(wall-int64(off), 0)
+			if _, o := u.In(loc).Zone(); o != off {
+				continue
+			}
+			shown = true
+			if !u.Before(t) && (best.IsZero() || u.Before(best)) {
+				best = u
+			}
+		}
+		if !shown {
+			best = time.Unix(wall-int64(before), 0)
+		}
+		return best, !best.IsZero() && !best.Before(t)
+	}
+	// scan tries the wall times of the date i days after t's from second
+	// lo (included) to hi (excluded): lo itself, then each whole minute.
+	scan := func(i, lo, hi int) (time.Time, bool) {
+		wd := time.Date(y, mo, d+i, 12, 0, 0, 0, time.UTC).Weekday()
+		if c.weekdays != 0 && c.weekdays&(1<<uint(wd)) == 0 {
+			return time.Time{}, false
+		}
+		for w := lo; w < hi; w = (w/60 + 1) * 60 {
+			mod := w / 60
+			if (c.window != nil && !c.window.contains(mod)) || (c.quiet != nil && c.quiet.contains(mod)) {
+				continue
+			}
+			if u, ok := instant(i, w); ok && meets(u.In(loc)) {
+				return u, true
+			}
+		}
+		return time.Time{}, false
+	}
+	keep := c.weekdays != 0 && c.weekdays&(1<<uint(lt.Weekday())) == 0
+	if !keep {
+		if u, ok := scan(0, tod+1, 86400); ok {
+			return u, true
+		}
+	}
+	for i := 1; i <= 15; i++ {
+		if keep {
+			if u, ok := scan(i, tod, 86400); ok {
+				return u, true
+			}
+		}
+		if u, ok := scan(i, 0, 86400); ok {
+			return u, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func describe(c constraints) string {
+	var b strings.Builder
+	if c.window != nil {
+		fmt.Fprintf(&b, "window %02d:%02d-%02d:%02d ", c.window.start/60, c.window.start%60, c.window.end/60, c.window.end%60)
+	}
+	if c.quiet != nil {
+		fmt.Fprintf(&b, "quiet %02d:%02d-%02d:%02d ", c.quiet.start/60, c.quiet.start%60, c.quiet.end/60, c.quiet.end%60)
+	}
+	if c.weekdays != 0 {
+		for wd := time.Sunday; wd <= time.Saturday; wd++ {
+			if c.weekdays&(1<<uint(wd)) != 0 {
+				b.WriteString(wd.String()[:3] + " ")
+			}
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

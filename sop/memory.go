@@ -96,6 +96,8 @@ type menr struct {
 	seq      uint32
 	open     uint16 // jobs not yet final
 	state    uint8
+	// defaulted is EnrollParams.AnchorDefaulted: the caller named no anchor.
+	defaulted bool
 }
 
 // mjob is one job in 16 bytes, without pointers: its enrollment and step
@@ -615,7 +617,7 @@ func (s *memoryStore) Enroll(ctx context.Context, params EnrollParams) (EnrollRe
 	if params.IdempotencyKey != "" {
 		for e := last; e != nil; e = s.prevOf(e) {
 			if e.key == params.IdempotencyKey {
-				if e.anchor != nanos(params.Anchor) {
+				if e.defaulted != params.AnchorDefaulted || (!e.defaulted && e.anchor != nanos(params.Anchor)) {
 					return EnrollResult{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
 						Msg: "key " + params.IdempotencyKey + " was already used with another anchor"}
 				}
@@ -648,6 +650,7 @@ func (s *memoryStore) Enroll(ctx context.Context, params EnrollParams) (EnrollRe
 	e := s.newEnr(len(params.Jobs))
 	e.pb, e.customer, e.key = pb, params.Customer, params.IdempotencyKey
 	e.anchor, e.enrolled, e.open, e.seq = nanos(params.Anchor), at, uint16(len(params.Jobs)), 1
+	e.defaulted = params.AnchorDefaulted
 	if last != nil {
 		e.prev, e.seq = last.ord, last.seq+1
 	}

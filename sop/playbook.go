@@ -132,7 +132,9 @@ type Step struct {
 	Window *Window
 	// Weekdays, if set, limits sends to these weekdays (local); a step due
 	// on another day moves to the next allowed one, at the same local time
-	// of day (or at the Window's opening, if that time is outside it).
+	// of day if that is allowed, else at the first allowed time after it
+	// that day, else at that day's first allowed time (the Window's
+	// opening, or for a message the end of quiet hours).
 	Weekdays []time.Weekday
 	// Action is what the step does. A step with Variants leaves it empty.
 	Action Action

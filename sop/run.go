@@ -381,7 +381,7 @@ func (r *runner) post(ctx context.Context, tc *tenantCache, j *Job, now time.Tim
 		return r.complete(ctx, j, now, JobSkipped, "calendar entry removed", nil, tc)
 	}
 	e := cal.Entries[j.Entry]
-	next := nextOccurrence(j.Scheduled, now, tc.loc)
+	next := postNext(cal, j, now, tc.loc)
 	if now.Sub(j.Due) > r.s.opts.Grace {
 		return r.completePost(ctx, j, now, JobSkipped, "missed: more than the grace late", next)
 	}
@@ -407,23 +407,37 @@ func (r *runner) post(ctx context.Context, tc *tenantCache, j *Job, now time.Tim
 	return r.completePost(ctx, j, now, JobDone, "", next)
 }
 
-// nextOccurrence returns the first weekly repeat of occ (same local weekday
-// and time) after now.
+// nextOccurrence returns the first weekly repeat of occ after now (and
+// after occ): the same local weekday and time of day, on a date a whole
+// number of weeks later. Weeks are counted in local calendar dates, not in
+// hours (a week holding a DST change is 167 or 169 hours long).
 func nextOccurrence(occ, now time.Time, loc *time.Location) time.Time {
 	lo := occ.In(loc)
-	y, mo, d := lo.Date()
-	hh, mm, _ := lo.Clock()
-	days := 7
-	if now.After(occ) {
-		days = int(now.Sub(occ).Hours()/24/7+1) * 7
-	}
-	for {
-		n := localTime(y, mo, d+days, hh, mm, 0, loc)
-		if n.After(now) {
-			return n
+	return firstOccurrence(lo.Weekday(), lo.Hour()*60+lo.Minute(), later(occ, now).Add(time.Nanosecond), loc)
+}
+
+// postNext returns the occurrence that follows post j when it runs at now:
+// the next local Weekday at At of its calendar entry after now. Each
+// occurrence is placed on its own date from the entry's At, so a time in a
+// DST gap moves past the gap on that date only and the next week is back
+// at At. When the entry is gone (cal nil or shorter), the post repeats its
+// last occurrence's weekday and time of day.
+func postNext(cal *Calendar, j *Job, now time.Time, loc *time.Location) time.Time {
+	if cal != nil && j.Entry < len(cal.Entries) {
+		e := &cal.Entries[j.Entry]
+		if mod, err := parseClock(e.At); err == nil {
+			return firstOccurrence(e.Weekday, mod, later(j.Scheduled, now).Add(time.Nanosecond), loc)
 		}
-		days += 7
 	}
+	return nextOccurrence(j.Scheduled, now, loc)
+}
+
+// later returns the later of two instants.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (r *runner) completePost(ctx context.Context, j *Job, now time.Time, state JobState, reason string, next time.Time) (outcome, error) {
@@ -447,11 +461,11 @@ func outcomeOf(state JobState) outcome {
 
 func (r *runner) complete(ctx context.Context, j *Job, now time.Time, state JobState, reason string, task *StaffTask, tc *tenantCache) (outcome, error) {
 	if j.IsPost() {
-		var next time.Time
-		if tc != nil {
-			next = nextOccurrence(j.Scheduled, now, tc.loc)
+		cal, err := tc.calendar(ctx, r.s.store, j.Tenant, j.Calendar)
+		if err != nil {
+			return 0, err
 		}
-		return r.completePost(ctx, j, now, state, reason, next)
+		return r.completePost(ctx, j, now, state, reason, postNext(cal, j, now, tc.loc))
 	}
 	_, err := r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
 		State: state, Reason: reason, Task: task})

@@ -79,8 +79,10 @@ type Store interface {
 	// The new enrollment's Seq is the previous one's plus one. When
 	// params.IdempotencyKey equals the key of one of the customer's
 	// enrollments in the playbook, nothing is written and that enrollment
-	// is returned with Replayed set (its Anchor must equal params.Anchor,
-	// else ErrConflict naming IdempotencyKey). Errors: ErrNotFound for an
+	// is returned with Replayed set, provided the anchor was sent the same
+	// way: both calls with AnchorDefaulted (whatever their Anchors, which
+	// are their own At), or both without it and with equal Anchors; else
+	// ErrConflict naming IdempotencyKey. Errors: ErrNotFound for an
 	// unknown playbook; ErrConflict when params.Version is not the stored
 	// playbook version (reload it and recompute the jobs), or when the
 	// re-entry rule refuses (nothing written in either case); ErrInvalid
@@ -243,7 +245,13 @@ type EnrollParams struct {
 	Version  int64 // the playbook version the jobs were computed from
 	Customer scrm.CustomerID
 	Anchor   time.Time
-	At       time.Time // now: EnrolledAt, and the time re-entry is judged at
+	// AnchorDefaulted reports that the caller named no anchor and Anchor is
+	// the default, the time of the call. A defaulted anchor is not part of
+	// the request an IdempotencyKey stands for: a retry that again names
+	// none is the same request, though its default is later. The Store
+	// keeps it with the enrollment to compare replays (see Store.Enroll).
+	AnchorDefaulted bool
+	At              time.Time // now: EnrolledAt, and the time re-entry is judged at
 	// IdempotencyKey, when set, makes the enrollment happen once per key
 	// per customer and playbook.
 	IdempotencyKey string

@@ -43,9 +43,11 @@ type Template struct {
 	// Required are variables that must be present and not blank when the
 	// template is rendered: a message that would lack one is not sent (the
 	// job fails with the reason). Each must be read by at least one body.
+	// An attribute holding nil (or a nil pointer) counts as missing.
 	Required []string
 	// Optional are variables a body may read that may be missing or blank:
-	// a missing one renders as "" (use {{if .X}} or default to fill in).
+	// a missing one (an attribute holding nil included) renders as "" (use
+	// {{if .X}} or default to fill in).
 	Optional []string
 
 	// Version is the stored version: 0 to create, the version read to

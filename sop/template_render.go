@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -132,7 +133,10 @@ func (v value) boxed() any {
 }
 
 // lookup finds a variable: the action's Vars, then the well-known fields,
-// then the profile's attributes.
+// then the profile's attributes. An attribute holding nil (or a nil
+// pointer) has no value: it is missing, so an Optional variable renders as
+// "" and a Required one fails the rendering, rather than text/template
+// printing "<no value>".
 func (in *renderInput) lookup(name string) (value, bool) {
 	if v, ok := in.vars[name]; ok {
 		return value{s: v, isStr: true}, true
@@ -156,10 +160,21 @@ func (in *renderInput) lookup(name string) (value, bool) {
 			if str, isStr := a.(string); isStr {
 				return value{s: str, isStr: true}, true
 			}
-			return value{v: a}, true
+			if !isNil(a) {
+				return value{v: a}, true
+			}
 		}
 	}
 	return value{}, false
+}
+
+// isNil reports whether an attribute value is nil or a nil pointer.
+func isNil(a any) bool {
+	if a == nil {
+		return true
+	}
+	rv := reflect.ValueOf(a)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // render executes the body that suits the customer. Its errors are render

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -468,5 +469,37 @@ func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	}
 	for range 16 {
 		assert.NoError(t, <-errs)
+	}
+}
+
+// A nil amount on the profile holds no value: a Required variable reading
+// it is missing, so the task is not created and the message not sent.
+func TestRequiredNilAttributeFailsTheJob(t *testing.T) {
+	e := newEnv(t, at(2026, 3, 2, 10, 0))
+	e.putTemplate(sop.Template{ID: "balance", Channel: scrm.ChannelWeCom,
+		Body: "{{.Name}}，您的余额还有{{yuan .Balance}}元", Required: []string{"Name", "Balance"}})
+	e.put(sop.Playbook{ID: "p", Steps: []sop.Step{
+		{ID: "call", Action: sop.Action{Kind: sop.Task, Staff: "小李", Template: "balance"}},
+		{ID: "msg", Action: sop.Action{Kind: sop.Message, Channel: scrm.ChannelWeCom, Template: "balance"}},
+	}})
+	e.setProfile("c1", map[string]any{"Name": "王芳", "Balance": (*decimal.Decimal)(nil)})
+	_, err := e.svc.Render(e.ctx, sop.RenderRequest{Tenant: "t1", Template: "balance", Customer: "c1"})
+	require.ErrorIs(t, err, scrm.ErrInvalid)
+	assert.Contains(t, err.Error(), "Vars.Balance: missing")
+
+	_, err = e.svc.Enroll(e.ctx, sop.EnrollRequest{Tenant: "t1", Playbook: "p", Customer: "c1"})
+	require.NoError(t, err)
+	r := e.run()
+	assert.Equal(t, 2, r.Failed)
+	assert.Empty(t, e.rec.Messages(), "never sent half-filled")
+	tasks, err := e.svc.Tasks(e.ctx, "t1", "小李", "")
+	require.NoError(t, err)
+	assert.Empty(t, tasks)
+	jobs, err := e.svc.Jobs(e.ctx, "t1", "c1")
+	require.NoError(t, err)
+	require.Len(t, jobs, 2)
+	for _, j := range jobs {
+		assert.Equal(t, sop.JobFailed, j.State)
+		assert.Contains(t, j.Reason, "Vars.Balance: missing")
 	}
 }

@@ -168,6 +168,41 @@ func testEnroll(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Equal(t, int64(1), stats(t, s, "t1", "p1")["s1"].Enrolled)
 	})
 
+	t.Run("IdempotentReplayWithDefaultedAnchor", func(t *testing.T) {
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 1))
+		params := enrollParams(p, "c1", t0.Add(time.Hour))
+		params.IdempotencyKey, params.AnchorDefaulted = "order-123", true
+		first, err := s.Enroll(ctx, params)
+		require.NoError(t, err)
+		// The host retries after a timeout: its default anchor is its own
+		// (later) now, which is not part of the request.
+		params.At = t0.Add(2 * time.Second)
+		params.Anchor = params.At
+		params.Jobs[0].Due = params.At.Add(time.Hour)
+		again, err := s.Enroll(ctx, params)
+		require.NoError(t, err, "same key, no anchor named either time")
+		assert.True(t, again.Replayed)
+		assert.Equal(t, first.Enrollment, again.Enrollment)
+		assert.True(t, near(again.Enrollment.Anchor, t0), "the first enrollment's anchor")
+
+		params.AnchorDefaulted = false
+		_, err = s.Enroll(ctx, params)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "an anchor named where the first call named none")
+		jobs, err := s.Jobs(ctx, sop.ListJobsParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		require.Len(t, jobs, 1, "a replay schedules nothing")
+		assert.True(t, near(jobs[0].Due, t0.Add(time.Hour)))
+
+		explicit := enrollParams(p, "c2", t0.Add(time.Hour))
+		explicit.IdempotencyKey = "order-456"
+		_, err = s.Enroll(ctx, explicit)
+		require.NoError(t, err)
+		explicit.AnchorDefaulted = true
+		_, err = s.Enroll(ctx, explicit)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "no anchor named where the first call named one")
+	})
+
 	t.Run("NoDoubleEnrollment", func(t *testing.T) {
 		s := newStore(t)
 		p := put(t, s, playbook("t1", "p1", 4))

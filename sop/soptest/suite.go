@@ -22,7 +22,7 @@ import (
 // RunStoreTests is the conformance suite every sop.Store must pass. newStore
 // is called once per subtest and must return an empty store. It covers
 // not-found errors, round trips, version conflicts, re-entry and idempotent
-// enrollment, due-time ordering, lease exclusivity under 8 concurrent
+// enrollment (a replay with a defaulted anchor included), due-time ordering, lease exclusivity under 8 concurrent
 // workers, lease expiry, cap counting under concurrency, pause and resume,
 // staff tasks and their reassignment (16 concurrent movers: each task moves
 // once), attribution, stats, content templates (versions, 16 concurrent
