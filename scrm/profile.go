@@ -301,9 +301,11 @@ func (p *Profile) EventTypes() []string {
 // that they survive a store round trip and compare predictably: string,
 // bool, int64 (all integer kinds that fit), float64 (float32), decimal.Decimal,
 // time.Time, []string ([]any of strings too), and json.Number (kept as is).
-// Any other value is stored as its fmt.Sprint string. A nil value deletes
-// the attribute, and so does a nil pointer (a nil *decimal.Decimal, say):
-// it holds no value, so no attribute ever holds nil.
+// A non-nil pointer (a *string, *int, *time.Time from a host struct) stores
+// the value it points to, normalized the same way. Any other value is
+// stored as its fmt.Sprint string. A nil value deletes the attribute, and
+// so does a nil pointer (a nil *decimal.Decimal, say): it holds no value,
+// so no attribute ever holds nil.
 func (p *Profile) SetAttr(name string, v any) {
 	n := normalizeAttr(v)
 	if n == nil {
@@ -316,6 +318,14 @@ func (p *Profile) SetAttr(name string, v any) {
 // normalizeAttr returns v as SetAttr stores it; nil for nil and for a nil
 // pointer.
 func normalizeAttr(v any) any {
+	return normalizeAttrDepth(v, 0)
+}
+
+// maxAttrPointers bounds the pointers normalizeAttr follows, so that a
+// pointer type that points to itself ends as a string.
+const maxAttrPointers = 4
+
+func normalizeAttrDepth(v any, depth int) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -346,6 +356,9 @@ func normalizeAttr(v any) any {
 	case reflect.Pointer:
 		if rv.IsNil() {
 			return nil
+		}
+		if depth < maxAttrPointers {
+			return normalizeAttrDepth(rv.Elem().Interface(), depth+1)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return rv.Int()

@@ -151,6 +151,32 @@ func TestProfileSetAttrNilPointerDeletes(t *testing.T) {
 	assert.False(t, ok, "an attrs_set event with a nil pointer deletes too")
 }
 
+// A non-nil pointer of any type stores what it points to, normalized as
+// the value itself would be, never the pointer's address.
+func TestProfileSetAttrPointerStoresValue(t *testing.T) {
+	p := scrm.NewProfile("t1", "c1")
+	nick, age, vip := "小王", int32(30), true
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	pnick := &nick
+	p.SetAttr("nick", &nick)
+	p.SetAttr("nick2", &pnick)
+	p.SetAttr("age", &age)
+	p.SetAttr("vip", &vip)
+	p.SetAttr("at", &at)
+	for name, want := range map[string]any{"nick": "小王", "nick2": "小王", "age": int64(30), "vip": true, "at": at} {
+		v, ok := p.Attr(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, want, v, name)
+	}
+	type self *self // a pointer type that can point to itself
+	var s self
+	s = &s
+	p.SetAttr("self", s)
+	v, ok := p.Attr("self")
+	assert.True(t, ok)
+	assert.IsType(t, "", v, "a pointer chain that never ends is stored as a string")
+}
+
 func TestProfileJSONRoundTrip(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	p := scrm.NewProfile("t1", "c1")
