@@ -1,20 +1,15 @@
 package member
 
-import "time"
+import (
+	"time"
 
-// dayStart returns the first instant of the local date y-m-d in loc; the
-// date is normalized as time.Date does (day 32 of January is 1 February).
-// Where a DST gap swallows local midnight, the day starts at the transition.
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// dayStart returns the first instant of the local date y-m-d in loc, which
+// is not always local midnight (see scrm.DayStart).
 func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
-	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	if t.Hour() >= 12 {
-		// Midnight does not exist and time.Date resolved it into the
-		// previous day: the day begins where that zone period ends.
-		if _, end := t.ZoneBounds(); !end.IsZero() {
-			t = end
-		}
-	}
-	return t
+	return scrm.DayStart(y, m, d, loc)
 }
 
 // dayKey numbers t's local date as yyyymmdd.
@@ -52,27 +47,37 @@ func periodEnd(t time.Time, months int, loc *time.Location) time.Time {
 	return dayStart(y, m, d+1, loc)
 }
 
+// lastExpiryYear is the year whose first local midnight is the latest
+// expiry a lot gets: instants past it would leave the range the ledger
+// stores (maxUnix, Unix nanoseconds end in 2262).
+const lastExpiryYear = 2200
+
 // ExpiresAt returns when points earned at earned expire under r in loc:
-// the zero time for ExpireNever, otherwise a local midnight (see ExpiryKind).
+// the zero time for ExpireNever, otherwise a local midnight (see ExpiryKind),
+// at the latest 00:00 on 1 January 2200 (see ExpiryRule).
 func (r ExpiryRule) ExpiresAt(earned time.Time, loc *time.Location) time.Time {
 	if loc == nil {
 		loc = time.UTC
 	}
 	y, m, d := earned.In(loc).Date()
+	var t time.Time
 	switch r.Kind {
 	case ExpireAfterDays:
-		return dayStart(y, m, d+r.Days+1, loc)
+		t = dayStart(y, m, d+r.Days+1, loc)
 	case ExpireEndOfPeriod:
 		k := r.Periods + 1
 		switch r.Unit {
 		case Year:
-			return dayStart(y+k, time.January, 1, loc)
+			t = dayStart(y+k, time.January, 1, loc)
 		case Quarter:
 			q := (int(m) - 1) / 3
-			return dayStart(y, time.Month(q*3+3*k+1), 1, loc)
+			t = dayStart(y, time.Month(q*3+3*k+1), 1, loc)
 		case Month:
-			return dayStart(y, m+time.Month(k), 1, loc)
+			t = dayStart(y, m+time.Month(k), 1, loc)
 		}
 	}
-	return time.Time{}
+	if !t.IsZero() && t.Year() >= lastExpiryYear {
+		t = dayStart(lastExpiryYear, time.January, 1, loc)
+	}
+	return t
 }

@@ -440,6 +440,33 @@ type MakeUpRequest struct {
 // "checkin.makeup.refund:" + IdempotencyKey) and the error returned.
 // Replaying the key returns the original result.
 //
+// A failed make-up frees its key, and a retry with it must be charged
+// again, not replay the spend that was returned. So the spends of a key
+// are numbered attempts g = 0, 1, 2…: attempt 0 is keyed as above,
+// attempt g ≥ 1 "checkin.makeup.<g>:" + IdempotencyKey, its refund
+// "checkin.makeup.refund.<g>:" + IdempotencyKey (a form no key of attempt
+// 0 can take, whatever the IdempotencyKey holds). For g = 0, 1, … MakeUp
+// runs attempt g's spend:
+//
+//   - a spend done now is a fresh charge: the make-up goes on with it;
+//   - a spend replayed whose date is already recorded as made up under
+//     this key (the make-up succeeded earlier) goes on with it too: the
+//     check-in update replays;
+//   - otherwise the replayed spend belongs to an attempt that failed, or
+//     crashed before recording: MakeUp makes sure it is returned by running
+//     attempt g's refund (which replays an earlier refund or refunds now)
+//     and tries attempt g+1.
+//
+// After 32 attempts it gives up with ErrConflict naming IdempotencyKey:
+// the caller retries with a new key. Of concurrent requests with one key,
+// each attempt's spend is charged at most once, and attempt g+1 only after
+// attempt g was returned, so at most one charge is outstanding at a time.
+// A request that finds the spend of an attempt another request is still
+// recording returns it and charges the next attempt itself; the requests
+// that succeed all get the one make-up recorded under the key, paid by the
+// latest attempt's charge, and when the make-up fails every charge is
+// returned.
+//
 // Errors: ErrInvalid for a malformed request or a Date not before today in
 // the current month; ErrForbidden when the rule allows no make-ups;
 // ErrConflict when the date is already checked in or for a reused key;
@@ -489,21 +516,16 @@ func (s *Service) MakeUp(ctx context.Context, req MakeUpRequest) (CheckInResult,
 	}
 
 	cost := rule.MakeUpCost
-	var spent Outcome
+	var (
+		spent   Outcome
+		attempt int
+		// recorded tells that the spend pays for a make-up already
+		// recorded under the key: it is never returned.
+		recorded bool
+	)
 	if cost > 0 {
-		note := "checkin.makeup:" + dateString(date)
-		spent, _, err = s.update(ctx, op, UpdateParams{Tenant: req.Tenant, Customer: req.Customer,
-			IdempotencyKey: deriveID("checkin.makeup", req.IdempotencyKey), Fingerprint: fp}, func(e *engine) error {
-			if e.a.Points() < cost {
-				return &scrm.Error{Code: scrm.ErrExhausted, Op: op, Msg: "a make-up costs " + strconv.FormatInt(cost, 10) +
-					" points, " + strconv.FormatInt(max(e.a.Points(), 0), 10) + " spendable"}
-			}
-			ent := e.entry(EntrySpend)
-			ent.Note = note
-			spend(e.a, ent, cost, 0)
-			return nil
-		})
-		if err != nil && spent.Entries == nil {
+		spent, attempt, recorded, err = s.spendMakeUp(ctx, req, date, cost, fp)
+		if err != nil {
 			return CheckInResult{}, err
 		}
 	}
@@ -527,9 +549,9 @@ func (s *Service) MakeUp(ctx context.Context, req MakeUpRequest) (CheckInResult,
 		return nil
 	})
 	if err != nil {
-		if cost > 0 && !errors.Is(err, scrm.ErrUnavailable) {
+		if cost > 0 && !recorded && !errors.Is(err, scrm.ErrUnavailable) {
 			// The make-up cannot happen: return the points.
-			if rerr := s.returnMakeUpPoints(ctx, req, spent); rerr != nil {
+			if rerr := s.returnMakeUpPoints(ctx, req, spent, attempt); rerr != nil {
 				err = errors.Join(err, rerr)
 			}
 		}
@@ -538,10 +560,66 @@ func (s *Service) MakeUp(ctx context.Context, req MakeUpRequest) (CheckInResult,
 	return s.checkInEffects(ctx, req.Tenant, req.Customer, rec, replayed, loc)
 }
 
-// returnMakeUpPoints credits the points a failed make-up spent back to the
-// lots they came from, with their expiry (lots expired meanwhile expire
-// them again at once).
-func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spent Outcome) error {
+// maxMakeUpAttempts bounds the spends of one make-up key (see MakeUp).
+const maxMakeUpAttempts = 32
+
+// makeUpKey returns the ledger key of attempt g of a make-up's spend (kind
+// "checkin.makeup") or refund ("checkin.makeup.refund"); see MakeUp.
+func makeUpKey(kind, key string, g int) string {
+	if g == 0 {
+		return deriveID(kind, key)
+	}
+	return deriveID(kind+"."+strconv.Itoa(g), key)
+}
+
+// spendMakeUp charges a make-up's cost under the first attempt whose spend
+// is fresh, or replays the spend of a make-up already recorded under the
+// key, returning attempts that failed (see MakeUp). It returns the spend's
+// outcome, its attempt and whether the make-up is already recorded.
+func (s *Service) spendMakeUp(ctx context.Context, req MakeUpRequest, date int32, cost int64, fp string) (Outcome, int, bool, error) {
+	const op = "member.MakeUp"
+	note := "checkin.makeup:" + dateString(date)
+	step := func(e *engine) error {
+		if e.a.Points() < cost {
+			return &scrm.Error{Code: scrm.ErrExhausted, Op: op, Msg: "a make-up costs " + strconv.FormatInt(cost, 10) +
+				" points, " + strconv.FormatInt(max(e.a.Points(), 0), 10) + " spendable"}
+		}
+		ent := e.entry(EntrySpend)
+		ent.Note = note
+		spend(e.a, ent, cost, 0)
+		return nil
+	}
+	for g := range maxMakeUpAttempts {
+		spent, replayed, err := s.update(ctx, op, UpdateParams{Tenant: req.Tenant, Customer: req.Customer,
+			IdempotencyKey: makeUpKey("checkin.makeup", req.IdempotencyKey, g), Fingerprint: fp}, step)
+		if err != nil && spent.Entries == nil {
+			return Outcome{}, 0, false, err
+		}
+		// An error with entries is an effect that failed after the spend
+		// was saved: the spend stands.
+		if !replayed {
+			return spent, g, false, nil
+		}
+		recs, err := s.store.CheckIns(ctx, ListCheckInsParams{Tenant: req.Tenant, Customer: req.Customer, From: date, To: date})
+		if err != nil {
+			return Outcome{}, 0, false, wrap(op, err)
+		}
+		if len(recs) > 0 && recs[0].MakeUp && recs[0].Key == req.IdempotencyKey {
+			return spent, g, true, nil
+		}
+		if err := s.returnMakeUpPoints(ctx, req, spent, g); err != nil {
+			return Outcome{}, 0, false, err
+		}
+	}
+	return Outcome{}, 0, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
+		Msg: "make-up key " + strconv.Quote(req.IdempotencyKey) + " failed " + strconv.Itoa(maxMakeUpAttempts) + " times; retry with a new key"}
+}
+
+// returnMakeUpPoints credits the points attempt g of a make-up spent back
+// to the lots they came from, with their expiry (lots expired meanwhile
+// expire them again at once), under the attempt's refund key: running it
+// again replays.
+func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spent Outcome, g int) error {
 	const op = "member.MakeUp"
 	var moves []LotMove
 	for _, e := range spent.Entries {
@@ -551,7 +629,7 @@ func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spe
 	}
 	fp := s.newFingerprint(op + ".refund").str(string(req.Customer)).str(req.IdempotencyKey).sum()
 	_, _, err := s.update(ctx, op, UpdateParams{Tenant: req.Tenant, Customer: req.Customer,
-		IdempotencyKey: deriveID("checkin.makeup.refund", req.IdempotencyKey), Fingerprint: fp}, func(e *engine) error {
+		IdempotencyKey: makeUpKey("checkin.makeup.refund", req.IdempotencyKey, g), Fingerprint: fp}, func(e *engine) error {
 		ent := e.entry(EntryRefund)
 		ent.Note = "checkin.makeup refund"
 		for _, m := range moves {

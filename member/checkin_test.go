@@ -1,8 +1,10 @@
 package member_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -355,4 +357,175 @@ func TestCheckInRuleValidation(t *testing.T) {
 	assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
 	_, err = svc.CheckIn(bg, member.CheckInRequest{Tenant: tenant, Customer: "C1"})
 	assert.ErrorIs(t, err, scrm.ErrNotFound, "no rule, no check-in")
+}
+
+// slowCheckIns is a Store whose UpdateCheckIn waits a random moment
+// first, widening the window between a make-up's spend and its record.
+type slowCheckIns struct{ member.Store }
+
+func (s slowCheckIns) UpdateCheckIn(ctx context.Context, p member.CheckInParams, fn func(tx *member.CheckInTx) error) (member.CheckInRecord, bool, error) {
+	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+	return s.Store.UpdateCheckIn(ctx, p, fn)
+}
+
+// TestMakeUpConcurrentOneKey: eight requests make up one date with one key
+// at once, for many customers. Whatever the interleaving (a request may
+// return a spend another one is still recording, and charge the next
+// attempt itself), all succeed with the one recorded make-up, and the
+// customer is charged exactly once.
+func TestMakeUpConcurrentOneKey(t *testing.T) {
+	store := slowCheckIns{member.NewMemoryStore()}
+	clock := scrmtest.NewClock(time.Date(2026, 3, 10, 10, 0, 0, 0, shanghai))
+	svc := member.New(store, nil, &member.Options{Options: scrm.Options{Clock: clock}})
+	_, err := svc.PutProgram(bg, standard())
+	require.NoError(t, err)
+	rule := ladder()
+	rule.Ladder = nil
+	_, err = svc.PutCheckInRule(bg, rule)
+	require.NoError(t, err)
+	date := time.Date(2026, 3, 5, 12, 0, 0, 0, shanghai)
+	const customers, n = 40, 8
+	retried := 0
+	for c := range customers {
+		cust := scrm.CustomerID(fmt.Sprintf("C%d", c))
+		key := "mu-" + string(cust)
+		_, err := svc.Adjust(bg, member.AdjustRequest{Tenant: tenant, Customer: cust, IdempotencyKey: "adj-" + string(cust),
+			Points: 100, Reason: "test", Operator: "op"})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = svc.MakeUp(bg, member.MakeUpRequest{Tenant: tenant, Customer: cust, IdempotencyKey: key, Date: date})
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err, "customer %s", cust)
+		}
+		a, err := svc.Account(bg, tenant, cust)
+		require.NoError(t, err)
+		assert.Equal(t, int64(80), a.Points, "customer %s charged once", cust)
+		recs, err := store.CheckIns(bg, member.ListCheckInsParams{Tenant: tenant, Customer: cust, From: 20260301, To: 20260331})
+		require.NoError(t, err)
+		require.Len(t, recs, 1, "customer %s", cust)
+		assert.True(t, recs[0].MakeUp)
+		assert.Equal(t, key, recs[0].Key)
+		cal, err := svc.CheckInCalendar(bg, tenant, cust, time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, 1, cal.MakeUpsLeft, "customer %s: one make-up used", cust)
+		page, err := svc.Entries(bg, member.ListEntriesParams{Tenant: tenant, Customer: cust})
+		require.NoError(t, err)
+		if len(page.Entries) > 2 {
+			retried++
+		}
+	}
+	t.Logf("%d of %d customers' make-ups went past the first attempt", retried, customers)
+}
+
+// TestMakeUpConcurrentOneKeyFails: eight requests with one key, each past
+// the unlocked check (it saw the state before the month's last make-up was
+// used), race to make up a date and all fail: no points are kept.
+func TestMakeUpConcurrentOneKeyFails(t *testing.T) {
+	store := &staleCheckIns{Store: slowCheckIns{member.NewMemoryStore()}}
+	clock := scrmtest.NewClock(time.Date(2026, 3, 10, 10, 0, 0, 0, shanghai))
+	svc := member.New(store, nil, &member.Options{Options: scrm.Options{Clock: clock}})
+	_, err := svc.PutProgram(bg, standard())
+	require.NoError(t, err)
+	rule := ladder()
+	rule.Ladder, rule.MakeUpPerMonth = nil, 1
+	_, err = svc.PutCheckInRule(bg, rule)
+	require.NoError(t, err)
+	for c := range 10 {
+		cust := scrm.CustomerID(fmt.Sprintf("C%d", c))
+		_, err := svc.Adjust(bg, member.AdjustRequest{Tenant: tenant, Customer: cust, IdempotencyKey: "adj-" + string(cust),
+			Points: 100, Reason: "test", Operator: "op"})
+		require.NoError(t, err)
+		store.snap = &member.CheckInState{}
+		_, err = svc.MakeUp(bg, member.MakeUpRequest{Tenant: tenant, Customer: cust, IdempotencyKey: "first-" + string(cust),
+			Date: time.Date(2026, 3, 4, 12, 0, 0, 0, shanghai)})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = svc.MakeUp(bg, member.MakeUpRequest{Tenant: tenant, Customer: cust, IdempotencyKey: "mu-" + string(cust),
+					Date: time.Date(2026, 3, 5, 12, 0, 0, 0, shanghai)})
+			}()
+		}
+		wg.Wait()
+		store.snap = nil
+		for _, err := range errs {
+			require.ErrorIs(t, err, scrm.ErrExhausted, "customer %s", cust)
+		}
+		a, err := svc.Account(bg, tenant, cust)
+		require.NoError(t, err)
+		assert.Equal(t, int64(80), a.Points, "customer %s paid for the first make-up only", cust)
+	}
+}
+
+// failCheckIns is a Store whose next UpdateCheckIn fails with
+// ErrUnavailable without calling the update: a make-up that crashed
+// between spending and recording.
+type failCheckIns struct {
+	member.Store
+	fail bool
+}
+
+func (s *failCheckIns) UpdateCheckIn(ctx context.Context, p member.CheckInParams, fn func(tx *member.CheckInTx) error) (member.CheckInRecord, bool, error) {
+	if s.fail {
+		s.fail = false
+		return member.CheckInRecord{}, false, scrm.Errorf(scrm.ErrUnavailable, "test", "connection lost")
+	}
+	return s.Store.UpdateCheckIn(ctx, p, fn)
+}
+
+// TestMakeUpRetryAfterCrash: a make-up whose spend was saved but whose
+// record was not (the store went away in between) is retried with the same
+// key: the stranded spend is returned and the retry charged afresh, so the
+// customer pays once for the one make-up.
+func TestMakeUpRetryAfterCrash(t *testing.T) {
+	store := &failCheckIns{Store: member.NewMemoryStore()}
+	clock := scrmtest.NewClock(time.Date(2026, 3, 10, 10, 0, 0, 0, shanghai))
+	svc := member.New(store, nil, &member.Options{Options: scrm.Options{Clock: clock}})
+	_, err := svc.PutProgram(bg, standard())
+	require.NoError(t, err)
+	rule := ladder()
+	rule.Ladder = nil
+	_, err = svc.PutCheckInRule(bg, rule)
+	require.NoError(t, err)
+	_, err = svc.Adjust(bg, member.AdjustRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "adj", Points: 100, Reason: "test", Operator: "op"})
+	require.NoError(t, err)
+	points := func() int64 {
+		a, err := svc.Account(bg, tenant, "C1")
+		require.NoError(t, err)
+		return a.Points
+	}
+	req := member.MakeUpRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "mu", Date: time.Date(2026, 3, 5, 12, 0, 0, 0, shanghai)}
+	store.fail = true
+	_, err = svc.MakeUp(bg, req)
+	require.ErrorIs(t, err, scrm.ErrUnavailable)
+	require.Equal(t, int64(80), points(), "spent, not recorded, not returned")
+
+	r, err := svc.MakeUp(bg, req)
+	require.NoError(t, err)
+	assert.False(t, r.Replayed)
+	assert.Equal(t, int64(20), r.Cost)
+	assert.Equal(t, int64(80), points(), "the stranded spend returned, the retry charged")
+	again, err := svc.MakeUp(bg, req)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, int64(80), points(), "a replay charges nothing")
+
+	page, err := svc.Entries(bg, member.ListEntriesParams{Tenant: tenant, Customer: "C1"})
+	require.NoError(t, err)
+	var keys []string
+	for _, e := range page.Entries {
+		keys = append(keys, string(e.Kind)+" "+e.Key)
+	}
+	assert.Equal(t, []string{"adjust adj", "spend checkin.makeup:mu", "refund checkin.makeup.refund:mu", "spend checkin.makeup.1:mu"}, keys)
 }

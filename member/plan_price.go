@@ -88,7 +88,11 @@ func (s *Service) PriceFor(ctx context.Context, tenant scrm.TenantID, customer s
 		}
 		if t := termAt(st.Terms, at); t != nil {
 			r.Plan, r.Trial = t.Plan, t.Trial
-			if p := ps.version(t.Plan, t.PlanVersion); p != nil {
+			p, err := s.termPlan(ctx, op, tenant, ps, t)
+			if err != nil {
+				return MemberPrice{}, err
+			}
+			if p != nil {
 				r.PlanRate = p.Benefits.Discount
 				wd := at.In(loc).Weekday()
 				for _, w := range p.Benefits.Weekly {
@@ -153,7 +157,10 @@ func (s *Service) withPlanPoints(ctx context.Context, op string, p UpdateParams,
 	if t == nil {
 		return step, nil
 	}
-	plan := ps.version(t.Plan, t.PlanVersion)
+	plan, err := s.termPlan(ctx, op, p.Tenant, ps, t)
+	if err != nil {
+		return nil, err
+	}
 	if plan == nil || plan.Benefits.PointsMultiplier.IsZero() {
 		return step, nil
 	}
@@ -193,4 +200,18 @@ func (s *Service) withPlanPoints(ctx context.Context, op string, p UpdateParams,
 		}
 		return nil
 	}, nil
+}
+
+// termPlan returns the plan version of term t, reloading the plans once
+// when ps, loaded before the membership was read, does not know it (a
+// version published since); nil when the store does not have it.
+func (s *Service) termPlan(ctx context.Context, op string, tenant scrm.TenantID, ps *planSet, t *PlanTerm) (*Plan, error) {
+	if p := ps.version(t.Plan, t.PlanVersion); p != nil {
+		return p, nil
+	}
+	ps, err := s.plans(ctx, op, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return ps.version(t.Plan, t.PlanVersion), nil
 }

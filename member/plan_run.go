@@ -77,6 +77,12 @@ func (c planCounts) result() PlanRunResult {
 // them as done: a run that fails in between grants again under the same keys,
 // which the Rewarder ignores.
 //
+// The plans are loaded once per run, and reloaded when a membership has an
+// open term of a version published since (a concurrent PutPlan and
+// Subscribe), so that its next due time counts that term; a term of a
+// version the store no longer has makes its membership due at once, so
+// that every run retries it rather than leaving a paid term unvisited.
+//
 // RunPlans carries on past a membership that fails and returns the failures
 // joined. Running it again at the same time does nothing more. Hosts run it
 // from a scheduler (hourly, or a few minutes after local midnight, when
@@ -92,6 +98,7 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 	if err != nil {
 		return res.result(), err
 	}
+	pr := &planRun{ps: ps}
 	now := s.clock.Now()
 	var errs []error
 	// One page and one work for the whole run, reused from membership to
@@ -110,7 +117,7 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 			if i < len(page.hints) {
 				hint = page.hints[i]
 			}
-			r, err := s.runState(ctx, w, tenant, &page.Memberships[i], hint, ps)
+			r, err := s.runState(ctx, w, tenant, &page.Memberships[i], hint, pr)
 			res.add(r)
 			if err != nil {
 				errs = append(errs, err)
@@ -125,6 +132,84 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 		cursor = page.Next
 	}
 	return res.result(), errors.Join(errs...)
+}
+
+// planVersion names a version of a plan.
+type planVersion struct {
+	id string
+	v  int64
+}
+
+// errStalePlans tells that a membership has an open term of a plan version
+// the plan set in hand does not know: a version published after the set
+// was loaded (a concurrent PutPlan and Subscribe). Nothing is written; the
+// caller reloads the plans and tries again.
+var errStalePlans = errors.New("member: the plans loaded miss a version a membership's term is of")
+
+// missing returns the plan version of an open term of st that ps does not
+// know and lost does not list.
+func (ps *planSet) missing(st *MembershipState, lost map[planVersion]bool) (planVersion, bool) {
+	for i := range st.Terms {
+		t := &st.Terms[i]
+		if t.Closed || ps.version(t.Plan, t.PlanVersion) != nil {
+			continue
+		}
+		if pv := (planVersion{t.Plan, t.PlanVersion}); !lost[pv] {
+			return pv, true
+		}
+	}
+	return planVersion{}, false
+}
+
+// planRun is the plans a run computes with. The set is loaded once, and
+// again only when a membership has an open term of a version it does not
+// know (see errStalePlans): so once per miss, not per membership. A version
+// still unknown after the reload is one the store lost; lost lists it, so
+// that it causes no more reloads, and planDue makes its membership due at
+// once, so that every run retries it rather than forgetting a paid term.
+type planRun struct {
+	ps   *planSet
+	lost map[planVersion]bool
+}
+
+// reload replaces the plans with the store's current ones and lists pv as
+// lost when they do not know it either.
+func (pr *planRun) reload(ctx context.Context, s *Service, op string, tenant scrm.TenantID, pv planVersion) error {
+	ps, err := s.plans(ctx, op, tenant)
+	if err != nil {
+		return err
+	}
+	pr.ps = ps
+	if ps.version(pv.id, pv.v) == nil {
+		pr.lose(pv)
+	}
+	return nil
+}
+
+func (pr *planRun) lose(pv planVersion) {
+	if pr.lost == nil {
+		pr.lost = make(map[planVersion]bool)
+	}
+	pr.lost[pv] = true
+}
+
+// know makes sure the plans know the version of every open term of st (or
+// list it as lost), reloading them when one is missing.
+func (pr *planRun) know(ctx context.Context, s *Service, op string, tenant scrm.TenantID, st *MembershipState) error {
+	pv, ok := pr.ps.missing(st, pr.lost)
+	if !ok {
+		return nil
+	}
+	if err := pr.reload(ctx, s, op, tenant, pv); err != nil {
+		return err
+	}
+	for {
+		pv, ok := pr.ps.missing(st, pr.lost)
+		if !ok {
+			return nil
+		}
+		pr.lose(pv) // the reload did not bring it either
+	}
 }
 
 // termMark is what a run did for one term.
@@ -151,13 +236,18 @@ type planWork struct {
 	// What the update needs: the membership as read and as it will be
 	// saved when its Version is still read, and how to compute the marks
 	// again on a newer one. update is w.record, bound once per work so
-	// that passing it to the store allocates nothing.
-	s      *Service
-	ps     *planSet
-	loc    *time.Location
-	next   *MembershipState
-	read   int64
-	update func(tx *MembershipTx) error
+	// that passing it to the store allocates nothing. lost and lenient say
+	// which unknown plan versions record accepts (see planRun), miss is
+	// the one it did not.
+	s       *Service
+	ps      *planSet
+	lost    map[planVersion]bool
+	lenient bool
+	miss    planVersion
+	loc     *time.Location
+	next    *MembershipState
+	read    int64
+	update  func(tx *MembershipTx) error
 }
 
 // newPlanWork returns a work for runState.
@@ -170,13 +260,18 @@ func (s *Service) newPlanWork() *planWork {
 // record is the UpdateMembership function of runState: the next state as
 // computed on the copy read, unless the membership changed since.
 func (w *planWork) record(tx *MembershipTx) error {
+	now := w.s.clock.Now()
 	if tx.State.Version == w.read {
 		copyStateInto(tx.State, w.next)
 	} else {
 		w.apply(tx.State)
-		tx.State.DueAt = w.s.planDue(tx.State, w.ps, w.loc)
+		if pv, ok := w.ps.missing(tx.State, w.lost); ok && !w.lenient {
+			w.miss = pv
+			return errStalePlans
+		}
+		tx.State.DueAt = w.s.planDue(tx.State, w.ps, w.loc, now)
 	}
-	touchMembership(tx.State, w.s.clock.Now())
+	touchMembership(tx.State, now)
 	return nil
 }
 
@@ -196,19 +291,24 @@ func (s *Service) runMember(ctx context.Context, tenant scrm.TenantID, customer 
 	// The store keeps no reference to the update's fn once it returns, and
 	// the Rewarder got the grants by value: w can be recycled then.
 	defer s.cache.works.Put(w)
-	return s.runState(ctx, w, tenant, &st, nil, ps)
+	return s.runState(ctx, w, tenant, &st, nil, &planRun{ps: ps})
 }
 
 // runState delivers what is due for the membership st, a copy the caller
 // owns, and records it; it changes st. hint is the memory store's record of
 // it, when listed by the memory store.
-func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantID, st *MembershipState, hint *plMember, ps *planSet) (planCounts, error) {
+func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantID, st *MembershipState, hint *plMember, pr *planRun) (planCounts, error) {
 	const op = "member.RunPlans"
 	customer := st.Customer
 	*w = planWork{s: w.s, update: w.update}
-	defer func() { w.ps, w.loc, w.next = nil, nil, nil }()
+	defer func() { w.ps, w.lost, w.loc, w.next = nil, nil, nil, nil }()
+	if err := pr.know(ctx, s, op, tenant, st); err != nil {
+		return planCounts{members: 1, failed: 1}, err
+	}
+	ps := pr.ps
 	loc := s.opts.LocationOf(tenant)
-	s.planWork(w, tenant, customer, st, ps, loc, s.clock.Now())
+	now := s.clock.Now()
+	s.planWork(w, tenant, customer, st, ps, loc, now)
 	w.counts.members = 1
 	// Deliver first, record after: the keys make a second delivery
 	// harmless, so a failure in between never loses one.
@@ -227,18 +327,32 @@ func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantI
 	}
 	// The next state, computed on the copy read; the update uses it as is
 	// unless the membership changed since.
-	w.read, w.next, w.ps, w.loc = st.Version, st, ps, loc
+	w.read, w.next, w.ps, w.lost, w.loc = st.Version, st, ps, pr.lost, loc
 	oldDue := st.DueAt
 	changed := w.apply(st)
-	st.DueAt = s.planDue(st, ps, loc)
+	st.DueAt = s.planDue(st, ps, loc, now)
 	if !changed && st.DueAt.Equal(oldDue) {
 		return w.counts, nil
 	}
-	_, _, err := s.store.UpdateMembership(ctx, MembershipParams{Tenant: tenant, Customer: customer, hint: hint}, w.update)
-	if err != nil {
-		return planCounts{members: 1, failed: 1}, wrap(op, err)
+	// A membership changed since it was read may have a term of a plan
+	// version published since the plans were loaded: record reports it,
+	// the plans are reloaded and the update tried again, at last accepting
+	// what is still unknown (due at once, see planDue).
+	for try := 0; ; try++ {
+		w.lenient = try >= 2
+		_, _, err := s.store.UpdateMembership(ctx, MembershipParams{Tenant: tenant, Customer: customer, hint: hint}, w.update)
+		if errors.Is(err, errStalePlans) {
+			if err := pr.reload(ctx, s, op, tenant, w.miss); err != nil {
+				return planCounts{members: 1, failed: 1}, err
+			}
+			w.ps, w.lost = pr.ps, pr.lost
+			continue
+		}
+		if err != nil {
+			return planCounts{members: 1, failed: 1}, wrap(op, err)
+		}
+		return w.counts, nil
 	}
-	return w.counts, nil
 }
 
 // apply records the work's marks in st and reports whether anything
@@ -450,8 +564,11 @@ func isLeapYear(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 // planDue returns when a membership next needs RunPlans: the soonest of its
 // next birthday reward, and for each open term its next tranche and its end
 // (or, for a term with a break-even guarantee, its settlement); zero when
-// nothing is left.
-func (s *Service) planDue(st *MembershipState, ps *planSet, loc *time.Location) time.Time {
+// nothing is left. An open term of a plan version ps does not know is due
+// now: whatever it still owes cannot be computed, and a zero or later due
+// time would leave a paid term unvisited; the next run, with the plans
+// reloaded, retries it.
+func (s *Service) planDue(st *MembershipState, ps *planSet, loc *time.Location, now time.Time) time.Time {
 	var due time.Time
 	soonest := func(t time.Time) {
 		if due.IsZero() || t.Before(due) {
@@ -468,6 +585,7 @@ func (s *Service) planDue(st *MembershipState, ps *planSet, loc *time.Location) 
 		}
 		p := ps.version(t.Plan, t.PlanVersion)
 		if p == nil {
+			soonest(now)
 			continue
 		}
 		if d, ok := trancheDue(t, p, t.Released, loc); ok {

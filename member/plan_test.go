@@ -2,7 +2,9 @@ package member_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,7 +66,13 @@ func (f *failOnce) take() bool {
 
 func newPlanFixture(t testing.TB, opts member.Options) *planFixture {
 	t.Helper()
-	f := &fixture{store: member.NewMemoryStore(), clock: scrmtest.NewClock(start), events: &events{}, grants: &grants{},
+	return newPlanFixtureOn(t, member.NewMemoryStore(), opts)
+}
+
+// newPlanFixtureOn is newPlanFixture over store.
+func newPlanFixtureOn(t testing.TB, store member.Store, opts member.Options) *planFixture {
+	t.Helper()
+	f := &fixture{store: store, clock: scrmtest.NewClock(start), events: &events{}, grants: &grants{},
 		profiles: scrm.NewMemoryProfileStore()}
 	pf := &planFixture{fixture: f, fail: &failOnce{}}
 	router := scrm.NewRewardRouter()
@@ -551,4 +559,151 @@ func TestPlanValidation(t *testing.T) {
 	require.Len(t, all, 2)
 	assert.Equal(t, "annual", all[0].ID)
 	assert.Equal(t, int64(3), all[0].Version)
+}
+
+// planHooks is a Store that runs a hook, once, before the membership
+// update with a given key (what happens between a request loading the
+// plans and updating), counts PlansRevision calls, and can hide a plan
+// version from Plans (one the store lost).
+type planHooks struct {
+	member.Store
+	mu        sync.Mutex
+	hooks     map[string]func()
+	revisions atomic.Int64
+	hide      atomic.Int64
+}
+
+func (s *planHooks) UpdateMembership(ctx context.Context, p member.MembershipParams, fn func(tx *member.MembershipTx) error) (member.MembershipOutcome, bool, error) {
+	s.mu.Lock()
+	h := s.hooks[p.IdempotencyKey]
+	delete(s.hooks, p.IdempotencyKey)
+	s.mu.Unlock()
+	if h != nil {
+		h()
+	}
+	return s.Store.UpdateMembership(ctx, p, fn)
+}
+
+func (s *planHooks) PlansRevision(ctx context.Context, tn scrm.TenantID) (int64, error) {
+	s.revisions.Add(1)
+	return s.Store.PlansRevision(ctx, tn)
+}
+
+func (s *planHooks) Plans(ctx context.Context, tn scrm.TenantID) ([]member.Plan, error) {
+	all, err := s.Store.Plans(ctx, tn)
+	var out []member.Plan
+	for _, p := range all {
+		if p.Version != s.hide.Load() {
+			out = append(out, p)
+		}
+	}
+	return out, err
+}
+
+func (s *planHooks) on(key string, h func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		s.hooks = map[string]func(){}
+	}
+	s.hooks[key] = h
+}
+
+// TestSubscribeStalePlans: a renewal loaded the plans, then (before its
+// update) the operator published a new version and the customer bought a
+// month of it. The renewal's update finds a term of a version its plans
+// do not know: it reloads them, so the membership stays due for that
+// term's next tranche rather than only for the renewal's start.
+func TestSubscribeStalePlans(t *testing.T) {
+	store := &planHooks{Store: member.NewMemoryStore()}
+	f := newPlanFixtureOn(t, store, member.Options{})
+	store.on("renew", func() {
+		_, err := f.svc.PutPlan(bg, monthly())
+		require.NoError(t, err)
+		_, err = f.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: "C1", Plan: "monthly", IdempotencyKey: "first", Paid: dec("18")})
+		require.NoError(t, err)
+	})
+	r, err := f.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: "C1", Plan: "monthly", IdempotencyKey: "renew", Paid: dec("18")})
+	require.NoError(t, err)
+	require.Len(t, r.Membership.Terms, 2)
+	assert.Equal(t, int64(2), r.Membership.Terms[0].PlanVersion, "the month bought meanwhile")
+	assert.Equal(t, int64(1), r.Term.PlanVersion, "the renewal, of the version it loaded")
+	st, err := store.Membership(bg, tenant, "C1")
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 3, 9, 0, 0, 0, 0, shanghai), st.DueAt.In(shanghai), "the first month's second tranche")
+	f.clock.Set(time.Date(2026, 3, 9, 0, 1, 0, 0, shanghai))
+	assert.Equal(t, 1, f.run(t).Tranches)
+	assert.Len(t, f.couponKeys("C1"), 2)
+}
+
+// TestCancelStalePlans: a cancellation loaded the plans, then (before its
+// update) a month of a newer version was bought and ended, its break-even
+// not yet settled, and a renewal started. The cancellation ends the
+// renewal; the ended month stays due for its settlement.
+func TestCancelStalePlans(t *testing.T) {
+	store := &planHooks{Store: member.NewMemoryStore()}
+	f := newPlanFixtureOn(t, store, member.Options{})
+	var end time.Time
+	store.on("cancel", func() {
+		_, err := f.svc.PutPlan(bg, monthly())
+		require.NoError(t, err)
+		r, err := f.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: "C1", Plan: "monthly", IdempotencyKey: "s1", Paid: dec("18")})
+		require.NoError(t, err)
+		_, err = f.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: "C1", Plan: "monthly", IdempotencyKey: "s2", Paid: dec("18")})
+		require.NoError(t, err)
+		end = r.Term.End
+		f.clock.Set(end.Add(time.Minute))
+	})
+	c, err := f.svc.Cancel(bg, member.CancelRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "cancel"})
+	require.NoError(t, err)
+	require.Len(t, c.Terms, 1, "the renewal")
+	st, err := store.Membership(bg, tenant, "C1")
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 3, 9, 0, 0, 0, 0, shanghai), st.DueAt.In(shanghai), "the first month's second tranche, computed with the plans reloaded")
+	f.clock.Set(end.Add(time.Hour))
+	r := f.run(t)
+	assert.Equal(t, 3, r.Tranches, "the first month's tranches after the first")
+	assert.Equal(t, 1, r.Settlements)
+	b, err := f.svc.Balance(bg, tenant, "C1")
+	require.NoError(t, err)
+	assertDec(t, "18", b.Bonus, "break-even settled")
+}
+
+// TestRunPlansLostPlanVersion: memberships with a term of a plan version
+// the store lost are made due at once (every run retries them rather than
+// forgetting a paid term), and the run reloads the plans once for the miss,
+// not once per membership.
+func TestRunPlansLostPlanVersion(t *testing.T) {
+	store := &planHooks{Store: member.NewMemoryStore()}
+	f := newPlanFixtureOn(t, store, member.Options{})
+	_, err := f.svc.PutPlan(bg, monthly()) // version 2
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := f.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: scrm.CustomerID(fmt.Sprint("C", i)), Plan: "monthly",
+			IdempotencyKey: fmt.Sprint("s", i), Paid: dec("18")})
+		require.NoError(t, err)
+	}
+	// A service with an empty cache over the store, which lost version 2.
+	store.hide.Store(2)
+	svc := member.New(store, nil, &member.Options{Options: scrm.Options{Clock: f.clock}, Rewarder: f.grants})
+	f.clock.Set(time.Date(2026, 3, 9, 0, 1, 0, 0, shanghai))
+	store.revisions.Store(0)
+	r, err := svc.RunPlans(bg, tenant)
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.Members)
+	assert.Zero(t, r.Tranches, "nothing can be computed for a lost version")
+	assert.Equal(t, int64(2), store.revisions.Load(), "the plans loaded, then reloaded once for the miss")
+	for i := range 3 {
+		st, err := store.Membership(bg, tenant, scrm.CustomerID(fmt.Sprint("C", i)))
+		require.NoError(t, err)
+		assert.True(t, st.DueAt.Equal(f.clock.Now()), "due at once, got %s", st.DueAt)
+	}
+	// Once the version is back, the next run catches up.
+	store.hide.Store(0)
+	_, err = f.svc.PutPlan(bg, annual()) // a new revision
+	require.NoError(t, err)
+	f.clock.Advance(time.Minute)
+	r, err = svc.RunPlans(bg, tenant)
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.Tranches)
 }

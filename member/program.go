@@ -209,11 +209,26 @@ const (
 // ExpiryRule says when points expire. Every boundary is a local midnight in
 // the tenant's time zone, so points earned the same day (or period) expire
 // together.
+//
+// Days is 1 to 36600 and Periods 0 to 300 years, 1200 quarters or 1200
+// months. The ledger keeps no instant past 2200 (see Service.Import), so an
+// expiry that would fall later is 00:00 on 1 January 2200 in the tenant's
+// zone instead: points earned under a 300-year rule are spendable for
+// the life of the ledger, not expired at once.
 type ExpiryRule struct {
 	Kind    ExpiryKind `json:"kind,omitzero"`
 	Days    int        `json:"days,omitzero"`
 	Unit    PeriodUnit `json:"unit,omitzero"`
 	Periods int        `json:"periods,omitzero"`
+}
+
+// maxPeriods is the most Periods of unit an ExpiryRule may have: 300 years
+// (ExpiresAt computes dates that far without overflow, and clamps them).
+func maxPeriods(unit PeriodUnit) int {
+	if unit == Year {
+		return 300
+	}
+	return 1200 // 300 years of quarters; 100 years of months
 }
 
 // RedeemRule says how points pay for orders.
@@ -380,8 +395,8 @@ func (p Program) validate() error {
 		default:
 			return scrm.Invalid(op, "Expiry.Unit", "unknown unit %q (year, quarter, month)", p.Expiry.Unit)
 		}
-		if p.Expiry.Periods < 0 || p.Expiry.Periods > 1200 {
-			return scrm.Invalid(op, "Expiry.Periods", "must be 0 to 1200, got %d", p.Expiry.Periods)
+		if lim := maxPeriods(p.Expiry.Unit); p.Expiry.Periods < 0 || p.Expiry.Periods > lim {
+			return scrm.Invalid(op, "Expiry.Periods", "must be 0 to %d for unit %s (at most 300 years), got %d", lim, p.Expiry.Unit, p.Expiry.Periods)
 		}
 	default:
 		return scrm.Invalid(op, "Expiry.Kind", "unknown kind %q (never, days, end_of_period)", p.Expiry.Kind)

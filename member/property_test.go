@@ -21,8 +21,9 @@ import (
 //
 //   - the balance is the free points of the live lots minus debt, and the
 //     held points are the lots' held points and the open holds' points;
-//   - the balance is never negative unless the debt policy allows it, and
-//     growth is never negative;
+//   - the balance is never negative unless the debt policy allows it,
+//     growth is never negative, and the Rolling window never holds more
+//     growth than the account;
 //   - the journal explains every balance and every lot;
 //   - replaying any earlier request changes nothing and returns the
 //     original result.
@@ -251,6 +252,14 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 		assert.Zero(t, a.Debt)
 	}
 	assert.GreaterOrEqual(t, a.Growth, int64(0))
+	// The Rolling window never holds more growth than the account.
+	var window int64
+	for _, m := range st.Rolling {
+		assert.Positive(t, m.Growth, "%s: month %d of the window", c, m.Month)
+		window += m.Growth
+	}
+	assert.LessOrEqual(t, window, st.Growth, "%s: window growth <= growth", c)
+	assert.LessOrEqual(t, a.TierGrowth, a.Growth, "%s: tier growth <= growth", c)
 	if a.Debt > 0 {
 		assert.Equal(t, -a.Debt, a.Points, "%s: no free points while in debt", c)
 	}

@@ -105,7 +105,9 @@ type HoldRequest struct {
 type HoldResult struct {
 	HoldID string
 	Points int64
-	// Value is what the points pay, in yuan.
+	// Value is what the points pay, in yuan, under the redeem rule of the
+	// program the hold or redemption was made under: a replay returns it
+	// unchanged after the program changed.
 	Value   decimal.Decimal
 	State   HoldState
 	Balance Balance
@@ -227,8 +229,34 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (HoldResult, error)
 	if err != nil && out.HoldID == "" {
 		return HoldResult{}, err
 	}
-	return HoldResult{HoldID: out.HoldID, Points: req.Points, Value: c.p.Redeem.Value(req.Points), State: HoldOpen,
+	value, verr := s.redeemedValue(ctx, op, req.Tenant, c, out.Entries, EntryHold, req.Points)
+	if verr != nil {
+		return HoldResult{}, verr
+	}
+	return HoldResult{HoldID: out.HoldID, Points: req.Points, Value: value, State: HoldOpen,
 		Balance: out.After, Entries: out.Entries, Replayed: replayed}, err
+}
+
+// redeemedValue is what points paid in the outcome entries of a Hold or a
+// Redeem, under the redeem rule of the program version its kind entry was
+// computed under (the Value its hold record keeps), so that a replay after
+// a program change returns the original value, not today's.
+func (s *Service) redeemedValue(ctx context.Context, op string, tenant scrm.TenantID, c *compiled, entries []Entry, kind EntryKind, points int64) (decimal.Decimal, error) {
+	v := c.p.Version
+	for i := range entries {
+		if entries[i].Kind == kind {
+			v = entries[i].Program
+			break
+		}
+	}
+	if v == c.p.Version {
+		return c.p.Redeem.Value(points), nil
+	}
+	p, err := s.store.Program(ctx, tenant, v)
+	if err != nil {
+		return decimal.Decimal{}, wrap(op, err)
+	}
+	return p.Redeem.Value(points), nil
 }
 
 // RedeemRequest spends points on an order in one step, without a hold.
@@ -273,7 +301,11 @@ func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (HoldResult, er
 	if err != nil && len(out.Entries) == 0 {
 		return HoldResult{}, err
 	}
-	return HoldResult{Points: req.Points, Value: c.p.Redeem.Value(req.Points), State: HoldCaptured,
+	value, verr := s.redeemedValue(ctx, op, req.Tenant, c, out.Entries, EntrySpend, req.Points)
+	if verr != nil {
+		return HoldResult{}, verr
+	}
+	return HoldResult{Points: req.Points, Value: value, State: HoldCaptured,
 		Balance: out.After, Entries: out.Entries, Replayed: replayed}, err
 }
 

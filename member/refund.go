@@ -44,7 +44,10 @@ type RefundResult struct {
 // total refunded so far (this refund included) and P the order's paid
 // amount, each of the order's earned points, earned growth and spent points
 // is undone to floor(x × R / P) in total, so partial refunds never undo more
-// than the whole and a full refund undoes exactly everything.
+// than the whole and a full refund undoes exactly everything. A refund
+// undoes that total less what earlier refunds undid, so points spent on the
+// order after a partial refund (a hold captured later) are given back by
+// the refunds that follow: in full once the whole order is refunded.
 //
 // Points spent on the order are given back first, to the lots they came from
 // (the latest-expiring first), unless a lot has expired since: those points
@@ -53,7 +56,10 @@ type RefundResult struct {
 // forgiven (TakeRemaining, the default) or recorded as debt (AllowNegative),
 // as the program's Debt policy says and the entry records. Growth value is
 // clawed back (never below zero) and the tier re-evaluated, which may
-// downgrade under every policy.
+// downgrade under every policy. Under Rolling the growth leaves the window
+// only if the order counted in it: an order earned before the window (a
+// late order.paid) or before the policy became Rolling takes back growth
+// but none of the window's (see removeGrowth).
 //
 // Errors: ErrInvalid for a malformed request or an Amount over what is left
 // to refund; ErrNotFound for an order the ledger never saw; ErrConflict for a
@@ -120,7 +126,7 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 	}
 
 	// Give back the points spent on the order, latest-expiring first.
-	if ret := proportion(o.Spent, now, base) - proportion(o.Spent, was, base); ret > 0 {
+	if ret := proportion(o.Spent, now, base) - o.Returned; ret > 0 {
 		ent := e.entry(EntryRefund)
 		ent.OrderID = orderID
 		for left := ret; left > 0 && len(o.SpentLots) > 0; {
@@ -141,8 +147,8 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 	}
 
 	// Take back what the order earned.
-	pc := proportion(o.Points, now, base) - proportion(o.Points, was, base)
-	gc := proportion(o.Growth, now, base) - proportion(o.Growth, was, base)
+	pc := max(proportion(o.Points, now, base)-o.PointsClawed, 0)
+	gc := max(proportion(o.Growth, now, base)-o.GrowthClawed, 0)
 	if pc > 0 || gc > 0 {
 		ent := e.entry(EntryClawback)
 		ent.OrderID = orderID
@@ -159,7 +165,11 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 			}
 		}
 		if gc > 0 {
-			e.removeGrowth(ent, gc, o.Month)
+			month := o.Month
+			if month == 0 {
+				month = notInWindow // earned before the window, or before Rolling
+			}
+			e.removeGrowth(ent, gc, month)
 		}
 		o.PointsClawed += pc
 		o.GrowthClawed += gc

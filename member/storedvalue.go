@@ -97,6 +97,22 @@ const (
 	// balances: the bonus part is round(amount × bonus / (principal +
 	// bonus)) to the fen, half up, and the principal part the rest. The
 	// default.
+	//
+	// Rounding each payment on its own would let many small payments draw
+	// the bonus faster than its share (¥0.06 at 1/11 bonus rounds to 1 fen
+	// every time), so the bonus part is then moved, when needed and as far
+	// as the balances allow, to the nearest value that keeps the bonus the
+	// current cycle (see ValueCycle) has used within a fen of its exact
+	// share of what the cycle used:
+	//
+	//	floor(used × BonusIn / In) ≤ BonusUsed ≤ ceil(used × BonusIn / In)
+	//
+	// with In = PrincipalIn + BonusIn and used = PrincipalUsed + BonusUsed
+	// after the payment. RefundPayment keeps the same band, so proportional
+	// payments and refunds from a single top-up never leave an excess for
+	// Withdraw. After a top-up or grant that changes the cycle's mix, the
+	// band makes payments draw the bonus faster or slower until the cycle's
+	// use is back in proportion.
 	PayProportional PayOrder = "proportional"
 	// PayBonusLast draws the principal first and the bonus only once the
 	// principal is used up.
@@ -357,7 +373,7 @@ func (o *payOp) run(tx *ValueTx) error {
 		return &scrm.Error{Code: scrm.ErrExhausted, Op: op, Field: "Amount",
 			Msg: "balance " + scrm.FromFen(a.Principal+a.Bonus).StringFixed(2) + " is short of " + req.Amount.StringFixed(2)}
 	}
-	p, b := drawSplit(amount, a.Principal, a.Bonus, o.s.opts.StoredValuePay)
+	p, b := drawSplit(amount, a, o.s.opts.StoredValuePay)
 	now := o.s.clock.Now()
 	a.Principal -= p
 	a.Bonus -= b
@@ -384,9 +400,10 @@ func payResult(out ValueOutcome, replayed bool, sign int64) PayResult {
 		Balance: valueBalance(out.Principal, out.Bonus), Entries: out.Entries, Replayed: replayed}
 }
 
-// drawSplit splits a payment of amount fen between principal and bonus,
-// which together hold at least amount.
-func drawSplit(amount, principal, bonus int64, order PayOrder) (p, b int64) {
+// drawSplit splits a payment of amount fen from account a, whose balances
+// hold at least amount, between principal and bonus (see PayOrder).
+func drawSplit(amount int64, a *ValueAccount, order PayOrder) (p, b int64) {
+	principal, bonus := a.Principal, a.Bonus
 	if order == PayBonusLast {
 		p = min(amount, principal)
 		return p, amount - p
@@ -395,12 +412,31 @@ func drawSplit(amount, principal, bonus int64, order PayOrder) (p, b int64) {
 		return amount, 0
 	}
 	b = mulDivRound(amount, bonus, principal+bonus)
-	p = amount - b
-	if p > principal { // rounding cannot do this, but the balances must hold
-		p = principal
-		b = amount - p
+	c := &a.Cycle
+	if lo, hi, ok := cycleShare(c.PrincipalUsed+c.BonusUsed+amount, *c); ok {
+		b = min(max(b, lo-c.BonusUsed), hi-c.BonusUsed)
 	}
-	return p, b
+	// The balances bound the split whatever the band asks.
+	b = min(max(b, amount-principal, 0), amount, bonus)
+	return amount - b, b
+}
+
+// cycleShare returns the floor and the ceiling of used × BonusIn /
+// (PrincipalIn + BonusIn), the exact bonus share of used fen spent in cycle
+// c; false when nothing went in, or used exceeds what did (never, for a
+// cycle whose counters hold their invariant).
+func cycleShare(used int64, c ValueCycle) (lo, hi int64, ok bool) {
+	in := c.PrincipalIn + c.BonusIn
+	if in <= 0 || used < 0 || used > in || c.BonusIn < 0 {
+		return 0, 0, false
+	}
+	h, l := bits.Mul64(uint64(used), uint64(c.BonusIn))
+	q, r := bits.Div64(h, l, uint64(in)) // q <= used, since BonusIn <= in
+	lo = int64(q)
+	if r != 0 {
+		return lo, lo + 1, true
+	}
+	return lo, lo, true
 }
 
 // mulDivRound returns round(a × b / c), half up, for a, b >= 0 and c > 0,
@@ -438,7 +474,18 @@ type RefundPaymentRequest struct {
 // refunds totalling R of a payment of A that drew B from the bonus, the
 // bonus has got back floor(B × R / A) and the principal the rest, so
 // partial refunds never return more bonus than a full one and a full refund
-// returns exactly what was drawn.
+// returns exactly what was drawn — with one exception, under
+// PayProportional.
+//
+// There a refund of a payment of the current cycle keeps the cycle's bonus
+// use within a fen of its share, as payments do (see PayProportional):
+// when the payment's own proportion would take the cycle out of that band
+// (the payment's rounding differed from that of the cycle's other
+// payments), the refund's bonus part moves to the band's nearest edge, by
+// a few fen at most. A payment's refunds can then return that much more or
+// less bonus (and as much less or more principal) than the payment drew.
+// The parts always add up to Amount, and neither balance gets back more
+// than the cycle drew from it.
 //
 // A payment made before the account was last withdrawn is refunded to the
 // balances as new value (it counts as paid in for the next withdrawal).
@@ -469,12 +516,12 @@ func (s *Service) RefundPayment(ctx context.Context, req RefundPaymentRequest) (
 			return scrm.Invalid(op, "Amount", "%s exceeds the %s left to refund on order %q", req.Amount, scrm.FromFen(left), req.OrderID)
 		}
 		a := tx.Account
-		refunded := pay.Refunded + amount
-		b := mulDivFloor(pay.Bonus, refunded, pay.Amount) - pay.RefundedBonus
-		p := amount - b
 		if a.Principal+a.Bonus+amount > maxBalanceFen {
 			return scrm.Invalid(op, "Amount", "the balance would exceed %s", scrm.FromFen(maxBalanceFen))
 		}
+		refunded := pay.Refunded + amount
+		b := refundSplit(amount, pay, a, s.opts.StoredValuePay)
+		p := amount - b
 		pay.Refunded, pay.RefundedPrincipal, pay.RefundedBonus = refunded, pay.RefundedPrincipal+p, pay.RefundedBonus+b
 		a.Principal += p
 		a.Bonus += b
@@ -496,6 +543,24 @@ func (s *Service) RefundPayment(ctx context.Context, req RefundPaymentRequest) (
 		return PayResult{}, wrap(op, err)
 	}
 	return payResult(out, replayed, 1), nil
+}
+
+// refundSplit returns the bonus part of a refund of amount fen of payment
+// pay from account a (see RefundPayment).
+func refundSplit(amount int64, pay *ValuePayment, a *ValueAccount, order PayOrder) int64 {
+	b := mulDivFloor(pay.Bonus, pay.Refunded+amount, pay.Amount) - pay.RefundedBonus
+	b = min(max(b, 0), amount)
+	if pay.Cycle != a.Withdrawals {
+		return b // new value for the cycle: nothing to keep in proportion
+	}
+	c := &a.Cycle
+	if order != PayBonusLast {
+		if lo, hi, ok := cycleShare(c.PrincipalUsed+c.BonusUsed-amount, *c); ok {
+			b = min(max(b, c.BonusUsed-hi), c.BonusUsed-lo)
+		}
+	}
+	// The cycle cannot have used less than nothing of either balance.
+	return min(max(b, amount-c.PrincipalUsed, 0), amount, c.BonusUsed)
 }
 
 // WithdrawRequest closes out a customer's stored value (退卡 / 余额退款).
@@ -526,17 +591,21 @@ type WithdrawResult struct {
 // last withdrawn, see ValueCycle), with amounts in fen:
 //
 //	used   = PrincipalUsed + BonusUsed
-//	fair   = round(used × BonusIn / (PrincipalIn + BonusIn))   (half up)
-//	excess = max(0, BonusUsed − fair)
+//	share  = used × BonusIn / (PrincipalIn + BonusIn)   (exact)
+//	fair   = round(share)                               (half up)
+//	excess = 0                       when BonusUsed ≤ ceil(share)
+//	       = BonusUsed − fair        otherwise
 //	kept   = min(Principal, excess)
 //	paid   = Principal − kept
 //
+// Bonus use within a fen of its exact share is rounding, not bonus used
+// beyond proportion: PayProportional keeps a cycle's use in that band.
 // So a customer who topped up ¥300 (+¥30 bonus) and spent ¥110 drawing ¥10
 // of bonus (the fair 1/11) gets the remaining ¥200 principal back; one who
 // drew more bonus than 1/11 of what they spent gets that excess deducted.
-// Proportional payments from a single top-up never create an excess, and
-// bonus-last payments never do. Both balances end at zero; the account
-// stays open for new top-ups, which start a new cycle.
+// Proportional payments and refunds from a single top-up never create an
+// excess, and bonus-last payments never do. Both balances end at zero; the
+// account stays open for new top-ups, which start a new cycle.
 //
 // Errors: ErrNotFound when the customer has no stored-value account;
 // ErrExhausted when both balances are already zero; ErrConflict for a
@@ -587,11 +656,12 @@ func (s *Service) Withdraw(ctx context.Context, req WithdrawRequest) (WithdrawRe
 // withdrawExcess is the bonus used beyond its fair share in a cycle (see
 // Withdraw).
 func withdrawExcess(c ValueCycle) int64 {
-	in := c.PrincipalIn + c.BonusIn
-	if in <= 0 {
+	used := c.PrincipalUsed + c.BonusUsed
+	_, hi, ok := cycleShare(used, c)
+	if !ok || c.BonusUsed <= hi {
 		return 0
 	}
-	fair := mulDivRound(c.PrincipalUsed+c.BonusUsed, c.BonusIn, in)
+	fair := mulDivRound(used, c.BonusIn, c.PrincipalIn+c.BonusIn)
 	return max(0, c.BonusUsed-fair)
 }
 

@@ -346,7 +346,9 @@ func TestGrantStoredValue(t *testing.T) {
 // fen is created or lost: everything that went in (principal topped up, bonus
 // given, payments refunded) equals what is in the balances plus what went
 // out (paid for orders, paid out, kept and forfeited by withdrawals), the
-// journal explains the balances, and every split adds up.
+// journal explains the balances, and every split adds up. Under the
+// proportional order, a withdrawal of a cycle whose only money in was one
+// top-up keeps nothing.
 func TestStoredValueConservation(t *testing.T) {
 	for _, order := range []member.PayOrder{member.PayProportional, member.PayBonusLast} {
 		for seed := uint64(1); seed <= 20; seed++ {
@@ -358,9 +360,14 @@ func TestStoredValueConservation(t *testing.T) {
 					order    string
 					left     int64
 					customer scrm.CustomerID
+					cycle    int // the customer's withdrawals when paid
 				}
 				var pays []*payment
 				customers := []scrm.CustomerID{"A", "B", "C"}
+				// Per customer, the withdrawals so far and the top-ups and
+				// other money in (grants, refunds of an earlier cycle's
+				// payments) of the current cycle.
+				cycles, tops, others := map[scrm.CustomerID]int{}, map[scrm.CustomerID]int{}, map[scrm.CustomerID]int{}
 				fen := func(n int64) decimal.Decimal { return scrm.FromFen(n) }
 				toFen := func(d decimal.Decimal) int64 { f, ok := scrm.ToFen(d); require.True(t, ok); return f }
 				for i := 0; i < 300; i++ {
@@ -373,11 +380,13 @@ func TestStoredValueConservation(t *testing.T) {
 						require.NoError(t, err)
 						assert.Equal(t, amount, toFen(r.Principal))
 						in += amount + toFen(r.Bonus)
+						tops[c]++
 					case op < 4:
 						amount := 1 + rng.Int64N(5000)
 						require.NoError(t, svc.Grant(bg, scrm.Grant{Tenant: tenant, Customer: c, IdempotencyKey: key,
 							Reward: scrm.Reward{Kind: scrm.RewardStoredValue, Amount: fen(amount)}}))
 						in += amount
+						others[c]++
 					case op < 7:
 						b, err := svc.Balance(bg, tenant, c)
 						require.NoError(t, err)
@@ -392,7 +401,7 @@ func TestStoredValueConservation(t *testing.T) {
 						assert.Equal(t, amount, toFen(r.Principal)+toFen(r.Bonus), "the split adds up")
 						assert.False(t, r.Principal.IsNegative() || r.Bonus.IsNegative())
 						out += amount
-						pays = append(pays, &payment{order: "o" + key, left: amount, customer: c})
+						pays = append(pays, &payment{order: "o" + key, left: amount, customer: c, cycle: cycles[c]})
 					case op < 9:
 						if len(pays) == 0 {
 							continue
@@ -411,6 +420,9 @@ func TestStoredValueConservation(t *testing.T) {
 						assert.Equal(t, amount, toFen(r.Principal)+toFen(r.Bonus))
 						p.left -= amount
 						out -= amount
+						if p.cycle != cycles[p.customer] {
+							others[p.customer]++
+						}
 					default:
 						r, err := svc.Withdraw(bg, member.WithdrawRequest{Tenant: tenant, Customer: c, IdempotencyKey: key})
 						if errors.Is(err, scrm.ErrNotFound) || errors.Is(err, scrm.ErrExhausted) {
@@ -419,6 +431,11 @@ func TestStoredValueConservation(t *testing.T) {
 						require.NoError(t, err)
 						out += toFen(r.Paid) + toFen(r.Kept) + toFen(r.Forfeited)
 						assert.True(t, r.Balance.Total().IsZero())
+						if order == member.PayProportional && tops[c] == 1 && others[c] == 0 {
+							assert.True(t, r.Kept.IsZero(), "a single top-up spent proportionally keeps nothing, kept %s", r.Kept)
+						}
+						cycles[c]++
+						tops[c], others[c] = 0, 0
 					}
 				}
 				var held int64
@@ -476,4 +493,92 @@ func TestPayConcurrently(t *testing.T) {
 	b, err := svc.Balance(bg, tenant, "C1")
 	require.NoError(t, err)
 	assert.True(t, b.Total().IsZero())
+}
+
+// TestStoredValueSingleTopUpNoExcess: from a single top-up, any sequence of
+// proportional payments (many of a few fen, where rounding each on its own
+// would draw 1 fen of bonus every time) and partial or full refunds keeps
+// the bonus drawn within a fen of its share, and Withdraw keeps nothing.
+func TestStoredValueSingleTopUpNoExcess(t *testing.T) {
+	toFen := func(d decimal.Decimal) int64 { f, ok := scrm.ToFen(d); require.True(t, ok); return f }
+	for seed := uint64(1); seed <= 200; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			_, svc := newValueService(t, member.PayProportional)
+			rng := rand.New(rand.NewPCG(seed, 11))
+			top := topUp(t, svc, "C1", "top", scrm.FromFen(30000+rng.Int64N(200000)).String())
+			principalIn, bonusIn := toFen(top.Principal), toFen(top.Bonus)
+			require.Positive(t, bonusIn)
+			type payment struct {
+				order string
+				left  int64
+			}
+			var pays []*payment
+			var used, bonusUsed int64
+			for i := range 1 + rng.IntN(120) {
+				key := fmt.Sprintf("k%d", i)
+				if len(pays) > 0 && rng.IntN(3) == 0 {
+					p := pays[rng.IntN(len(pays))]
+					if p.left == 0 {
+						continue
+					}
+					amount := p.left
+					if rng.IntN(2) == 0 {
+						amount = 1 + rng.Int64N(p.left)
+					}
+					r, err := svc.RefundPayment(bg, member.RefundPaymentRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: key,
+						OrderID: p.order, Amount: scrm.FromFen(amount)})
+					require.NoError(t, err)
+					require.Equal(t, amount, toFen(r.Principal)+toFen(r.Bonus))
+					p.left -= amount
+					used -= amount
+					bonusUsed -= toFen(r.Bonus)
+				} else {
+					b, err := svc.Balance(bg, tenant, "C1")
+					require.NoError(t, err)
+					total := toFen(b.Total())
+					if total == 0 {
+						continue
+					}
+					amount := 1 + rng.Int64N(min(total, 20)) // a few fen
+					if rng.IntN(4) == 0 {
+						amount = 1 + rng.Int64N(total)
+					}
+					r := pay(t, svc, "C1", key, scrm.FromFen(amount).String())
+					pays = append(pays, &payment{order: key, left: amount})
+					used += amount
+					bonusUsed += toFen(r.Bonus)
+				}
+				// The bonus drawn stays within a fen of its exact share:
+				// floor ≤ bonusUsed ≤ ceil of used × bonusIn / in.
+				in := principalIn + bonusIn
+				assert.LessOrEqual(t, (bonusUsed-1)*in, used*bonusIn, "step %d: bonus drawn too fast", i)
+				assert.GreaterOrEqual(t, (bonusUsed+1)*in, used*bonusIn, "step %d: bonus drawn too slowly", i)
+			}
+			b, err := svc.Balance(bg, tenant, "C1")
+			require.NoError(t, err)
+			if b.Total().IsZero() {
+				return
+			}
+			w, err := svc.Withdraw(bg, member.WithdrawRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "w"})
+			require.NoError(t, err)
+			assertDec(t, "0", w.Kept, "no excess from a single top-up")
+			assert.True(t, w.Paid.Equal(b.Principal), "the whole principal is paid out")
+		})
+	}
+}
+
+// TestPayProportionalSmallPayments: 100 payments of ¥0.06 from ¥300 + ¥30
+// draw the bonus at its 1/11 share (55 fen of ¥6), not 1 fen each.
+func TestPayProportionalSmallPayments(t *testing.T) {
+	_, svc := newValueService(t, member.PayProportional)
+	topUp(t, svc, "C1", "top", "300")
+	bonus := decimal.Zero
+	for i := range 100 {
+		bonus = bonus.Add(pay(t, svc, "C1", fmt.Sprintf("o%d", i), "0.06").Bonus)
+	}
+	assertDec(t, "0.55", bonus)
+	w, err := svc.Withdraw(bg, member.WithdrawRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "w"})
+	require.NoError(t, err)
+	assertDec(t, "0", w.Kept)
+	assertDec(t, "294.55", w.Paid)
 }

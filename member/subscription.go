@@ -185,10 +185,15 @@ func (s *Service) planFor(ctx context.Context, op string, tenant scrm.TenantID, 
 
 // startTerm saves the term newTerm computes, then releases what is due at
 // once and publishes plan_started.
+//
+// The membership's due time is computed with ps; should the membership
+// have another open term of a plan version ps does not know (published
+// since ps was loaded), the plans are reloaded and the update run again,
+// once (see updateWithPlans).
 func (s *Service) startTerm(ctx context.Context, op string, ps *planSet, tenant scrm.TenantID, customer scrm.CustomerID,
 	params MembershipParams, newTerm func(st *MembershipState, now time.Time) (PlanTerm, error)) (TermResult, error) {
 	loc := s.opts.LocationOf(tenant)
-	out, replayed, err := s.store.UpdateMembership(ctx, params, func(tx *MembershipTx) error {
+	out, replayed, ps, err := s.updateWithPlans(ctx, op, ps, params, func(tx *MembershipTx, ps *planSet, strict bool) error {
 		now := storedTime(s.clock.Now())
 		st := tx.State
 		t, err := newTerm(st, now)
@@ -199,8 +204,11 @@ func (s *Service) startTerm(ctx context.Context, op string, ps *planSet, tenant 
 		st.LastTerm++
 		t.Seq = st.LastTerm
 		st.Terms = append(st.Terms, t)
+		if _, ok := ps.missing(st, nil); ok && strict {
+			return errStalePlans
+		}
 		touchMembership(st, now)
-		st.DueAt = s.planDue(st, ps, loc)
+		st.DueAt = s.planDue(st, ps, loc, now)
 		tx.Outcome.Terms = append(tx.Outcome.Terms, t)
 		return nil
 	})
@@ -230,6 +238,28 @@ func (s *Service) startTerm(ctx context.Context, op string, ps *planSet, tenant 
 		return r, scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
 	}
 	return r, nil
+}
+
+// updateWithPlans runs Store.UpdateMembership with fn computing under ps
+// (strict) and reporting errStalePlans, writing nothing, when the
+// membership has an open term of a plan version ps does not know; the
+// plans are then reloaded from the store and fn run again, not strict: a
+// version still unknown is one the store lost, and planDue makes the
+// membership due at once. It returns the plans it used last.
+func (s *Service) updateWithPlans(ctx context.Context, op string, ps *planSet, params MembershipParams,
+	fn func(tx *MembershipTx, ps *planSet, strict bool) error) (MembershipOutcome, bool, *planSet, error) {
+	strict := true
+	for {
+		out, replayed, err := s.store.UpdateMembership(ctx, params, func(tx *MembershipTx) error { return fn(tx, ps, strict) })
+		if strict && errors.Is(err, errStalePlans) {
+			if ps, err = s.plans(ctx, op, params.Tenant); err != nil {
+				return out, false, ps, err
+			}
+			strict = false
+			continue
+		}
+		return out, replayed, ps, err
+	}
 }
 
 // storedTime is how times are kept in memberships: in UTC, without a
@@ -352,8 +382,8 @@ func (s *Service) Cancel(ctx context.Context, req CancelRequest) (CancelResult, 
 	}
 	loc := s.opts.LocationOf(req.Tenant)
 	fp := s.newFingerprint(op).str(string(req.Customer)).int(boolInt(req.ProRata)).sum()
-	out, replayed, err := s.store.UpdateMembership(ctx, MembershipParams{Tenant: req.Tenant, Customer: req.Customer,
-		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp}, func(tx *MembershipTx) error {
+	out, replayed, _, err := s.updateWithPlans(ctx, op, ps, MembershipParams{Tenant: req.Tenant, Customer: req.Customer,
+		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp}, func(tx *MembershipTx, ps *planSet, strict bool) error {
 		now := storedTime(s.clock.Now())
 		st := tx.State
 		for i := range st.Terms {
@@ -381,8 +411,11 @@ func (s *Service) Cancel(ctx context.Context, req CancelRequest) (CancelResult, 
 		if len(tx.Outcome.Terms) == 0 {
 			return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no membership to cancel", req.Customer)
 		}
+		if _, ok := ps.missing(st, nil); ok && strict {
+			return errStalePlans
+		}
 		touchMembership(st, now)
-		st.DueAt = s.planDue(st, ps, loc)
+		st.DueAt = s.planDue(st, ps, loc, now)
 		return nil
 	})
 	if err != nil {

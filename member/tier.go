@@ -51,7 +51,8 @@ func (e *engine) windowStart() int32 {
 }
 
 // addGrowth credits growth earned at `at` and returns the Rolling month it
-// counted in (0 when none).
+// counted in: 0 when it counted in none (no Rolling policy, or earned
+// before the window), which removeGrowth is told with notInWindow.
 func (e *engine) addGrowth(ent *Entry, g int64, at time.Time) int32 {
 	if g <= 0 {
 		return 0
@@ -79,9 +80,27 @@ func (e *engine) addGrowth(ent *Entry, g int64, at time.Time) int32 {
 	return k
 }
 
-// removeGrowth takes up to g growth back, never below zero, from the
-// Rolling month it counted in (month 0: the newest months first). It
-// returns what it took.
+// The month arguments of removeGrowth that are not months.
+const (
+	newestFirst int32 = 0  // growth not tied to a month: the newest months give first
+	notInWindow int32 = -1 // growth that never counted in the Rolling window
+)
+
+// removeGrowth takes up to g growth back, never below zero, and returns
+// what it took. Under Rolling it also takes it from the window:
+//
+//   - month newestFirst (operator corrections, Validity deductions): from
+//     the newest months first;
+//   - month notInWindow, or a month that has left the window (an order
+//     earned before the window or before the policy became Rolling): from
+//     no month, since that growth never counted in the window (or left it);
+//   - a month in the window (the refund of an order that counted there):
+//     from that month, and what that month no longer has (an earlier
+//     correction took it) from the other months, newest first, so that
+//     the order of a correction and a refund does not matter.
+//
+// Either way the window never holds more growth than the account: when it
+// would, the excess leaves it, newest months first.
 func (e *engine) removeGrowth(ent *Entry, g int64, month int32) int64 {
 	g = min(g, e.a.Growth)
 	if g <= 0 {
@@ -89,12 +108,30 @@ func (e *engine) removeGrowth(ent *Entry, g int64, month int32) int64 {
 	}
 	e.a.Growth -= g
 	ent.Growth -= g
-	left := g
+	if len(e.a.Rolling) == 0 {
+		return g
+	}
+	var left int64
+	switch {
+	case month == newestFirst:
+		left = g
+	case month > 0 && month >= e.windowStart():
+		left = g
+		for i := range e.a.Rolling {
+			if m := &e.a.Rolling[i]; m.Month == month {
+				t := min(m.Growth, left)
+				m.Growth -= t
+				left -= t
+			}
+		}
+	}
+	var window int64
+	for _, m := range e.a.Rolling {
+		window += m.Growth
+	}
+	left = max(left, window-e.a.Growth)
 	for i := len(e.a.Rolling) - 1; i >= 0 && left > 0; i-- {
 		m := &e.a.Rolling[i]
-		if month != 0 && m.Month != month {
-			continue
-		}
 		t := min(m.Growth, left)
 		m.Growth -= t
 		left -= t

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
 )
 
 // calendar divides time into the months or ISO weeks of the tenant's zone.
@@ -16,41 +18,62 @@ type calendar struct {
 	starts []int64
 }
 
-// periodStart returns the first instant of the period containing t.
+// periodStart returns the first instant of the period containing t: the
+// start (scrm.DayStart, so a midnight a DST gap swallows is handled) of
+// the first day of its month, or of the Monday of its ISO week.
 func periodStart(p Period, t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	if p == Week {
 		back := (int(t.Weekday()) + 6) % 7 // days since Monday
-		return time.Date(t.Year(), t.Month(), t.Day()-back, 0, 0, 0, 0, loc)
+		return scrm.DayStart(t.Year(), t.Month(), t.Day()-back, loc)
 	}
-	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+	return scrm.DayStart(t.Year(), t.Month(), 1, loc)
 }
 
 // nextStart returns the first instant of the period after the one that
-// starts at s. Dates are built from calendar fields, so a DST change
-// inside the period does not shift its end.
+// contains s. Dates are built from calendar fields, so a DST change inside
+// the period does not shift its end, and the result is always after s.
 func nextStart(p Period, s time.Time, loc *time.Location) time.Time {
 	s = s.In(loc)
 	if p == Week {
-		return time.Date(s.Year(), s.Month(), s.Day()+7, 0, 0, 0, 0, loc)
+		back := (int(s.Weekday()) + 6) % 7
+		return scrm.DayStart(s.Year(), s.Month(), s.Day()-back+7, loc)
 	}
-	return time.Date(s.Year(), s.Month()+1, 1, 0, 0, 0, 0, loc)
+	return scrm.DayStart(s.Year(), s.Month()+1, 1, loc)
 }
 
+// The calendar's range: a bucket boundary must fit in unix nanoseconds
+// (years 1677 to 2262), so from and to are clamped to whole years inside
+// it, leaving room for the period around each end.
+var (
+	calendarMin = time.Date(1678, time.January, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	calendarMax = time.Date(2262, time.January, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+)
+
 // newCalendar covers the periods from the one containing from to the one
-// containing to (unix nanoseconds, from ≤ to).
+// containing to (unix nanoseconds, from ≤ to), both clamped to
+// [calendarMin, calendarMax]: about 30,000 ISO weeks at the very most.
 func newCalendar(p Period, loc *time.Location, from, to int64) calendar {
 	if p == "" {
 		p = Month
 	}
+	from = min(max(from, calendarMin), calendarMax)
+	to = min(max(to, from), calendarMax)
 	c := calendar{loc: loc, period: p}
 	s := periodStart(p, time.Unix(0, from), loc)
+	end := time.Unix(0, to)
 	for {
 		c.starts = append(c.starts, s.UnixNano())
-		if s.UnixNano() > to {
+		if s.After(end) {
 			break
 		}
-		s = nextStart(p, s, loc)
+		next := nextStart(p, s, loc)
+		if !next.After(s) {
+			// Unreachable: every period holds at least one day. Without
+			// this the loop would spin forever if that ever broke.
+			panic("metrics: calendar period " + s.String() + " does not advance")
+		}
+		s = next
 	}
 	return c
 }

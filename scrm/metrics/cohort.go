@@ -137,13 +137,20 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 		return out, nil
 	}
 	asOf := c.maxT
+	out.AsOf = time.Unix(0, asOf).In(c.loc)
 	if !o.AsOf.IsZero() {
 		asOf = nanosOf(o.AsOf)
+		out.AsOf = o.AsOf.In(c.loc)
 	}
-	out.AsOf = time.Unix(0, asOf).In(c.loc)
 	if asOf < c.minT {
 		return out, nil
 	}
+	// Past the end of the last column of the latest cohort a later AsOf
+	// changes nothing, so the calendar stops there even for an open end
+	// such as 9999-12-31 (which nanosOf clamps to math.MaxInt64).
+	last0 := periodStart(Month, time.Unix(0, c.maxT), c.loc)
+	horizon := scrm.DayStart(last0.Year(), last0.Month()+time.Month(o.Months), 1, c.loc)
+	asOf = min(asOf, nanosOf(horizon)-1)
 	active := make([]bool, len(c.types))
 	if len(o.Activity) == 0 {
 		active[c.tPaid] = true

@@ -87,7 +87,7 @@ func (c *Collector) profileRecords(p *scrm.Profile, typ string, ti uint16, ci ui
 	// Interval bounds: [first, first+1ns), then month starts, then
 	// [last, last+1ns).
 	bounds := []int64{f, f + 1}
-	for m := nextStart(Month, periodStart(Month, first, c.loc), c.loc); m.UnixNano() < l; m = nextStart(Month, m, c.loc) {
+	for m := nextStart(Month, first, c.loc); m.Before(last); m = nextStart(Month, m, c.loc) {
 		bounds = append(bounds, m.UnixNano())
 	}
 	if l > f {

@@ -118,11 +118,14 @@ func (cp *compiler) compileAttr(c *Condition, path string) (*attrNode, string, e
 		vdesc, err = a.instant(v, vpath)
 	case opWithin, opOlderThan, opBirthdayWithin:
 		var d Duration
-		if d, err = durationAt(v, vpath); err != nil {
+		if d, err = durationAt(v, vpath, o == opBirthdayWithin); err != nil {
 			return nil, "", err
 		}
 		a.dur, vdesc = time.Duration(d), d.String()
 		if o == opBirthdayWithin {
+			if d == 0 {
+				vdesc = "0d" // today; Duration(0) prints as "0s"
+			}
 			if a.dur%day != 0 {
 				return nil, "", invalid(vpath, "want a whole number of days, got %s", d)
 			}

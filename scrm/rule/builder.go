@@ -116,8 +116,15 @@ func (a AttrRef) Within(d time.Duration) Condition { return a.op(opWithin, Durat
 func (a AttrRef) OlderThan(d time.Duration) Condition { return a.op(opOlderThan, Duration(d)) }
 
 // BirthdayWithin: the next anniversary of a birthday attribute falls
-// within the next days days, today included (0 means today).
+// within the next days days, today included (0 means today). A negative
+// days does not compile.
 func (a AttrRef) BirthdayWithin(days int) Condition {
+	if days == 0 {
+		// A zero Duration means "not set" and has no text form, so today
+		// is the operand "0d", which birthdayWithin alone accepts; the
+		// Condition then encodes and round-trips like any other.
+		return a.op(opBirthdayWithin, "0d")
+	}
 	return a.op(opBirthdayWithin, Duration(time.Duration(days)*day))
 }
 

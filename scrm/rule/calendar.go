@@ -2,6 +2,8 @@ package rule
 
 import (
 	"time"
+
+	"github.com/scrmkit/scrmkit/scrm"
 )
 
 // Calendar helpers for time operators. They parse by hand so that string
@@ -105,10 +107,10 @@ func daysUntilBirthday(m, d int, now time.Time, loc *time.Location) int64 {
 	return next - today
 }
 
-// startOfDay returns local midnight (or the first instant of the day when a
-// DST gap swallows midnight) of y-m-d in loc.
+// startOfDay returns the first instant of y-m-d in loc: local midnight, or
+// the transition when a DST gap swallows midnight (see scrm.DayStart).
 func startOfDay(y, m, d int, loc *time.Location) time.Time {
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc)
+	return scrm.DayStart(y, time.Month(m), d, loc)
 }
 
 // timeOf reads a time attribute: a non-zero time.Time (or *time.Time), a

@@ -69,8 +69,9 @@
 //	birthdayWithin   d, a whole number of days: the next anniversary of the
 //	                 birthday's month and day falls on a local date from
 //	                 today through today+d (today counts; across New Year
-//	                 it is next year's). A 29 February birthday is celebrated
-//	                 on 28 February in non-leap years.
+//	                 it is next year's). "0d" means today only; it is the
+//	                 one zero duration an operand may be. A 29 February
+//	                 birthday is celebrated on 28 February in non-leap years.
 //
 // An empty list for in / nin is a compile error rather than a rule that
 // never (or always) matches: an operator UI that saves one has a bug.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -26,7 +27,10 @@ func numberAt(v any, path string) (number, error) {
 }
 
 // durationAt compiles the operand of within / olderThan / birthdayWithin.
-func durationAt(v any, path string) (Duration, error) {
+// A zero duration is accepted only when zeroOK (birthdayWithin, where
+// "0d" means today); the Duration type itself has no zero text form, since
+// its zero means "not set".
+func durationAt(v any, path string, zeroOK bool) (Duration, error) {
 	var d Duration
 	switch x := v.(type) {
 	case Duration:
@@ -34,6 +38,9 @@ func durationAt(v any, path string) (Duration, error) {
 	case time.Duration:
 		d = Duration(x)
 	case string:
+		if zeroOK && isZeroDuration(x) {
+			return 0, nil
+		}
 		var msg string
 		if d, msg = parseDuration(x); msg != "" {
 			return 0, invalid(path, "%s", msg)
@@ -41,7 +48,19 @@ func durationAt(v any, path string) (Duration, error) {
 	default:
 		return 0, invalid(path, `want a duration like "30d", got %s`, describe(v))
 	}
+	if zeroOK && d == 0 {
+		return 0, nil
+	}
 	return d, checkDuration(d, path)
+}
+
+// isZeroDuration reports whether s is zero in the text form of a Duration:
+// digits, all 0, followed by one unit ("0d", "00h").
+func isZeroDuration(s string) bool {
+	if len(s) < 2 || !strings.ContainsRune("smhdw", rune(s[len(s)-1])) {
+		return false
+	}
+	return strings.Trim(s[:len(s)-1], "0") == ""
 }
 
 // toList returns the elements of a list value: []any, []string or any
