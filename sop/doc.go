@@ -118,6 +118,14 @@
 //   - A job counts its claims in Attempts (a deferral gives the claim
 //     back); a job claimed more than Options.MaxAttempts times without an
 //     outcome, because its workers keep dying, fails.
+//   - An exit (Exit, or the Exit condition) that lands while a job is
+//     being run does not undo what the worker does: a message that went
+//     out is recorded as sent, keeps its cap slot and is attributed
+//     replies and orders; a job whose action was not done is cancelled.
+//     If the worker dies, the job is cancelled when its lease expires.
+//   - Resume treats a job whose worker died before the pause (its lease
+//     expired) like a pending one at its due time: skipped if that is more
+//     than Options.Grace before the resume.
 //   - Cap counters count messages let through (Store.Admit) in calendar
 //     periods of the tenant's zone, weeks starting on Monday; a message over
 //     a Defer cap moves to the start of the next period (then to the next
@@ -130,7 +138,10 @@
 //     change is still one week.
 //   - Replies and orders are attributed to every message of the customer
 //     inside the window, each message at most once per kind; a reply whose
-//     Props "message_id" is a job ID is attributed to that message only.
+//     Props "message_id" is a job ID ("sop:...") is attributed to that
+//     message only, and to none when that message is outside the window or
+//     forgotten. A "message_id" of another form (a channel's own ID) names
+//     no message the package knows: the reply counts for the window.
 //     Reply types come from the reply event's Props "reply_type".
 //   - Rate limiters live in the Service: several Service instances over
 //     one Store each get the configured rate.

@@ -200,7 +200,8 @@ func (s *Service) Arm(ctx context.Context, tenant scrm.TenantID, playbook, step 
 }
 
 // Handle reacts to an event: it credits replies (message.replied) and
-// conversions (order.paid) to the customer's recent touches, hands the
+// conversions (order.paid) to the customer's recent touches (a reply whose
+// Props "message_id" is a job ID to that message only), hands the
 // customer's open staff tasks to the new owner (customer.owner_changed,
 // see ReassignTasks: the tasks of Props "from", or all open ones when it is
 // empty, go to Props "to"; ErrInvalid naming Props["to"] when it is
@@ -222,8 +223,14 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	}
 	switch e.Type {
 	case scrm.EventMessageReplied:
+		// A message_id that is not one of our job IDs (a channel's own ID)
+		// names no message we know: the reply counts for the window.
+		var id string
+		if m := e.Prop("message_id"); isJobID(m) {
+			id = m
+		}
 		_, err = s.store.Attribute(ctx, AttributeParams{Tenant: e.Tenant, Customer: e.Customer, Kind: Replied,
-			At: e.Time, Within: s.opts.ReplyWindow, MessageID: e.Prop("message_id"), ReplyType: e.Prop("reply_type")})
+			At: e.Time, Within: s.opts.ReplyWindow, MessageID: id, ReplyType: e.Prop("reply_type")})
 	case scrm.EventOrderPaid:
 		_, err = s.store.Attribute(ctx, AttributeParams{Tenant: e.Tenant, Customer: e.Customer, Kind: Converted,
 			At: e.Time, Within: s.opts.ConversionWindow})
@@ -351,9 +358,11 @@ type ExitRequest struct {
 }
 
 // Exit ends a customer's active enrollments in a playbook and cancels their
-// remaining steps, as if the Exit condition held. It returns the
-// enrollments it ended (none if none was active). Errors: ErrNotFound for
-// an unknown playbook.
+// remaining steps, as if the Exit condition held. A step a worker is
+// running at that moment ends as the worker reports it: sent (counted,
+// keeping its cap slot) if its message went out, else cancelled. It
+// returns the enrollments it ended (none if none was active). Errors:
+// ErrNotFound for an unknown playbook.
 func (s *Service) Exit(ctx context.Context, req ExitRequest) ([]Enrollment, error) {
 	const op = "sop.Exit"
 	if err := scrm.CheckID(op, "Customer", string(req.Customer)); err != nil {

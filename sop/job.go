@@ -121,6 +121,11 @@ func PostID(tenant scrm.TenantID, calendar string, entry int, group string, occu
 	return joinID(string(tenant), "cal", calendar, strconv.Itoa(entry), group, occurrence.UTC().Format("20060102T1504Z"))
 }
 
+// isJobID reports whether id has the form of the IDs JobID and PostID
+// make, the scrm.Message IDs the package sends, rather than an ID a channel
+// gave its message.
+func isJobID(id string) bool { return strings.HasPrefix(id, "sop:") }
+
 func joinID(parts ...string) string {
 	n := len("sop")
 	plain := true

@@ -135,6 +135,19 @@ type mlease struct {
 	worker string
 	until  int64
 	due    int64 // the job's due time before it was leased
+	// cancel marks a job whose enrollment ended while it was leased: its
+	// worker may be sending it, so it stays leased, and is cancelled
+	// unless Complete reports it done (see Store.EndEnrollments).
+	cancel bool
+}
+
+// unlease drops the lease l of job id, gives back the cap slots the job
+// holds and restores its due time, leaving the job to be put in a state.
+func (s *memoryStore) unlease(t *mtenant, id string, l mlease) {
+	delete(s.leases, id)
+	s.release(t, id)
+	_, j := s.deref(l.ref)
+	j.due = l.due
 }
 
 type mcal struct {
@@ -395,7 +408,9 @@ func (s *memoryStore) SetPaused(ctx context.Context, params SetPausedParams) (Pu
 }
 
 // resume skips the playbook's pending jobs due before cut and makes the
-// others claimable again.
+// others claimable again. A job still leased with a lease expired at at
+// (its worker died, and no Claim reached it during the pause) counts as
+// pending at its due time: skipped when that is before cut.
 func (s *memoryStore) resume(pb *mpb, cut, at int64) int {
 	n := 0
 	for _, r := range pb.parked {
@@ -418,10 +433,24 @@ func (s *memoryStore) resume(pb *mpb, cut, at int64) int {
 				continue
 			}
 			for k := range e.jobs {
-				if j := &e.jobs[k]; j.state == stPending && j.due < cut {
-					s.finish(ref(e, k), stSkipped, "paused", at)
-					n++
+				j := &e.jobs[k]
+				switch j.state {
+				case stPending:
+					if j.due >= cut {
+						continue
+					}
+				case stLeased:
+					id := JobID(pb.t.id, pb.pb.ID, e.customer, int(e.seq), pb.names[j.step])
+					l, ok := s.leases[id]
+					if !ok || l.until > at || l.due >= cut {
+						continue // a live lease, or due recently enough: Claim takes it
+					}
+					s.unlease(pb.t, id, l)
+				default:
+					continue
 				}
+				s.finish(ref(e, k), stSkipped, "paused", at)
+				n++
 			}
 		}
 	}
@@ -743,8 +772,16 @@ func (s *memoryStore) EndEnrollments(ctx context.Context, params EndEnrollmentsP
 			switch e.jobs[k].state {
 			case stLeased:
 				id := JobID(pb.t.id, pb.pb.ID, e.customer, int(e.seq), pb.names[e.jobs[k].step])
-				delete(s.leases, id)
-				s.release(pb.t, id)
+				if l, ok := s.leases[id]; ok {
+					if l.until > at {
+						// Its worker may be sending it: let Complete
+						// record what happened (see Store.EndEnrollments).
+						l.cancel = true
+						s.leases[id] = l
+						continue
+					}
+					s.unlease(pb.t, id, l)
+				}
 			case stPending, stParked:
 			default:
 				continue
@@ -866,17 +903,22 @@ func (s *memoryStore) Claim(ctx context.Context, params ClaimParams) ([]Job, err
 			continue
 		}
 		t, id := s.ident(top.ref)
+		l, leased := s.leases[id]
+		if leased && l.cancel {
+			// Its enrollment ended during a lease that expired without
+			// Complete: nothing reported it sent.
+			s.unlease(t, id, l)
+			s.finish(top.ref, stCancelled, "", at)
+			continue
+		}
 		if pb := e.pb; pb != nil && pb.pb.Paused {
-			if j.state == stLeased {
-				j.due = s.leases[id].due
-				delete(s.leases, id)
-				s.release(t, id)
+			if leased {
+				s.unlease(t, id, l)
 			}
 			j.state = stParked
 			pb.parked = append(pb.parked, top.ref)
 			continue
 		}
-		l, leased := s.leases[id]
 		if !leased {
 			l = mlease{ref: top.ref, due: j.due}
 		}
@@ -1026,6 +1068,12 @@ func (s *memoryStore) Complete(ctx context.Context, params CompleteParams) (Job,
 		return Job{}, err
 	}
 	e, j := s.deref(l.ref)
+	reason := params.Reason
+	if l.cancel && (state != stDone || params.Task != nil) {
+		// The enrollment ended while the job ran and its action was not
+		// done (a staff task would only be created now): cancel it.
+		state, reason = stCancelled, ""
+	}
 	delete(s.leases, params.Job)
 	if state == stDone {
 		delete(s.slots, params.Job) // the message counts against the caps
@@ -1042,9 +1090,9 @@ func (s *memoryStore) Complete(ctx context.Context, params CompleteParams) (Job,
 		return s.job(t, l.ref, ""), nil
 	}
 	j.due = l.due
-	s.finish(l.ref, state, params.Reason, at)
+	s.finish(l.ref, state, reason, at)
 	if e.pb != nil {
-		if params.Task != nil {
+		if params.Task != nil && state == stDone {
 			if _, dup := t.tasks[task.ID]; !dup {
 				task.Tenant = t.id
 				task.State = TaskOpen
@@ -1078,6 +1126,13 @@ func (s *memoryStore) Reschedule(ctx context.Context, params RescheduleParams) (
 		return Job{}, err
 	}
 	e, j := s.deref(l.ref)
+	if l.cancel {
+		// The enrollment ended while the job ran: nothing to run later.
+		s.unlease(t, params.Job, l)
+		delete(s.reasons, l.ref)
+		s.finish(l.ref, stCancelled, "", at)
+		return s.job(t, l.ref, params.Job), nil
+	}
 	delete(s.leases, params.Job)
 	s.release(t, params.Job)
 	j.state = stPending
@@ -1195,6 +1250,9 @@ func (s *memoryStore) Attribute(ctx context.Context, params AttributeParams) (in
 				only = i
 				break
 			}
+		}
+		if only < 0 {
+			return 0, nil // a message forgotten or never sent: credit no other
 		}
 	}
 	n := 0

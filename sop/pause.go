@@ -34,8 +34,9 @@ func (s *Service) Pause(ctx context.Context, tenant scrm.TenantID, playbook stri
 
 // Resume lets a paused playbook send again without blasting its backlog:
 // jobs that became due more than Options.Grace ago are skipped (and
-// counted as skipped in Stats); the others run on the next RunDue, and
-// later ones at their time. Resuming a running playbook changes nothing.
+// counted as skipped in Stats), those whose worker died before the pause
+// included; the others run on the next RunDue, and later ones at their
+// time. Resuming a running playbook changes nothing.
 // Errors: ErrNotFound.
 func (s *Service) Resume(ctx context.Context, tenant scrm.TenantID, playbook string) (ResumeResult, error) {
 	const op = "sop.Resume"

@@ -28,3 +28,39 @@ func TestNextOccurrenceAcrossFallBack(t *testing.T) {
 	got := nextOccurrence(occ, now, ny)
 	assert.True(t, got.Equal(want), "got %s, want %s", got, want)
 }
+
+// The retry backoff is base·2^(attempts-1) capped at the maximum, for every
+// attempt number: never negative, never past the maximum, never shorter
+// than an earlier attempt's.
+func TestRetryBackoffCappedForEveryShift(t *testing.T) {
+	cases := []struct {
+		name        string
+		base, limit time.Duration
+	}{
+		{"defaults", time.Minute, time.Hour},
+		{"nanosecond base", time.Nanosecond, time.Duration(1<<63 - 1)},
+		{"base above the maximum", 2 * time.Hour, time.Hour},
+		{"maximum duration", time.Second, time.Duration(1<<63 - 1)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			prev := time.Duration(0)
+			for shift := 0; shift <= 70; shift++ {
+				got := retryBackoff(c.base, c.limit, shift+1)
+				want := c.limit
+				if shift < 63 {
+					// base·2^shift, computed without overflow.
+					if f := float64(c.base) * float64(uint64(1)<<shift); f < float64(c.limit) {
+						want = c.base << shift
+					}
+				}
+				require.Equal(t, want, got, "shift %d", shift)
+				require.Positive(t, got, "shift %d", shift)
+				require.LessOrEqual(t, got, c.limit, "shift %d", shift)
+				require.GreaterOrEqual(t, got, prev, "shift %d", shift)
+				prev = got
+			}
+		})
+	}
+	assert.Equal(t, time.Minute, retryBackoff(time.Minute, time.Hour, 0), "no attempt yet: the base")
+}

@@ -29,7 +29,8 @@ type RunResult struct {
 	Skipped  int // dropped: suppressed, over a skip cap, step removed, post too late
 	Failed   int // failed for good (permanent error, or out of attempts)
 	Retried  int // failed for now, to be retried after a backoff
-	// Cancelled counts jobs whose enrollment exited when they came to run.
+	// Cancelled counts jobs whose enrollment exited when they came to run,
+	// or while they ran without their action being done.
 	Cancelled int
 	// Lost counts jobs whose lease was lost before their outcome could be
 	// recorded (the lease expired and another worker took them): they run
@@ -210,7 +211,12 @@ func (r *runner) run(ctx context.Context, j *Job) (outcome, error) {
 		if cp.exit.Eval(prof, now) {
 			_, err := r.s.store.EndEnrollments(ctx, EndEnrollmentsParams{Tenant: j.Tenant, Playbook: j.Playbook,
 				Customer: j.Customer, Seq: j.Seq, At: now, Reason: "exit condition"})
-			return cancelled, err
+			if err != nil {
+				return 0, err
+			}
+			// This job, leased to us, was left to its lease holder: report
+			// it not done, which cancels it.
+			return r.complete(ctx, j, now, JobSkipped, "exit condition", nil, tc)
 		}
 	}
 	cons := st.cons
@@ -334,12 +340,12 @@ func (r *runner) message(ctx context.Context, tc *tenantCache, cp *compiledPlayb
 	if _, err := r.s.opts.Channel.Send(ctx, m); err != nil {
 		return r.failed(ctx, j, now, err, time.Time{}, tc)
 	}
-	_, err = r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
+	done, err := r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
 		State: JobDone, Touch: true, TouchKeep: max(r.s.opts.ReplyWindow, r.s.opts.ConversionWindow)})
 	if err != nil {
 		return 0, err
 	}
-	return sent, nil
+	return outcomeOf(done.State), nil
 }
 
 // content renders the content template a step's action names, reading the
@@ -449,12 +455,17 @@ func (r *runner) completePost(ctx context.Context, j *Job, now time.Time, state 
 	return outcomeOf(state), nil
 }
 
+// outcomeOf returns the outcome of a job ended in state: the state asked
+// of Store.Complete, or the one it returned (JobCancelled when the
+// enrollment ended while the job ran).
 func outcomeOf(state JobState) outcome {
 	switch state {
 	case JobDone:
 		return sent
 	case JobSkipped:
 		return skipped
+	case JobCancelled:
+		return cancelled
 	}
 	return failed
 }
@@ -467,20 +478,23 @@ func (r *runner) complete(ctx context.Context, j *Job, now time.Time, state JobS
 		}
 		return r.completePost(ctx, j, now, state, reason, postNext(cal, j, now, tc.loc))
 	}
-	_, err := r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
+	got, err := r.s.store.Complete(ctx, CompleteParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
 		State: state, Reason: reason, Task: task})
 	if err != nil {
 		return 0, err
 	}
-	return outcomeOf(state), nil
+	return outcomeOf(got.State), nil
 }
 
 // defer_ gives the job back, due at next.
 func (r *runner) defer_(ctx context.Context, j *Job, now, next time.Time, why string) (outcome, error) {
-	_, err := r.s.store.Reschedule(ctx, RescheduleParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
+	got, err := r.s.store.Reschedule(ctx, RescheduleParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
 		Due: next, Reason: "deferred: " + why})
 	if err != nil {
 		return 0, err
+	}
+	if got.State == JobCancelled {
+		return cancelled, nil // its enrollment ended while it ran
 	}
 	return deferred, nil
 }
@@ -494,14 +508,14 @@ func (r *runner) failed(ctx context.Context, j *Job, now time.Time, err error, n
 		return 0, scrm.Wrap(scrm.ErrUnavailable, "sop.RunDue", ctx.Err())
 	}
 	if errors.Is(scrm.CodeOf(err), scrm.ErrUnavailable) && j.Attempts < r.s.opts.MaxAttempts {
-		backoff := r.s.opts.RetryMax
-		if shift := j.Attempts - 1; shift < 30 {
-			backoff = min(r.s.opts.RetryBase<<shift, r.s.opts.RetryMax)
-		}
-		_, serr := r.s.store.Reschedule(ctx, RescheduleParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
+		backoff := retryBackoff(r.s.opts.RetryBase, r.s.opts.RetryMax, j.Attempts)
+		got, serr := r.s.store.Reschedule(ctx, RescheduleParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now,
 			Due: now.Add(backoff), Retry: true, Reason: err.Error()})
 		if serr != nil {
 			return 0, serr
+		}
+		if got.State == JobCancelled {
+			return cancelled, nil // its enrollment ended while it ran
 		}
 		return retried, nil
 	}
@@ -513,6 +527,18 @@ func (r *runner) failed(ctx context.Context, j *Job, now time.Time, err error, n
 		return r.completePost(ctx, j, now, JobFailed, reason, next)
 	}
 	return r.complete(ctx, j, now, JobFailed, reason, nil, tc)
+}
+
+// retryBackoff returns the wait before retrying a job whose try number
+// attempts failed: base·2^(attempts-1), at most limit. The shift is taken
+// only when base<<shift stays at or below limit, so the wait never
+// overflows into a negative duration (a retry due in the past), however
+// many attempts Options.MaxAttempts allows.
+func retryBackoff(base, limit time.Duration, attempts int) time.Duration {
+	if shift := max(attempts-1, 0); shift < 63 && base <= limit>>shift {
+		return base << shift
+	}
+	return limit
 }
 
 // limitKey identifies a rate limiter: one per tenant and channel.

@@ -34,8 +34,8 @@ type StepStats struct {
 	// the customer within the reply window; Converted, by an order.paid
 	// within the conversion window. Each message counts at most once for
 	// each, and a reply or an order counts for every message of the
-	// customer in its window (or, for a reply naming its "message_id", for
-	// that message only).
+	// customer in its window (or, for a reply naming its "message_id", a
+	// job ID, for that message only, if it is in the window).
 	Replied   int64
 	Converted int64
 	// ReplyTypes counts the first replies by the "reply_type" the host put

@@ -47,6 +47,10 @@ type Store interface {
 	// hands out none of its jobs. On resume, its pending jobs due before
 	// params.SkipDueBefore are marked skipped (reason "paused"), never
 	// sent, and the rest become claimable again; Skipped reports how many.
+	// A job of an active enrollment still leased with a lease expired at
+	// params.At (its worker died and no Claim reached it while paused)
+	// counts as pending at its due time: skipped, its lease dropped and its
+	// cap slots given back, when that is before SkipDueBefore.
 	// Setting the state the playbook is already in changes nothing.
 	// Errors: ErrNotFound.
 	SetPaused(ctx context.Context, params SetPausedParams) (PutPlaybookResult, error)
@@ -95,9 +99,17 @@ type Store interface {
 
 	// EndEnrollments ends the customer's active enrollments in a playbook
 	// (only the one numbered params.Seq when it is not 0) as exited, with
-	// params.Reason, at params.At, and cancels their pending and leased
-	// jobs in the same step. It returns the enrollments it ended (none when
-	// none was active).
+	// params.Reason, at params.At, and cancels their pending jobs, and
+	// leased jobs whose lease expired at At, in the same step, giving back
+	// their cap slots. A job whose lease still runs may be being sent
+	// right now: it stays leased, keeps its slots and is marked to be
+	// cancelled on completion. Its lease holder's Complete then records
+	// what happened (JobDone: done, slots kept, touch recorded, counted
+	// Sent; anything else, or a staff task to create: cancelled, slots
+	// given back) and its Reschedule cancels it; if the lease expires
+	// first, the first Claim (or resume) that reaches the job cancels it
+	// and gives its slots back instead of handing it out. It returns the
+	// enrollments it ended (none when none was active).
 	EndEnrollments(ctx context.Context, params EndEnrollmentsParams) ([]Enrollment, error)
 
 	// Jobs returns copies of a customer's jobs (or, with params.Calendar, a
@@ -111,7 +123,9 @@ type Store interface {
 	// order, each with State JobLeased, Worker params.Worker, LeaseUntil
 	// At+params.Lease and Attempts incremented. Two concurrent Claims never
 	// return the same job while its lease runs. Jobs of paused playbooks
-	// are not returned (they wait for SetPaused).
+	// are not returned (they wait for SetPaused). An expired lease of a job
+	// marked to be cancelled on completion (see EndEnrollments) is not
+	// returned either: the job is cancelled and its cap slots given back.
 	Claim(ctx context.Context, params ClaimParams) ([]Job, error)
 
 	// Admit lets a leased message job through the customer's caps: for
@@ -135,15 +149,21 @@ type Store interface {
 	// the customer's touches older than At-TouchKeep. For a calendar post
 	// with a non-zero params.Next, the job is not ended but scheduled again
 	// for that occurrence. When it was the enrollment's last open job, the
-	// enrollment completes. Errors: ErrConflict, and nothing written, when
-	// the job is not leased (unknown, finished, cancelled), params.Worker
-	// does not hold its lease, or the lease expired at params.At.
+	// enrollment completes. A job whose enrollment ended while it was
+	// leased (see EndEnrollments) ends done when params.State is JobDone
+	// and there is no params.Task, and cancelled otherwise (no task
+	// created); the returned Job says which. Errors: ErrConflict, and
+	// nothing written, when the job is not leased (unknown, finished,
+	// cancelled), params.Worker does not hold its lease, or the lease
+	// expired at params.At.
 	Complete(ctx context.Context, params CompleteParams) (Job, error)
 
 	// Reschedule gives a leased job back as pending, due at params.Due. A
 	// retry (params.Retry) keeps its Attempts and records params.Reason as
 	// the last error; a deferral undoes the claim's Attempts increment and
-	// counts a deferral in the step's stats. Errors as Complete.
+	// counts a deferral in the step's stats. A job whose enrollment ended
+	// while it was leased is cancelled instead (its cap slots given back),
+	// and returned with State JobCancelled. Errors as Complete.
 	Reschedule(ctx context.Context, params RescheduleParams) (Job, error)
 
 	// Tasks returns copies of a staff member's tasks (all states when
@@ -158,11 +178,13 @@ type Store interface {
 
 	// Attribute credits a customer's recorded touches with a reply or a
 	// conversion at params.At: every touch at or after At-Within and not
-	// after At that has not been credited with this kind yet (only the
-	// touch whose ID is params.MessageID, when that is set and matches one)
-	// gets Replied or Converted counted in its step's stats, and a reply
-	// its params.ReplyType. It returns how many touches it credited; a
-	// replayed event credits none.
+	// after At that has not been credited with this kind yet gets Replied
+	// or Converted counted in its step's stats, and a reply its
+	// params.ReplyType. When params.MessageID is set, only the touch whose
+	// job ID it is can be credited: none when no recorded touch has it
+	// (forgotten after TouchKeep, or never sent), never another. It
+	// returns how many touches it credited; a replayed event credits
+	// none.
 	Attribute(ctx context.Context, params AttributeParams) (int, error)
 
 	// Stats returns the counters of a playbook's steps and variants, in
@@ -385,11 +407,15 @@ const (
 
 // AttributeParams are the inputs of Store.Attribute.
 type AttributeParams struct {
-	Tenant    scrm.TenantID
-	Customer  scrm.CustomerID
-	Kind      AttributionKind
-	At        time.Time
-	Within    time.Duration
-	MessageID string // optional: credit only this touch
+	Tenant   scrm.TenantID
+	Customer scrm.CustomerID
+	Kind     AttributionKind
+	At       time.Time
+	Within   time.Duration
+	// MessageID, optional, is the job ID of the message a reply answers:
+	// only that touch is credited, and nothing when it is not recorded.
+	// The Service sets it from a reply's Props "message_id" when that is
+	// a job ID, never to a channel's own message ID.
+	MessageID string
 	ReplyType string // optional, for replies
 }

@@ -154,6 +154,59 @@ func testPause(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.True(t, near(again[0].Due, t0))
 	})
 
+	t.Run("ResumeSkipsOldJobWhoseLeaseExpired", func(t *testing.T) {
+		// Its worker died before the pause, and no Claim reached the job
+		// while paused: it is pending at its due time.
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 1))
+		enroll(t, s, p, "c1", t0)
+		leased := claim(t, s, "w1", t0, 1)
+		require.Len(t, leased, 1)
+		_, err := s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: true, At: t0})
+		require.NoError(t, err)
+		res, err := s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: false,
+			At: t0.Add(5 * time.Hour), SkipDueBefore: t0.Add(4 * time.Hour)})
+		require.NoError(t, err)
+		assert.Equal(t, 1, res.Skipped)
+		assert.Empty(t, claim(t, s, "w2", t0.Add(5*time.Hour), 10))
+		jobs, err := s.Jobs(ctx, sop.ListJobsParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Equal(t, sop.JobSkipped, jobs[0].State)
+		assert.Equal(t, "paused", jobs[0].Reason)
+		assert.True(t, near(jobs[0].Due, t0))
+		assert.Equal(t, int64(1), stats(t, s, "t1", "p1")["s1"].Skipped)
+	})
+
+	t.Run("ResumeKeepsRecentOrLiveLease", func(t *testing.T) {
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 1))
+		enroll(t, s, p, "c1", t0)
+		enroll(t, s, p, "c2", t0)
+		leased := claim(t, s, "w1", t0, 2)
+		require.Len(t, leased, 2)
+		_, err := s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: true, At: t0})
+		require.NoError(t, err)
+		// Resumed within the lease, with a cut-off after the due time: the
+		// worker may still be sending, so nothing is skipped.
+		res, err := s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: false,
+			At: t0.Add(lease / 2), SkipDueBefore: t0.Add(time.Second)})
+		require.NoError(t, err)
+		assert.Zero(t, res.Skipped, "live leases")
+		_, err = complete(s, leased[0], "w1", t0.Add(lease/2), sop.JobDone)
+		require.NoError(t, err)
+		// The other lease expires; a resume with a cut-off before its due
+		// time leaves it to run again.
+		_, err = s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: true, At: t0.Add(lease / 2)})
+		require.NoError(t, err)
+		res, err = s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: false,
+			At: t0.Add(2 * lease), SkipDueBefore: t0.Add(-time.Hour)})
+		require.NoError(t, err)
+		assert.Zero(t, res.Skipped, "due within the grace")
+		again := claim(t, s, "w2", t0.Add(2*lease), 10)
+		require.Len(t, again, 1)
+		assert.Equal(t, leased[1].ID, again[0].ID)
+	})
+
 	t.Run("ResumeThroughPutPlaybook", func(t *testing.T) {
 		s := newStore(t)
 		p := playbook("t1", "p1", 1)
@@ -263,6 +316,32 @@ func testAttribution(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		n, err = s.Attribute(ctx, sop.AttributeParams{Tenant: "t1", Customer: "nobody", Kind: sop.Converted, At: t0, Within: time.Hour})
 		require.NoError(t, err)
 		assert.Zero(t, n)
+	})
+
+	t.Run("MessageIDCreditsThatTouchOnly", func(t *testing.T) {
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 3))
+		enroll(t, s, p, "c1", t0, t0.Add(2*time.Hour), t0.Add(24*time.Hour))
+		// s1 is forgotten when s2 is recorded (TouchKeep 1h); s3 is never sent.
+		for _, at := range []time.Time{t0, t0.Add(2 * time.Hour)} {
+			j := claim(t, s, "w", at, 1)[0]
+			_, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: at, State: sop.JobDone,
+				Touch: true, TouchKeep: time.Hour})
+			require.NoError(t, err)
+		}
+		reply := func(step string) int {
+			t.Helper()
+			n, err := s.Attribute(ctx, sop.AttributeParams{Tenant: "t1", Customer: "c1", Kind: sop.Replied,
+				At: t0.Add(3 * time.Hour), Within: 48 * time.Hour, MessageID: sop.JobID("t1", "p1", "c1", 1, step)})
+			require.NoError(t, err)
+			return n
+		}
+		assert.Zero(t, reply("s1"), "a forgotten touch: credited to no other")
+		assert.Zero(t, reply("s3"), "a message never sent: credited to no other")
+		st := stats(t, s, "t1", "p1")
+		assert.Zero(t, st["s1"].Replied+st["s2"].Replied+st["s3"].Replied)
+		assert.Equal(t, 1, reply("s2"))
+		assert.Equal(t, int64(1), stats(t, s, "t1", "p1")["s2"].Replied)
 	})
 }
 

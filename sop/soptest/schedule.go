@@ -398,6 +398,10 @@ func testTransitions(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		require.NoError(t, err)
 		require.Len(t, ended, 1)
 		assert.Equal(t, sop.EnrollmentExited, ended[0].State)
+		// The leased job is left to its worker, who reports it not sent.
+		got, err := complete(s, leased[0], "w", t0, sop.JobFailed)
+		require.NoError(t, err)
+		assert.Equal(t, sop.JobCancelled, got.State, "not sent: cancelled")
 		_, err = complete(s, leased[0], "w", t0, sop.JobDone)
 		assert.ErrorIs(t, err, scrm.ErrConflict, "a cancelled job cannot complete")
 		assert.Empty(t, claim(t, s, "w", t0.Add(24*time.Hour), 10))
@@ -412,6 +416,114 @@ func testTransitions(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		again, err := s.EndEnrollments(ctx, sop.EndEnrollmentsParams{Tenant: "t1", Playbook: "p1", Customer: "c1", At: t0})
 		require.NoError(t, err)
 		assert.Empty(t, again)
+	})
+
+	t.Run("EndEnrollmentsLeavesLeasedJobToItsWorker", func(t *testing.T) {
+		day := []sop.CapPeriod{{Max: 1, Per: sop.Day, Start: t0.Truncate(24 * time.Hour), End: t0.Truncate(24 * time.Hour).Add(24 * time.Hour)}}
+		admit := func(s sop.Store, j sop.Job, at time.Time) sop.AdmitResult {
+			t.Helper()
+			res, err := s.Admit(ctx, sop.AdmitParams{Tenant: "t1", Job: j.ID, Worker: "w", At: at, Customer: "c1",
+				Channel: scrm.ChannelSMS, Caps: day})
+			require.NoError(t, err)
+			return res
+		}
+		// setup enrolls c1 in p1 (one job, the one ended) and p2 (one job
+		// competing for the cap slot), leases and admits the first, then
+		// ends its enrollment.
+		setup := func(t *testing.T) (sop.Store, sop.Job, sop.Job) {
+			s := newStore(t)
+			p1 := put(t, s, playbook("t1", "p1", 1))
+			p2 := put(t, s, playbook("t1", "p2", 1))
+			enroll(t, s, p1, "c1", t0)
+			enroll(t, s, p2, "c1", t0.Add(time.Second))
+			jobs := claim(t, s, "w", t0.Add(time.Second), 2)
+			require.Len(t, jobs, 2)
+			require.Equal(t, "p1", jobs[0].Playbook)
+			require.True(t, admit(s, jobs[0], t0.Add(time.Second)).Admitted)
+			ended, err := s.EndEnrollments(ctx, sop.EndEnrollmentsParams{Tenant: "t1", Playbook: "p1", Customer: "c1",
+				At: t0.Add(2 * time.Second), Reason: "bought"})
+			require.NoError(t, err)
+			require.Len(t, ended, 1)
+			return s, jobs[0], jobs[1]
+		}
+
+		t.Run("SentKeepsSlotAndTouch", func(t *testing.T) {
+			s, j, other := setup(t)
+			assert.False(t, admit(s, other, t0.Add(2*time.Second)).Admitted, "the leased job keeps its slot")
+			got, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0.Add(3 * time.Second),
+				State: sop.JobDone, Touch: true, TouchKeep: 7 * 24 * time.Hour})
+			require.NoError(t, err, "its worker still records the outcome")
+			assert.Equal(t, sop.JobDone, got.State)
+			assert.False(t, admit(s, other, t0.Add(3*time.Second)).Admitted, "a sent message keeps its slot")
+			st := stats(t, s, "t1", "p1")
+			assert.Equal(t, int64(1), st["s1"].Sent)
+			assert.Zero(t, st["s1"].Cancelled)
+			n, err := s.Attribute(ctx, sop.AttributeParams{Tenant: "t1", Customer: "c1", Kind: sop.Replied,
+				At: t0.Add(time.Hour), Within: 48 * time.Hour, MessageID: j.ID})
+			require.NoError(t, err)
+			assert.Equal(t, 1, n, "its touch was recorded")
+			ens, err := s.Enrollments(ctx, sop.ListEnrollmentsParams{Tenant: "t1", Customer: "c1", Playbook: "p1"})
+			require.NoError(t, err)
+			assert.Equal(t, sop.EnrollmentExited, ens[0].State, "still exited")
+		})
+
+		t.Run("NotSentCancelsAndReleases", func(t *testing.T) {
+			for _, state := range []sop.JobState{sop.JobSkipped, sop.JobFailed} {
+				s, j, other := setup(t)
+				got, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0.Add(3 * time.Second),
+					State: state, Reason: "x"})
+				require.NoError(t, err)
+				assert.Equal(t, sop.JobCancelled, got.State, state)
+				assert.True(t, admit(s, other, t0.Add(3*time.Second)).Admitted, "%s: the slot came back", state)
+				st := stats(t, s, "t1", "p1")
+				assert.Equal(t, int64(1), st["s1"].Cancelled, state)
+				assert.Zero(t, st["s1"].Sent+st["s1"].Skipped+st["s1"].Failed, state)
+			}
+		})
+
+		t.Run("TaskNotCreated", func(t *testing.T) {
+			s, j, _ := setup(t)
+			task := &sop.StaffTask{ID: j.ID, Staff: "s1", Customer: "c1", Playbook: "p1", Step: j.Step, CreatedAt: t0, DueBy: t0.Add(time.Hour)}
+			got, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0.Add(3 * time.Second),
+				State: sop.JobDone, Task: task})
+			require.NoError(t, err)
+			assert.Equal(t, sop.JobCancelled, got.State)
+			tasks, err := s.Tasks(ctx, sop.ListTasksParams{Tenant: "t1", Staff: "s1"})
+			require.NoError(t, err)
+			assert.Empty(t, tasks)
+		})
+
+		t.Run("RescheduleCancels", func(t *testing.T) {
+			s, j, other := setup(t)
+			got, err := s.Reschedule(ctx, sop.RescheduleParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0.Add(3 * time.Second),
+				Due: t0.Add(time.Hour), Retry: true, Reason: "timeout"})
+			require.NoError(t, err)
+			assert.Equal(t, sop.JobCancelled, got.State)
+			assert.True(t, admit(s, other, t0.Add(3*time.Second)).Admitted, "the slot came back")
+			for _, c := range claim(t, s, "w2", t0.Add(2*time.Hour), 10) {
+				assert.NotEqual(t, j.ID, c.ID, "a cancelled job is not run")
+			}
+		})
+
+		t.Run("ExpiredLeaseCancelledByNextClaim", func(t *testing.T) {
+			s, j, other := setup(t)
+			_, err := s.Reschedule(ctx, sop.RescheduleParams{Tenant: "t1", Job: other.ID, Worker: "w", At: t0.Add(2 * time.Second),
+				Due: t0.Add(2 * lease)})
+			require.NoError(t, err)
+			again := claim(t, s, "w2", t0.Add(2*lease), 10)
+			require.Len(t, again, 1, "only the other job: the ended one is not handed out")
+			assert.Equal(t, other.ID, again[0].ID)
+			_, err = complete(s, j, "w", t0.Add(2*lease), sop.JobDone)
+			assert.ErrorIs(t, err, scrm.ErrConflict, "the lease expired")
+			res, err := s.Admit(ctx, sop.AdmitParams{Tenant: "t1", Job: other.ID, Worker: "w2", At: t0.Add(2 * lease),
+				Customer: "c1", Channel: scrm.ChannelSMS, Caps: day})
+			require.NoError(t, err)
+			assert.True(t, res.Admitted, "the slot came back")
+			jobs, err := s.Jobs(ctx, sop.ListJobsParams{Tenant: "t1", Customer: "c1", Playbook: "p1"})
+			require.NoError(t, err)
+			assert.Equal(t, sop.JobCancelled, jobs[0].State)
+			assert.Equal(t, int64(1), stats(t, s, "t1", "p1")["s1"].Cancelled)
+		})
 	})
 
 	t.Run("JobsAreCopies", func(t *testing.T) {

@@ -22,12 +22,15 @@ import (
 // RunStoreTests is the conformance suite every sop.Store must pass. newStore
 // is called once per subtest and must return an empty store. It covers
 // not-found errors, round trips, version conflicts, re-entry and idempotent
-// enrollment (a replay with a defaulted anchor included), due-time ordering, lease exclusivity under 8 concurrent
-// workers, lease expiry, cap counting under concurrency, pause and resume,
-// staff tasks and their reassignment (16 concurrent movers: each task moves
-// once), attribution, stats, content templates (versions, 16 concurrent
-// creators: one wins), tenant isolation, cancelled contexts and
-// copies-not-aliases.
+// enrollment (a replay with a defaulted anchor included), due-time
+// ordering, lease exclusivity under 8 concurrent workers, lease expiry, an
+// exit while a job is leased (its worker's outcome decides: sent keeps its
+// cap slot), cap counting under concurrency, pause and resume (an expired
+// lease counts as pending at its due time), staff tasks and their
+// reassignment (16 concurrent movers: each task moves once), attribution
+// (a named message credits no other), stats, content templates (versions,
+// 16 concurrent creators: one wins), tenant isolation, cancelled contexts
+// and copies-not-aliases.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Helper()
 	t.Run("Playbooks", func(t *testing.T) { testPlaybooks(t, newStore) })
