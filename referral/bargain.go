@@ -158,6 +158,9 @@ type Session struct {
 	StartedAt   time.Time
 	ExpiresAt   time.Time // StartedAt + Duration
 	CompletedAt time.Time // when Price reached Floor; zero before
+	// Reported is set once EventBargainCompleted was published for the
+	// completed session; Sweep publishes completions not yet reported.
+	Reported bool
 }
 
 func (s Session) clone() Session {
@@ -244,13 +247,21 @@ const maxHelpAttempts = 100
 // atomically with the running total, so helps racing on one session each
 // get their own place in order and the cuts still sum to Price − Floor.
 // The help that reaches Floor completes the session and publishes
-// EventBargainCompleted.
+// EventBargainCompleted (ID "referral.bargain_completed:<session>").
+//
+// When that publish fails, the help stands: Help returns its Cut with an
+// error matching scrm.ErrUnavailable, and the event is published again,
+// with the same ID, by the next Help of the session (a retry included,
+// which is then refused as below) or by Sweep, whichever comes first. A
+// subscriber may see it twice, never not at all.
 //
 // Errors: ErrNotFound for an unknown session; ErrForbidden carrying
 // ReasonSelfHelp for the owner; ErrConflict carrying ReasonAlreadyHelped
 // for a second help by the same helper; ErrExhausted carrying
 // ReasonBargainComplete once at Floor; ErrExpired carrying
-// ReasonSessionExpired after ExpiresAt.
+// ReasonSessionExpired after ExpiresAt. When a refused help finds the
+// session's completion unpublished and publishing it fails again, the
+// error matches scrm.ErrUnavailable instead (retry).
 func (s *Service) Help(ctx context.Context, tenant scrm.TenantID, session string, helper scrm.CustomerID) (Cut, error) {
 	const op = "referral.Help"
 	if err := checkTenantID(op, tenant, "Session", session); err != nil {
@@ -267,6 +278,11 @@ func (s *Service) Help(ctx context.Context, tenant scrm.TenantID, session string
 		}
 		now := s.opts.Clock.Now()
 		if err := helpRefusal(op, sess, helper, now); err != nil {
+			// A retry after a failed completion event comes here: publish
+			// it now rather than wait for Sweep.
+			if rerr := s.reportSession(ctx, sess); rerr != nil {
+				return Cut{}, scrm.Wrap(nil, op, rerr)
+			}
 			return Cut{}, err
 		}
 		if !known {
@@ -282,12 +298,7 @@ func (s *Service) Help(ctx context.Context, tenant scrm.TenantID, session string
 		h := Cut{Index: k, Helper: helper, Amount: scrm.FromFen(c), New: isNew, At: now, Price: scrm.FromFen(price - c)}
 		sess, err = s.store.Help(ctx, HelpParams{Tenant: tenant, Session: session, Cut: h, Now: now})
 		if err == nil {
-			if sess.Completed() {
-				return h, scrm.Wrap(nil, op, s.publish(ctx, scrm.Event{
-					ID: key(EventBargainCompleted, sess.ID), Tenant: tenant, Customer: sess.Owner, Type: EventBargainCompleted,
-					Time: sess.CompletedAt, Amount: sess.Price, Props: map[string]any{"bargain": sess.Bargain, "session": sess.ID}}))
-			}
-			return h, nil
+			return h, scrm.Wrap(nil, op, s.reportSession(ctx, sess))
 		}
 		if !is(err, scrm.ErrConflict) || ReasonOf(err) != "" {
 			return Cut{}, scrm.Wrap(nil, op, err)
@@ -295,6 +306,22 @@ func (s *Service) Help(ctx context.Context, tenant scrm.TenantID, session string
 		// Another help took place k first: recompute from the new state.
 	}
 	return Cut{}, scrm.Errorf(scrm.ErrUnavailable, op, "session %s is too contended; retry", session)
+}
+
+// reportSession publishes a completed session's EventBargainCompleted and
+// marks the session reported; it does nothing for a session not completed
+// or reported already. The event's ID is the session's, so publishing it
+// again (after a failed mark, or by concurrent callers) is harmless.
+func (s *Service) reportSession(ctx context.Context, sess Session) error {
+	if !sess.Completed() || sess.Reported {
+		return nil
+	}
+	if err := s.publish(ctx, scrm.Event{
+		ID: key(EventBargainCompleted, sess.ID), Tenant: sess.Tenant, Customer: sess.Owner, Type: EventBargainCompleted,
+		Time: sess.CompletedAt, Amount: sess.Price, Props: map[string]any{"bargain": sess.Bargain, "session": sess.ID}}); err != nil {
+		return err
+	}
+	return s.store.MarkSessionReported(ctx, sess.Tenant, sess.ID)
 }
 
 // helpRefusal returns why helper cannot help sess at now, or nil.

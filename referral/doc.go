@@ -24,7 +24,8 @@
 //     program, inviter and invitee, and claimed in the Store's grant ledger
 //     first, so that 50 deliveries of one event make one grant.
 //   - Percent rewards and commissions wait in a ledger for the return
-//     window (Program.SettleAfter); a refund before then reverses them, and
+//     window (Program.SettleAfter, as it was when they were recorded: each
+//     entry keeps its own DueAt); a refund before then reverses them, and
 //     Service.Settle pays the rest.
 //   - Group buys (Service.Open, Service.Join, Service.DrawGroupBuy) and bargains
 //     (Service.Start, Service.Help) keep their counts in the Store, which
@@ -46,7 +47,8 @@
 // Time comes from Options.Clock; nothing runs in the background. Expired
 // teams are finished when touched and by Service.Sweep, which the host calls
 // periodically, as it does Service.Settle; Sweep also finishes lucky draws
-// whose entry charge or prize grant failed.
+// whose entry charge or prize grant failed, and publishes team outcomes and
+// bargain completions whose events could not be published at the time.
 //
 // A Store keeps everything; NewMemoryStore is the in-memory one and
 // referraltest.RunStoreTests the conformance suite for others.

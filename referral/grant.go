@@ -99,6 +99,11 @@ func grantSource(program, k string) string {
 // either. done reports whether every grant is complete (by this call or an
 // earlier one); it is false while another caller still holds a claim.
 //
+// A key granted already is complete, whatever its payload now: the program
+// may have been edited since, and what was granted stays granted. A key
+// another caller is granting with a different payload fails with
+// ErrConflict (see Store.ClaimGrants), without holding up the other grants.
+//
 // The grants are not validated here: their rewards come from a validated
 // program, group buy or entry, and their keys from key, which bounds their
 // length.
@@ -136,6 +141,14 @@ func (s *Service) grant(ctx context.Context, program string, gs []scrm.Grant) (d
 	var failed []string
 	var errs []error
 	for i, c := range claims {
+		if c.Err != nil {
+			// Another caller is granting this key with another payload
+			// (the program was edited meanwhile): this grant fails, the
+			// others go ahead.
+			errs = append(errs, scrm.Wrap(nil, "referral: grant "+gs[i].IdempotencyKey, c.Err))
+			done = false
+			continue
+		}
 		if !c.Claimed {
 			done = done && c.Record.Status == GrantDone
 			continue

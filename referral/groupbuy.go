@@ -261,6 +261,10 @@ type SweepResult struct {
 	// DrawsCancelled is the held lucky draws this call cancelled because
 	// their entry cost was refused (see Service.Draw).
 	DrawsCancelled int
+	// SessionsReported is the bargain completions (EventBargainCompleted)
+	// this call published because an earlier publish failed (see
+	// Service.Help).
+	SessionsReported int
 }
 
 // sweepPage is how many teams Sweep handles per store call.
@@ -274,7 +278,9 @@ const sweepPage = 200
 // finishes lucky draws left unfinished for longer than Options.GrantLease
 // (see Service.Draw): it charges held draws again, with the same key,
 // cancelling those whose charge is refused, and completes failed prize
-// grants. It starts no goroutine.
+// grants; and it publishes the EventBargainCompleted of every completed
+// bargain session not yet reported (see Service.Help). It starts no
+// goroutine.
 func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult, error) {
 	const op = "referral.Sweep"
 	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
@@ -305,6 +311,24 @@ func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult,
 				continue
 			}
 			res.Reported++
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	cursor = ""
+	for {
+		page, err := s.store.ListSessions(ctx, ListSessionsParams{Tenant: tenant, Unreported: true, Cursor: cursor, Limit: sweepPage})
+		if err != nil {
+			return res, joinErrs(op, append(errs, err))
+		}
+		for _, sess := range page.Sessions {
+			if err := s.reportSession(ctx, sess); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			res.SessionsReported++
 		}
 		if page.Next == "" {
 			break

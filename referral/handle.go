@@ -192,6 +192,10 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 	grants := g.add(sc.grants[:0], q.Invitee, p.InviteeOnQualify)
 	entries, fens := sc.entries[:0], sc.fens[:0]
 	allFen := true // every amount is in fens (else -1 there, and the amount in the entry)
+	// due is the DueAt of entries recorded now. Entries recorded earlier
+	// (a redelivery, a second Approve) keep theirs, which may be later if
+	// the program's SettleAfter was shortened since: only the stored DueAt
+	// makes an entry payable (see settleEntry).
 	due, now := q.At.Add(p.SettleAfter), s.opts.Clock.Now()
 	entry := func(kind EntryKind, level int, to scrm.CustomerID, fen int64, amount decimal.Decimal, inFen bool) {
 		if inFen && fen > 0 || !inFen && amount.IsPositive() {
@@ -281,8 +285,11 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 			return joinErrs(op, append(errs, err))
 		}
 		if !due.After(now) {
-			// Payable at once. An entry stored earlier is settled or
-			// reversed already, or is settled here; settleEntry tells.
+			// Payable at once under the program as it is now: try to pay
+			// each entry here rather than wait for Settle. The Store pays
+			// an entry only when its stored DueAt has come, so one stored
+			// earlier with a longer window waits for it (and for Settle);
+			// one already settled or reversed is left alone.
 			for _, e := range entries {
 				_, err := s.settleEntry(ctx, e)
 				errs = appendErr(errs, err)

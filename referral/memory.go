@@ -70,6 +70,9 @@ type memTenant struct {
 	bargains map[string]Bargain
 	sessions map[string]*Session
 	starters map[leaderKey]string // the owner's latest session of a bargain
+	// unreportedSessions holds the completed sessions whose completion
+	// is not marked reported.
+	unreportedSessions map[string]struct{}
 
 	lucky *memLucky // lucky draws; nil until the tenant's first lottery
 }
@@ -254,6 +257,7 @@ func newMemTenant(seed maphash.Seed) *memTenant {
 		groupBuys:  map[string]GroupBuy{}, teams: map[string]Team{}, openTeams: map[string]struct{}{},
 		unreported: map[string]struct{}{}, leaders: map[leaderKey]string{}, draws: map[string]Draw{},
 		bargains: map[string]Bargain{}, sessions: map[string]*Session{}, starters: map[leaderKey]string{},
+		unreportedSessions: map[string]struct{}{},
 	}
 	mt.times = map[LimitBy]*timeIndex{LimitByDevice: newTimeIndex(seed), LimitByIP: newTimeIndex(seed)}
 	mt.customers = newIDIndex(seed, func(i int32) string { return string(mt.custSlab.at(i).id) })

@@ -235,6 +235,9 @@ func (s *memoryStore) StartSession(ctx context.Context, p StartSessionParams) (S
 	stored := sess.clone()
 	mt.sessions[sess.ID] = &stored
 	mt.starters[ok] = sess.ID
+	if stored.Completed() && !stored.Reported {
+		mt.unreportedSessions[sess.ID] = struct{}{}
+	}
 	return sess.clone(), true, nil
 }
 
@@ -284,8 +287,64 @@ func (s *memoryStore) Help(ctx context.Context, p HelpParams) (Session, error) {
 	sess.Price = p.Cut.Price
 	if p.Cut.Index == sess.Terms.Helpers {
 		sess.CompletedAt = p.Now
+		mt.unreportedSessions[sess.ID] = struct{}{}
 	}
 	return sess.clone(), nil
+}
+
+func (s *memoryStore) ListSessions(ctx context.Context, p ListSessionsParams) (SessionPage, error) {
+	const op = "referral.MemoryStore.ListSessions"
+	mt, err := s.tenant(ctx, op, p.Tenant, false)
+	if err != nil || mt == nil {
+		return SessionPage{}, err
+	}
+	defer mt.mu.Unlock()
+	var ids []string
+	match := func(id string) {
+		if id > p.Cursor && (p.Bargain == "" || mt.sessions[id].Bargain == p.Bargain) {
+			ids = append(ids, id)
+		}
+	}
+	if p.Unreported {
+		for id := range mt.unreportedSessions {
+			match(id)
+		}
+	} else {
+		for id := range mt.sessions {
+			match(id)
+		}
+	}
+	slices.Sort(ids)
+	limit := scrm.PageLimit(p.Limit, 100, 1000)
+	var page SessionPage
+	if len(ids) > limit {
+		ids = ids[:limit]
+		page.Next = ids[limit-1]
+	}
+	page.Sessions = make([]Session, len(ids))
+	for i, id := range ids {
+		page.Sessions[i] = mt.sessions[id].clone()
+	}
+	return page, nil
+}
+
+func (s *memoryStore) MarkSessionReported(ctx context.Context, tenant scrm.TenantID, id string) error {
+	const op = "referral.MemoryStore.MarkSessionReported"
+	mt, err := s.tenant(ctx, op, tenant, false)
+	if err != nil {
+		return err
+	}
+	if mt == nil {
+		return notFound(op, "session "+id)
+	}
+	defer mt.mu.Unlock()
+	sess, ok := mt.sessions[id]
+	if !ok {
+		return notFound(op, "session "+id)
+	}
+	sess.Reported = true
+	delete(mt.unreportedSessions, id)
+	return nil
 }
 
 // checkCut validates a help against the session's invariants.

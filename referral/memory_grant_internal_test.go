@@ -12,8 +12,9 @@ import (
 )
 
 // claimGrantsInto with derived fingerprints must agree with ClaimGrants
-// given grantFingerprint: same payload, no conflict; a different one,
-// ErrConflict; and a derived fingerprint reads as grantFingerprint.
+// given grantFingerprint: same payload, no conflict; a different one (the
+// key being in flight), ErrConflict for the record; and a derived
+// fingerprint reads as grantFingerprint.
 func TestClaimGrantsIntoFingerprints(t *testing.T) {
 	ctx := context.Background()
 	s := NewMemoryStore().(*memoryStore)
@@ -26,6 +27,14 @@ func TestClaimGrantsIntoFingerprints(t *testing.T) {
 	params := func(g scrm.Grant, key, fp string) ClaimGrantsParams {
 		return ClaimGrantsParams{Tenant: "t", Now: now, Until: now.Add(time.Minute),
 			Records: []GrantRecord{{Key: key, Program: "p", Customer: g.Customer, Reward: g.Reward, Source: g.Source, Fingerprint: fp}}}
+	}
+	// claimErr is the error of a one-record call: the call's, or the
+	// record's.
+	claimErr := func(out []GrantClaim, err error) error {
+		if err != nil {
+			return err
+		}
+		return out[0].Err
 	}
 	fingerprint := func(g scrm.Grant, key string) string {
 		g.IdempotencyKey = key
@@ -40,24 +49,38 @@ func TestClaimGrantsIntoFingerprints(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, out[0].Claimed)
 	assert.Equal(t, fingerprint(g, "k1"), out[0].Record.Fingerprint)
-	_, err = s.claimGrantsInto(ctx, params(rescaled, "k1", ""), true, nil)
+	err = claimErr(s.claimGrantsInto(ctx, params(rescaled, "k1", ""), true, nil))
 	assert.NoError(t, err)
-	_, err = s.claimGrantsInto(ctx, params(other, "k1", ""), true, nil)
+	err = claimErr(s.claimGrantsInto(ctx, params(other, "k1", ""), true, nil))
 	assert.ErrorIs(t, err, scrm.ErrConflict)
-	_, err = s.ClaimGrants(ctx, params(other, "k1", fingerprint(other, "k1")))
+	err = claimErr(s.ClaimGrants(ctx, params(other, "k1", fingerprint(other, "k1"))))
 	assert.ErrorIs(t, err, scrm.ErrConflict)
 
 	// Stored given (not hex, then the Service's form), replayed derived.
-	_, err = s.ClaimGrants(ctx, params(g, "k2", "not hex"))
+	err = claimErr(s.ClaimGrants(ctx, params(g, "k2", "not hex")))
 	require.NoError(t, err)
-	_, err = s.claimGrantsInto(ctx, params(g, "k2", ""), true, nil)
+	err = claimErr(s.claimGrantsInto(ctx, params(g, "k2", ""), true, nil))
 	assert.ErrorIs(t, err, scrm.ErrConflict)
-	_, err = s.ClaimGrants(ctx, params(g, "k3", fingerprint(g, "k3")))
+	err = claimErr(s.ClaimGrants(ctx, params(g, "k3", fingerprint(g, "k3"))))
 	require.NoError(t, err)
-	_, err = s.claimGrantsInto(ctx, params(rescaled, "k3", ""), true, nil)
+	err = claimErr(s.claimGrantsInto(ctx, params(rescaled, "k3", ""), true, nil))
 	assert.NoError(t, err)
-	_, err = s.claimGrantsInto(ctx, params(other, "k3", ""), true, nil)
+	err = claimErr(s.claimGrantsInto(ctx, params(other, "k3", ""), true, nil))
 	assert.ErrorIs(t, err, scrm.ErrConflict)
+
+	// Done: any payload finds it done, derived or given.
+	require.NoError(t, s.CompleteGrants(ctx, "t", []string{"k1", "k2"}, now))
+	for _, key := range []string{"k1", "k2"} {
+		out, err = s.claimGrantsInto(ctx, params(other, key, ""), true, nil)
+		require.NoError(t, err)
+		assert.NoError(t, out[0].Err)
+		assert.False(t, out[0].Claimed)
+		assert.Equal(t, GrantDone, out[0].Record.Status)
+		out, err = s.ClaimGrants(ctx, params(other, key, fingerprint(other, key)))
+		require.NoError(t, err)
+		assert.NoError(t, out[0].Err)
+		assert.Equal(t, GrantDone, out[0].Record.Status)
+	}
 }
 
 // An order's entries come from runs of AddEntries blocks; a refund reverses

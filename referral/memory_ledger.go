@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,6 +174,10 @@ func (s *memoryStore) SetEntryStatus(ctx context.Context, p SetEntryStatusParams
 	if e.status != p.From {
 		return Entry{}, scrm.Errorf(scrm.ErrConflict, op, "entry %s is %s, not %s", p.ID, e.status, p.From)
 	}
+	if p.From == EntryPending && (p.To == EntrySettling || p.To == EntrySettled) && e.due.time().After(p.At) {
+		return Entry{}, refuse(scrm.ErrConflict, op, ReasonEntryNotDue,
+			"entry "+p.ID+" is due at "+e.due.time().Format(time.RFC3339)+", not by "+p.At.Format(time.RFC3339))
+	}
 	e.status = p.To
 	switch p.To {
 	case EntrySettled:
@@ -222,33 +227,39 @@ func (s *memoryStore) claimGrantsInto(ctx context.Context, p ClaimGrantsParams, 
 		mt.grants.touch(r.Key)
 	}
 	for i, r := range p.Records {
-		olds[i] = -1
-		idx, sl, ok := mt.grants.find(r.Key)
-		slots[i] = sl
-		if ok {
-			old := mt.grantSlab.at(idx)
-			if !derive || !old.fpDerived || !mt.samePayload(old, &p.Records[i]) {
-				fp := r.Fingerprint
-				if derive {
-					fp = grantFingerprint(scrm.Grant{Tenant: p.Tenant, Customer: r.Customer, Reward: r.Reward, IdempotencyKey: r.Key, Source: r.Source})
-				}
-				if err := scrm.CheckReplay(op, r.Key, mt.fingerprint(p.Tenant, r.Key, old), fp); err != nil {
-					return nil, err
-				}
-			}
-			olds[i] = idx
-		}
+		idx, sl, _ := mt.grants.find(r.Key)
+		olds[i], slots[i] = idx, sl
 	}
 	until := memTimeOf(p.Until)
 	for i, r := range p.Records {
 		if olds[i] >= 0 {
-			if old := mt.grantSlab.at(olds[i]); old.done || old.until.time().After(p.Now) {
+			old := mt.grantSlab.at(olds[i])
+			if old.done {
+				// Done stays done, whatever the payload now: a program
+				// edit must neither grant it again nor fail its event.
 				out[i] = GrantClaim{Record: mt.grantRecord(p.Tenant, r.Key, old)}
+				continue
+			}
+			if old.until.time().After(p.Now) {
+				out[i] = GrantClaim{Record: mt.grantRecord(p.Tenant, r.Key, old)}
+				if !derive || !old.fpDerived || !mt.samePayload(old, &p.Records[i]) {
+					fp := r.Fingerprint
+					if derive {
+						fp = grantFingerprint(scrm.Grant{Tenant: p.Tenant, Customer: r.Customer, Reward: r.Reward, IdempotencyKey: r.Key, Source: r.Source})
+					}
+					if out[i].Record.Fingerprint != fp {
+						out[i].Err = grantInFlight(op, r.Key)
+					}
+				}
 				continue
 			}
 		}
 		if j := indexKey(p.Records[:i], r.Key); j >= 0 {
-			out[i] = GrantClaim{Record: out[j].Record} // the same key twice: claimed once
+			// The same key twice: claimed once.
+			out[i] = GrantClaim{Record: out[j].Record, Err: out[j].Err}
+			if out[i].Err == nil && !sameRecordPayload(&p.Records[j], &p.Records[i], derive) {
+				out[i].Err = grantInFlight(op, r.Key)
+			}
 			continue
 		}
 		r.Tenant, r.Status, r.ClaimedUntil, r.DoneAt = p.Tenant, GrantClaimed, p.Until, time.Time{}
@@ -266,6 +277,23 @@ func (s *memoryStore) claimGrantsInto(ctx context.Context, p ClaimGrantsParams, 
 		out[i] = GrantClaim{Record: r, Claimed: true}
 	}
 	return out, nil
+}
+
+// grantInFlight is the error of a record refused because another caller is
+// granting its key with a different payload.
+func grantInFlight(op, key string) error {
+	return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
+		Msg: "key " + strconv.Quote(key) + " is being granted with a different payload"}
+}
+
+// sameRecordPayload reports whether two records of one ClaimGrants call
+// carry the same payload: the same Fingerprint or, when the fingerprints
+// are derived, the same customer, source and reward.
+func sameRecordPayload(a, b *GrantRecord, derive bool) bool {
+	if derive {
+		return a.Customer == b.Customer && a.Source == b.Source && sameReward(a.Reward, b.Reward)
+	}
+	return a.Fingerprint == b.Fingerprint
 }
 
 func indexKey(recs []GrantRecord, key string) int {

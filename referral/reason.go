@@ -44,6 +44,7 @@ const (
 	ReasonDailyLimit      Reason = "daily_limit"      // ErrExhausted: the customer drew PerCustomerPerDay times today
 	ReasonSoldOut         Reason = "sold_out"         // ErrExhausted: no prize of the lucky draw has stock left
 	ReasonEntryNotPaid    Reason = "entry_not_paid"   // the entry cost could not be charged; the error also matches the PointsSpender's
+	ReasonEntryNotDue     Reason = "entry_not_due"    // ErrConflict: a ledger entry is not paid before its stored DueAt (Store.SetEntryStatus)
 )
 
 // Error implements the error interface.

@@ -50,8 +50,14 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 
 // SaveProgram validates p and stores it, replacing the program of the same
 // ID. Changing the rewards of a running program does not touch rewards
-// already granted; grants still in flight under the old definition fail
-// with ErrConflict (their idempotency keys now carry another payload).
+// already granted, nor grant them again: a redelivered event, a replayed
+// Bind or a second Approve leaves a reward granted under the old
+// definition as it is, and still grants (or retries) the rewards not yet
+// granted, as the program now defines them. Only a grant another caller
+// is making under the old definition at that very moment makes a caller
+// with the new one fail with ErrConflict, for that reward alone (their
+// idempotency key now carries another payload); once the first caller
+// finishes, a retry finds the reward granted, or free to grant.
 //
 // Errors: ErrInvalid naming the field; nothing is written.
 func (s *Service) SaveProgram(ctx context.Context, p Program) error {

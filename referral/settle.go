@@ -116,11 +116,18 @@ func (s *Service) Settle(ctx context.Context, tenant scrm.TenantID) (SettleResul
 
 // settleEntry pays one pending or settling entry. paid is true when this
 // call completed it.
+//
+// For a pending entry, only e's tenant and ID count: whether it is paid,
+// and what, is decided by the entry as stored. The Store moves it to
+// EntrySettling only when its stored DueAt is at or before now, and the
+// grant pays the entry it returns. A caller's copy may be stale or built
+// from the program as it is now (rewardQualification): an entry recorded
+// under a longer SettleAfter keeps its own return window.
 func (s *Service) settleEntry(ctx context.Context, e Entry) (paid bool, err error) {
 	if e.Status == EntryPending {
 		e, err = s.store.SetEntryStatus(ctx, SetEntryStatusParams{Tenant: e.Tenant, ID: e.ID, From: EntryPending, To: EntrySettling, At: s.opts.Clock.Now()})
 		if is(err, scrm.ErrConflict) {
-			return false, nil // reversed, or another Settle took it
+			return false, nil // not due yet, reversed, or another Settle took it
 		}
 		if err != nil {
 			return false, err

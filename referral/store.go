@@ -115,19 +115,37 @@ type Store interface {
 	ListEntries(ctx context.Context, p ListEntriesParams) (EntryPage, error)
 	// SetEntryStatus moves an entry from p.From to p.To, setting SettledAt
 	// (EntrySettled) or ReversedAt (EntryReversed) to p.At, and returns it.
-	// Errors: ErrNotFound; ErrConflict when its status is not p.From.
+	// Invariant: an entry is paid only once its own stored DueAt has come
+	// (the return window it was recorded with, whatever the program says
+	// now), so a refund inside that window can still reverse it: moving an
+	// EntryPending entry to EntrySettling or EntrySettled when its stored
+	// DueAt is after p.At is refused with ErrConflict carrying
+	// ReasonEntryNotDue. Errors: ErrNotFound; ErrConflict (no Reason) when
+	// its status is not p.From.
 	SetEntryStatus(ctx context.Context, p SetEntryStatusParams) (Entry, error)
 
 	// ClaimGrants claims the right to make grants, each keyed by its
-	// idempotency key (Records[i].Key), in one atomic step. For each record,
-	// in order: with no stored record, it inserts it as GrantClaimed until
-	// p.Until and reports it claimed; with a GrantClaimed record whose
-	// ClaimedUntil is at or before p.Now (its claimant crashed or gave up),
-	// it renews the claim and reports it claimed; otherwise (done, or
-	// claimed by someone else) it returns the stored record, not claimed.
-	// Of many callers claiming one key at once, exactly one gets it.
-	// Errors: ErrConflict, and nothing written, when a stored Fingerprint
-	// differs from the record's.
+	// idempotency key (Records[i].Key), in one atomic step. Each record is
+	// decided on its own, in order, and one record's outcome never changes
+	// another's:
+	//   - with no stored record, it inserts it as GrantClaimed until
+	//     p.Until and reports it claimed;
+	//   - with a GrantDone record, it returns that, not claimed, whatever
+	//     the record's Fingerprint: a grant made stays made, even when the
+	//     program it came from was edited since and its key now names
+	//     another payload;
+	//   - with a GrantClaimed record whose ClaimedUntil is at or before
+	//     p.Now (its claimant crashed or gave up), it replaces it with the
+	//     record, claimed until p.Until, as for a new one;
+	//   - with a GrantClaimed record whose ClaimedUntil is after p.Now
+	//     (another caller is granting it), it returns that, not claimed,
+	//     and, when its Fingerprint differs from the record's (a different
+	//     request reuses a key in flight), with Err matching ErrConflict.
+	// A key given twice in one call is decided once: the later record gets
+	// the earlier's result, not claimed, and Err matching ErrConflict when
+	// their Fingerprints differ. Of many callers claiming one key at once,
+	// exactly one gets it. The call's own error (ErrInvalid for a missing
+	// tenant or key, ErrUnavailable) means nothing was written.
 	ClaimGrants(ctx context.Context, p ClaimGrantsParams) ([]GrantClaim, error)
 	// CompleteGrants marks claimed grants GrantDone at at; grants already
 	// done are left alone. Errors: ErrNotFound, and nothing written, when a
@@ -200,8 +218,8 @@ type Store interface {
 	// GetSession returns a session. Errors: ErrNotFound.
 	GetSession(ctx context.Context, tenant scrm.TenantID, id string) (Session, error)
 	// Help appends p.Cut to the session and lowers its Price by
-	// p.Cut.Amount, completing it (CompletedAt p.Now) when that was help
-	// number Terms.Helpers. Invariants: each helper helps once; helps are
+	// p.Cut.Amount, completing it (CompletedAt p.Now; not yet Reported)
+	// when that was help number Terms.Helpers. Invariants: each helper helps once; helps are
 	// numbered 1, 2, ... without gaps; Price never goes below Terms.Floor
 	// and reaches it exactly at the last help. Errors, checked in this
 	// order: ErrNotFound; ErrForbidden carrying ReasonSelfHelp for the
@@ -214,6 +232,14 @@ type Store interface {
 	// help, would not reach Floor exactly, or p.Cut.Price is not the
 	// resulting price.
 	Help(ctx context.Context, p HelpParams) (Session, error)
+	// ListSessions returns the tenant's bargain sessions in ID order after
+	// p.Cursor, at most p.Limit (see scrm.PageLimit: default 100, at most
+	// 1000), filtered by p.Bargain when set and, with p.Unreported, to
+	// completed sessions not yet marked reported; the cursor is the last
+	// ID of the previous page.
+	ListSessions(ctx context.Context, p ListSessionsParams) (SessionPage, error)
+	// MarkSessionReported sets a session's Reported. Errors: ErrNotFound.
+	MarkSessionReported(ctx context.Context, tenant scrm.TenantID, id string) error
 
 	// PutLottery stores a lucky draw (already validated), replacing the one
 	// of the same tenant and ID, and returns it as stored. A replaced
@@ -397,6 +423,11 @@ type ClaimGrantsParams struct {
 type GrantClaim struct {
 	Record  GrantRecord // as stored after the call
 	Claimed bool        // the caller holds the claim and must grant, then complete or release it
+	// Err, when set, refuses this record alone: an error matching
+	// scrm.ErrConflict when another caller is granting its key with a
+	// different payload. The stored record is left as it is; the call's
+	// other records are not affected.
+	Err error
 }
 
 // StatsParams is the input of Store.Stats.
@@ -466,6 +497,21 @@ type HelpParams struct {
 	Session string
 	Cut     Cut
 	Now     time.Time
+}
+
+// ListSessionsParams is the input of Store.ListSessions.
+type ListSessionsParams struct {
+	Tenant     scrm.TenantID
+	Bargain    string // optional
+	Unreported bool   // only completed sessions not yet marked reported
+	Cursor     string
+	Limit      int
+}
+
+// SessionPage is one page of Store.ListSessions.
+type SessionPage struct {
+	Sessions []Session
+	Next     string // cursor of the next page; empty after the last
 }
 
 // EnterLotteryParams is the input of Store.EnterLottery.

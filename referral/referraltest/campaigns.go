@@ -3,6 +3,7 @@ package referraltest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -262,6 +263,69 @@ func testSessions(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, scrm.CustomerID("A"), again.Cuts[0].Helper, "copies, not aliases")
 	})
+	t.Run("CompletionReported", func(t *testing.T) {
+		s := newStore(t)
+		for i, owner := range []scrm.CustomerID{"O1", "O2", "O3"} {
+			sess := session(fmt.Sprintf("s%d", i+1), owner, t0)
+			if i == 2 {
+				sess.Bargain = "b2"
+			}
+			_, _, err := s.StartSession(ctx, referral.StartSessionParams{Session: sess, Now: t0})
+			require.NoError(t, err)
+		}
+		at := t0.Add(time.Minute)
+		unreported := func() []string {
+			t.Helper()
+			page, err := s.ListSessions(ctx, referral.ListSessionsParams{Tenant: tenant, Unreported: true})
+			require.NoError(t, err)
+			var ids []string
+			for _, sess := range page.Sessions {
+				ids = append(ids, sess.ID)
+			}
+			return ids
+		}
+		_, err := help(s, "s1", 1, "A", "3.00", "7.00", at)
+		require.NoError(t, err)
+		assert.Empty(t, unreported(), "a running session has nothing to report")
+		_, err = help(s, "s1", 2, "B", "3.00", "4.00", at)
+		require.NoError(t, err)
+		done, err := help(s, "s1", 3, "C", "3.00", "1.00", at)
+		require.NoError(t, err)
+		require.True(t, done.Completed())
+		assert.False(t, done.Reported, "completed, not yet reported")
+		assert.Equal(t, []string{"s1"}, unreported())
+
+		assert.ErrorIs(t, s.MarkSessionReported(ctx, tenant, "nope"), scrm.ErrNotFound)
+		assert.ErrorIs(t, s.MarkSessionReported(ctx, other, "s1"), scrm.ErrNotFound)
+		page, err := s.ListSessions(ctx, referral.ListSessionsParams{Tenant: other, Unreported: true})
+		require.NoError(t, err)
+		assert.Empty(t, page.Sessions)
+		assert.Equal(t, []string{"s1"}, unreported(), "nothing written")
+
+		require.NoError(t, s.MarkSessionReported(ctx, tenant, "s1"))
+		require.NoError(t, s.MarkSessionReported(ctx, tenant, "s1"), "marking twice changes nothing")
+		assert.Empty(t, unreported())
+		got, err := s.GetSession(ctx, tenant, "s1")
+		require.NoError(t, err)
+		assert.True(t, got.Reported)
+		assert.True(t, got.Completed())
+
+		var all []string
+		cursor := ""
+		for {
+			page, err := s.ListSessions(ctx, referral.ListSessionsParams{Tenant: tenant, Bargain: "b1", Cursor: cursor, Limit: 1})
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(page.Sessions), 1)
+			for _, sess := range page.Sessions {
+				all = append(all, sess.ID)
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+		assert.Equal(t, []string{"s1", "s2"}, all, "s3 is of another bargain")
+	})
 	t.Run("Expired", func(t *testing.T) {
 		s := newStore(t)
 		_, _, err := s.StartSession(ctx, referral.StartSessionParams{Session: session("s1", "O", t0), Now: t0})
@@ -368,6 +432,9 @@ func testCancelled(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	check("GetSession", err)
 	_, err = s.Help(cctx, referral.HelpParams{Tenant: tenant, Session: "s1", Now: t0})
 	check("Help", err)
+	_, err = s.ListSessions(cctx, referral.ListSessionsParams{Tenant: tenant})
+	check("ListSessions", err)
+	check("MarkSessionReported", s.MarkSessionReported(cctx, tenant, "s1"))
 
 	// Nothing was written.
 	_, err = s.GetProgram(ctx, tenant, "p1")

@@ -94,6 +94,36 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		_, err = s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: other, ID: "e1", From: referral.EntrySettled, To: referral.EntryReversed})
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 	})
+	t.Run("NotPaidBeforeItsDueAt", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{entry("e1", "bob", "o1", "5", due)}))
+		for _, to := range []referral.EntryStatus{referral.EntrySettling, referral.EntrySettled} {
+			_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntryPending, To: to, At: due.Add(-time.Second)})
+			refused(t, err, scrm.ErrConflict, referral.ReasonEntryNotDue)
+		}
+		// Whatever DueAt a caller believes the entry has: the stored one
+		// decides.
+		n := race(20, func(int) error {
+			_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntryPending, To: referral.EntrySettling, At: t0})
+			return err
+		}, func(err error) { refused(t, err, scrm.ErrConflict, referral.ReasonEntryNotDue) })
+		assert.Zero(t, n)
+		pending := listAll(t, s, referral.EntryPending, time.Time{})
+		require.Len(t, pending, 1, "nothing written")
+		sameTime(t, due, pending[0].DueAt)
+
+		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: due.Add(-time.Hour)})
+		require.NoError(t, err)
+		assert.Len(t, rev, 1, "a refund inside the window still reverses it")
+
+		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{entry("e2", "carol", "o2", "5", due)}))
+		e, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e2", From: referral.EntryPending, To: referral.EntrySettling, At: due})
+		require.NoError(t, err, "due at DueAt")
+		assert.Equal(t, referral.EntrySettling, e.Status)
+		_, err = s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e2", From: referral.EntryPending, To: referral.EntrySettling, At: due})
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assert.Empty(t, referral.ReasonOf(err), "a status mismatch carries no Reason")
+	})
 	t.Run("ReverseOrder", func(t *testing.T) {
 		s := newStore(t)
 		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{
@@ -101,7 +131,8 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 			entry("other-order", "bob", "o2", "7", due), entry("paid", "bob", "o1", "1", due),
 			entry("carol", "carol", "o1", "9", due),
 		}))
-		_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "paid", From: referral.EntryPending, To: referral.EntrySettling, At: t0})
+		// Settled when due; the refund below is delivered late.
+		_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "paid", From: referral.EntryPending, To: referral.EntrySettling, At: due})
 		require.NoError(t, err)
 
 		late, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: due})
@@ -161,13 +192,14 @@ func testGrants(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status)
 		assert.True(t, c[1].Claimed)
 
-		_, err := s.ClaimGrants(ctx, referral.ClaimGrantsParams{Tenant: tenant, Now: t0, Until: t0.Add(time.Minute),
-			Records: []referral.GrantRecord{grantRecord("k3", "fp"), grantRecord("k1", "other")}})
-		assert.ErrorIs(t, err, scrm.ErrConflict, "same key, other payload")
-		c = claim(t, s, t0, grantRecord("k3", "fp"))
-		assert.True(t, c[0].Claimed, "the conflicting call wrote nothing")
+		c = claim(t, s, t0, grantRecord("k3", "fp"), grantRecord("k1", "other"))
+		assert.ErrorIs(t, c[1].Err, scrm.ErrConflict, "same key, other payload, while in flight")
+		assert.False(t, c[1].Claimed)
+		assert.Equal(t, "fp", c[1].Record.Fingerprint, "the record in flight is left as it is")
+		assert.NoError(t, c[0].Err)
+		assert.True(t, c[0].Claimed, "the conflict is the key's alone: the others of the call go ahead")
 
-		err = s.CompleteGrants(ctx, tenant, []string{"k1", "nope"}, t0)
+		err := s.CompleteGrants(ctx, tenant, []string{"k1", "nope"}, t0)
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 		c = claim(t, s, t0.Add(time.Second), grantRecord("k1", "fp"))
 		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status, "nothing written")
@@ -199,6 +231,44 @@ func testGrants(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		c := claim(t, s, t0, grantRecord("k", "fp"), grantRecord("k", "fp"))
 		assert.True(t, c[0].Claimed)
 		assert.False(t, c[1].Claimed, "one claim per key")
+		assert.NoError(t, c[1].Err)
+		c = claim(t, s, t0, grantRecord("k2", "fp"), grantRecord("k2", "other"))
+		assert.True(t, c[0].Claimed)
+		assert.False(t, c[1].Claimed)
+		assert.ErrorIs(t, c[1].Err, scrm.ErrConflict, "one call, one key, two payloads")
+	})
+	t.Run("DoneStaysDoneWhateverThePayload", func(t *testing.T) {
+		// A program edited after a grant changes the payload under the
+		// grant's key: the grant stays done, is not claimed again, and
+		// does not fail the other grants of the call (the retry of a
+		// failed one among them).
+		s := newStore(t)
+		require.True(t, claim(t, s, t0, grantRecord("done", "fp"))[0].Claimed)
+		require.NoError(t, s.CompleteGrants(ctx, tenant, []string{"done"}, t0))
+		edited := grantRecord("done", "edited")
+		edited.Reward.Amount = scrm.Yuan("20.00")
+		c := claim(t, s, t0.Add(time.Second), grantRecord("retry", "fp"), edited, grantRecord("new", "fp"))
+		assert.NoError(t, c[1].Err)
+		assert.False(t, c[1].Claimed, "never granted again")
+		assert.Equal(t, referral.GrantDone, c[1].Record.Status)
+		assert.Equal(t, "fp", c[1].Record.Fingerprint, "the record as it was granted")
+		assert.True(t, c[1].Record.Reward.Amount.Equal(scrm.Yuan("12.80")))
+		for _, i := range []int{0, 2} {
+			assert.NoError(t, c[i].Err)
+			assert.True(t, c[i].Claimed)
+		}
+	})
+	t.Run("ExpiredClaimTakenOverWithItsPayload", func(t *testing.T) {
+		s := newStore(t)
+		require.True(t, claim(t, s, t0, grantRecord("k", "fp"))[0].Claimed)
+		c := claim(t, s, t0.Add(time.Minute), grantRecord("k", "fp2"))
+		assert.NoError(t, c[0].Err)
+		assert.True(t, c[0].Claimed, "nobody is granting it: the new payload takes it")
+		assert.Equal(t, "fp2", c[0].Record.Fingerprint)
+		c = claim(t, s, t0.Add(time.Minute+time.Second), grantRecord("k", "fp"))
+		assert.ErrorIs(t, c[0].Err, scrm.ErrConflict, "now fp2 is in flight")
+		assert.False(t, c[0].Claimed)
+		assert.Equal(t, "fp2", c[0].Record.Fingerprint)
 	})
 	t.Run("ConcurrentClaims", func(t *testing.T) {
 		s := newStore(t)
