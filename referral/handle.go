@@ -2,7 +2,10 @@ package referral
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +69,16 @@ type Qualification struct {
 // invitee, the pending entries of that order whose payable time is still
 // ahead of the refund are reversed, even if they are created later (the
 // refund is remembered). Entries already paid are not clawed back, and the
-// qualification and its other rewards stand.
+// qualification and its other rewards stand. EventReversed is published
+// for every reversed entry of the order: by the refund (each delivery of
+// it, so one whose publish failed is published when the refund is
+// delivered again) and, for entries created after the refund, by the
+// qualifying event or Approve that creates them.
+//
+// The "order_id" property is a string (or a fmt.Stringer), or an integral
+// number (json.Number, an integer type, or a float with no fraction, as
+// JSON decoding leaves it), taken as its decimal string; any other value
+// is an error matching scrm.ErrInvalid naming "Props.order_id".
 //
 // On scrm.EventMessageReplied whose "text" property, without surrounding
 // white space, is the Keyword of a lucky draw running now, it draws for
@@ -143,7 +155,10 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 			return nil // an earlier event since binding was the first
 		}
 	}
-	orderID := e.Prop("order_id")
+	orderID, err := orderIDOf(op, e)
+	if err != nil {
+		return err
+	}
 	if orderID == "" {
 		orderID = e.ID
 	}
@@ -276,13 +291,23 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 				}
 			}
 		}
+		var reversed []Entry
 		if fast {
-			err = fa.addEntriesFen(ctx, q.Tenant, entries, fens)
+			reversed, err = fa.addEntriesFen(ctx, q.Tenant, entries, fens)
 		} else {
-			err = s.store.AddEntries(ctx, q.Tenant, entries)
+			reversed, err = s.store.AddEntries(ctx, q.Tenant, entries)
 		}
 		if err != nil {
 			return joinErrs(op, append(errs, err))
+		}
+		// Entries of an order refunded before they were recorded (the
+		// refund delivered first, or the binding approved after it) are
+		// born reversed: their events are published here, as a refund
+		// would have, and again on a redelivery, in case this failed.
+		if !s.noEvents {
+			for _, en := range reversed {
+				errs = appendErr(errs, s.publish(ctx, reversedEvent(en)))
+			}
 		}
 		if !due.After(now) {
 			// Payable at once under the program as it is now: try to pay
@@ -314,9 +339,16 @@ func entryName(kind EntryKind, level int) string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// refund reverses the pending entries of a refunded order.
+// refund reverses the pending entries of a refunded order and publishes
+// EventReversed for every reversed entry of the order, not only those
+// reversed now: a redelivered refund thereby publishes again an event
+// whose publish failed (event IDs are deterministic, so a repeat is
+// harmless).
 func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event) error {
-	orderID := e.Prop("order_id")
+	orderID, err := orderIDOf(op, e)
+	if err != nil {
+		return err
+	}
 	if orderID == "" {
 		s.opts.Logger.WarnContext(ctx, "referral: refund without order_id ignored", "event", e.String())
 		return nil
@@ -330,4 +362,83 @@ func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event
 		errs = append(errs, s.publish(ctx, reversedEvent(en)))
 	}
 	return joinErrs(op, errs)
+}
+
+// orderIDOf returns e's "order_id" property as a string: "" when it is
+// missing (or empty), a string or fmt.Stringer as it is, and an integral
+// number (json.Number, any integer type, a float with no fraction, as JSON
+// decoding leaves an ID written as a number) as its decimal string, so
+// that "123", json.Number("123"), int64(123) and float64(123) name one
+// order. Any other value is an ErrInvalid error naming Props.order_id
+// rather than an order silently ignored.
+func orderIDOf(op string, e scrm.Event) (string, error) {
+	const field = "Props.order_id"
+	v, ok := e.Props["order_id"]
+	if !ok || v == nil {
+		return "", nil
+	}
+	bad := func(why string) error {
+		return scrm.Invalid(op, field, "%s: %v (%T)", why, v, v)
+	}
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case json.Number:
+		return orderIDOfNumber(string(v), bad)
+	case int:
+		return strconv.FormatInt(int64(v), 10), nil
+	case int8:
+		return strconv.FormatInt(int64(v), 10), nil
+	case int16:
+		return strconv.FormatInt(int64(v), 10), nil
+	case int32:
+		return strconv.FormatInt(int64(v), 10), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case uint:
+		return strconv.FormatUint(uint64(v), 10), nil
+	case uint8:
+		return strconv.FormatUint(uint64(v), 10), nil
+	case uint16:
+		return strconv.FormatUint(uint64(v), 10), nil
+	case uint32:
+		return strconv.FormatUint(uint64(v), 10), nil
+	case uint64:
+		return strconv.FormatUint(v, 10), nil
+	case float32:
+		return orderIDOfFloat(float64(v), bad)
+	case float64:
+		return orderIDOfFloat(v, bad)
+	case fmt.Stringer: // scrm.CustomerID and the like, as Event.Prop takes them
+		return v.String(), nil
+	}
+	return "", bad("not a string or an integral number")
+}
+
+// orderIDOfNumber formats a json.Number holding an integer as its decimal
+// string: digits (with an optional minus sign) as they are, however long,
+// and other notations ("1e3", "12.0") through float64 when integral.
+func orderIDOfNumber(n string, bad func(string) error) (string, error) {
+	digits := strings.TrimPrefix(n, "-")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(n, 64)
+	if err != nil {
+		return "", bad("not a number")
+	}
+	return orderIDOfFloat(f, bad)
+}
+
+// orderIDOfFloat formats an integral float as its decimal string.
+func orderIDOfFloat(f float64, bad func(string) error) (string, error) {
+	switch {
+	case math.IsInf(f, 0) || math.IsNaN(f):
+		return "", bad("not a finite number")
+	case f != math.Trunc(f):
+		return "", bad("a number with a fraction")
+	case f == 0:
+		return "0", nil // and not "-0"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), nil
 }

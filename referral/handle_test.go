@@ -297,9 +297,16 @@ func TestRefundBeforeApprovalReversesLaterEntries(t *testing.T) {
 	r.mustBind("B", "A", referral.Signals{Device: "d"})
 	r.pay("B", "100.00", "o1")
 	r.clock.Advance(day)
-	r.event("B", scrm.EventOrderRefunded, "100.00", "o1") // refunded while held
+	ref := r.event("B", scrm.EventOrderRefunded, "100.00", "o1") // refunded while held
 	_, err := r.svc.Approve(r.ctx, tenant, "B")
 	require.NoError(t, err)
+	rev := r.events.Of(referral.EventReversed)
+	require.Len(t, rev, 2, "the entries born reversed have their events")
+	for _, e := range rev {
+		assert.Equal(t, scrm.CustomerID("A"), e.Customer)
+		assert.True(t, e.Time.Equal(ref.Time))
+	}
+	assert.True(t, rev[0].Amount.Add(rev[1].Amount).Equal(scrm.Yuan("15.00")))
 	r.clock.Advance(30 * day)
 	res, err := r.svc.Settle(r.ctx, tenant)
 	require.NoError(t, err)

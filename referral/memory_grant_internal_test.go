@@ -93,8 +93,12 @@ func TestMemoryOrderEntries(t *testing.T) {
 		return Entry{ID: id, Program: "p", Kind: EntryCommission, Level: 1, Beneficiary: "a", Invitee: "b", OrderID: order,
 			Amount: scrm.Yuan("1.00"), Status: EntryPending, CreatedAt: now, DueAt: now.Add(time.Hour)}
 	}
-	require.NoError(t, s.AddEntries(ctx, "t", []Entry{e("a1", "o1"), e("a2", "o1"), e("b1", "o2"), e("a3", "o1")}))
-	require.NoError(t, s.AddEntries(ctx, "t", []Entry{e("b2", "o2"), e("a4", "o1"), e("a1", "o1")}))
+	rev, err := s.AddEntries(ctx, "t", []Entry{e("a1", "o1"), e("a2", "o1"), e("b1", "o2"), e("a3", "o1")})
+	require.NoError(t, err)
+	require.Empty(t, rev)
+	rev, err = s.AddEntries(ctx, "t", []Entry{e("b2", "o2"), e("a4", "o1"), e("a1", "o1")})
+	require.NoError(t, err)
+	require.Empty(t, rev)
 	for order, want := range map[string][]string{"o1": {"a1", "a2", "a3", "a4"}, "o2": {"b1", "b2"}} {
 		out, err := s.ReverseOrder(ctx, ReverseParams{Tenant: "t", Invitee: "b", OrderID: order, At: now})
 		require.NoError(t, err)
@@ -121,7 +125,9 @@ func TestMemoryEntriesAcrossChunks(t *testing.T) {
 			batch = append(batch, Entry{ID: id, Program: "p", Kind: EntryPercent, Beneficiary: "a", Invitee: "b", OrderID: "o",
 				Amount: scrm.Yuan("0.01"), Status: EntryPending, CreatedAt: now, DueAt: now.Add(time.Hour)})
 		}
-		require.NoError(t, s.AddEntries(ctx, "t", batch))
+		rev, err := s.AddEntries(ctx, "t", batch)
+		require.NoError(t, err)
+		require.Empty(t, rev)
 	}
 	for _, id := range want {
 		e, err := s.SetEntryStatus(ctx, SetEntryStatusParams{Tenant: "t", ID: id, From: EntryPending, To: EntryPending, At: now})

@@ -15,20 +15,20 @@ import (
 
 // The memory store's money ledger, grant ledger and aggregates.
 
-func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) error {
+func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) ([]Entry, error) {
 	const op = "referral.MemoryStore.AddEntries"
 	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
-		return err
+		return nil, err
 	}
 	var buf [4]int64
 	fens := buf[:0]
 	for i, e := range entries {
 		if e.ID == "" || len(e.ID) > scrm.MaxIDLength {
-			return scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
+			return nil, scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
 		}
 		fen, ok := scrm.ToFen(e.Amount)
 		if !ok {
-			return scrm.Invalid(op, "Entries["+itoa(i)+"].Amount", "not a whole number of fen: %s", e.Amount)
+			return nil, scrm.Invalid(op, "Entries["+itoa(i)+"].Amount", "not a whole number of fen: %s", e.Amount)
 		}
 		fens = append(fens, fen)
 	}
@@ -36,29 +36,33 @@ func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entr
 }
 
 // addEntriesFen implements entryAdder.
-func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, entries []Entry, fens []int64) error {
+func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, entries []Entry, fens []int64) ([]Entry, error) {
 	const op = "referral.MemoryStore.AddEntries"
 	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
-		return err
+		return nil, err
 	}
 	for i, e := range entries {
 		if e.ID == "" || len(e.ID) > scrm.MaxIDLength {
-			return scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
+			return nil, scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
 		}
 	}
 	mt, err := s.tenant(ctx, op, tenant, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer mt.mu.Unlock()
 	var order *memOrder
 	var ben *memCustomer
+	var reversed []Entry // nil, and no allocation, in the usual case
 	for _, e := range entries {
 		mt.entries.touch(e.ID)
 	}
 	for i, e := range entries {
-		_, sl, ok := mt.entries.find(e.ID)
+		idx, sl, ok := mt.entries.find(e.ID)
 		if ok {
+			if old := mt.entrySlab.at(idx); old.status == EntryReversed {
+				reversed = append(reversed, old.entry(tenant)) // a replay: its event may not have been published
+			}
 			continue
 		}
 		idx, chunk, off := mt.entrySlab.add(newMemEntry(e, fens[i]))
@@ -78,8 +82,11 @@ func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, e
 			ben = mt.customer(e.Beneficiary, true) // an inviter often gets two entries in a row
 		}
 		ben.earned = append(ben.earned, stored)
+		if stored.status == EntryReversed {
+			reversed = append(reversed, stored.entry(tenant))
+		}
 	}
-	return nil
+	return reversed, nil
 }
 
 // order returns the state of an invitee's order, creating it.
@@ -112,6 +119,9 @@ func (s *memoryStore) ReverseOrder(ctx context.Context, p ReverseParams) ([]Entr
 	o.each(func(e *memEntry) {
 		if e.status == EntryPending && e.due.time().After(p.At) {
 			e.status, e.reversed = EntryReversed, memTimeOf(p.At)
+		}
+		if e.status == EntryReversed {
+			// Moved now, or before: a redelivered refund publishes again.
 			out = append(out, e.entry(p.Tenant))
 		}
 	})

@@ -32,11 +32,16 @@ type Options struct {
 	CodeSecret func(scrm.TenantID) []byte
 
 	// PercentKind is the reward kind a program's Percent reward is granted
-	// as (its Amount carries the money); default scrm.RewardStoredValue.
+	// as (its Amount carries the money); default scrm.RewardStoredValue. It
+	// must carry a money amount: SaveProgram refuses a program with a
+	// Percent when it is scrm.RewardPoints, scrm.RewardGrowth or
+	// scrm.RewardCoupon.
 	PercentKind scrm.RewardKind
 
 	// CommissionKind is the reward kind commissions are paid as (Amount);
-	// default scrm.RewardStoredValue.
+	// default scrm.RewardStoredValue. As with PercentKind, SaveProgram
+	// refuses a program with a Commission rate when it carries no money
+	// amount.
 	CommissionKind scrm.RewardKind
 
 	// GrantLease is how long a caller holds the right to make one grant

@@ -72,6 +72,47 @@ func TestProgramValidation(t *testing.T) {
 	}
 }
 
+// Percent rewards and commissions are money: SaveProgram refuses them when
+// the Options pay them as a kind that carries no Amount, since every grant
+// would fail.
+func TestProgramMoneyKinds(t *testing.T) {
+	tests := []struct {
+		name       string
+		percent    scrm.RewardKind
+		commission scrm.RewardKind
+		p          referral.Program
+		field      string // "" when accepted
+	}{
+		{"percent as points", scrm.RewardPoints, "", referral.Program{Percent: scrm.Yuan("0.1")}, "Percent"},
+		{"percent as growth", scrm.RewardGrowth, "", referral.Program{Percent: scrm.Yuan("0.1")}, "Percent"},
+		{"percent as coupon", scrm.RewardCoupon, "", referral.Program{Percent: scrm.Yuan("0.1")}, "Percent"},
+		{"commission as points", "", scrm.RewardPoints, referral.Program{Commission: rates("0.1", "0.05")}, "Commission[0]"},
+		{"level 2 commission as points", "", scrm.RewardPoints, referral.Program{Commission: rates("0", "0.05")}, "Commission[1]"},
+		{"points kinds unused", scrm.RewardPoints, scrm.RewardPoints, referral.Program{InviterRewards: []scrm.Reward{points(5)}}, ""},
+		{"zero percent", scrm.RewardPoints, "", referral.Program{Percent: scrm.Yuan("0")}, ""},
+		{"host money kind", "cash", "cash", referral.Program{Percent: scrm.Yuan("0.1"), Commission: rates("0.1")}, ""},
+		{"defaults", "", "", referral.Program{Percent: scrm.Yuan("0.1"), Commission: rates("0.1")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, func(o *referral.Options) { o.PercentKind, o.CommissionKind = tt.percent, tt.commission })
+			p := tt.p
+			p.Tenant, p.ID = tenant, "p1"
+			err := r.svc.SaveProgram(r.ctx, p)
+			if tt.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, scrm.ErrInvalid)
+			var se *scrm.Error
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.field, se.Field, "%v", err)
+			_, err = r.svc.Program(r.ctx, tenant, "p1")
+			assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+		})
+	}
+}
+
 func TestProgramRoundTrip(t *testing.T) {
 	r := newRig(t)
 	p := r.save(referral.Program{Name: "老带新", Commission: rates("0.1", "0.05"),

@@ -59,13 +59,50 @@ func New(store Store, profiles scrm.ProfileStore, opts *Options) *Service {
 // idempotency key now carries another payload); once the first caller
 // finishes, a retry finds the reward granted, or free to grant.
 //
+// Percent rewards and commissions are money, granted as the Amount of a
+// reward of kind Options.PercentKind and Options.CommissionKind: a program
+// with a Percent, or a Commission rate, is refused when that kind holds no
+// money amount (scrm.RewardPoints, scrm.RewardGrowth, scrm.RewardCoupon),
+// since every such grant would fail. The package converts no money into
+// points.
+//
 // Errors: ErrInvalid naming the field; nothing is written.
 func (s *Service) SaveProgram(ctx context.Context, p Program) error {
 	const op = "referral.SaveProgram"
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	if err := s.checkMoneyKinds(p); err != nil {
+		return err
+	}
 	return scrm.Wrap(nil, op, s.store.PutProgram(ctx, p.clone()))
+}
+
+// checkMoneyKinds refuses a program whose percent reward or commission
+// would be paid as a reward kind that carries no money amount.
+func (s *Service) checkMoneyKinds(p Program) error {
+	const op = "referral program"
+	if p.Percent.IsPositive() && !carriesAmount(s.opts.PercentKind) {
+		return at(op, p.ID, "Percent", fmt.Errorf("paid as Options.PercentKind %q, which carries no money amount", s.opts.PercentKind))
+	}
+	for i, c := range p.Commission {
+		if c.IsPositive() && !carriesAmount(s.opts.CommissionKind) {
+			return at(op, p.ID, fmt.Sprintf("Commission[%d]", i),
+				fmt.Errorf("paid as Options.CommissionKind %q, which carries no money amount", s.opts.CommissionKind))
+		}
+	}
+	return nil
+}
+
+// carriesAmount reports whether a reward of kind k can carry a money
+// Amount: not one of the kinds scrmkit's packages hold as points, growth
+// or coupons. A host's own kinds ("cash", ...) are taken to.
+func carriesAmount(k scrm.RewardKind) bool {
+	switch k {
+	case scrm.RewardPoints, scrm.RewardGrowth, scrm.RewardCoupon:
+		return false
+	}
+	return true
 }
 
 // Program returns a stored program.

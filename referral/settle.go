@@ -57,7 +57,7 @@ type Entry struct {
 type entryAdder interface {
 	// addEntriesFen is AddEntries, entries[i]'s amount being fens[i] (a
 	// whole, non-negative number of fen) rather than its Amount.
-	addEntriesFen(ctx context.Context, tenant scrm.TenantID, entries []Entry, fens []int64) error
+	addEntriesFen(ctx context.Context, tenant scrm.TenantID, entries []Entry, fens []int64) (reversed []Entry, err error)
 }
 
 // SettleResult is what one Settle call paid.

@@ -99,14 +99,23 @@ type Store interface {
 	// AddEntries inserts each entry whose ID the tenant does not have yet;
 	// entries it has are left as they are. An entry whose order (Invitee,
 	// OrderID) was refunded (ReverseOrder) at a time before its DueAt is
-	// inserted as EntryReversed, ReversedAt the refund's time. Errors:
+	// inserted as EntryReversed, ReversedAt the refund's time.
+	//
+	// It returns, as stored after the call and in the order given, those of
+	// entries that are EntryReversed: inserted so now, or reversed before
+	// (a replay). The caller publishes their EventReversed (again: its ID is
+	// deterministic), so a refund delivered before its order, or a publish
+	// that failed, is not lost. Usually there are none (nil). Errors:
 	// ErrInvalid, and nothing written, for an entry without ID or with an
 	// Amount that is not a whole number of fen.
-	AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) error
+	AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) (reversed []Entry, err error)
 	// ReverseOrder records that the invitee's order p.OrderID was refunded
 	// at p.At (the earliest refund time is kept) and moves the order's
 	// EntryPending entries whose DueAt is after p.At to EntryReversed with
-	// ReversedAt p.At, returning those.
+	// ReversedAt p.At. It returns every EntryReversed entry of the order,
+	// as stored: those it moved now, and those moved or inserted reversed
+	// before, so that a redelivered refund lets the caller publish again an
+	// EventReversed whose publish failed.
 	ReverseOrder(ctx context.Context, p ReverseParams) ([]Entry, error)
 	// ListEntries returns the tenant's entries of status p.Status whose
 	// DueAt is at or before p.DueBy (any, for a zero DueBy), in ID order,

@@ -34,6 +34,15 @@ func listAll(t *testing.T, s referral.Store, status referral.EntryStatus, dueBy 
 	}
 }
 
+// addEntries adds entries, requiring success, and returns what AddEntries
+// reports reversed.
+func addEntries(t *testing.T, s referral.Store, entries ...referral.Entry) []referral.Entry {
+	t.Helper()
+	rev, err := s.AddEntries(ctx, tenant, entries)
+	require.NoError(t, err)
+	return rev
+}
+
 func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	due := t0.Add(7 * 24 * time.Hour)
 	t.Run("AddIdempotentAndList", func(t *testing.T) {
@@ -42,10 +51,10 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		for i := range 8 {
 			es = append(es, entry(string(cid("e%d", i)), cid("b%d", i), "o1", "12.34", due.Add(time.Duration(i)*time.Hour)))
 		}
-		require.NoError(t, s.AddEntries(ctx, tenant, es))
+		assert.Empty(t, addEntries(t, s, es...), "none of an order not refunded is reversed")
 		changed := es[0]
 		changed.Amount = scrm.Yuan("999")
-		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{changed}), "an existing ID is left as it is")
+		assert.Empty(t, addEntries(t, s, changed), "an existing ID is left as it is")
 
 		all := listAll(t, s, referral.EntryPending, time.Time{})
 		require.Len(t, all, 8)
@@ -62,15 +71,15 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.Empty(t, page.Entries)
 
-		err = s.AddEntries(ctx, tenant, []referral.Entry{entry("", "b", "o", "1", due)})
+		_, err = s.AddEntries(ctx, tenant, []referral.Entry{entry("", "b", "o", "1", due)})
 		assert.ErrorIs(t, err, scrm.ErrInvalid)
-		err = s.AddEntries(ctx, tenant, []referral.Entry{entry("ok", "b", "o", "1", due), entry("sub-fen", "b", "o", "0.001", due)})
+		_, err = s.AddEntries(ctx, tenant, []referral.Entry{entry("ok", "b", "o", "1", due), entry("sub-fen", "b", "o", "0.001", due)})
 		assert.ErrorIs(t, err, scrm.ErrInvalid)
 		assert.Len(t, listAll(t, s, referral.EntryPending, time.Time{}), 8, "nothing written")
 	})
 	t.Run("StatusCompareAndSet", func(t *testing.T) {
 		s := newStore(t)
-		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{entry("e1", "bob", "o1", "5", due)}))
+		addEntries(t, s, entry("e1", "bob", "o1", "5", due))
 		_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "nope", From: referral.EntryPending, To: referral.EntrySettling})
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 		_, err = s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntrySettling, To: referral.EntrySettled})
@@ -96,7 +105,7 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	})
 	t.Run("NotPaidBeforeItsDueAt", func(t *testing.T) {
 		s := newStore(t)
-		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{entry("e1", "bob", "o1", "5", due)}))
+		addEntries(t, s, entry("e1", "bob", "o1", "5", due))
 		for _, to := range []referral.EntryStatus{referral.EntrySettling, referral.EntrySettled} {
 			_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e1", From: referral.EntryPending, To: to, At: due.Add(-time.Second)})
 			refused(t, err, scrm.ErrConflict, referral.ReasonEntryNotDue)
@@ -116,7 +125,7 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.Len(t, rev, 1, "a refund inside the window still reverses it")
 
-		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{entry("e2", "carol", "o2", "5", due)}))
+		addEntries(t, s, entry("e2", "carol", "o2", "5", due))
 		e, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "e2", From: referral.EntryPending, To: referral.EntrySettling, At: due})
 		require.NoError(t, err, "due at DueAt")
 		assert.Equal(t, referral.EntrySettling, e.Status)
@@ -126,11 +135,11 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	})
 	t.Run("ReverseOrder", func(t *testing.T) {
 		s := newStore(t)
-		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{
+		addEntries(t, s,
 			entry("pct", "bob", "o1", "3", due), entry("c1", "bob", "o1", "5", due),
 			entry("other-order", "bob", "o2", "7", due), entry("paid", "bob", "o1", "1", due),
 			entry("carol", "carol", "o1", "9", due),
-		}))
+		)
 		// Settled when due; the refund below is delivered late.
 		_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: "paid", From: referral.EntryPending, To: referral.EntrySettling, At: due})
 		require.NoError(t, err)
@@ -139,30 +148,76 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.Empty(t, late, "a refund at or after DueAt reverses nothing")
 
-		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0.Add(24 * time.Hour)})
-		require.NoError(t, err)
-		ids := []string{}
-		for _, e := range rev {
-			ids = append(ids, e.ID)
-			assert.Equal(t, referral.EntryReversed, e.Status)
-			sameTime(t, t0.Add(24*time.Hour), e.ReversedAt)
+		refundAt := t0.Add(24 * time.Hour)
+		checkReversed := func(t *testing.T, got []referral.Entry, want ...string) {
+			t.Helper()
+			ids := []string{}
+			for _, e := range got {
+				ids = append(ids, e.ID)
+				assert.Equal(t, referral.EntryReversed, e.Status, e.ID)
+				assert.Equal(t, tenant, e.Tenant, e.ID)
+				sameTime(t, refundAt, e.ReversedAt)
+			}
+			assert.ElementsMatch(t, want, ids)
 		}
-		assert.ElementsMatch(t, []string{"pct", "c1"}, ids, "pending entries of that order only")
-		again, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0.Add(24 * time.Hour)})
+		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: refundAt})
 		require.NoError(t, err)
-		assert.Empty(t, again, "a replay reverses nothing more")
+		checkReversed(t, rev, "pct", "c1") // pending entries of that order only
+		again, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: refundAt.Add(time.Hour)})
+		require.NoError(t, err)
+		// A replay (here a later refund) moves nothing more but returns
+		// the order's reversed entries again, as stored, so their events
+		// can be published again.
+		checkReversed(t, again, "pct", "c1")
 		assert.Len(t, listAll(t, s, referral.EntryReversed, time.Time{}), 2)
 		assert.Len(t, listAll(t, s, referral.EntryPending, time.Time{}), 2) // other-order, carol
 
 		// Entries of a refunded order added later are born reversed,
-		// unless due before the refund.
-		require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{
-			entry("late-l2", "bob", "o1", "2", due), entry("early", "bob", "o1", "2", t0.Add(time.Hour)),
-		}))
+		// unless due before the refund, and AddEntries returns them.
+		born := addEntries(t, s, entry("late-l2", "bob", "o1", "2", due), entry("early", "bob", "o1", "2", t0.Add(time.Hour)))
+		checkReversed(t, born, "late-l2")
+		require.Len(t, born, 1)
+		assert.True(t, born[0].Amount.Equal(scrm.Yuan("2")))
+		assert.Equal(t, "p1", born[0].Program)
+		assert.Equal(t, scrm.CustomerID("alice"), born[0].Beneficiary)
+		assert.Equal(t, "o1", born[0].OrderID)
+		sameTime(t, due, born[0].DueAt)
 		rev = listAll(t, s, referral.EntryReversed, time.Time{})
 		assert.Len(t, rev, 3)
 		pending := listAll(t, s, referral.EntryPending, time.Time{})
 		assert.Len(t, pending, 3)
+
+		// Adding them again (a redelivered qualifying event) returns the
+		// reversed ones again, those reversed by ReverseOrder included;
+		// ReverseOrder returns those born reversed too.
+		checkReversed(t, addEntries(t, s, entry("late-l2", "bob", "o1", "2", due), entry("early", "bob", "o1", "2", t0.Add(time.Hour)),
+			entry("pct", "bob", "o1", "3", due)), "late-l2", "pct")
+		rev, err = s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: refundAt})
+		require.NoError(t, err)
+		checkReversed(t, rev, "pct", "c1", "late-l2")
+		other, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "carol", OrderID: "o9", At: refundAt})
+		require.NoError(t, err)
+		assert.Empty(t, other, "an order without entries")
+	})
+	t.Run("RefundBeforeEntries", func(t *testing.T) {
+		s := newStore(t)
+		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0})
+		require.NoError(t, err)
+		assert.Empty(t, rev)
+		born := addEntries(t, s, entry("pct", "bob", "o1", "3", due), entry("c1", "bob", "o1", "5", due), entry("o2", "bob", "o2", "5", due))
+		ids := []string{}
+		for _, e := range born {
+			ids = append(ids, e.ID)
+			assert.Equal(t, referral.EntryReversed, e.Status)
+			sameTime(t, t0, e.ReversedAt)
+		}
+		assert.Equal(t, []string{"pct", "c1"}, ids, "the entries of the refunded order, in the order given")
+		rev, err = s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0})
+		require.NoError(t, err)
+		assert.Len(t, rev, 2, "a redelivered refund returns them")
+		none, err := s.AddEntries(ctx, other, []referral.Entry{entry("pct", "bob", "o1", "3", due)})
+		require.NoError(t, err)
+		assert.Empty(t, none, "another tenant's refund does not count")
 	})
 }
 
@@ -303,7 +358,7 @@ func testStats(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	}
 	e := entry("e1", "x0", "o", "10", t0)
 	e.Beneficiary = "a"
-	require.NoError(t, s.AddEntries(ctx, tenant, []referral.Entry{e}))
+	addEntries(t, s, e)
 	g1 := grantRecord("g1", "fp")
 	g1.Customer = "a"
 	require.True(t, claim(t, s, t0, g1)[0].Claimed)
