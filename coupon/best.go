@@ -17,16 +17,19 @@ const DefaultBestNodes = 200_000
 //
 // The search is exact (coupons apply in the canonical order of Evaluate, so
 // a combination has one total): it drops coupons that cannot apply or take
-// nothing off, keeps one coupon per template (the soonest to expire), tries
-// the exclusive coupons alone, seeds the search with a greedy combination
-// (per group, the coupon taking the most off alone), and searches the rest
-// by branch and bound, one coupon per stack group, pruning every branch whose
-// upper bound cannot beat the best found. The bound is what is chosen plus,
-// per remaining group, the most any of its coupons could still take: no more
-// than alone on the whole cart, than what is left to pay, or (percent) than
-// its rate of what is left. It is sound because a coupon's discount only
-// shrinks as earlier coupons take their part, by at most that part, so
-// adding a coupon never lowers the total. DefaultBestNodes bounds the
+// nothing off, keeps one coupon per template (the soonest to expire: coupons
+// of one template apply at the same point of the order and take the same
+// off, see Evaluate), tries the exclusive coupons alone, seeds the search
+// with a greedy combination (per group, the coupon taking the most off
+// alone), and searches the rest by branch and bound, one coupon per stack
+// group, pruning every branch whose upper bound cannot beat the best found.
+// The bound is what is chosen plus, per remaining group, the most any of its
+// coupons could still take: no more than alone on the whole cart, than what
+// is left to pay on its in-scope lines (on shipping for free shipping), or
+// (percent) than its rate of that, and in all no more than what is left to
+// pay. It is sound because a coupon takes only from its own lines and its
+// discount only shrinks as earlier coupons take their part, by at most that
+// part, so adding a coupon never lowers the total. DefaultBestNodes bounds the
 // branches examined; past it the best combination found is returned (a wallet
 // of 50 coupons of 50 templates takes about a hundred). Errors are those of
 // Evaluate.
@@ -201,7 +204,7 @@ func (s *search) visit(k, depth int, sum, itemsLeft int64) {
 		return
 	}
 	s.nodes++
-	if s.haveBest && s.bound(k, sum, itemsLeft, s.ships[depth]) < s.bestSum {
+	if s.haveBest && s.bound(k, sum, s.rems[depth], itemsLeft, s.ships[depth]) < s.bestSum {
 		return
 	}
 	p := s.cands[k]
@@ -229,8 +232,9 @@ func (s *search) visit(k, depth int, sum, itemsLeft int64) {
 
 // bound is the most any completion of the current choice can take off: sum
 // plus, per group not yet used, the largest bound of its candidates k.. (see
-// reach), capped by what is left to pay.
-func (s *search) bound(k int, sum, itemsLeft, shipLeft int64) int64 {
+// reach), capped by what is left to pay (rem per line, itemsLeft in all,
+// shipLeft of shipping).
+func (s *search) bound(k int, sum int64, rem []int64, itemsLeft, shipLeft int64) int64 {
 	s.stamp++
 	var extra int64
 	for i := k; i < len(s.cands); i++ {
@@ -238,7 +242,7 @@ func (s *search) bound(k int, sum, itemsLeft, shipLeft int64) int64 {
 		if s.used[g] {
 			continue
 		}
-		b := s.reach(s.cands[i], itemsLeft, shipLeft)
+		b := s.reach(s.cands[i], rem, itemsLeft, shipLeft)
 		if s.gstamp[g] != s.stamp {
 			s.gstamp[g], s.gmax[g] = s.stamp, b
 			extra += b
@@ -250,20 +254,28 @@ func (s *search) bound(k int, sum, itemsLeft, shipLeft int64) int64 {
 	return sum + min(extra, itemsLeft+shipLeft)
 }
 
-// reach bounds what candidate p can still take off when itemsLeft is left
-// on the items and shipLeft on shipping: never more than alone on the whole
-// cart (each coupon's discount only shrinks as earlier ones take their
-// part), nor than what is left; a percent coupon takes at most its share
-// of what is left.
-func (s *search) reach(p *prep, itemsLeft, shipLeft int64) int64 {
+// reach bounds what candidate p can still take off when rem is left on the
+// lines (itemsLeft in all) and shipLeft on shipping: never more than alone
+// on the whole cart (each coupon's discount only shrinks as earlier ones
+// take their part), nor than what is left on its own lines (shipping for
+// free shipping), since it takes from nothing else and later coupons only
+// leave less there; a percent coupon takes at most its share of that.
+func (s *search) reach(p *prep, rem []int64, itemsLeft, shipLeft int64) int64 {
 	tm := p.o.tm
-	switch tm.t.Kind {
-	case KindFreeShipping:
+	if tm.t.Kind == KindFreeShipping {
 		return min(p.solo, shipLeft)
-	case KindPercent:
-		return min(p.solo, mulDivRound(itemsLeft, rateDen-tm.paidNum, rateDen))
 	}
-	return min(p.solo, itemsLeft)
+	left := itemsLeft
+	if len(p.target) < len(rem) {
+		left = 0
+		for _, li := range p.target {
+			left += rem[li]
+		}
+	}
+	if tm.t.Kind == KindPercent {
+		left = mulDivRound(left, rateDen-tm.paidNum, rateDen)
+	}
+	return min(p.solo, left)
 }
 
 // offer considers a combination taking sum off.

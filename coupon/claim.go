@@ -150,6 +150,7 @@ type claimArgs struct {
 	source      string
 	channel     string
 	code        string
+	shared      bool // code is a shared code, which proves no purchase
 	// single claims return their coupon by value and no slice, so that the
 	// params' slice can be pooled.
 	single bool
@@ -226,6 +227,10 @@ func (s *Service) mayClaim(ctx context.Context, tm *terms, a claimArgs, now time
 		switch {
 		case a.code == "" && t.Price.IsPositive():
 			return scrm.Errorf(scrm.ErrForbidden, a.op, "template %q is a paid voucher (%s): sell it, then Issue it", t.ID, t.Price.StringFixed(2))
+		case a.shared && t.Price.IsPositive():
+			// PutSharedCode refuses paid templates; this one got its
+			// price after its shared code was created.
+			return scrm.Errorf(scrm.ErrForbidden, a.op, "template %q is a paid voucher (%s): a shared code cannot claim it", t.ID, t.Price.StringFixed(2))
 		case !t.ClaimFrom.IsZero() && now.Before(t.ClaimFrom):
 			return scrm.Errorf(scrm.ErrExpired, a.op, "template %q: claiming starts at %s", t.ID, t.ClaimFrom.Format(time.RFC3339))
 		case !t.ClaimTo.IsZero() && !now.Before(t.ClaimTo):

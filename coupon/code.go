@@ -65,9 +65,17 @@ func (s *Service) GenerateCodes(ctx context.Context, tenant scrm.TenantID, templ
 // PutSharedCode creates a shared code (口令) for a template: a word the
 // merchant publishes, such as "SUMMER2026", that many customers may claim
 // with, each at most once, within the template's stock and limits. Case,
-// spaces and hyphens do not matter. Errors: ErrInvalid (4 to 32 characters
-// of A-Z and 0-9, and not shaped like a generated code); ErrNotFound (no such
-// template); ErrConflict (the code exists).
+// spaces and hyphens do not matter.
+//
+// A paid voucher (Template.Price above zero) cannot have one: a published
+// word proves no purchase, so it would give the voucher away. Sell
+// single-use codes (GenerateCodes) instead. Should the template get a price
+// after its shared code was created, ClaimCode refuses the code with
+// ErrForbidden.
+//
+// Errors: ErrInvalid (4 to 32 characters of A-Z and 0-9, and not shaped like
+// a generated code; Field "Code"), or a paid template (Field "template");
+// ErrNotFound (no such template); ErrConflict (the code exists).
 func (s *Service) PutSharedCode(ctx context.Context, tenant scrm.TenantID, template, code string) (Code, error) {
 	const op = "coupon.PutSharedCode"
 	if err := checkIDs(op, "tenant", string(tenant), "template", template); err != nil {
@@ -77,8 +85,13 @@ func (s *Service) PutSharedCode(ctx context.Context, tenant scrm.TenantID, templ
 	if err := checkSharedCode(op, n); err != nil {
 		return Code{}, err
 	}
-	if _, err := s.termsOf(ctx, op, tenant, template); err != nil {
+	tm, err := s.termsOf(ctx, op, tenant, template)
+	if err != nil {
 		return Code{}, err
+	}
+	if tm.t.Price.IsPositive() {
+		return Code{}, scrm.Invalid(op, "template", "template %q is a paid voucher (%s): a shared code would give it away; sell single-use codes (GenerateCodes)",
+			template, tm.t.Price.StringFixed(2))
 	}
 	c := Code{Tenant: tenant, Code: n, Template: template, Shared: true, CreatedAt: s.opts.Clock.Now()}
 	if err := s.store.PutCodes(ctx, tenant, []Code{c}); err != nil {
@@ -103,7 +116,8 @@ type CodeRequest struct {
 
 // ClaimCode gives the customer the coupon a code stands for. It claims as
 // Claim does (audience, claim window, stock, limits), except that a paid
-// voucher may be claimed with a code: the code is the proof of purchase.
+// voucher may be claimed with a single-use code: the code is the proof of
+// purchase. A shared code proves nothing and claims no paid voucher.
 //
 // Wrong codes are rate-limited per customer (Options.CodeAttempts in a burst,
 // then one per Options.CodeRefill), so codes cannot be guessed; past the
@@ -117,7 +131,8 @@ type CodeRequest struct {
 // Errors: ErrInvalid (a malformed code or a mistyped character, caught by the
 // check character); ErrNotFound (no such code); ErrConflict (a single-use
 // code already spent, or a shared code the customer already claimed with);
-// ErrExhausted (too many wrong codes, or stock and limits); and Claim's.
+// ErrExhausted (too many wrong codes, or stock and limits); ErrForbidden (a
+// shared code of a paid voucher); and Claim's.
 func (s *Service) ClaimCode(ctx context.Context, req CodeRequest) (Coupon, error) {
 	const op = "coupon.ClaimCode"
 	if err := checkIDs(op, "Tenant", string(req.Tenant), "Customer", string(req.Customer)); err != nil {
@@ -172,7 +187,7 @@ func (s *Service) claimCode(ctx context.Context, op string, req CodeRequest) (Co
 	}
 	c, _, err := s.claim(ctx, claimArgs{
 		op: op, tenant: req.Tenant, customer: req.Customer, template: code.Template,
-		key: key, count: 1, claimed: true, source: "code", channel: req.Channel, code: n,
+		key: key, count: 1, claimed: true, source: "code", channel: req.Channel, code: n, shared: code.Shared,
 		fingerprint: fingerprint("code", string(req.Tenant), string(req.Customer), n), single: true,
 	})
 	if err != nil {

@@ -377,10 +377,13 @@ func evaluate(cart *Cart, pc *pricedCart, offers []*offer, now time.Time) Quote 
 // threshold, percent, free shipping), then narrowest scope first (the least
 // in-scope amount: a coupon for one product before a storewide one, as
 // shoppers expect and so that the broad coupon is not spent on lines the
-// narrow one needed), then by coupon ID. The order the caller lists coupons
-// in thus never changes the total.
+// narrow one needed), then by template ID and coupon ID. The order the
+// caller lists coupons in thus never changes the total, and neither does
+// which of two coupons of one template is used: they apply at the same
+// point among the others.
 func applyOrder(a, b *prep) int {
-	return cmp.Or(cmp.Compare(a.o.tm.phase, b.o.tm.phase), cmp.Compare(a.orig, b.orig), cmp.Compare(a.o.c.ID, b.o.c.ID))
+	return cmp.Or(cmp.Compare(a.o.tm.phase, b.o.tm.phase), cmp.Compare(a.orig, b.orig),
+		cmp.Compare(a.o.c.Template, b.o.c.Template), cmp.Compare(a.o.c.ID, b.o.c.ID))
 }
 
 // yuan formats fen as yuan with two decimals.

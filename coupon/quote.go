@@ -140,8 +140,9 @@ type Offer struct {
 // one coupon; a coupon that conflicts with one given before it is rejected.
 // The rest apply in kind order: gift, cash and threshold, percent (on what is
 // left), free shipping; within a kind, the narrowest scope (least in-scope
-// amount) first, then by coupon ID, so the order coupons are listed in never
-// changes the total, only which of two conflicting coupons wins. A coupon whose
+// amount) first, then by template ID and coupon ID, so the order coupons are
+// listed in never changes the total, only which of two conflicting coupons
+// wins, and coupons of one template apply at the same point. A coupon whose
 // discount would overrun its template's budget, or that takes nothing off, is
 // rejected.
 //

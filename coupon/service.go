@@ -206,8 +206,10 @@ func checkIDs(op string, pairs ...string) error {
 	return nil
 }
 
-// localDay returns the local day containing now in loc: [start, end).
+// localDay returns the local day containing now in loc: [start, end), from
+// the first instant of its date to that of the next (scrm.DayStart), correct
+// where a daylight-saving change moves or repeats midnight.
 func localDay(now time.Time, loc *time.Location) (start, end time.Time) {
 	y, m, d := now.In(loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	return scrm.DayStart(y, m, d, loc), scrm.DayStart(y, m, d+1, loc)
 }

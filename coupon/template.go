@@ -76,18 +76,22 @@ func (s Scope) clone() Scope {
 // Validity says when coupons of a template can be used: either a fixed window
 // [From, To) (From zero: from issue), or Days: the day of issue in the
 // tenant's time zone counts as day 1 and the coupon is valid from the instant
-// of issue through the end of local day Days (Days 1: until midnight of the
-// day it was claimed). Exactly one form must be set.
+// of issue through the end of local day Days (Days 1: until the day it was
+// claimed ends, usually at midnight; where a daylight-saving gap swallows
+// midnight, when the next day begins after the gap). Exactly one form must
+// be set.
 type Validity struct {
 	From, To time.Time
 	Days     int
 }
 
-// window returns the validity of a coupon issued at now in loc.
+// window returns the validity of a coupon issued at now in loc. Day Days
+// ends where the next local date begins (scrm.DayStart), which is not
+// always at midnight: a daylight-saving gap can swallow it.
 func (v Validity) window(now time.Time, loc *time.Location) (from, to time.Time) {
 	if v.Days > 0 {
 		y, m, d := now.In(loc).Date()
-		return now, time.Date(y, m, d+v.Days, 0, 0, 0, 0, loc)
+		return now, scrm.DayStart(y, m, d+v.Days, loc)
 	}
 	from = v.From
 	if from.IsZero() {
@@ -168,7 +172,9 @@ type Template struct {
 	StackGroup string
 	// Price is the sale price of a paid voucher (zero = free). Customers
 	// cannot Claim a paid voucher for free: sell it in the host's checkout
-	// and Issue it, or sell codes and let customers ClaimCode.
+	// and Issue it, or sell single-use codes (GenerateCodes) and let
+	// customers ClaimCode. A shared code, which anyone may enter, cannot
+	// claim it (see PutSharedCode).
 	Price decimal.Decimal
 	// Version is the stored version; 0 for a template not yet stored.
 	Version int64
