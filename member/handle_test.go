@@ -2,6 +2,8 @@ package member_test
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -103,4 +105,78 @@ func TestHandleIgnores(t *testing.T) {
 	require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "e8", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start, Amount: dec("10")}))
 	_, err = f.store.Order(ctx, tenant, "c1", "e8")
 	assert.NoError(t, err)
+}
+
+// A numeric "order_id", as JSON decoding leaves it, names the order by its
+// decimal digits: the refund finds the order the payment earned under,
+// whichever numeric form each event carries.
+func TestHandleNumericOrderID(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		paid, ref any
+		order     string
+	}{
+		{"json.Number", json.Number("20261103001"), json.Number("20261103001"), "20261103001"},
+		{"float64", float64(20261103001), float64(20261103001), "20261103001"},
+		{"int64", int64(20261103001), int64(20261103001), "20261103001"},
+		{"int and string", 42, "42", "42"},
+		{"uint32 and json.Number", uint32(7), json.Number("7"), "7"},
+		{"zero fraction", json.Number("12345.00"), float64(12345), "12345"},
+		{"exponent", json.Number("1.2345e4"), int(12345), "12345"},
+		{"beyond int64", json.Number("123456789012345678901"), "123456789012345678901", "123456789012345678901"},
+		{"named integer type", orderNo(99), "99", "99"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, standard())
+			require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "pay-1", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid,
+				Time: start, Amount: dec("100.00"), Props: map[string]any{"order_id": tc.paid}}))
+			_, err := f.store.Order(ctx, tenant, "c1", tc.order)
+			require.NoError(t, err, "the order is recorded under its digits")
+			before, err := f.svc.Account(ctx, tenant, "c1")
+			require.NoError(t, err)
+			require.Positive(t, before.Points)
+
+			require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "ref-1", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderRefunded,
+				Time: start, Amount: dec("100.00"), Props: map[string]any{"order_id": tc.ref}}))
+			after, err := f.svc.Account(ctx, tenant, "c1")
+			require.NoError(t, err)
+			assert.Zero(t, after.Points, "the refund is not ignored: it finds the order")
+			assert.Zero(t, after.Growth)
+		})
+	}
+}
+
+type orderNo int64
+
+func TestHandleInvalidOrderID(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, standard())
+	for _, typ := range []string{scrm.EventOrderPaid, scrm.EventOrderRefunded} {
+		for name, v := range map[string]any{
+			"fraction":          1.5,
+			"json fraction":     json.Number("12.5"),
+			"not a number":      json.Number("12abc"),
+			"float beyond 2^53": float64(1 << 60),
+			"NaN":               math.NaN(),
+			"bool":              true,
+			"map":               map[string]any{"id": "o1"},
+			"slice":             []any{"o1"},
+		} {
+			err := f.svc.Handle(ctx, scrm.Event{ID: "e-" + name, Tenant: tenant, Customer: "c1", Type: typ,
+				Time: start, Amount: dec("10.00"), Props: map[string]any{"order_id": v}})
+			requireField(t, err, scrm.ErrInvalid, "Props.order_id")
+		}
+	}
+	_, err := f.svc.Account(ctx, tenant, "c1")
+	assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+
+	// nil is no order_id: the event ID names the order.
+	require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "e-nil", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid,
+		Time: start, Amount: dec("10.00"), Props: map[string]any{"order_id": nil}}))
+	_, err = f.store.Order(ctx, tenant, "c1", "e-nil")
+	assert.NoError(t, err)
+	// Other events do not read order_id.
+	assert.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "e-view", Tenant: tenant, Customer: "c1", Type: scrm.EventPageViewed,
+		Time: start, Props: map[string]any{"order_id": true}}))
 }

@@ -33,6 +33,14 @@
 // so refreshes, events and list uploads racing on the same customer end with
 // the Store, the profile and the condition in agreement.
 //
+// Every membership change is announced at least once. The Store keeps each
+// change as unreported, in the step that records it, until its event is
+// published; an event the Publisher refused (the call returns an error
+// matching scrm.ErrUnavailable, the change standing) is published again,
+// with the same ID and Props, by the next Handle for that customer (so by
+// the redelivery of the event that caused it), by Add or Remove of its
+// static segment, and by every Refresh of its segment.
+//
 // # Analysis
 //
 //   - Split assigns customers to A/B/n arms (with a holdout arm) by a salted

@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/scrmkit/scrmkit/scrm"
@@ -137,7 +138,20 @@ func (idx *tenantIndex) affected(e scrm.Event) []*compiled {
 // segment is re-evaluated for the survivor.
 //
 // Segments whose conditions depend on time alone are not re-evaluated by
-// events; Refresh them periodically. Replaying an event changes nothing.
+// events; Refresh them periodically.
+//
+// Delivery: every membership change is announced at least once. The Store
+// keeps each change as unreported, in the same step that records it, until
+// its event is published (Store.ApplyMembership with Report). When the
+// Publisher fails, Handle returns an error matching ErrUnavailable; the
+// change stands and its event stays unreported. Before re-evaluating,
+// Handle publishes the customer's unreported membership events again, so
+// delivering the same event again (as the error asks) publishes the event
+// that was lost, with the same ID and Props, even though the profile and
+// the Store already agree; so does the next event of that customer any
+// segment reads, and Refresh publishes a segment's unreported events again
+// for every customer. Replaying an event that was fully handled changes and
+// publishes nothing.
 func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	const op = "segment.Handle"
 	if err := e.Validate(); err != nil {
@@ -160,11 +174,17 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	return scrm.Wrap(nil, op, s.reevaluate(ctx, e.Tenant, e.Customer, affected, SourceEvent, e.ID))
 }
 
-// reevaluate decides the given dynamic segments for one customer and
-// settles those whose result differs from the profile or the Store.
+// reevaluate publishes the customer's unreported membership events again,
+// then decides the given dynamic segments for the customer and settles those
+// whose result differs from the profile or the Store.
 func (s *Service) reevaluate(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, segs []*compiled, source, cause string) error {
 	p, err := s.live(ctx, tenant, customer)
 	if err != nil || p == nil {
+		return err
+	}
+	var diff Diff
+	failed, err := s.republish(ctx, ListUnreportedParams{Tenant: tenant, Customer: p.Customer}, &diff)
+	if err != nil {
 		return err
 	}
 	now := s.opts.Clock.Now()
@@ -184,18 +204,34 @@ func (s *Service) reevaluate(ctx context.Context, tenant scrm.TenantID, customer
 		prog := c.prog
 		items = append(items, settleItem{segment: c.seg.ID, decide: func(p *scrm.Profile) bool { return prog.Eval(p, now) }})
 	}
-	return s.settleAll(ctx, tenant, p.Customer, items, source, cause)
+	more, err := s.settleAll(ctx, tenant, p.Customer, items, source, cause)
+	if err != nil {
+		return err
+	}
+	return publishErr(append(failed, more...))
+}
+
+// publishErr reports events the Publisher refused as one error matching
+// ErrUnavailable; nil when there were none.
+func publishErr(failed []error) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return &scrm.Error{Code: scrm.ErrUnavailable, Op: "segment.publish",
+		Msg: fmt.Sprintf("%d membership events not published; the changes stand and their events are published again by the next Handle for the customer or Refresh of the segment", len(failed)),
+		Err: errors.Join(failed...)}
 }
 
 // settleAll settles several segments of one customer in one profile update,
-// then records and publishes each segment's decision.
-func (s *Service) settleAll(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, items []settleItem, source, cause string) error {
+// then records and publishes each segment's decision. It returns the
+// publishing failures apart from the other errors, which stop it.
+func (s *Service) settleAll(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, items []settleItem, source, cause string) ([]error, error) {
 	if len(items) == 0 {
-		return nil
+		return nil, nil
 	}
 	decisions, err := s.settle(ctx, tenant, customer, items)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var failed []error
 	for i, d := range decisions {
@@ -207,14 +243,11 @@ func (s *Service) settleAll(ctx context.Context, tenant scrm.TenantID, customer 
 			continue // deleted meanwhile
 		}
 		if err != nil {
-			return err
+			return failed, err
 		}
 		failed = append(failed, w.failed...)
 	}
-	if len(failed) > 0 {
-		return scrm.Wrap(scrm.ErrUnavailable, "segment.publish", errors.Join(failed...))
-	}
-	return nil
+	return failed, nil
 }
 
 // live returns the customer's profile, following merges to the survivor;
@@ -242,6 +275,12 @@ func (s *Service) merge(ctx context.Context, idx *tenantIndex, e scrm.Event) err
 	default:
 		version = absorbed.Version
 	}
+	// What the absorbed customer left unreported is announced still.
+	var diff Diff
+	failed, err := s.republish(ctx, ListUnreportedParams{Tenant: e.Tenant, Customer: from}, &diff)
+	if err != nil {
+		return err
+	}
 	var static []settleItem
 	for _, c := range idx.all {
 		in, err := s.store.Contains(ctx, e.Tenant, c.seg.ID, from)
@@ -254,6 +293,7 @@ func (s *Service) merge(ctx context.Context, idx *tenantIndex, e scrm.Event) err
 		if !in {
 			continue
 		}
+		// Without Report: the absorbed customer leaves silently.
 		if _, err := s.store.ApplyMembership(ctx, ApplyMembershipParams{Tenant: e.Tenant, Segment: c.seg.ID,
 			Changes: []MembershipChange{{Customer: from, In: false, Version: version}}}); err != nil && !errors.Is(err, scrm.ErrNotFound) {
 			return err
@@ -262,8 +302,10 @@ func (s *Service) merge(ctx context.Context, idx *tenantIndex, e scrm.Event) err
 			static = append(static, settleItem{segment: c.seg.ID, decide: func(*scrm.Profile) bool { return true }})
 		}
 	}
-	if err := s.settleAll(ctx, e.Tenant, into, static, SourceMerge, e.ID); err != nil {
+	more, err := s.settleAll(ctx, e.Tenant, into, static, SourceMerge, e.ID)
+	if err != nil {
 		return err
 	}
-	return s.reevaluate(ctx, e.Tenant, into, idx.dynamic, SourceEvent, e.ID)
+	failed = append(failed, more...)
+	return errors.Join(s.reevaluate(ctx, e.Tenant, into, idx.dynamic, SourceEvent, e.ID), publishErr(failed))
 }

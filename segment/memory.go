@@ -28,12 +28,17 @@ type memoryTenant struct {
 	mu         sync.RWMutex
 	generation int64
 	segments   map[string]*memorySegment
+	unreported int // unreported changes in all segments: none is the common case
 }
 
 type memorySegment struct {
 	seg     Segment
 	records map[scrm.CustomerID]memberRecord
 	members idSet
+	// unreported holds each customer's unreported changes in
+	// (Version, In) order; pending lists those customers in order.
+	unreported map[scrm.CustomerID][]Unreported
+	pending    idSet
 }
 
 type memberRecord struct {
@@ -150,8 +155,12 @@ func (s *memoryStore) DeleteSegment(ctx context.Context, tenant scrm.TenantID, i
 	}
 	mt.mu.Lock()
 	defer mt.mu.Unlock()
-	if mt.segments[id] == nil {
+	ms := mt.segments[id]
+	if ms == nil {
 		return notFound(op, tenant, id)
+	}
+	for _, us := range ms.unreported {
+		mt.unreported -= len(us)
 	}
 	delete(mt.segments, id)
 	mt.generation++
@@ -205,6 +214,10 @@ func (s *memoryStore) ApplyMembership(ctx context.Context, p ApplyMembershipPara
 			ms.members.remove(c.Customer)
 		}
 		flipped = append(flipped, c)
+		if p.Report {
+			mt.keepUnreported(ms, Unreported{Tenant: p.Tenant, Segment: p.Segment, MembershipChange: c,
+				Source: p.Source, Cause: p.Cause, At: p.At})
+		}
 	}
 	return flipped, nil
 }

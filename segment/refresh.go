@@ -25,14 +25,22 @@ import (
 // Refresh cannot overwrite a newer decision with an older one. Stored
 // members that no longer have a live profile (absorbed by a merge) exit.
 //
-// A static segment has nothing to evaluate: Refresh returns its Size only.
+// Refresh first publishes again the segment's membership events that
+// earlier calls (Refresh, Handle, Add, Remove) could not publish, which the
+// Store keeps as unreported until they are (see Store.ListUnreported), with
+// their original IDs and Props; events published but not yet marked
+// reported may be published twice, which handlers deduplicate by ID. Run
+// periodically, it is what guarantees every membership change is announced
+// eventually. A static segment has nothing to evaluate: Refresh publishes
+// its unreported events and returns its Size.
 //
 // Errors: ErrInvalid for malformed IDs, or when the stored condition no
 // longer compiles (for example after a Schema change); ErrNotFound when there
 // is no such segment; ErrUnavailable when a store fails or ctx is done (the
 // Diff then holds what was done so far; running Refresh again finishes the
 // job) or when some events could not be published (the Diff lists them in
-// Unpublished).
+// Unpublished; the changes stand and the next Refresh publishes them
+// again).
 func (s *Service) Refresh(ctx context.Context, tenant scrm.TenantID, segmentID string) (Diff, error) {
 	const op = "segment.Refresh"
 	if err := checkSegmentKey(op, tenant, segmentID); err != nil {
@@ -43,20 +51,24 @@ func (s *Service) Refresh(ctx context.Context, tenant scrm.TenantID, segmentID s
 		return Diff{}, scrm.Wrap(nil, op, err)
 	}
 	diff := Diff{Segment: segmentID}
+	w := s.newWriter(tenant, segmentID, SourceRefresh, "", &diff)
+	// What earlier calls could not announce goes first.
+	if err := w.republishSegment(ctx); err != nil {
+		return diff, scrm.Wrap(nil, op, err)
+	}
 	if !seg.Static {
 		prog, err := seg.validate(op, s.compileOptions(tenant))
 		if err != nil {
 			return diff, err
 		}
 		now := s.opts.Clock.Now()
-		w := s.newWriter(tenant, segmentID, SourceRefresh, "", &diff)
 		if err := s.refresh(ctx, w, func(p *scrm.Profile) bool { return prog.Eval(p, now) }); err != nil {
 			return diff, scrm.Wrap(nil, op, err)
 		}
-		if err := w.err(op); err != nil {
-			diff.Size, _ = s.store.Size(ctx, tenant, segmentID)
-			return diff, err
-		}
+	}
+	if err := w.err(op); err != nil {
+		diff.Size, _ = s.store.Size(ctx, tenant, segmentID)
+		return diff, err
 	}
 	n, err := s.store.Size(ctx, tenant, segmentID)
 	if err != nil {
@@ -67,8 +79,10 @@ func (s *Service) Refresh(ctx context.Context, tenant scrm.TenantID, segmentID s
 }
 
 // RefreshAll refreshes every dynamic segment of the tenant, segments that
-// other segments read first, and returns their diffs in that order. It
-// stops at the first error, returning the diffs done so far.
+// other segments read first, and returns their diffs in that order; then it
+// publishes again the unreported membership events of the static segments
+// (see Refresh), whose diffs it does not return. It stops at the first
+// error, returning the diffs done so far.
 func (s *Service) RefreshAll(ctx context.Context, tenant scrm.TenantID) ([]Diff, error) {
 	const op = "segment.RefreshAll"
 	if err := scrm.CheckID(op, "tenant", string(tenant)); err != nil {
@@ -83,6 +97,23 @@ func (s *Service) RefreshAll(ctx context.Context, tenant scrm.TenantID) ([]Diff,
 		d, err := s.Refresh(ctx, tenant, c.seg.ID)
 		diffs = append(diffs, d)
 		if err != nil {
+			return diffs, err
+		}
+	}
+	for _, c := range idx.all {
+		if !c.seg.Static {
+			continue
+		}
+		var d Diff
+		w := s.newWriter(tenant, c.seg.ID, SourceRefresh, "", &d)
+		err := w.republishSegment(ctx)
+		if errors.Is(err, scrm.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return diffs, scrm.Wrap(nil, op, err)
+		}
+		if err := w.err(op); err != nil {
 			return diffs, err
 		}
 	}

@@ -153,7 +153,8 @@ func TestRefreshPublishFailure(t *testing.T) {
 	})
 	seedCustomers(h)
 	h.define(repeatBuyers())
-	d, err := h.svc.Refresh(h.ctx, tenant, "repeat")
+	d0, err := h.svc.Refresh(h.ctx, tenant, "repeat")
+	d := d0
 	require.ErrorIs(t, err, scrm.ErrUnavailable)
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, []scrm.CustomerID{"c1"}, d.Entered, "the membership change stands")
@@ -162,13 +163,18 @@ func TestRefreshPublishFailure(t *testing.T) {
 	assert.Empty(t, h.log.take())
 	h.assertConsistent("repeat", "c1")
 
-	// The host publishes the kept events again; Refresh does not repeat
-	// them.
+	// The Store keeps the event as unreported: the next Refresh publishes
+	// it again, with the same ID, and then no more.
 	fail = false
-	require.NoError(t, h.bus.Publish(h.ctx, d.Unpublished[0]))
-	assert.Equal(t, []string{"entered repeat c1"}, h.log.take())
 	d = h.refresh("repeat")
 	assert.Empty(t, d.Entered)
+	assert.Empty(t, d.Unpublished)
+	events := h.log.all()
+	require.Len(t, events, 1)
+	assert.Equal(t, d0.Unpublished[0].ID, events[0].ID)
+	assert.Equal(t, segment.SourceRefresh, events[0].Prop("source"))
+	h.log.take()
+	h.refresh("repeat")
 	assert.Empty(t, h.log.take())
 }
 

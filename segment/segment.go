@@ -107,8 +107,10 @@ type Diff struct {
 	// Size is the number of members after the change.
 	Size int
 	// Unpublished lists the segment.entered / segment.exited events that
-	// the Publisher refused. The membership change stands; the host may
-	// publish them again (their IDs are deterministic, so handlers dedup).
+	// the Publisher refused. The membership change stands and the Store
+	// keeps the event as unreported: the Service publishes it again itself
+	// (see Refresh and Handle). The host may also publish them again at
+	// once; their IDs are deterministic, so handlers dedup.
 	Unpublished []scrm.Event
 }
 

@@ -48,6 +48,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	indexes map[scrm.TenantID]*tenantIndex
+
+	inflight inflight // membership events being published now
 }
 
 // New returns a Service over store (nil means NewMemoryStore()) that reads
@@ -229,7 +231,11 @@ func (s *Service) List(ctx context.Context, tenant scrm.TenantID) ([]Segment, er
 //
 // Errors: ErrInvalid for a malformed tenant or id; ErrNotFound when there is
 // no such segment; ErrConflict, with nothing changed, when other segments'
-// conditions read this one (change them first).
+// conditions read this one (change them first); ErrUnavailable when a store
+// fails, or when some of the segment's membership events (these exits, or
+// ones earlier calls left unreported) could not be published: the exits
+// stand, but the segment is kept, with the events it owes, until Delete is
+// called again and publishes them.
 func (s *Service) Delete(ctx context.Context, tenant scrm.TenantID, id string) (Diff, error) {
 	const op = "segment.Delete"
 	if err := checkSegmentKey(op, tenant, id); err != nil {
@@ -258,6 +264,9 @@ func (s *Service) Delete(ctx context.Context, tenant scrm.TenantID, id string) (
 	}
 	diff := Diff{Segment: id}
 	w := s.newWriter(tenant, id, SourceRemove, "", &diff)
+	if err := w.republishSegment(ctx); err != nil {
+		return diff, scrm.Wrap(nil, op, err)
+	}
 	for {
 		// Always read the first page: the members it lists are removed
 		// before the next read.
@@ -282,10 +291,14 @@ func (s *Service) Delete(ctx context.Context, tenant scrm.TenantID, id string) (
 			return diff, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s: members changed during Delete; try again", tenant, id)
 		}
 	}
+	if err := w.err(op); err != nil {
+		// Deleting the segment would drop the events it still owes.
+		return diff, err
+	}
 	if err := s.store.DeleteSegment(ctx, tenant, id); err != nil {
 		return diff, scrm.Wrap(nil, op, err)
 	}
-	return diff, w.err(op)
+	return diff, nil
 }
 
 // Contains reports whether customer is a member of the segment.

@@ -13,7 +13,8 @@ var errUnchanged = errors.New("segment membership unchanged")
 
 // writer settles membership decisions for one segment: it writes each
 // customer's profile, batches the decisions into Store.ApplyMembership calls,
-// and publishes an event for every change that flipped membership.
+// and publishes an event for every change that flipped membership, marking
+// it reported once published.
 type writer struct {
 	s       *Service
 	tenant  scrm.TenantID
@@ -72,37 +73,122 @@ func (w *writer) add(c MembershipChange) {
 }
 
 // flush records the queued decisions and publishes the changes that flipped
-// membership.
+// membership. The Store keeps each flip as unreported until its event is
+// published (see Store.ApplyMembership), so an event the Publisher refuses,
+// or one never published because the process died, is published again by
+// republish.
 func (w *writer) flush(ctx context.Context) error {
 	if len(w.batch) == 0 {
 		w.stuck = true
 		return nil
 	}
-	flipped, err := w.s.store.ApplyMembership(ctx, ApplyMembershipParams{Tenant: w.tenant, Segment: w.segment, Changes: w.batch})
+	// Every change may flip: each is in flight from before the Store can
+	// list it as unreported.
+	for _, c := range w.batch {
+		w.s.inflight.add(inflightKey{w.tenant, w.segment, c})
+	}
+	now := w.s.opts.Clock.Now()
+	flipped, err := w.s.store.ApplyMembership(ctx, ApplyMembershipParams{Tenant: w.tenant, Segment: w.segment, Changes: w.batch,
+		Report: true, Source: w.source, Cause: w.cause, At: now})
+	// flipped is a subsequence of the batch (the Store keeps the order).
+	j := 0
+	for _, c := range w.batch {
+		if err == nil && j < len(flipped) && flipped[j] == c {
+			j++
+			continue
+		}
+		w.s.inflight.done(inflightKey{w.tenant, w.segment, c})
+	}
 	if err != nil {
 		return err
 	}
 	w.stuck = len(flipped) == 0
 	w.batch = w.batch[:0]
 	clear(w.at)
-	now := w.s.opts.Clock.Now()
+	if len(flipped) == 0 {
+		return nil
+	}
 	for _, c := range flipped {
 		if c.In {
 			w.diff.Entered = append(w.diff.Entered, c.Customer)
 		} else {
 			w.diff.Exited = append(w.diff.Exited, c.Customer)
 		}
-		e := MembershipEvent(w.tenant, w.segment, c.Customer, c.In, c.Version, w.source, now)
-		if w.cause != "" {
-			e.Props["cause"] = w.cause
-		}
-		if err := w.s.opts.Publisher.Publish(ctx, e); err != nil {
-			w.diff.Unpublished = append(w.diff.Unpublished, e)
-			w.failed = append(w.failed, err)
-			w.s.logger().WarnContext(ctx, "segment: publishing a membership event failed", "event", e.String(), "error", err)
-		}
 	}
+	us := make([]Unreported, len(flipped))
+	for i, c := range flipped {
+		us[i] = Unreported{Tenant: w.tenant, Segment: w.segment, MembershipChange: c, Source: w.source, Cause: w.cause, At: now}
+	}
+	w.failed = append(w.failed, w.s.report(ctx, w.tenant, w.segment, us, w.diff)...)
 	return nil
+}
+
+// report publishes the events of one segment's unreported changes, which the
+// caller has registered in flight, then marks those published as reported
+// (one Store call) and releases them. Every event is attempted: one the
+// Publisher refuses is appended to diff.Unpublished and stays unreported,
+// to be published again by a later republish. It returns the failures,
+// marking failures included (those events were published and will be
+// published again, with the same IDs).
+func (s *Service) report(ctx context.Context, tenant scrm.TenantID, segment string, us []Unreported, diff *Diff) []error {
+	defer func() {
+		for i := range us {
+			s.inflight.done(inflightKey{tenant, segment, us[i].MembershipChange})
+		}
+	}()
+	var failed []error
+	done := make([]MembershipChange, 0, len(us))
+	for i := range us {
+		e := us[i].Event()
+		if err := s.opts.Publisher.Publish(ctx, e); err != nil {
+			diff.Unpublished = append(diff.Unpublished, e)
+			failed = append(failed, err)
+			s.logger().WarnContext(ctx, "segment: publishing a membership event failed", "event", e.String(), "error", err)
+			continue
+		}
+		done = append(done, us[i].MembershipChange)
+	}
+	if len(done) == 0 {
+		return failed
+	}
+	err := s.store.MarkReported(ctx, MarkReportedParams{Tenant: tenant, Segment: segment, Changes: done})
+	if err != nil && !errors.Is(err, scrm.ErrNotFound) { // a deleted segment keeps nothing
+		failed = append(failed, err)
+		s.logger().WarnContext(ctx, "segment: marking membership events reported failed", "segment", segment, "error", err)
+	}
+	return failed
+}
+
+// republish publishes again the membership events the Store keeps as
+// unreported that match p (one segment's or one customer's), page by page,
+// leaving alone those another call of this Service has in flight. Events
+// the Publisher refuses again are appended to diff.Unpublished and their
+// errors returned in failed; err is a Store failure.
+func (s *Service) republish(ctx context.Context, p ListUnreportedParams, diff *Diff) (failed []error, err error) {
+	p.Limit = s.pageSize
+	for {
+		page, err := s.store.ListUnreported(ctx, p)
+		if err != nil {
+			return failed, err
+		}
+		for rest := page.Changes; len(rest) > 0; {
+			seg := rest[0].Segment
+			var mine []Unreported
+			for len(rest) > 0 && rest[0].Segment == seg {
+				if s.inflight.claim(inflightKey{p.Tenant, seg, rest[0].MembershipChange}) {
+					mine = append(mine, rest[0])
+				}
+				rest = rest[1:]
+			}
+			if len(mine) > 0 {
+				failed = append(failed, s.report(ctx, p.Tenant, seg, mine, diff)...)
+			}
+		}
+		if page.Next == "" {
+			return failed, nil
+		}
+		p.Cursor = page.Next
+	}
 }
 
 // err reports publishing failures as one error matching ErrUnavailable.
@@ -111,8 +197,16 @@ func (w *writer) err(op string) error {
 		return nil
 	}
 	return &scrm.Error{Code: scrm.ErrUnavailable, Op: op,
-		Msg: fmt.Sprintf("%d membership events not published (see Diff.Unpublished)", len(w.failed)),
+		Msg: fmt.Sprintf("%d membership events not published (see Diff.Unpublished); the changes stand and the events stay unreported until published again", len(w.failed)),
 		Err: errors.Join(w.failed...)}
+}
+
+// republishSegment publishes again the segment's unreported membership
+// events (see republish), recording failures in the writer.
+func (w *writer) republishSegment(ctx context.Context) error {
+	failed, err := w.s.republish(ctx, ListUnreportedParams{Tenant: w.tenant, Segment: w.segment}, w.diff)
+	w.failed = append(w.failed, failed...)
+	return err
 }
 
 type settleItem struct {

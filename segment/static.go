@@ -16,6 +16,11 @@ import (
 // skipped, so adding the same list again changes nothing. A customer absorbed
 // by a merge is replaced by its survivor. The Diff lists who entered.
 //
+// Add first publishes again the segment's events that earlier calls could
+// not publish (see Refresh), so when some of its events are not published
+// (ErrUnavailable, the Diff listing them in Unpublished; the changes stand)
+// calling Add again with the same list publishes them.
+//
 // Errors: ErrInvalid naming the field for a malformed tenant, segment or
 // customer ("customers[3]"), or when the segment is dynamic (its members
 // come from its condition); ErrNotFound when there is no such segment.
@@ -58,6 +63,9 @@ func (s *Service) setStatic(ctx context.Context, op string, tenant scrm.TenantID
 	}
 	diff := Diff{Segment: segment}
 	w := s.newWriter(tenant, segment, source, "", &diff)
+	if err := w.republishSegment(ctx); err != nil {
+		return diff, scrm.Wrap(nil, op, err)
+	}
 	decide := func(*scrm.Profile) bool { return in }
 	for _, c := range ids {
 		member, err := s.store.Contains(ctx, tenant, segment, c)

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -67,10 +68,39 @@ type Store interface {
 	// was ever told about, with a conditional upsert
 	// (... ON CONFLICT DO UPDATE ... WHERE stored.version <= new.version).
 	//
+	// With p.Report set, every change that flips membership is also kept,
+	// in the same atomic step, as Unreported (carrying p.Source, p.Cause
+	// and p.At) until MarkReported clears it: the Service publishes the
+	// change's event after the call, and the kept record is what lets it
+	// publish the event again when that fails or the process dies first.
+	// Without p.Report nothing is kept. A change already kept (same
+	// customer, In and Version) is kept once.
+	//
 	// Errors: ErrInvalid when a Customer is malformed (Field
 	// "Changes[i].Customer") or appears twice, or Version is negative;
 	// ErrNotFound when the segment does not exist.
 	ApplyMembership(ctx context.Context, p ApplyMembershipParams) ([]MembershipChange, error)
+
+	// ListUnreported returns a page of the changes ApplyMembership kept as
+	// Unreported and MarkReported has not cleared, of one segment when
+	// p.Segment is set and of one customer (in every segment, or in
+	// p.Segment) when p.Customer is set, ordered by segment, customer,
+	// Version, and exits before entries at equal versions. It starts after
+	// p.Cursor; UnreportedPage.Next is the cursor of the next page, empty
+	// after the last one. Limit as Members. DeleteSegment drops a segment's
+	// unreported changes with it.
+	//
+	// Errors: ErrNotFound when p.Segment is set and does not exist.
+	ListUnreported(ctx context.Context, p ListUnreportedParams) (UnreportedPage, error)
+
+	// MarkReported clears the unreported changes of one segment that match
+	// p.Changes (same Customer, In and Version); changes not kept are
+	// ignored, so marking twice is harmless.
+	//
+	// Errors: ErrInvalid when a Customer is malformed (Field
+	// "Changes[i].Customer") or a Version negative; ErrNotFound when the
+	// segment does not exist.
+	MarkReported(ctx context.Context, p MarkReportedParams) error
 
 	// Contains reports whether customer is a member of the segment.
 	//
@@ -109,6 +139,60 @@ type MembershipChange struct {
 
 // ApplyMembershipParams is the input of Store.ApplyMembership.
 type ApplyMembershipParams struct {
+	Tenant  scrm.TenantID
+	Segment string
+	Changes []MembershipChange
+
+	// Report keeps every change that flips membership as Unreported, with
+	// Source, Cause and At, until Store.MarkReported: set when an event
+	// announces the flips. The Service leaves it unset only for the silent
+	// exits of customers absorbed by a merge.
+	Report bool
+	Source string    // the events' "source" (one of the Source constants)
+	Cause  string    // the events' "cause": the causing event's ID, if any
+	At     time.Time // the events' Time
+}
+
+// Unreported is a membership change whose segment.entered or
+// segment.exited event is not known to be published: the Store keeps it
+// from the ApplyMembership that flipped membership until MarkReported.
+type Unreported struct {
+	Tenant  scrm.TenantID
+	Segment string
+	MembershipChange
+	Source string
+	Cause  string
+	At     time.Time
+}
+
+// Event returns the event announcing the change: MembershipEvent, with
+// Props "cause" when Cause is set. It is the same event, ID included, every
+// time it is built, so publishing it again is harmless.
+func (u Unreported) Event() scrm.Event {
+	e := MembershipEvent(u.Tenant, u.Segment, u.Customer, u.In, u.Version, u.Source, u.At)
+	if u.Cause != "" {
+		e.Props["cause"] = u.Cause
+	}
+	return e
+}
+
+// ListUnreportedParams is the input of Store.ListUnreported.
+type ListUnreportedParams struct {
+	Tenant   scrm.TenantID
+	Segment  string          // only this segment's changes; empty: every segment's
+	Customer scrm.CustomerID // only this customer's changes; empty: every customer's
+	Cursor   string          // the Next of the previous page; empty for the first
+	Limit    int
+}
+
+// UnreportedPage is one page of Store.ListUnreported.
+type UnreportedPage struct {
+	Changes []Unreported
+	Next    string // cursor of the next page; empty when this is the last
+}
+
+// MarkReportedParams is the input of Store.MarkReported.
+type MarkReportedParams struct {
 	Tenant  scrm.TenantID
 	Segment string
 	Changes []MembershipChange

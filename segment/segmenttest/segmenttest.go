@@ -317,6 +317,147 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		assert.Equal(t, []segment.MembershipChange{in("c1", 1)}, apply(t, s, "vip", in("c1", 1)), "no record survives a delete")
 	})
 
+	t.Run("Unreported", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, dynamic("vip"))
+		create(t, s, dynamic("a-first"))
+		report := func(seg, cause string, changes ...segment.MembershipChange) []segment.MembershipChange {
+			t.Helper()
+			got, err := s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: tenant, Segment: seg, Changes: changes,
+				Report: true, Source: "event", Cause: cause, At: t0})
+			require.NoError(t, err)
+			return got
+		}
+		list := func(p segment.ListUnreportedParams) []segment.Unreported {
+			t.Helper()
+			p.Tenant = tenant
+			var all []segment.Unreported
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 100, "ListUnreported does not terminate")
+				page, err := s.ListUnreported(ctx, p)
+				require.NoError(t, err)
+				all = append(all, page.Changes...)
+				if page.Next == "" {
+					return all
+				}
+				p.Cursor = page.Next
+			}
+		}
+		key := func(us []segment.Unreported) []string {
+			var out []string
+			for _, u := range us {
+				out = append(out, fmt.Sprintf("%s/%s@%d:%v", u.Segment, u.Customer, u.Version, u.In))
+			}
+			return out
+		}
+
+		assert.Empty(t, list(segment.ListUnreportedParams{}), "nothing kept yet")
+		report("vip", "e1", in("c2", 3), in("c1", 5), out("c3", 1))
+		apply(t, s, "vip", in("c4", 1)) // without Report: kept nowhere
+		got := list(segment.ListUnreportedParams{Segment: "vip"})
+		assert.Equal(t, []string{"vip/c1@5:true", "vip/c2@3:true"}, key(got), "only flips are kept, in customer order")
+		if assert.Len(t, got, 2) {
+			u := got[0]
+			assert.Equal(t, tenant, u.Tenant)
+			assert.Equal(t, "event", u.Source)
+			assert.Equal(t, "e1", u.Cause)
+			assert.WithinDuration(t, t0, u.At, time.Millisecond)
+			got[0].Customer, got[1].Cause = "zz", "changed"
+			assert.Equal(t, []string{"vip/c1@5:true", "vip/c2@3:true"}, key(list(segment.ListUnreportedParams{Segment: "vip"})), "copies, not aliases")
+			assert.Equal(t, "e1", list(segment.ListUnreportedParams{Segment: "vip"})[1].Cause)
+		}
+		assert.Empty(t, report("vip", "e2", in("c1", 5)), "a replay flips nothing")
+		report("vip", "e3", out("c1", 6))
+		report("a-first", "e4", in("c1", 2))
+		assert.Equal(t, []string{"a-first/c1@2:true", "vip/c1@5:true", "vip/c1@6:false"},
+			key(list(segment.ListUnreportedParams{Customer: "c1"})), "one customer's, every segment, by version")
+		assert.Equal(t, []string{"vip/c1@5:true", "vip/c1@6:false"},
+			key(list(segment.ListUnreportedParams{Segment: "vip", Customer: "c1"})))
+		assert.Equal(t, []string{"a-first/c1@2:true", "vip/c1@5:true", "vip/c1@6:false", "vip/c2@3:true"},
+			key(list(segment.ListUnreportedParams{Limit: 1})), "the whole tenant, one at a time")
+
+		// Exits before entries at one version: c5 enters and exits at 7.
+		report("vip", "e5", in("c5", 7))
+		report("vip", "e6", out("c5", 7))
+		assert.Equal(t, []string{"vip/c5@7:false", "vip/c5@7:true"}, key(list(segment.ListUnreportedParams{Customer: "c5"})))
+		report("vip", "e7", in("c5", 7)) // flips again at 7: still kept once
+		assert.Equal(t, []string{"vip/c5@7:false", "vip/c5@7:true"}, key(list(segment.ListUnreportedParams{Customer: "c5"})))
+
+		require.NoError(t, s.MarkReported(ctx, segment.MarkReportedParams{Tenant: tenant, Segment: "vip",
+			Changes: []segment.MembershipChange{in("c1", 5), out("c5", 7), in("c5", 7), in("c9", 1), out("c2", 3)}}))
+		assert.Equal(t, []string{"a-first/c1@2:true", "vip/c1@6:false", "vip/c2@3:true"},
+			key(list(segment.ListUnreportedParams{})), "marked changes are cleared; others, and near misses, are ignored")
+		require.NoError(t, s.MarkReported(ctx, segment.MarkReportedParams{Tenant: tenant, Segment: "vip",
+			Changes: []segment.MembershipChange{in("c1", 5)}}), "marking twice is harmless")
+		assertMembers(t, s, tenant, "vip", "c2", "c4", "c5")
+
+		err := s.MarkReported(ctx, segment.MarkReportedParams{Tenant: tenant, Segment: "vip", Changes: []segment.MembershipChange{in("", 1)}})
+		require.ErrorIs(t, err, scrm.ErrInvalid)
+		var e *scrm.Error
+		if assert.ErrorAs(t, err, &e) {
+			assert.Equal(t, "Changes[0].Customer", e.Field)
+		}
+		_, err = s.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: tenant, Segment: "nope"})
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		assert.ErrorIs(t, s.MarkReported(ctx, segment.MarkReportedParams{Tenant: tenant, Segment: "nope", Changes: []segment.MembershipChange{in("c1", 1)}}), scrm.ErrNotFound)
+
+		// Other tenants see none of it; a delete drops the segment's.
+		create(t, s, segment.Segment{Tenant: "t2", ID: "vip", Static: true})
+		page, err := s.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: "t2", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Empty(t, page.Changes)
+		page, err = s.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: "t3"})
+		require.NoError(t, err)
+		assert.Empty(t, page.Changes)
+		require.NoError(t, s.DeleteSegment(ctx, tenant, "vip"))
+		assert.Equal(t, []string{"a-first/c1@2:true"}, key(list(segment.ListUnreportedParams{})))
+		create(t, s, dynamic("vip"))
+		assert.Empty(t, list(segment.ListUnreportedParams{Segment: "vip"}), "nothing survives a delete")
+	})
+
+	t.Run("UnreportedPages", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, dynamic("vip"))
+		const n = 1234
+		var changes []segment.MembershipChange
+		for i := n - 1; i >= 0; i-- {
+			changes = append(changes, in(scrm.CustomerID(fmt.Sprintf("c%05d", i)), 1))
+		}
+		_, err := s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: tenant, Segment: "vip", Changes: changes, Report: true, Source: "refresh", At: t0})
+		require.NoError(t, err)
+		var all []scrm.CustomerID
+		cursor, pages := "", 0
+		for {
+			page, err := s.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: tenant, Segment: "vip", Cursor: cursor, Limit: 500})
+			require.NoError(t, err)
+			pages++
+			require.LessOrEqual(t, len(page.Changes), 500)
+			for _, u := range page.Changes {
+				all = append(all, u.Customer)
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+			// Marking what was listed does not disturb the cursor.
+			var done []segment.MembershipChange
+			for _, u := range page.Changes[:10] {
+				done = append(done, u.MembershipChange)
+			}
+			require.NoError(t, s.MarkReported(ctx, segment.MarkReportedParams{Tenant: tenant, Segment: "vip", Changes: done}))
+			require.Less(t, pages, 10, "ListUnreported does not terminate")
+		}
+		assert.Equal(t, 3, pages)
+		require.Len(t, all, n)
+		for i := range all {
+			assert.Equal(t, scrm.CustomerID(fmt.Sprintf("c%05d", i)), all[i])
+		}
+		page, err := s.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: tenant, Segment: "vip"})
+		require.NoError(t, err)
+		assert.Len(t, page.Changes, 100, "limit 0 means 100")
+		assert.Equal(t, scrm.CustomerID("c00010"), page.Changes[0].Customer, "the first page's marked ones are gone")
+	})
+
 	t.Run("TenantIsolation", func(t *testing.T) {
 		s := newStore(t)
 		a := dynamic("vip")
@@ -464,6 +605,9 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		check(err)
 		_, err = s.Size(cctx, tenant, "vip")
 		check(err)
+		_, err = s.ListUnreported(cctx, segment.ListUnreportedParams{Tenant: tenant, Segment: "vip"})
+		check(err)
+		check(s.MarkReported(cctx, segment.MarkReportedParams{Tenant: tenant, Segment: "vip", Changes: []segment.MembershipChange{in("c1", 1)}}))
 
 		got := mustGet(t, s, tenant, "vip")
 		assert.Equal(t, "高价值 vip", got.Name, "nothing is written with a cancelled context")
