@@ -289,7 +289,7 @@ func (s *Service) Confirm(ctx context.Context, tenant scrm.TenantID, orderID str
 	}
 	if s.publish && o.State == OrderConfirmed {
 		for _, a := range o.Quote.Applied {
-			if err := s.emit(ctx, scrm.Event{ID: EventRedeemed + ":" + a.Coupon + ":" + o.ID, Tenant: tenant,
+			if err := s.emit(ctx, scrm.Event{ID: eventID(EventRedeemed, a.Coupon, o.ID), Tenant: tenant,
 				Customer: o.Customer, Type: EventRedeemed, Time: o.ConfirmedAt, Amount: a.Discount,
 				Props: map[string]any{"coupon": a.Coupon, "template": a.Template, "order_id": o.ID}}); err != nil {
 				return o, err

@@ -113,7 +113,8 @@ func (r IssueRequest) fingerprint() string {
 // Grant implements scrm.Rewarder for rewards of kind "coupon": it issues
 // Reward.Count coupons (0 means 1) of Reward.Template, with the grant's
 // IdempotencyKey and Source, so a grant happens at most once. Errors are
-// Issue's; ErrInvalid for another kind or a missing template.
+// Issue's (ErrInvalid for a Source longer than scrm.MaxIDLength); ErrInvalid
+// for another kind or a missing template.
 func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 	const op = "coupon.Grant"
 	if err := g.Validate(); err != nil {
@@ -127,6 +128,9 @@ func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 	}
 	if g.Reward.Count > MaxIssueCount {
 		return scrm.Invalid(op, "Reward.Count", "at most %d, got %d", MaxIssueCount, g.Reward.Count)
+	}
+	if len(g.Source) > scrm.MaxIDLength {
+		return scrm.Invalid(op, "Source", "longer than %d bytes", scrm.MaxIDLength)
 	}
 	src := g.Source
 	if src == "" {
@@ -254,7 +258,7 @@ func (s *Service) emitIssued(ctx context.Context, cs []Coupon) error {
 		return nil
 	}
 	for _, c := range cs {
-		if err := s.emit(ctx, scrm.Event{ID: EventIssued + ":" + c.ID, Tenant: c.Tenant, Customer: c.Customer,
+		if err := s.emit(ctx, scrm.Event{ID: eventID(EventIssued, c.ID), Tenant: c.Tenant, Customer: c.Customer,
 			Type: EventIssued, Time: c.IssuedAt,
 			Props: map[string]any{"coupon": c.ID, "template": c.Template, "source": c.Source}}); err != nil {
 			return err

@@ -58,7 +58,11 @@ const maxRefundAttempts = 8
 // goes back to the wallet if its validity has not ended (Refund.Restored),
 // else stays expired (Refund.Expired). A partial refund keeps the coupons
 // redeemed. The refunded share goes back to each template's budget and
-// stats.
+// stats. A full refund publishes EventRestored per coupon; a retry with the
+// same IdempotencyKey, or a full refund of a fully refunded order without
+// one, returns the stored refund and publishes those events again, with the
+// same IDs, so a publish that failed (ErrUnavailable, the refund stored) is
+// made good by retrying.
 //
 // Errors: ErrInvalid (a line out of range, more units than are left, a line
 // given twice, nothing to refund); ErrNotFound; ErrConflict (the order is
@@ -83,10 +87,15 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (Refund, error)
 		if req.IdempotencyKey != "" && slices.ContainsFunc(o.Refunds, func(r Refund) bool { return r.IdempotencyKey == req.IdempotencyKey }) {
 			res, err := s.store.Refund(ctx, RefundParams{Tenant: req.Tenant, OrderID: req.OrderID, Version: o.Version,
 				Refund: Refund{Order: o.ID, IdempotencyKey: req.IdempotencyKey}, Fingerprint: fp, Now: s.opts.Clock.Now()})
-			return res.Refund, scrm.Wrap(nil, op, err)
+			if err != nil {
+				return res.Refund, scrm.Wrap(nil, op, err)
+			}
+			// The first call may have failed to publish: publish again.
+			return res.Refund, s.emitRestored(ctx, o, res.Refund)
 		}
 		if o.State == OrderRefunded && len(req.Lines) == 0 && req.IdempotencyKey == "" && len(o.Refunds) > 0 {
-			return o.Refunds[len(o.Refunds)-1].Clone(), nil
+			last := o.Refunds[len(o.Refunds)-1].Clone()
+			return last, s.emitRestored(ctx, o, last)
 		}
 		if o.State != OrderConfirmed {
 			return Refund{}, scrm.Errorf(scrm.ErrConflict, op, "order %q is %s: only confirmed orders are refunded", o.ID, o.State)
@@ -104,10 +113,10 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (Refund, error)
 		if err != nil {
 			return Refund{}, scrm.Wrap(nil, op, err)
 		}
-		if !res.Replayed {
-			if err := s.emitRestored(ctx, res.Order, res.Refund); err != nil {
-				return res.Refund, err
-			}
+		// A replay (the key was stored since o was read) publishes again too:
+		// the IDs are the same, so handlers deduplicate.
+		if err := s.emitRestored(ctx, o, res.Refund); err != nil {
+			return res.Refund, err
 		}
 		return res.Refund, nil
 	}
@@ -308,7 +317,7 @@ func (s *Service) emitRestored(ctx context.Context, o Order, r Refund) error {
 		ids   []string
 	}{{StateAvailable, r.Restored}, {StateExpired, r.Expired}} {
 		for _, id := range ids.ids {
-			if err := s.emit(ctx, scrm.Event{ID: EventRestored + ":" + id + ":" + o.ID, Tenant: o.Tenant,
+			if err := s.emit(ctx, scrm.Event{ID: eventID(EventRestored, id, o.ID), Tenant: o.Tenant,
 				Customer: o.Customer, Type: EventRestored, Time: r.At,
 				Props: map[string]any{"coupon": id, "template": templateOf(o, id), "order_id": o.ID, "state": string(ids.state)}}); err != nil {
 				return err

@@ -95,7 +95,7 @@ func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (int, error) 
 		}
 		total += len(cs)
 		for _, c := range cs {
-			err := s.emit(ctx, scrm.Event{ID: EventExpired + ":" + c.ID, Tenant: tenant, Customer: c.Customer,
+			err := s.emit(ctx, scrm.Event{ID: eventID(EventExpired, c.ID), Tenant: tenant, Customer: c.Customer,
 				Type: EventExpired, Time: now, Props: map[string]any{"coupon": c.ID, "template": c.Template}})
 			if pubErr == nil {
 				pubErr = err
