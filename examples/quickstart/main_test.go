@@ -56,7 +56,7 @@ func TestQuickstart(t *testing.T) {
 		"takes ¥59.62 off, payable ¥189.38",
 		"refund one bag: pay back ¥71.92 (coupon share ¥26.08), whole order refunded: false",
 		"another order with the same coupons: coupon.Lock: Coupons[0]: coupon CP009: locked", // Best lists coupons in application order
-		"C004 earns points on the ¥189.38 paid: balance 226", // 189 × 1.2 (银卡)
+		"C004 earns points on the ¥189.38 paid: balance 226",                                 // 189 × 1.2 (银卡)
 		// 6. referral: self-referral refused, rewards once despite a
 		// redelivered order, commission after the return window.
 		"C004 binding her own code: self_referral",
