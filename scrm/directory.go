@@ -2,6 +2,7 @@ package scrm
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -187,18 +189,22 @@ const maxFollowMerges = 64
 type Directory struct {
 	store DirectoryStore
 	opts  Options
+	// nonce and attrsSeq identify each SetAttrs call (see attrsEventID).
+	nonce    string
+	attrsSeq atomic.Uint64
 }
 
 // NewDirectory returns a Directory over store. A nil store means
 // NewMemoryDirectoryStore(). It uses opts.Clock for creation times,
-// opts.NewID for new customer IDs, opts.Publisher for customer.merged events
+// opts.NewID for new customer IDs, opts.Publisher for customer.merged and
+// customer.attrs_set events
 // and opts.Logger for diagnostics (identities masked); a nil opts means the
 // defaults.
 func NewDirectory(store DirectoryStore, opts *Options) *Directory {
 	if store == nil {
 		store = NewMemoryDirectoryStore()
 	}
-	return &Directory{store: store, opts: opts.WithDefaults()}
+	return &Directory{store: store, opts: opts.WithDefaults(), nonce: rand.Text()}
 }
 
 // Resolve returns the customer the identities belong to, creating or merging
@@ -393,7 +399,10 @@ func (d *Directory) Lookup(ctx context.Context, tenant TenantID, id Identity) (C
 // (maps and slices of the basic kinds deeply), so the caller may reuse attrs.
 //
 // After the store write it publishes a customer.attrs_set event, so that
-// profiles, which rules read, carry the same attributes.
+// profiles, which rules read, carry the same attributes. Each call's event
+// has an ID of its own, so a value set back and forth within one clock
+// reading still reaches the profiles; a retried call publishes a new event,
+// which sets the same attributes again.
 //
 // Errors: ErrInvalid naming the field (`Attrs[""]`), with nothing written;
 // ErrNotFound when the tenant has no such customer; ErrUnavailable when the
@@ -416,7 +425,7 @@ func (d *Directory) SetAttrs(ctx context.Context, tenant TenantID, id CustomerID
 	}
 	// Profiles hold the attributes rules read; tell them.
 	now := d.opts.Clock.Now()
-	e := Event{ID: attrsEventID(id, now, attrs), Tenant: tenant, Customer: id, Type: EventAttrsSet,
+	e := Event{ID: d.attrsEventID(id, now, attrs), Tenant: tenant, Customer: id, Type: EventAttrsSet,
 		Time: now, Props: map[string]any{"attrs": maps.Clone(attrs)}}
 	if err := d.opts.Publisher.Publish(ctx, e); err != nil {
 		return &Error{Code: ErrUnavailable, Op: op, Msg: "attributes stored but publishing customer.attrs_set failed", Err: err}
@@ -454,12 +463,26 @@ func storeErr(op string, err error) error {
 	return Wrap(nil, op, err)
 }
 
-// attrsEventID derives the ID of a customer.attrs_set event from its content,
-// so the same change at the same instant is one event, and the ID needs no
-// generator.
-func attrsEventID(id CustomerID, at time.Time, attrs map[string]any) string {
+// attrsEventID returns the ID of the customer.attrs_set event of one
+// SetAttrs call: a hash of the customer, the instant, the attributes, the
+// Directory's random nonce and a sequence number the Directory increments on
+// every call.
+//
+// The rule: every SetAttrs call publishes an event with an ID of its own.
+// Content and instant alone do not identify a call: setting a value, another
+// one and the first again within one clock reading (a batch import, a coarse
+// clock) would give the third change the first one's ID, and Profiles would
+// drop it as a replay, leaving the profile behind the Directory. SetAttrs
+// takes no idempotency key and the DirectoryStore keeps no per-customer
+// version, so the call is identified by the sequence, unique within the
+// Directory, and the nonce (drawn once in NewDirectory, not from
+// Options.NewID, whose sequence belongs to customer IDs), unique across
+// Directories and processes. A retried call therefore publishes a new event;
+// that is harmless, as applying the same attributes again leaves the profile
+// as it was.
+func (d *Directory) attrsEventID(id CustomerID, at time.Time, attrs map[string]any) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d", id, at.UnixNano())
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%d", id, at.UnixNano(), d.nonce, d.attrsSeq.Add(1))
 	for _, k := range sortedKeys(attrs) {
 		fmt.Fprintf(h, "\x00%s=%#v", k, attrs[k])
 	}

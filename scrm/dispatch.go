@@ -128,23 +128,66 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 		c.depth, c.chain = q.depth, q.chain
 		c.mu.Unlock()
 		for i, h := range d.handlers {
-			if err := h.Handle(hctx, q.e); err != nil && !isCascadeErr(c, err) {
-				errs = append(errs, fmt.Errorf("handler %d on %s: %w", i, q.e, err))
+			if err := h.Handle(hctx, q.e); err != nil {
+				if err = dropCascadeErrs(c, err); err != nil {
+					errs = append(errs, fmt.Errorf("handler %d on %s: %w", i, q.e, err))
+				}
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// isCascadeErr reports whether err is (or wraps) a depth error c already
-// recorded, so it is reported once.
-func isCascadeErr(c *cascade, err error) bool {
+// dropCascadeErrs removes from a handler's error the depth errors c already
+// recorded, so each is reported once, while keeping every other failure the
+// handler joined with them (a handler that both failed a write and had its
+// own Publish cut off must not lose the write failure).
+//
+// The rule: err's tree is walked through Unwrap() error and Unwrap() []error.
+// A node identical to a recorded depth error is dropped with everything it
+// wraps; a node that unwraps to nothing is a leaf and is kept. If nothing was
+// dropped, err is returned unchanged; if everything was, nil; otherwise the
+// kept leaves, joined (the wrappers around them are not rebuilt, as an
+// arbitrary wrapper cannot be).
+func dropCascadeErrs(c *cascade, err error) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, ce := range c.errs {
-		if errors.Is(err, ce) {
-			return true
-		}
+	recorded := append([]error(nil), c.errs...)
+	c.mu.Unlock()
+	if len(recorded) == 0 {
+		return err
 	}
-	return false
+	var kept []error
+	dropped := false
+	var walk func(e error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		for _, ce := range recorded {
+			if e == ce { // recorded errors are *Error, so == never panics
+				dropped = true
+				return
+			}
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			if inners := u.Unwrap(); len(inners) > 0 {
+				for _, inner := range inners {
+					walk(inner)
+				}
+				return
+			}
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				walk(inner)
+				return
+			}
+		}
+		kept = append(kept, e)
+	}
+	walk(err)
+	if !dropped {
+		return err
+	}
+	return errors.Join(kept...)
 }
