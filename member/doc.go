@@ -138,7 +138,8 @@
 //   - Subscribing during a trial converts it at once (the trial ends, the
 //     paid term starts now). A customer tries each plan once, and cannot
 //     start a trial while a term runs. A renewal of another plan queues
-//     after the current end. Cancel ends the membership now; without
+//     after the current end. Cancel ends the membership now (a tranche or
+//     birthday reward due before it is still delivered, once); without
 //     ProRata nothing is refunded (prepaid renewals included); with it the
 //     unused time of the current term and all of the renewals.
 //   - Trials get the plan's rates and points multiplier, not its coupon

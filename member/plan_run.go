@@ -489,12 +489,14 @@ func needsSettlement(t *PlanTerm, p *Plan) bool {
 	return !t.Trial && t.Cancelled.IsZero() && p.Benefits.BreakEven && !t.Settled
 }
 
-// hasSuccessor tells whether a term not cancelled starts when t ends or
-// later.
+// hasSuccessor tells whether a term not cancelled starts exactly when t
+// ends, as a renewal does: the membership runs on without a gap. A term
+// bought after a lapse starts later and is no successor, so the lapse gets
+// its member.plan_ended whether RunPlans ran before that purchase or not.
 func hasSuccessor(st *MembershipState, t *PlanTerm) bool {
 	for i := range st.Terms {
 		u := &st.Terms[i]
-		if u.Seq != t.Seq && u.Cancelled.IsZero() && !u.Start.Before(t.End) {
+		if u.Seq != t.Seq && u.Cancelled.IsZero() && u.Start.Equal(t.End) {
 			return true
 		}
 	}

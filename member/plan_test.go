@@ -639,7 +639,8 @@ func TestSubscribeStalePlans(t *testing.T) {
 // TestCancelStalePlans: a cancellation loaded the plans, then (before its
 // update) a month of a newer version was bought and ended, its break-even
 // not yet settled, and a renewal started. The cancellation ends the
-// renewal; the ended month stays due for its settlement.
+// renewal (whose day-0 tranche, due before it, is still released); the
+// ended month stays due for its settlement.
 func TestCancelStalePlans(t *testing.T) {
 	store := &planHooks{Store: member.NewMemoryStore()}
 	f := newPlanFixtureOn(t, store, member.Options{})
@@ -662,7 +663,10 @@ func TestCancelStalePlans(t *testing.T) {
 	assert.Equal(t, time.Date(2026, 3, 9, 0, 0, 0, 0, shanghai), st.DueAt.In(shanghai), "the first month's second tranche, computed with the plans reloaded")
 	f.clock.Set(end.Add(time.Hour))
 	r := f.run(t)
-	assert.Equal(t, 3, r.Tranches, "the first month's tranches after the first")
+	// The renewal started at end, a minute before the cancellation: its
+	// day-0 tranche fell due while it ran and is released too.
+	assert.Equal(t, 4, r.Tranches, "the first month's tranches after the first, and the renewal's first")
+	assert.Contains(t, f.couponKeys("C1"), "plan.tranche:C1:monthly:2:0:0", "the renewal's day-0 tranche")
 	assert.Equal(t, 1, r.Settlements)
 	b, err := f.svc.Balance(bg, tenant, "C1")
 	require.NoError(t, err)

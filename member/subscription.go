@@ -369,6 +369,12 @@ type CancelResult struct {
 // Cancelled terms get no break-even settlement and release no more
 // tranches. A member.plan_ended event with reason "cancelled" is published.
 //
+// What fell due before the cancellation still happens, exactly once, however
+// RunPlans was scheduled: a coupon-pack tranche or birthday reward due before
+// now (a tranche at 00:00, the cancellation at 00:30, the hourly run not yet
+// done) is delivered by the next RunPlans, which then closes the term.
+// Cancel only cuts the term's End to now, so nothing due from now on is.
+//
 // Errors: ErrInvalid for a malformed request; ErrNotFound when the customer
 // has no term that has not ended; ErrConflict for a reused key.
 func (s *Service) Cancel(ctx context.Context, req CancelRequest) (CancelResult, error) {
@@ -404,7 +410,9 @@ func (s *Service) Cancel(ctx context.Context, req CancelRequest) (CancelResult, 
 			} else {
 				t.End = now
 			}
-			t.Cancelled, t.Refund, t.Closed = now, refund, true
+			// Not Closed: RunPlans releases what came due before now,
+			// then closes the term (due at once, see planDue).
+			t.Cancelled, t.Refund = now, refund
 			tx.Outcome.Refund += refund
 			tx.Outcome.Terms = append(tx.Outcome.Terms, *t)
 		}

@@ -98,9 +98,16 @@ type ExpiringPoints struct {
 	ExpiresAt time.Time
 }
 
+// lastExpiry bounds the window of Expiring: no lot expires later (a lot
+// expires at the latest at local midnight on 1 January 2200, within a day of
+// maxUnix in any zone), and instants after 2262 have no Unix nanoseconds.
+var lastExpiry = time.Unix(maxUnix, 0).Add(24 * time.Hour)
+
 // Expiring lists the tenant's customers whose spendable points expire within
 // the coming `within` (after now, up to and including now+within), with how
 // many, soonest first: the audience of an "your points expire soon" touch.
+// No lot expires after 2200, so any window reaching past it (up to
+// math.MaxInt64) lists every customer with expiring points.
 //
 // Errors: ErrInvalid when within is not positive; ErrNotFound when the tenant
 // has no program.
@@ -117,6 +124,9 @@ func (s *Service) Expiring(ctx context.Context, tenant scrm.TenantID, within tim
 	}
 	now := s.clock.Now()
 	end := now.Add(within)
+	if end.After(lastExpiry) {
+		end = lastExpiry // past it UnixNano overflows; no lot expires later
+	}
 	loc := s.opts.LocationOf(tenant)
 	var out []ExpiringPoints
 	cursor := ""
