@@ -27,8 +27,9 @@ type ApplyRequest struct {
 	Expires time.Time
 	// IdempotencyKey, when set, makes the request happen at most once:
 	// repeating it with the same payload returns the original result (with
-	// Replayed set) and changes nothing; with a different payload it is an
-	// error matching scrm.ErrConflict. Without one every call is a new
+	// Replayed set) and changes nothing; with a different payload (another
+	// customer included: keys are unique per tenant) it is an error
+	// matching scrm.ErrConflict. Without one every call is a new
 	// application (a re-application refreshes the tag).
 	IdempotencyKey string
 }
@@ -58,8 +59,9 @@ type RemoveRequest struct {
 	By       string
 	Reason   string
 	// IdempotencyKey works as in ApplyRequest. A removal that found no tag
-	// writes nothing, so it is not remembered: repeating it removes the tag
-	// if the customer has it by then.
+	// changes nothing but keeps its key: repeating it removes the tag if the
+	// customer has it by then, and reusing the key for another payload is
+	// ErrConflict.
 	IdempotencyKey string
 }
 
@@ -113,6 +115,9 @@ func (s *Service) Apply(ctx context.Context, req ApplyRequest) (ApplyResult, err
 	if req.IdempotencyKey != "" {
 		cause = "apply:" + req.IdempotencyKey
 		fp = scrm.Fingerprint("apply", req.Customer, req.Tag, src, req.By, req.Reason, req.Expires.UnixNano(), req.Expires.IsZero())
+		if err := s.claimKey(ctx, op, req.Tenant, req.Customer, req.IdempotencyKey, cause, fp); err != nil {
+			return ApplyResult{}, err
+		}
 		res, done, err := s.replayApply(ctx, op, req, cause, fp)
 		if done || err != nil {
 			return res, err
@@ -147,14 +152,15 @@ func (s *Service) Apply(ctx context.Context, req ApplyRequest) (ApplyResult, err
 		return ApplyResult{}, scrm.Wrap(nil, op, err)
 	}
 	if !applied {
-		// The profile was written for this key but the history was not: a
-		// crash or a failed store call in between. Record what the profile
-		// shows.
-		// If the profile does not show it either, the key was used for
-		// another request (another customer, say).
+		// The profile was written for this key (claimKey vouches it was for
+		// this very request) but the history was not: a crash or a failed
+		// store call in between. Record what the profile shows. If it no
+		// longer shows the mark, a later change replaced it and the
+		// original result cannot be told.
 		m, ok := saved.TagMark(req.Tag)
 		if !ok || m.Source != src || m.By != req.By {
-			return ApplyResult{}, scrm.CheckReplay(op, req.IdempotencyKey, "", fp)
+			return ApplyResult{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
+				Msg: fmt.Sprintf("key %q: the tag was changed since the request was written; its result cannot be replayed", req.IdempotencyKey)}
 		}
 		changes = append(changes[:0], change{cause: cause, tag: req.Tag, action: ActionApplied, mark: m, at: m.At,
 			source: src, by: req.By, reason: req.Reason, fingerprint: fp})
@@ -220,6 +226,23 @@ func (s *Service) priorEntries(ctx context.Context, tenant scrm.TenantID, custom
 	return es, p.Customer, nil
 }
 
+// claimKey records an Apply or Remove idempotency key with the request's
+// customer and payload fingerprint before anything else is written, so that
+// the key is tenant-wide: reusing it for another customer, or with another
+// payload, is ErrConflict naming IdempotencyKey, whether or not the first
+// request's history was recorded.
+func (s *Service) claimKey(ctx context.Context, op string, tenant scrm.TenantID, customer scrm.CustomerID, key, cause, fp string) error {
+	rec, err := s.store.PutKey(ctx, KeyRecord{Tenant: tenant, Key: keyID(cause), Customer: customer, Fingerprint: fp})
+	if err != nil {
+		return storeErr(op, err)
+	}
+	if rec.Customer != customer {
+		return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
+			Msg: fmt.Sprintf("key %q was already used for customer %s", key, rec.Customer)}
+	}
+	return scrm.CheckReplay(op, key, rec.Fingerprint, fp)
+}
+
 // Remove takes a tag off a customer: it deletes the mark from the profile,
 // appends the history and publishes tag.removed. Removing a tag the
 // customer does not carry changes nothing and reports Removed false.
@@ -245,6 +268,9 @@ func (s *Service) Remove(ctx context.Context, req RemoveRequest) (RemoveResult, 
 	if req.IdempotencyKey != "" {
 		cause = "remove:" + req.IdempotencyKey
 		fp = scrm.Fingerprint("remove", req.Customer, req.Tag, src, req.By, req.Reason)
+		if err := s.claimKey(ctx, op, req.Tenant, req.Customer, req.IdempotencyKey, cause, fp); err != nil {
+			return RemoveResult{}, err
+		}
 		prior, customer, err := s.priorEntries(ctx, req.Tenant, req.Customer, cause)
 		if err != nil {
 			return RemoveResult{}, err
@@ -283,12 +309,11 @@ func (s *Service) Remove(ctx context.Context, req RemoveRequest) (RemoveResult, 
 		return RemoveResult{}, scrm.Wrap(nil, op, err)
 	}
 	if !applied {
-		// Written before, history lost in between: the removed mark is gone
-		// with the profile write, so only the index can be repaired. If the
-		// customer has the tag, the key was used for another request.
-		if _, ok := saved.TagMark(req.Tag); ok {
-			return RemoveResult{}, scrm.CheckReplay(op, req.IdempotencyKey, "", fp)
-		}
+		// Written before for this request (claimKey vouches for it), history
+		// lost in between: the removed mark is gone with the profile write,
+		// so only the index can be repaired; finish records the profile's
+		// tags even with no entries. A tag the customer carries again was
+		// applied since, and stays.
 		_, err := s.finish(ctx, req.Tenant, saved, nil, nil, nil)
 		return RemoveResult{Customer: saved.Customer, Removed: true, Replayed: true}, scrm.Wrap(nil, op, err)
 	}

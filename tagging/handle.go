@@ -114,9 +114,10 @@ func (s *Service) run(ctx context.Context, tenant scrm.TenantID, customer scrm.C
 			fresh++
 		}
 	}
-	if len(planned) == 0 && len(absorbed) == 0 {
-		return outcome{}, nil
-	}
+	// An empty plan still goes on to check the cause: a redelivered cause
+	// whose profile write happened but whose Record failed plans nothing
+	// (the profile already shows its removals), and replaying it repairs
+	// the index.
 	key := profileKey(ps.cause)
 	if fresh > 0 {
 		var final []change
@@ -171,7 +172,8 @@ func (s *Service) run(ctx context.Context, tenant scrm.TenantID, customer scrm.C
 
 // finish records changes (and absorbed customers) for profile p, then
 // publishes them, together with whatever the store already holds for
-// replayCauses.
+// replayCauses. It records even with no changes, so that the index follows
+// p: a replay whose history was lost can still repair it.
 func (s *Service) finish(ctx context.Context, tenant scrm.TenantID, p *scrm.Profile, changes []change, absorbed []scrm.CustomerID, replayCauses []string) (outcome, error) {
 	const op = "tagging"
 	out := outcome{customer: p.Customer, entries: make([]HistoryEntry, 0, len(changes))}
@@ -180,12 +182,10 @@ func (s *Service) finish(ctx context.Context, tenant scrm.TenantID, p *scrm.Prof
 		e.Customer = p.Customer
 		out.entries = append(out.entries, e)
 	}
-	if len(out.entries) > 0 || len(absorbed) > 0 || len(replayCauses) > 0 {
-		err := s.store.Record(ctx, RecordParams{Tenant: tenant, Customer: p.Customer, Version: p.Version,
-			Tags: p.Tags(), Entries: out.entries, Absorbed: absorbed})
-		if err != nil {
-			return out, scrm.Wrap(nil, op, err)
-		}
+	err := s.store.Record(ctx, RecordParams{Tenant: tenant, Customer: p.Customer, Version: p.Version,
+		Tags: p.Tags(), Entries: out.entries, Absorbed: absorbed})
+	if err != nil {
+		return out, scrm.Wrap(nil, op, err)
 	}
 	publish := out.entries
 	for _, cause := range replayCauses {

@@ -19,6 +19,7 @@ import (
 //	history entry    "<cause>:<tag>"
 //	published event  "tag.applied:<entry ID>", "tag.removed:<entry ID>"
 //	profile write    "tagging:<cause>" (the event ID UpdateProfile records)
+//	idempotency key  "<cause>" for "apply:" and "remove:" causes (Store.PutKey)
 //
 // An ID that would be longer than scrm.MaxIDLength is replaced by a prefix
 // and a hash of the full text. Tag IDs cannot contain ':', so "<cause>:<tag>"
@@ -41,6 +42,14 @@ func profileKey(cause string) string {
 		return id
 	}
 	return hashID("tagging:h:", id)
+}
+
+// keyID is the KeyRecord.Key of an "apply:" or "remove:" cause.
+func keyID(cause string) string {
+	if len(cause) <= scrm.MaxIDLength {
+		return cause
+	}
+	return hashID("h:", cause)
 }
 
 func hashID(prefix, s string) string {

@@ -59,13 +59,64 @@ func foldWidth(r rune) rune {
 	return r
 }
 
-// trimPunct removes punctuation, symbols (emoji included) and white space
-// from both ends of normalized text, for exact matching.
+// trimPunct removes punctuation, symbols and white space from both ends of
+// normalized text, for exact matching, and with them whole emoji: the code
+// points that only occur inside emoji sequences (variation selectors, the
+// zero-width joiner, the combining keycap U+20E3 with the digit, '#' or '*'
+// it encloses, and the tag characters of subdivision flags) are trimmed
+// too, so keycaps (#️⃣, 1️⃣), skin tones, ZWJ sequences and subdivision flags
+// count as emoji.
 func trimPunct(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool {
-		return unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r) ||
-			unicode.Is(unicode.Variation_Selector, r) || r == 0x200D // emoji joiners
-	})
+	for {
+		if n := keycapLen(s); n > 0 {
+			s = s[n:]
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s)
+		if n == 0 || !trimmable(r) {
+			break
+		}
+		s = s[n:]
+	}
+	for {
+		r, n := utf8.DecodeLastRuneInString(s)
+		if n == 0 || !trimmable(r) {
+			return s
+		}
+		s = s[:len(s)-n]
+		if r == keycap {
+			s = strings.TrimSuffix(s, "\uFE0F")
+			if k := len(s) - 1; k >= 0 && isKeycapBase(s[k]) {
+				s = s[:k]
+			}
+		}
+	}
+}
+
+// keycap is U+20E3 COMBINING ENCLOSING KEYCAP, which follows a digit, '#'
+// or '*' (and usually U+FE0F) in the keycap emoji.
+const keycap = 0x20E3
+
+// trimmable reports whether trimPunct removes r from an end of the text.
+func trimmable(r rune) bool {
+	return unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r) ||
+		unicode.Is(unicode.Variation_Selector, r) || r == 0x200D || // emoji joiner
+		r == keycap || (r >= 0xE0020 && r <= 0xE007F) // tag characters (flags)
+}
+
+func isKeycapBase(b byte) bool { return b == '#' || b == '*' || (b >= '0' && b <= '9') }
+
+// keycapLen returns the length of the keycap emoji s starts with (a keycap
+// base, an optional U+FE0F, U+20E3), or 0.
+func keycapLen(s string) int {
+	if s == "" || !isKeycapBase(s[0]) {
+		return 0
+	}
+	rest := strings.TrimPrefix(s[1:], "\uFE0F")
+	if !strings.HasPrefix(rest, "\u20E3") {
+		return 0
+	}
+	return len(s) - len(rest) + len("\u20E3")
 }
 
 // keywordMatcher matches normalized replies against a rule's keywords.

@@ -18,7 +18,7 @@ import (
 // changed, Count is a counter. Customers lists from a sorted index that new
 // members join lazily, so tagging a million customers costs one sort, not a
 // million insertions. It keeps every history entry (and its ID, for
-// deduplication) for as long as it lives.
+// deduplication), idempotency key and merge for as long as it lives.
 func NewMemoryStore() Store {
 	return &memoryStore{tenants: make(map[scrm.TenantID]*memTenant)}
 }
@@ -37,11 +37,13 @@ type memTenant struct {
 	tags   map[string]Tag
 	rules  map[string]Rule
 
-	seq     int64                            // orders entries recorded at the same At
-	history map[scrm.CustomerID][]*memEntry  // ascending (At, seq)
-	owner   map[string]scrm.CustomerID       // entry ID → customer holding it
-	marks   map[scrm.CustomerID]*memCustomer // index, customer side
-	index   map[string]*memTagIndex          // index, tag side
+	seq     int64                               // orders entries recorded at the same At
+	history map[scrm.CustomerID][]*memEntry     // ascending (At, seq)
+	owner   map[string]scrm.CustomerID          // entry ID → customer holding it
+	marks   map[scrm.CustomerID]*memCustomer    // index, customer side
+	index   map[string]*memTagIndex             // index, tag side
+	merged  map[scrm.CustomerID]scrm.CustomerID // absorbed customer → the customer that absorbed it
+	keys    map[string]KeyRecord                // idempotency keys by KeyRecord.Key
 }
 
 type memEntry struct {
@@ -91,6 +93,8 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *memTenant {
 			owner:   make(map[string]scrm.CustomerID),
 			marks:   make(map[scrm.CustomerID]*memCustomer),
 			index:   make(map[string]*memTagIndex),
+			merged:  make(map[scrm.CustomerID]scrm.CustomerID),
+			keys:    make(map[string]KeyRecord),
 		}
 		s.tenants[t] = mt
 	}
@@ -261,9 +265,21 @@ func (s *memoryStore) Record(ctx context.Context, p RecordParams) error {
 	mt.mu.Lock()
 	defer mt.mu.Unlock()
 
+	// A customer absorbed meanwhile (this Record raced the merge) must not
+	// come back: its entries go to the survivor, whose index this Record
+	// knows nothing about.
+	survivor := mt.survivor(p.Customer)
+	redirected := survivor != p.Customer
+	p.Customer = survivor
 	hist := mt.history[p.Customer]
 	sorted := true
 	for _, a := range p.Absorbed {
+		if a == p.Customer {
+			continue // p.Customer was absorbed by a: a replayed merge after a newer one
+		}
+		if _, ok := mt.merged[a]; !ok {
+			mt.merged[a] = p.Customer // p.Customer is a root, so no cycle
+		}
 		moved := mt.history[a]
 		for _, e := range moved {
 			e.Customer = p.Customer
@@ -301,6 +317,9 @@ func (s *memoryStore) Record(ctx context.Context, p RecordParams) error {
 		mt.history[p.Customer] = hist
 	}
 
+	if redirected {
+		return nil
+	}
 	c := mt.marks[p.Customer]
 	if c != nil && p.Version < c.version {
 		return nil // a newer profile version was recorded first
@@ -321,6 +340,40 @@ func (s *memoryStore) Record(ctx context.Context, p RecordParams) error {
 	}
 	c.version, c.tags = p.Version, tags
 	return nil
+}
+
+// survivor follows the merges recorded for c to the customer that has not
+// been absorbed; merged never points at an absorbed customer when written,
+// so the chain ends.
+func (mt *memTenant) survivor(c scrm.CustomerID) scrm.CustomerID {
+	for {
+		into, ok := mt.merged[c]
+		if !ok {
+			return c
+		}
+		c = into
+	}
+}
+
+func (s *memoryStore) PutKey(ctx context.Context, k KeyRecord) (KeyRecord, error) {
+	const op = "tagging.MemoryStore.PutKey"
+	if err := begin(ctx, op, k.Tenant); err != nil {
+		return KeyRecord{}, err
+	}
+	if err := scrm.CheckID(op, "Key", k.Key); err != nil {
+		return KeyRecord{}, err
+	}
+	if err := scrm.CheckID(op, "Customer", string(k.Customer)); err != nil {
+		return KeyRecord{}, err
+	}
+	mt := s.tenant(k.Tenant, true)
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	if prior, ok := mt.keys[k.Key]; ok {
+		return prior, nil
+	}
+	mt.keys[k.Key] = k
+	return k, nil
 }
 
 func checkEntry(op string, i int, e HistoryEntry) error {

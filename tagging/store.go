@@ -88,6 +88,20 @@ type RecordParams struct {
 	Absorbed []scrm.CustomerID
 }
 
+// KeyRecord is what a Store keeps for an idempotency key of Apply or
+// Remove: the request that first used the key.
+type KeyRecord struct {
+	Tenant scrm.TenantID
+	// Key is the key in its namespace, "apply:<key>" or "remove:<key>" (a
+	// hash of that when longer than scrm.MaxIDLength).
+	Key string
+	// Customer is the request's customer (as named in the request, not
+	// the survivor of a later merge).
+	Customer scrm.CustomerID
+	// Fingerprint is the digest of the request's payload.
+	Fingerprint string
+}
+
 // ListHistoryParams are the inputs of Store.ListHistory.
 type ListHistoryParams struct {
 	Tenant   scrm.TenantID
@@ -169,10 +183,22 @@ type Store interface {
 	//     p.Customer, the customer's index entries become exactly p.Tags;
 	//     an older version (a concurrent writer recorded a newer profile
 	//     first) leaves the index alone.
+	// A customer named in the Absorbed of an earlier Record stays absorbed:
+	// a later Record for it (a write that raced the merge) appends its
+	// entries to the customer that absorbed it (following further merges)
+	// and leaves the index alone, as do its Absorbed moves.
 	// Invariant: a customer's index entries are the tags of the newest
-	// profile version recorded for it, and Count(tag) is the number of
-	// customers whose entries include tag.
+	// profile version recorded for it, an absorbed customer has none, and
+	// Count(tag) is the number of customers whose entries include tag.
 	Record(ctx context.Context, p RecordParams) error
+
+	// PutKey records an idempotency key for the tenant with the customer
+	// and fingerprint of k, unless the tenant has recorded k.Key before,
+	// and returns the record stored for the key: k itself, or the earlier
+	// record unchanged (the caller compares it with its request). Keys are
+	// unique per tenant whichever customer they were used for. Errors:
+	// ErrInvalid for a missing tenant, key or customer, nothing written.
+	PutKey(ctx context.Context, k KeyRecord) (KeyRecord, error)
 
 	// ListHistory returns a customer's history entries newest first (by At,
 	// then by the order they were recorded), optionally only those of one

@@ -79,6 +79,11 @@ func (e *env) testGeneral(t *testing.T) {
 		check(err)
 		_, err = s.Customers(cctx, tagging.ListCustomersParams{Tenant: t1, Tag: "vip"})
 		check(err)
+		_, err = s.PutKey(cctx, tagging.KeyRecord{Tenant: t1, Key: "apply:k", Customer: "c1", Fingerprint: "fp"})
+		check(err)
+		got, err := s.PutKey(e.ctx, tagging.KeyRecord{Tenant: t1, Key: "apply:k", Customer: "c2", Fingerprint: "fp2"})
+		require.NoError(t, err)
+		assert.Equal(t, scrm.CustomerID("c2"), got.Customer, "the cancelled PutKey wrote nothing")
 
 		d, err := s.Definitions(e.ctx, t1)
 		require.NoError(t, err)

@@ -286,6 +286,38 @@ func (e *env) testMerge(t *testing.T) {
 		assert.Len(t, e.history(t, s, t1, "c1"), 4)
 	})
 
+	t.Run("AbsorbedStaysAbsorbed", func(t *testing.T) {
+		s := e.newStore(t)
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c1", Version: 2, Tags: marks(e.t0, "vip"),
+			Absorbed: []scrm.CustomerID{"c2"}}))
+		// A write for c2 that raced the merge arrives after it: its entries
+		// go to c1, and c2 does not re-enter the index.
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c2", Version: 7, Tags: marks(e.t0, "vip", "高"),
+			Entries: []tagging.HistoryEntry{entry("late", "vip", tagging.ActionApplied, e.t0)}}))
+		assert.Equal(t, []string{"late"}, ids(e.history(t, s, t1, "c1")))
+		assert.Empty(t, e.history(t, s, t1, "c2"))
+		for tag, want := range map[string][]scrm.CustomerID{"vip": {"c1"}, "高": nil} {
+			n, err := s.Count(e.ctx, t1, tag)
+			require.NoError(t, err)
+			assert.Equal(t, len(want), n, tag)
+			assert.Equal(t, want, e.customers(t, s, t1, tag, 0), tag)
+		}
+		// Merges chain: once c1 is absorbed by c0, c2's writes reach c0.
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c0", Version: 1, Tags: marks(e.t0, "vip"),
+			Absorbed: []scrm.CustomerID{"c1"}}))
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c2", Version: 8, Tags: marks(e.t0, "x"),
+			Entries: []tagging.HistoryEntry{entry("later", "x", tagging.ActionApplied, e.t0.Add(time.Hour))}}))
+		assert.Equal(t, []string{"later", "late"}, ids(e.history(t, s, t1, "c0")))
+		assert.Empty(t, e.history(t, s, t1, "c1"))
+		assert.Equal(t, []scrm.CustomerID{"c0"}, e.customers(t, s, t1, "vip", 0))
+		n, err := s.Count(e.ctx, t1, "x")
+		require.NoError(t, err)
+		assert.Equal(t, 0, n)
+		// Another tenant's c2 is another customer.
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t2, Customer: "c2", Version: 1, Tags: marks(e.t0, "vip")}))
+		assert.Equal(t, []scrm.CustomerID{"c2"}, e.customers(t, s, t2, "vip", 0))
+	})
+
 	t.Run("Invalid", func(t *testing.T) {
 		s := e.newStore(t)
 		err := s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c1", Absorbed: []scrm.CustomerID{"c1"}})

@@ -11,7 +11,8 @@
 // The suite checks what tagging.Store's doc comments promise: definitions
 // with versions and a revision, referential checks, history that is
 // appended once per entry ID and moves on merges, an index that follows the
-// newest recorded profile version, paging, tenant isolation, cancelled
+// newest recorded profile version and never lists absorbed customers,
+// idempotency keys unique per tenant, paging, tenant isolation, cancelled
 // contexts, copies rather than aliases, and invariants under many
 // goroutines. Times are compared with a millisecond tolerance and
 // conditions by their JSON form, so stores that serialize both pass.
@@ -36,6 +37,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) tagging.Store) {
 	t.Run("History", e.testHistory)
 	t.Run("Index", e.testIndex)
 	t.Run("Merge", e.testMerge)
+	t.Run("Keys", e.testKeys)
 	t.Run("General", e.testGeneral)
 	t.Run("Concurrency", e.testConcurrency)
 }
