@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"bytes"
 	"encoding/json"
 )
 
@@ -33,7 +34,9 @@ type Condition struct {
 	// package doc; Value is the operand: a string, bool, number (any Go
 	// integer or float kind, json.Number, decimal.Decimal), time.Time,
 	// Duration or time.Duration, or a list ([]any, []string, or any other
-	// slice) of those, as the operator requires.
+	// slice) of those, as the operator requires. MarshalJSON writes
+	// decimals as JSON numbers and durations in their text form, so that
+	// every one of these decodes to an operand of the same meaning.
 	Attr  string `json:"attr,omitzero"`
 	Op    string `json:"op,omitzero"`
 	Value any    `json:"value,omitzero"`
@@ -69,11 +72,15 @@ func (c Condition) IsZero() bool {
 // Condition that cannot be encoded (a Value of an unsupported type, a
 // negative Duration) is described as such.
 func (c Condition) String() string {
-	b, err := json.Marshal(c)
+	b, err := c.MarshalJSON()
 	if err != nil {
 		return "<unencodable condition: " + err.Error() + ">"
 	}
-	return string(b)
+	// Escape as json.Marshal would, without its second MarshalJSON wrapper
+	// around errors.
+	var buf bytes.Buffer
+	json.HTMLEscape(&buf, b)
+	return buf.String()
 }
 
 // Cmp is a numeric comparison of an event count or sum: every bound that is

@@ -91,6 +91,28 @@ func FuzzConditionJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// Conditions built in Go with operands that encoding/json alone would
+	// not write in the condition language: decimals and time.Durations.
+	dec := decimal.RequireFromString
+	for _, c := range []rule.Condition{
+		rule.Attr("n").Eq(dec("5")),
+		rule.Attr("dec").Ne(dec("99.990")),
+		rule.Attr("num").Contains(dec("18")),
+		rule.Attr("n").In(dec("5"), dec("6.5")),
+		{Attr: "mixed", Op: "nin", Value: []any{dec("2"), 3, json.Number("4.0")}},
+		{Attr: "f", Op: "between", Value: [2]decimal.Decimal{dec("2.5"), dec("2.5")}},
+		{Attr: "big", Op: "gt", Value: decimal.New(123, 25)},
+		{Attr: "at", Op: "within", Value: 30 * 24 * time.Hour},
+		{Attr: "at", Op: "olderThan", Value: 90 * time.Minute},
+		{Attr: "bday", Op: "birthdayWithin", Value: time.Duration(0)},
+		rule.Any(rule.Not(rule.Condition{Attr: "md", Op: "birthdayWithin", Value: 14 * 24 * time.Hour}), rule.Attr("dec").Lte(dec("100"))),
+	} {
+		b, err := json.Marshal(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	envs := fuzzEnvs()
 	schema := &rule.CompileOptions{Location: time.UTC, Schema: map[string]rule.Type{
 		"city": rule.String, "n": rule.Number, "dec": rule.Number, "ok": rule.Bool,
