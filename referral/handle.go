@@ -83,7 +83,8 @@ type Qualification struct {
 // On scrm.EventMessageReplied whose "text" property, without surrounding
 // white space, is the Keyword of a lucky draw running now, it draws for
 // the customer (see Draw) with the event's ID as the idempotency key, so a
-// redelivered reply draws once. A refused draw (daily limit, sold out,
+// redelivered reply draws once: it replays the draw, and finishes it, on
+// the lottery it was made in, even after that lottery ended. A refused draw (daily limit, sold out,
 // entry cost not paid, ...) is published as EventDrawRefused and is not an
 // error of Handle; errors that may pass (ErrUnavailable), and a failed
 // prize grant, are returned, so that the event is delivered again. Keyword entries need no binding: any

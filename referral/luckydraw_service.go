@@ -112,12 +112,11 @@ func (s *Service) Draw(ctx context.Context, req DrawRequest) (DrawResult, error)
 	if err := scrm.CheckID(op, "IdempotencyKey", req.IdempotencyKey); err != nil {
 		return DrawResult{}, err
 	}
-	return s.draw(ctx, op, req)
+	return s.draw(ctx, op, req, s.opts.Clock.Now())
 }
 
-// draw runs a validated request.
-func (s *Service) draw(ctx context.Context, op string, req DrawRequest) (DrawResult, error) {
-	now := s.opts.Clock.Now()
+// draw runs a validated request at now.
+func (s *Service) draw(ctx context.Context, op string, req DrawRequest, now time.Time) (DrawResult, error) {
 	d, created, err := s.store.EnterLottery(ctx, EnterLotteryParams{
 		Tenant: req.Tenant, Lottery: req.Lottery, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey,
 		ID: key("lottery", req.Lottery, req.IdempotencyKey), Day: s.days.of(now, s.opts.LocationOf(req.Tenant)),
@@ -357,19 +356,40 @@ func (s *Service) sweepDraws(ctx context.Context, op string, tenant scrm.TenantI
 // Handle goes on. Errors that may pass (ErrUnavailable), and the failed
 // grant or event of a draw that was made, are returned, so that the event
 // is delivered again: the redelivery replays the draw and finishes it.
+//
+// A redelivery replays the draw on the lottery it was made in, found by
+// its key, not on the lottery running at redelivery: by then that lottery
+// may have ended, and another with the same keyword begun, whose draw
+// under the same key would be refused as a conflict. The replay is not
+// checked against the window (see Store.EnterLottery).
 func (s *Service) enterByKeyword(ctx context.Context, op string, e scrm.Event) error {
 	text := strings.TrimSpace(e.Prop("text"))
 	if text == "" || len(text) > maxKeyword {
 		return nil
 	}
-	l, err := s.store.FindLottery(ctx, e.Tenant, text, s.opts.Clock.Now())
-	if is(err, scrm.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	lottery := ""
+	prev, err := s.store.GetLotteryDraw(ctx, e.Tenant, e.ID)
+	switch {
+	case err == nil:
+		lottery = prev.Lottery
+	case !is(err, scrm.ErrNotFound):
 		return scrm.Wrap(nil, op, err)
 	}
-	d, err := s.draw(ctx, op, DrawRequest{Tenant: e.Tenant, Customer: e.Customer, Lottery: l.ID, IdempotencyKey: e.ID})
+	// One reading of the clock for finding the lottery and drawing in it,
+	// so that a reply at the changeover of two lotteries with the keyword
+	// is not refused as outside the window of the one it found.
+	now := s.opts.Clock.Now()
+	if lottery == "" {
+		l, err := s.store.FindLottery(ctx, e.Tenant, text, now)
+		if is(err, scrm.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return scrm.Wrap(nil, op, err)
+		}
+		lottery = l.ID
+	}
+	d, err := s.draw(ctx, op, DrawRequest{Tenant: e.Tenant, Customer: e.Customer, Lottery: lottery, IdempotencyKey: e.ID}, now)
 	switch {
 	case err == nil:
 		return nil
@@ -383,8 +403,8 @@ func (s *Service) enterByKeyword(ctx context.Context, op string, e scrm.Event) e
 	if reason == "" {
 		reason = scrm.CodeOf(err).Error()
 	}
-	return s.publish(ctx, scrm.Event{ID: key(EventDrawRefused, l.ID, e.ID), Tenant: e.Tenant, Customer: e.Customer,
-		Type: EventDrawRefused, Time: e.Time, Props: map[string]any{"lottery": l.ID, "reason": reason, "event": e.ID}})
+	return s.publish(ctx, scrm.Event{ID: key(EventDrawRefused, lottery, e.ID), Tenant: e.Tenant, Customer: e.Customer,
+		Type: EventDrawRefused, Time: e.Time, Props: map[string]any{"lottery": lottery, "reason": reason, "event": e.ID}})
 }
 
 func drawnEvent(d DrawResult) scrm.Event {

@@ -345,6 +345,15 @@ func (lk *memLucky) draw(key string) *memDraw {
 	return d
 }
 
+func (s *memoryStore) GetLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string) (DrawResult, error) {
+	var d DrawResult
+	err := s.withDraw(ctx, "referral.MemoryStore.GetLotteryDraw", tenant, key, func(_ *memLucky, md *memDraw) error {
+		d = md.result()
+		return nil
+	})
+	return d, err
+}
+
 func (s *memoryStore) SettleLotteryDraw(ctx context.Context, p SettleLotteryDrawParams) (time.Time, bool, error) {
 	const op = "referral.MemoryStore.SettleLotteryDraw"
 	mt, lk, err := s.luckyOf(ctx, op, p.Tenant)

@@ -298,6 +298,13 @@ type Store interface {
 	// The methods below find a draw by its idempotency key, which is unique
 	// within a tenant.
 
+	// GetLotteryDraw returns the tenant's draw with key, of whichever
+	// lottery, pending or settled, as EnterLottery would replay it; Handle
+	// uses it to replay a redelivered keyword reply on the lottery it drew
+	// in, which need not be the one running now. It is a point lookup,
+	// made for every keyword reply. Errors: ErrNotFound (also for a
+	// cancelled draw).
+	GetLotteryDraw(ctx context.Context, tenant scrm.TenantID, key string) (DrawResult, error)
 	// SettleLotteryDraw moves a DrawPending draw to DrawSettled with
 	// SettledAt p.At and, when it won a prize, claims its grant for the
 	// caller until p.GrantUntil (claimed true); a settled draw is left as
