@@ -84,15 +84,21 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) ([]Coupon, error)
 	if len(req.Source) > scrm.MaxIDLength {
 		return nil, scrm.Invalid(op, "Source", "longer than %d bytes", scrm.MaxIDLength)
 	}
-	return s.issue(ctx, op, req)
+	return s.issue(ctx, op, req, "")
 }
 
-func (s *Service) issue(ctx context.Context, op string, req IssueRequest) ([]Coupon, error) {
+// issue issues req's coupons, recording fp as the idempotency fingerprint;
+// "" means req's own (Issue's), so that a replay of one kind of request is
+// never taken for another.
+func (s *Service) issue(ctx context.Context, op string, req IssueRequest, fp string) ([]Coupon, error) {
 	req = req.normalized()
+	if fp == "" {
+		fp = req.fingerprint()
+	}
 	_, cs, err := s.claim(ctx, claimArgs{
 		op: op, tenant: req.Tenant, customer: req.Customer, template: req.Template,
 		key: req.IdempotencyKey, count: req.Count, source: req.Source, audience: req.CheckAudience,
-		fingerprint: req.fingerprint(),
+		fingerprint: fp,
 	})
 	return cs, err
 }
@@ -106,15 +112,18 @@ func (r IssueRequest) normalized() IssueRequest {
 	return r
 }
 
+// fingerprint is the idempotency fingerprint of a normalized Issue.
 func (r IssueRequest) fingerprint() string {
 	return fingerprint("issue", string(r.Tenant), string(r.Customer), r.Template, itoa(r.Count), r.Source, strconv.FormatBool(r.CheckAudience))
 }
 
 // Grant implements scrm.Rewarder for rewards of kind "coupon": it issues
 // Reward.Count coupons (0 means 1) of Reward.Template, with the grant's
-// IdempotencyKey and Source, so a grant happens at most once. Errors are
-// Issue's (ErrInvalid for a Source longer than scrm.MaxIDLength); ErrInvalid
-// for another kind or a missing template.
+// IdempotencyKey and Source, so a grant happens at most once: a replay with
+// the same Reward and Source returns nil, one with another (any field of the
+// Reward, the Note included) ErrConflict, as does a key used by Issue.
+// Errors are Issue's (ErrInvalid for a Source longer than scrm.MaxIDLength);
+// ErrInvalid for another kind or a missing template.
 func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 	const op = "coupon.Grant"
 	if err := g.Validate(); err != nil {
@@ -137,8 +146,17 @@ func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 		src = "grant"
 	}
 	_, err := s.issue(ctx, op, IssueRequest{Tenant: g.Tenant, Customer: g.Customer, Template: g.Reward.Template,
-		IdempotencyKey: g.IdempotencyKey, Count: g.Reward.Count, Source: src})
+		IdempotencyKey: g.IdempotencyKey, Count: g.Reward.Count, Source: src}, grantFingerprint(g, src))
 	return err
+}
+
+// grantFingerprint is the idempotency fingerprint of a Grant: the whole
+// Reward (Count defaulted, Amount by value) and the defaulted Source, under
+// its own operation name so that an Issue with the same key conflicts.
+func grantFingerprint(g scrm.Grant, src string) string {
+	r := g.Reward
+	return fingerprint("grant", string(g.Tenant), string(g.Customer), string(r.Kind),
+		strconv.FormatInt(r.Points, 10), r.Amount.String(), r.Template, itoa(max(r.Count, 1)), r.Note, src)
 }
 
 type claimArgs struct {
@@ -201,9 +219,10 @@ func (s *Service) claim(ctx context.Context, a claimArgs) (one Coupon, all []Cou
 	}
 	p := ClaimParams{Tenant: a.tenant, Template: a.template, Customer: a.customer, Coupons: cs,
 		Claimed: a.claimed, IdempotencyKey: a.key, Fingerprint: a.fingerprint, Code: a.code}
-	if tm.t.PerCustomerPerDay > 0 {
-		p.DayStart, p.DayEnd = localDay(now, loc)
-	}
+	// Always, not only when the template read has a per-day limit: the
+	// store enforces the limits stored when it inserts, which may have
+	// gained one since.
+	p.DayStart, p.DayEnd = localDay(now, loc)
 	res, err := s.store.Claim(ctx, p)
 	if err != nil {
 		return Coupon{}, nil, scrm.Wrap(nil, a.op, err)
@@ -364,7 +383,7 @@ func (s *Service) issueOne(ctx context.Context, op string, req IssueRequest) ([]
 	} else if !errors.Is(err, scrm.ErrNotFound) {
 		return nil, false, scrm.Wrap(nil, op, err)
 	}
-	cs, err := s.issue(ctx, op, req)
+	cs, err := s.issue(ctx, op, req, "")
 	return cs, false, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -121,10 +122,15 @@ func ParseCode(s string) (string, error) {
 		return "", scrm.Invalid(op, "Code", "too long")
 	}
 	n := normalizeCode(s)
-	for i := 0; i < len(n); i++ {
-		if codeIndex(n[i]) < 0 {
-			return "", scrm.Invalid(op, "Code", "character %q is not used in codes", rune(n[i]))
+	for i := 0; i < len(n); {
+		if codeIndex(n[i]) >= 0 {
+			i++
+			continue
 		}
+		// Name the character typed, not the first byte of its UTF-8
+		// encoding (a full-width letter, an ideographic space).
+		r, _ := utf8.DecodeRuneInString(n[i:])
+		return "", scrm.Invalid(op, "Code", "character %q is not used in codes", r)
 	}
 	if len(n) != CodeLength {
 		return "", scrm.Invalid(op, "Code", "want %d characters, got %d", CodeLength, len(n))

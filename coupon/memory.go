@@ -433,6 +433,11 @@ func (mt *memTenant) claim(op string, p ClaimParams, rec *claimRecord, res *Clai
 			}
 		}
 	}
+	if p.Claimed && t.Price.IsPositive() && (code == nil || code.Shared) {
+		// Priced since the Service checked: only a single-use code proves
+		// a purchase.
+		return scrm.Errorf(scrm.ErrForbidden, op, "template %q is a paid voucher (%s): claiming it needs a single-use code", t.ID, t.Price.StringFixed(2))
+	}
 	// Hash each ID once; remember whether its slot is taken, for set. A
 	// slot shared with an earlier coupon of this claim counts as taken.
 	var idh [maxShardedClaim]uint64

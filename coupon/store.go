@@ -61,6 +61,12 @@ type Store interface {
 	// replay of the first claim's key returns its coupon). Concurrent
 	// claims of one customer with one shared code insert exactly one.
 	//
+	// A paid template (stored Price positive now) is claimed only with
+	// proof of payment: when params.Claimed and params.Code is empty or a
+	// shared code, Claim returns ErrForbidden and writes nothing, so a
+	// template priced while a claim is in flight is not given away. Issues
+	// (!params.Claimed) are not affected: they follow a sale.
+	//
 	// Other errors: ErrNotFound when the template does not exist; ErrConflict
 	// when a coupon ID exists; ErrInvalid for coupons that do not match the
 	// params' tenant, template and customer, or no coupons.

@@ -48,6 +48,32 @@ func testCodes(t *testing.T, h harness) {
 		}
 	})
 
+	t.Run("PaidNeedsProofOfPayment", func(t *testing.T) {
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "v")
+		tp.Price = scrm.Yuan("9.90")
+		putTemplate(t, s, tp)
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{
+			{Tenant: tenant, Code: "ONCE", Template: "v"}, {Tenant: tenant, Code: "MANY", Template: "v", Shared: true}}))
+
+		_, err := s.Claim(ctx, claimParams(tenant, "v", "u1", "k1", newCoupon(tenant, "v", "u1", "a")))
+		assert.ErrorIs(t, err, scrm.ErrForbidden, "claimed without a code")
+		p := claimParams(tenant, "v", "u1", "k2", newCoupon(tenant, "v", "u1", "b"))
+		p.Code = "MANY"
+		_, err = s.Claim(ctx, p)
+		assert.ErrorIs(t, err, scrm.ErrForbidden, "a shared code proves no purchase")
+		assert.Equal(t, int64(0), stats(t, s, tenant, "v").Issued)
+
+		p = claimParams(tenant, "v", "u1", "k3", newCoupon(tenant, "v", "u1", "c"))
+		p.Code = "ONCE"
+		_, err = s.Claim(ctx, p)
+		require.NoError(t, err, "a single-use code is sold")
+		sys := claimParams(tenant, "v", "u1", "k4", newCoupon(tenant, "v", "u1", "d"))
+		sys.Claimed = false
+		_, err = s.Claim(ctx, sys)
+		require.NoError(t, err, "an issue follows a sale")
+	})
+
 	t.Run("ClaimWithCodes", func(t *testing.T) {
 		s := h.newStore(t)
 		putTemplate(t, s, cashTemplate(tenant, "c"))
