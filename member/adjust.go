@@ -65,6 +65,9 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (EarnResult, er
 		if req.Growth < 0 && e.a.Growth < -req.Growth {
 			return scrm.Errorf(scrm.ErrExhausted, op, "cannot remove %d growth: %d held", -req.Growth, e.a.Growth)
 		}
+		if err := checkRoom(op, e.a, "Points", req.Points, "Growth", req.Growth); err != nil {
+			return err
+		}
 		ent := e.entry(EntryAdjust)
 		ent.Note, ent.Operator = req.Reason, req.Operator
 		if req.Points > 0 {
@@ -133,6 +136,14 @@ func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 
 // grantStep is Grant's step, on the engine's grant arguments.
 func grantStep(e *engine) error {
+	const op = "member.Grant"
+	if e.grant.kind == scrm.RewardPoints {
+		if err := checkRoom(op, e.a, "Reward.Points", e.grant.points, "", 0); err != nil {
+			return err
+		}
+	} else if err := checkRoom(op, e.a, "", 0, "Reward.Points", e.grant.points); err != nil {
+		return err
+	}
 	ent := e.entry(EntryGrant)
 	ent.Note = e.grant.source
 	if e.grant.kind == scrm.RewardPoints {
@@ -217,6 +228,9 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (EarnResult, er
 	out, replayed, err := s.update(ctx, op, UpdateParams{
 		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp,
 	}, func(e *engine) error {
+		if err := checkRoom(op, e.a, "Lots", total, "Growth", req.Growth); err != nil {
+			return err
+		}
 		ent := e.entry(EntryImport)
 		ent.Note = req.Note
 		for _, l := range req.Lots {

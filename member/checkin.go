@@ -633,7 +633,7 @@ func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spe
 		ent := e.entry(EntryRefund)
 		ent.Note = "checkin.makeup refund"
 		for _, m := range moves {
-			credit(e.a, ent, -m.Points, m.Expiry, e.now.UnixNano(), m.Lot)
+			ent.Forfeited += creditReturn(e.a, ent, -m.Points, m.Expiry, e.now.UnixNano(), m.Lot)
 		}
 		return nil
 	})

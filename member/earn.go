@@ -142,6 +142,9 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, fen int64, it
 	if points > maxPoints || growth > maxPoints {
 		return scrm.Invalid("member.Earn", "Amount", "%s earns more points or growth than an account can hold", amount)
 	}
+	if err := checkRoom("member.Earn", e.a, "Amount", points, "Amount", growth); err != nil {
+		return err
+	}
 	ent := e.entry(EntryEarn)
 	ent.OrderID = orderID
 	exp := e.c.expiry(at)

@@ -108,6 +108,11 @@ func (s *Service) earnEvent(ctx context.Context, ev scrm.Event) (EarnResult, err
 		capped := r.Points <= 0 ||
 			(r.Limit > 0 && u.Total >= r.Limit) ||
 			(r.PerDay > 0 && day == u.Day && u.Today >= r.PerDay)
+		if !capped {
+			if err := checkRoom(op, e.a, "Points", r.Points, "", 0); err != nil {
+				return err
+			}
+		}
 		ent := e.entry(EntryEarn)
 		ent.Note = "event:" + r.Type
 		if capped {

@@ -45,10 +45,12 @@ type Entry struct {
 	// Lots are the changes of the lots, in the order they were made.
 	Lots []LotMove `json:"lots,omitzero"`
 	// Forgiven is the part of a clawback the balance could not cover and
-	// the TakeRemaining policy wrote off.
+	// the TakeRemaining policy wrote off (or, under AllowNegative, that
+	// would have taken Debt past the bound an account holds).
 	Forgiven int64 `json:"forgiven,omitzero"`
 	// Forfeited is the part of a refund's returned points whose lot had
-	// expired: they are not returned.
+	// expired, or that would have taken the account past the bound it
+	// holds: they are not returned.
 	Forfeited int64 `json:"forfeited,omitzero"`
 
 	// Key is the idempotency key of the request that wrote the entry

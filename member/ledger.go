@@ -2,6 +2,7 @@ package member
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -17,7 +18,8 @@ import (
 // has its expiry.
 type Lot struct {
 	ID int64 `json:"id"`
-	// Points is everything ever credited to the lot.
+	// Points is everything ever credited to the lot, saturating at
+	// math.MaxInt64.
 	Points int64 `json:"points"`
 	// Remaining is what is neither spent nor expired, held points included.
 	Remaining int64 `json:"remaining"`
@@ -318,13 +320,50 @@ func credit(a *AccountState, e *Entry, points int64, exp, earned int64, preferID
 		i = a.insertLot(Lot{ID: id, Earned: earned, Expiry: exp})
 	}
 	l := &a.Lots[i]
-	l.Points += points
+	l.Points = min(l.Points, math.MaxInt64-points) + points // saturates: a lifetime total
 	l.Remaining += points
 	if earned < l.Earned {
 		l.Earned = earned
 	}
 	e.Lots = append(e.Lots, LotMove{Lot: l.ID, Points: points, Expiry: l.Expiry})
 	return l.ID
+}
+
+// lotPoints returns the points in a's lots, held ones included.
+func (a *AccountState) lotPoints() int64 {
+	var n int64
+	for i := range a.Lots {
+		n += a.Lots[i].Remaining
+	}
+	return n
+}
+
+// lotsOver returns how far crediting points (after repaying Debt) would
+// take a's lots past maxBalancePoints; 0 when they fit.
+func (a *AccountState) lotsOver(points int64) int64 {
+	return max(points-a.Debt-(maxBalancePoints-a.lotPoints()), 0)
+}
+
+// checkRoom refuses new points and growth that would take the account past
+// maxBalancePoints: ErrInvalid on pointsField or growthField. Run it before
+// anything is written.
+func checkRoom(op string, a *AccountState, pointsField string, points int64, growthField string, growth int64) error {
+	if points > 0 && a.lotsOver(points) > 0 {
+		return scrm.Invalid(op, pointsField, "%d points would take the account past the %d it can hold", points, maxBalancePoints)
+	}
+	if growth > 0 && growth > maxBalancePoints-a.Growth {
+		return scrm.Invalid(op, growthField, "%d growth would take the account past the %d it can hold", growth, maxBalancePoints)
+	}
+	return nil
+}
+
+// creditReturn credits points a refund returns, as credit does, except the
+// part that would take the lots past maxBalancePoints, which it forfeits
+// and returns (see maxBalancePoints).
+func creditReturn(a *AccountState, e *Entry, points int64, exp, earned int64, preferID int64) (forfeited int64) {
+	forfeited = min(a.lotsOver(points), max(points, 0))
+	credit(a, e, points-forfeited, exp, earned, preferID)
+	return forfeited
 }
 
 // spend takes points from the free points of the lots in spending order,

@@ -120,8 +120,8 @@ func (s *Service) PutCatalogItem(ctx context.Context, item CatalogItem) (Catalog
 	if err := item.Validate(); err != nil {
 		return CatalogItem{}, err
 	}
-	if s.rewarder == scrm.Rewarder(s) && item.Reward.Kind != scrm.RewardPoints && item.Reward.Kind != scrm.RewardGrowth {
-		return CatalogItem{}, scrm.Invalid(op, "Reward.Kind", "kind %q needs Options.Rewarder (the service itself holds only points and growth)", item.Reward.Kind)
+	if s.rewarder == scrm.Rewarder(s) && !s.holds(item.Reward.Kind) {
+		return CatalogItem{}, scrm.Invalid(op, "Reward.Kind", "kind %q needs Options.Rewarder (the service itself holds only %q, %q and %q)", item.Reward.Kind, scrm.RewardPoints, scrm.RewardGrowth, scrm.RewardStoredValue)
 	}
 	if len(item.Tiers) > 0 {
 		c, err := s.program(ctx, op, item.Tenant)
@@ -427,8 +427,9 @@ func (e *engine) refundExchange(x *ExchangeRecord) {
 		case m.Expiry != 0 && m.Expiry <= now:
 			forfeited += t
 		default:
-			credit(e.a, ent, t, m.Expiry, now, m.Lot)
-			returned += t
+			f := creditReturn(e.a, ent, t, m.Expiry, now, m.Lot)
+			forfeited += f
+			returned += t - f
 		}
 	}
 	ent.Forfeited = forfeited

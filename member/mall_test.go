@@ -270,7 +270,7 @@ func TestPutCatalogItem(t *testing.T) {
 	_, err = f.svc.CatalogItem(ctx, tenant, "vip")
 	assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written on error")
 
-	// Without a Rewarder the service holds only points and growth.
+	// Without a Rewarder the service holds only points, growth and stored value.
 	own := member.New(nil, nil, nil)
 	_, err = own.PutCatalogItem(ctx, coffee())
 	require.ErrorIs(t, err, scrm.ErrInvalid)

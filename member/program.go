@@ -425,8 +425,28 @@ func (p Program) validate() error {
 	return nil
 }
 
-// maxPoints bounds single amounts of points so sums never overflow.
+// maxPoints bounds single amounts of points (and of growth) so sums never
+// overflow.
 const maxPoints = int64(1) << 50
+
+// maxBalancePoints bounds what an account holds: the points in its lots
+// (held ones included), its Debt and its growth value, and so every
+// month of a Rolling window (which never holds more than the account).
+// Single amounts stay below maxPoints, so each sum the package computes
+// (a balance plus one amount, lots minus Debt) stays far from
+// math.MaxInt64. The rule:
+//   - New points and growth (Earn, Grant, Adjust, Import, event rules)
+//     that would take an account past it are refused with ErrInvalid,
+//     before anything is written (see checkRoom).
+//   - Points a refund returns restore what was spent, so they pass it only
+//     when new points filled the account to the bound in between; the part
+//     past it is forfeited, as points returned to an expired lot are (see
+//     creditReturn).
+//   - Debt a clawback would take past it is forgiven.
+//
+// Lot.Points, the lifetime total credited to a lot, is not a balance: it
+// saturates at math.MaxInt64 instead.
+const maxBalancePoints = int64(1) << 62
 
 func checkRate(op, field string, d decimal.Decimal) error {
 	if d.IsNegative() {

@@ -135,7 +135,7 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 			if m.Expiry != 0 && m.Expiry <= e.now.UnixNano() {
 				ent.Forfeited += t
 			} else {
-				credit(e.a, ent, t, m.Expiry, e.now.UnixNano(), m.Lot)
+				ent.Forfeited += creditReturn(e.a, ent, t, m.Expiry, e.now.UnixNano(), m.Lot)
 			}
 			m.Points += t
 			left -= t
@@ -156,9 +156,11 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 			took := spend(e.a, ent, min(pc, max(e.a.Points(), 0)), o.Lot)
 			if short := pc - took; short > 0 {
 				if e.c.debt() == AllowNegative {
-					e.a.Debt += short
-					ent.Debt += short
-					ent.Points -= short
+					owed := min(short, maxBalancePoints-e.a.Debt) // see maxBalancePoints
+					e.a.Debt += owed
+					ent.Debt += owed
+					ent.Points -= owed
+					ent.Forgiven = short - owed
 				} else {
 					ent.Forgiven = short
 				}

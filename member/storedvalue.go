@@ -235,6 +235,7 @@ func (s *Service) TopUp(ctx context.Context, req TopUpRequest) (TopUpResult, err
 		now := s.clock.Now()
 		ent := valueEntry(tx, ValueTopUp, now, req.IdempotencyKey)
 		ent.Principal, ent.Bonus, ent.BonusPoints, ent.Note = amount, bonus, points, req.Note
+		a.settle()
 		a.Principal += amount
 		a.Bonus += bonus
 		a.Cycle.PrincipalIn += amount
@@ -412,8 +413,8 @@ func drawSplit(amount int64, a *ValueAccount, order PayOrder) (p, b int64) {
 		return amount, 0
 	}
 	b = mulDivRound(amount, bonus, principal+bonus)
-	c := &a.Cycle
-	if lo, hi, ok := cycleShare(c.PrincipalUsed+c.BonusUsed+amount, *c); ok {
+	c := a.Cycle.open()
+	if lo, hi, ok := cycleShare(c.PrincipalUsed+c.BonusUsed+amount, c); ok {
 		b = min(max(b, lo-c.BonusUsed), hi-c.BonusUsed)
 	}
 	// The balances bound the split whatever the band asks.
@@ -519,19 +520,25 @@ func (s *Service) RefundPayment(ctx context.Context, req RefundPaymentRequest) (
 		if a.Principal+a.Bonus+amount > maxBalanceFen {
 			return scrm.Invalid(op, "Amount", "the balance would exceed %s", scrm.FromFen(maxBalanceFen))
 		}
+		if c := &a.Cycle; pay.Cycle == a.Withdrawals && c.PrincipalUsed+c.BonusUsed-amount < c.SettledPrincipal+c.SettledBonus {
+			// The refund reaches into the settled use: a payment from
+			// before is undone, so the whole cycle counts again.
+			c.SettledPrincipal, c.SettledBonus = 0, 0
+		}
 		refunded := pay.Refunded + amount
 		b := refundSplit(amount, pay, a, s.opts.StoredValuePay)
 		p := amount - b
 		pay.Refunded, pay.RefundedPrincipal, pay.RefundedBonus = refunded, pay.RefundedPrincipal+p, pay.RefundedBonus+b
-		a.Principal += p
-		a.Bonus += b
 		if pay.Cycle == a.Withdrawals {
 			a.Cycle.PrincipalUsed -= p
 			a.Cycle.BonusUsed -= b
 		} else {
+			a.settle()
 			a.Cycle.PrincipalIn += p
 			a.Cycle.BonusIn += b
 		}
+		a.Principal += p
+		a.Bonus += b
 		now := s.clock.Now()
 		ent := valueEntry(tx, ValueRefund, now, req.IdempotencyKey)
 		ent.Principal, ent.Bonus, ent.OrderID = p, b, req.OrderID
@@ -553,9 +560,9 @@ func refundSplit(amount int64, pay *ValuePayment, a *ValueAccount, order PayOrde
 	if pay.Cycle != a.Withdrawals {
 		return b // new value for the cycle: nothing to keep in proportion
 	}
-	c := &a.Cycle
+	c := a.Cycle.open()
 	if order != PayBonusLast {
-		if lo, hi, ok := cycleShare(c.PrincipalUsed+c.BonusUsed-amount, *c); ok {
+		if lo, hi, ok := cycleShare(c.PrincipalUsed+c.BonusUsed-amount, c); ok {
 			b = min(max(b, c.BonusUsed-hi), c.BonusUsed-lo)
 		}
 	}
@@ -604,8 +611,23 @@ type WithdrawResult struct {
 // of bonus (the fair 1/11) gets the remaining ¥200 principal back; one who
 // drew more bonus than 1/11 of what they spent gets that excess deducted.
 // Proportional payments and refunds from a single top-up never create an
-// excess, and bonus-last payments never do. Both balances end at zero; the
-// account stays open for new top-ups, which start a new cycle.
+// excess, and neither do bonus-last payments from a single top-up. Bonus-
+// last payments across top-ups can: when the principal runs out while bonus
+// is left, the bonus then drawn counts against the cycle's share, and a
+// later top-up of principal without bonus can leave a small excess (known
+// limit; tracking bonus drawn beyond share only while principal remained
+// would remove it). Both balances end at zero; the account stays open for
+// new top-ups, which start a new cycle.
+//
+// Nor is bonus drawn until both balances ran out: a cycle that ran them
+// down to zero used all that went in, so exactly its share of bonus, and
+// value credited then settles that use; the counters above are then those
+// of the cycle's open part (see ValueCycle.SettledBonus). So a customer who
+// topped up ¥300 (+¥30), paid ¥330 and then topped up ¥200 gets the ¥200
+// back in full. A refund that undoes settled use (one of the earlier
+// payments, beyond what was paid since) reopens it: the whole cycle counts
+// again, so refunding the ¥300 of principal spent cannot leave the ¥30 of
+// bonus used for free.
 //
 // Errors: ErrNotFound when the customer has no stored-value account;
 // ErrExhausted when both balances are already zero; ErrConflict for a
@@ -628,7 +650,7 @@ func (s *Service) Withdraw(ctx context.Context, req WithdrawRequest) (WithdrawRe
 		if a.Principal == 0 && a.Bonus == 0 {
 			return scrm.Errorf(scrm.ErrExhausted, op, "nothing to withdraw")
 		}
-		kept := min(a.Principal, withdrawExcess(a.Cycle))
+		kept := min(a.Principal, withdrawExcess(a.Cycle.open()))
 		paid := a.Principal - kept
 		now := s.clock.Now()
 		ent := valueEntry(tx, ValueWithdraw, now, req.IdempotencyKey)
@@ -651,6 +673,25 @@ func (s *Service) Withdraw(ctx context.Context, req WithdrawRequest) (WithdrawRe
 		r.Paid, r.Kept, r.Forfeited = fenDec(e.Paid), fenDec(e.Kept), fenDec(e.Forfeited)
 	}
 	return r, nil
+}
+
+// settle marks everything a's cycle used as settled when value is about to
+// be credited while both balances are zero (see ValueCycle.SettledBonus).
+// Call it before the credit.
+func (a *ValueAccount) settle() {
+	if c := &a.Cycle; a.Principal == 0 && a.Bonus == 0 {
+		// Both balances are zero, so the cycle used all that went in.
+		c.SettledPrincipal, c.SettledBonus = c.PrincipalIn, c.BonusIn
+	}
+}
+
+// open returns the part of cycle c not settled, which payments keep in
+// proportion and Withdraw charges for.
+func (c ValueCycle) open() ValueCycle {
+	return ValueCycle{
+		PrincipalIn: c.PrincipalIn - c.SettledPrincipal, BonusIn: c.BonusIn - c.SettledBonus,
+		PrincipalUsed: c.PrincipalUsed - c.SettledPrincipal, BonusUsed: c.BonusUsed - c.SettledBonus,
+	}
 }
 
 // withdrawExcess is the bonus used beyond its fair share in a cycle (see
@@ -721,6 +762,7 @@ func (s *Service) grantStoredValue(ctx context.Context, g scrm.Grant) error {
 		now := s.clock.Now()
 		ent := valueEntry(tx, ValueGrant, now, g.IdempotencyKey)
 		ent.Bonus, ent.Note = amount, g.Source
+		a.settle()
 		a.Bonus += amount
 		a.Cycle.BonusIn += amount
 		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)
