@@ -589,6 +589,12 @@ func (s *Service) spendMakeUp(ctx context.Context, req MakeUpRequest, date int32
 		spend(e.a, ent, cost, 0)
 		return nil
 	}
+	// An attempt found charged but not recorded is returned only once the
+	// next attempt is charged: another request with the key may be
+	// recording the make-up on that charge right now, and must not be left
+	// with a make-up nobody paid for should the next charge fail.
+	var prev Outcome
+	prevG := -1
 	for g := range maxMakeUpAttempts {
 		spent, replayed, err := s.update(ctx, op, UpdateParams{Tenant: req.Tenant, Customer: req.Customer,
 			IdempotencyKey: makeUpKey("checkin.makeup", req.IdempotencyKey, g), Fingerprint: fp}, step)
@@ -597,6 +603,12 @@ func (s *Service) spendMakeUp(ctx context.Context, req MakeUpRequest, date int32
 		}
 		// An error with entries is an effect that failed after the spend
 		// was saved: the spend stands.
+		if prevG >= 0 {
+			if err := s.returnMakeUpPoints(ctx, req, prev, prevG); err != nil {
+				return Outcome{}, 0, false, err
+			}
+			prevG = -1
+		}
 		if !replayed {
 			return spent, g, false, nil
 		}
@@ -607,9 +619,7 @@ func (s *Service) spendMakeUp(ctx context.Context, req MakeUpRequest, date int32
 		if len(recs) > 0 && recs[0].MakeUp && recs[0].Key == req.IdempotencyKey {
 			return spent, g, true, nil
 		}
-		if err := s.returnMakeUpPoints(ctx, req, spent, g); err != nil {
-			return Outcome{}, 0, false, err
-		}
+		prev, prevG = spent, g
 	}
 	return Outcome{}, 0, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey",
 		Msg: "make-up key " + strconv.Quote(req.IdempotencyKey) + " failed " + strconv.Itoa(maxMakeUpAttempts) + " times; retry with a new key"}

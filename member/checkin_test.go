@@ -527,5 +527,5 @@ func TestMakeUpRetryAfterCrash(t *testing.T) {
 	for _, e := range page.Entries {
 		keys = append(keys, string(e.Kind)+" "+e.Key)
 	}
-	assert.Equal(t, []string{"adjust adj", "spend checkin.makeup:mu", "refund checkin.makeup.refund:mu", "spend checkin.makeup.1:mu"}, keys)
+	assert.Equal(t, []string{"adjust adj", "spend checkin.makeup:mu", "spend checkin.makeup.1:mu", "refund checkin.makeup.refund:mu"}, keys)
 }

@@ -185,6 +185,9 @@ func (s *Service) withPlanPoints(ctx context.Context, op string, p UpdateParams,
 		if o.Points+extra > maxPoints {
 			return scrm.Invalid(op, "Amount", "the order earns more points than an account can hold")
 		}
+		if err := checkRoom(op, e.a, "Amount", extra, "", 0); err != nil {
+			return err
+		}
 		for i := range e.tx.Outcome.Entries {
 			ent := &e.tx.Outcome.Entries[i]
 			if ent.Kind != EntryEarn || ent.OrderID != o.OrderID {

@@ -528,6 +528,11 @@ func (s *Service) RefundPayment(ctx context.Context, req RefundPaymentRequest) (
 		refunded := pay.Refunded + amount
 		b := refundSplit(amount, pay, a, s.opts.StoredValuePay)
 		p := amount - b
+		if c := &a.Cycle; pay.Cycle == a.Withdrawals && (c.PrincipalUsed-p < c.SettledPrincipal || c.BonusUsed-b < c.SettledBonus) {
+			// The payment's own split reaches into the settled use of one
+			// balance: reopen it too.
+			c.SettledPrincipal, c.SettledBonus = 0, 0
+		}
 		pay.Refunded, pay.RefundedPrincipal, pay.RefundedBonus = refunded, pay.RefundedPrincipal+p, pay.RefundedBonus+b
 		if pay.Cycle == a.Withdrawals {
 			a.Cycle.PrincipalUsed -= p
@@ -558,7 +563,7 @@ func refundSplit(amount int64, pay *ValuePayment, a *ValueAccount, order PayOrde
 	b := mulDivFloor(pay.Bonus, pay.Refunded+amount, pay.Amount) - pay.RefundedBonus
 	b = min(max(b, 0), amount)
 	if pay.Cycle != a.Withdrawals {
-		return b // new value for the cycle: nothing to keep in proportion
+		return payBounds(b, amount, pay) // new value for the cycle: nothing to keep in proportion
 	}
 	c := a.Cycle.open()
 	if order != PayBonusLast {
@@ -567,7 +572,20 @@ func refundSplit(amount int64, pay *ValuePayment, a *ValueAccount, order PayOrde
 		}
 	}
 	// The cycle cannot have used less than nothing of either balance.
-	return min(max(b, amount-c.PrincipalUsed, 0), amount, c.BonusUsed)
+	b = min(max(b, amount-c.PrincipalUsed, 0), amount, c.BonusUsed)
+	// Nor does a refund give back more of either balance than the payment
+	// drew and has not had back: the band moves fen between the two, never
+	// bonus into principal beyond the payment's own split (which would let
+	// a customer withdraw bonus as cash).
+	return payBounds(b, amount, pay)
+}
+
+// payBounds clamps b, the bonus part of refunding amount of pay, to what
+// pay drew of each balance and has not had back.
+func payBounds(b, amount int64, pay *ValuePayment) int64 {
+	principalLeft := pay.Principal - pay.RefundedPrincipal
+	bonusLeft := pay.Bonus - pay.RefundedBonus
+	return min(max(b, amount-principalLeft, 0), bonusLeft, amount)
 }
 
 // WithdrawRequest closes out a customer's stored value (退卡 / 余额退款).
@@ -610,8 +628,12 @@ type WithdrawResult struct {
 // So a customer who topped up ¥300 (+¥30 bonus) and spent ¥110 drawing ¥10
 // of bonus (the fair 1/11) gets the remaining ¥200 principal back; one who
 // drew more bonus than 1/11 of what they spent gets that excess deducted.
-// Proportional payments and refunds from a single top-up never create an
-// excess, and neither do bonus-last payments from a single top-up. Bonus-
+// Proportional payments from a single top-up never create an excess, and
+// neither do bonus-last payments from a single top-up. A refund gives back
+// no more of either balance than its payment drew (so bonus never comes
+// back as principal to be withdrawn as cash); where that leaves the cycle's
+// bonus use outside its fen of rounding, Withdraw may keep a fen or so per
+// such refund. Bonus-
 // last payments across top-ups can: when the principal runs out while bonus
 // is left, the bonus then drawn counts against the cycle's share, and a
 // later top-up of principal without bonus can leave a small excess (known
