@@ -169,6 +169,12 @@ const searchDays = 15
 //     the first, unless t is already in the second pass. So a window that
 //     opens inside a gap opens the gap's length later (02:30 at 03:30),
 //     and the result's own local time always meets c.
+//   - When t's weekday is allowed and t is in the first pass of a
+//     clock-back overlap, the instants of the second pass count too, in
+//     real time: the clock shows wall times there that are not after t's,
+//     which the walk above never returns to. So in New York, quiet hours
+//     01:30–04:00 at 01:53 EDT on the day clocks go back end at 01:00 EST,
+//     7 minutes later, not at 04:00 EST.
 //
 // FuzzConstraintsNext and TestConstraintsNextMatchesScan check this
 // against a minute-by-minute scan.
@@ -184,9 +190,21 @@ func (c constraints) next(t time.Time, loc *time.Location) (time.Time, bool) {
 	if n == 0 {
 		return time.Time{}, false
 	}
-	day := dayScan{t: t, loc: loc, tod: lt.Hour()*3600 + lt.Minute()*60 + lt.Second(), spans: sp[:n]}
-	day.y, day.mo, day.d = lt.Date()
 	keep := !c.onDay(lt.Weekday())
+	u, ok := c.walk(t, lt, loc, sp[:n], keep)
+	if !keep {
+		if r, rok := c.repeated(t, lt); rok && (!ok || r.Before(u)) {
+			return r, true
+		}
+	}
+	return u, ok
+}
+
+// walk is next's walk over wall times on local dates (see next), with
+// spans c.spans() and keep true when t's weekday is not allowed.
+func (c constraints) walk(t, lt time.Time, loc *time.Location, spans []span, keep bool) (time.Time, bool) {
+	day := dayScan{t: t, loc: loc, tod: lt.Hour()*3600 + lt.Minute()*60 + lt.Second(), spans: spans}
+	day.y, day.mo, day.d = lt.Date()
 	if !keep {
 		if u, ok := day.first(c, 0, day.tod+1); ok {
 			return u, true
@@ -202,6 +220,31 @@ func (c constraints) next(t time.Time, loc *time.Location) (time.Time, bool) {
 			}
 		}
 		if u, ok := day.first(c, i, 0); ok {
+			return u, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// repeated returns the first instant whose local time c allows in the
+// second pass of a clock-back overlap that t (lt is t in next's location)
+// is in the first pass of, if any: the instants after t at which the
+// clock shows a wall time not after t's. It steps through them a local
+// minute at a time; allowance only changes on whole minutes.
+func (c constraints) repeated(t, lt time.Time) (time.Time, bool) {
+	_, end := lt.ZoneBounds()
+	if end.IsZero() {
+		return time.Time{}, false
+	}
+	_, before := lt.Zone()
+	_, after := end.Zone()
+	back := time.Duration(before-after) * time.Second
+	if back <= 0 || !t.Add(back).After(end) {
+		// No clock-back next, or t is before its first pass.
+		return time.Time{}, false
+	}
+	for u, stop := end, end.Add(back); u.Before(stop); u = u.Add(time.Minute - time.Duration(u.Second())*time.Second - time.Duration(u.Nanosecond())) {
+		if c.allows(u) {
 			return u, true
 		}
 	}

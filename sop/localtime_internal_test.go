@@ -85,6 +85,7 @@ func TestConstraintsNext(t *testing.T) {
 		{"window inside quiet hours", constraints{window: &window{23 * 60, 23*60 + 30}, quiet: quiet}, sh, d(sh, 3, 4, 9, 0), time.Time{}},
 		{"opening in a DST gap", constraints{window: &window{150, 600}}, ny, d(ny, 3, 8, 1, 0), d(ny, 3, 8, 3, 30)},
 		{"quiet end across fall back", constraints{quiet: &window{0, 120}}, ny, d(ny, 11, 1, 0, 30), time.Date(2026, 11, 1, 2, 0, 0, 0, ny)},
+		{"quiet end in the repeated hour", constraints{quiet: &window{90, 240}}, ny, time.Date(2026, 11, 1, 5, 53, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := tc.c.next(tc.from, tc.loc)
@@ -308,22 +309,42 @@ func scanNext(c constraints, t time.Time, loc *time.Location) (time.Time, bool) 
 		return time.Time{}, false
 	}
 	keep := c.weekdays != 0 && c.weekdays&(1<<uint(lt.Weekday())) == 0
-	if !keep {
-		if u, ok := scan(0, tod+1, 86400); ok {
-			return u, true
-		}
-	}
-	for i := 1; i <= 15; i++ {
-		if keep {
-			if u, ok := scan(i, tod, 86400); ok {
+	walk := func() (time.Time, bool) {
+		if !keep {
+			if u, ok := scan(0, tod+1, 86400); ok {
 				return u, true
 			}
 		}
-		if u, ok := scan(i, 0, 86400); ok {
-			return u, true
+		for i := 1; i <= 15; i++ {
+			if keep {
+				if u, ok := scan(i, tod, 86400); ok {
+					return u, true
+				}
+			}
+			if u, ok := scan(i, 0, 86400); ok {
+				return u, true
+			}
+		}
+		return time.Time{}, false
+	}
+	u, ok := walk()
+	// When t's weekday is allowed, the instants after t at which the clock
+	// shows a wall time not after t's (the second pass of a clock-back t
+	// is in the first pass of) count too, in real time.
+	if _, o0 := t.In(loc).Zone(); !keep {
+		if _, o1 := t.Add(26 * time.Hour).In(loc).Zone(); o1 < o0 {
+			wall := func(v time.Time) time.Time {
+				l := v.In(loc)
+				return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+			}
+			for v := t.Truncate(time.Minute).Add(time.Minute); v.Before(t.Add(26*time.Hour)) && (!ok || v.Before(u)); v = v.Add(time.Minute) {
+				if !wall(v).After(wall(t)) && meets(v.In(loc)) {
+					return v, true
+				}
+			}
 		}
 	}
-	return time.Time{}, false
+	return u, ok
 }
 
 func describe(c constraints) string {
