@@ -2,13 +2,7 @@ package member
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
-	"reflect"
-	"strconv"
-	"strings"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -133,110 +127,12 @@ func (s *Service) earnEvent(ctx context.Context, ev scrm.Event) (EarnResult, err
 	return earnResult(out, replayed, s.opts.LocationOf(ev.Tenant)), err
 }
 
-// maxExactFloat is 2^53: every integer up to it, and none much beyond, is
-// exact in a float64, so a larger float64 order ID may already be another
-// order's number.
-const maxExactFloat = 1 << 53
-
 // orderID returns the order an order event names (see Handle): its
-// "order_id" as a string, an integral number in decimal digits, or the
-// event ID when there is none.
+// "order_id" (see scrm.Event.IDProp), or the event ID when there is none.
 func orderID(op string, ev scrm.Event) (string, error) {
-	v, ok := ev.Props["order_id"]
-	if !ok || v == nil {
-		return ev.ID, nil
+	id, err := ev.IDProp(op, "order_id")
+	if err != nil || id != "" {
+		return id, err
 	}
-	invalid := func(why string) error {
-		return scrm.Invalid(op, "Props.order_id", "%s, got %T %v", why, v, v)
-	}
-	var id string
-	switch x := v.(type) {
-	case string:
-		id = x
-	case scrm.CustomerID:
-		id = string(x)
-	case json.Number:
-		n, err := integralNumber(string(x))
-		if err != nil {
-			return "", invalid(err.Error())
-		}
-		id = n
-	case float64:
-		n, err := integralFloat(x)
-		if err != nil {
-			return "", invalid(err.Error())
-		}
-		id = n
-	case float32:
-		n, err := integralFloat(float64(x))
-		if err != nil {
-			return "", invalid(err.Error())
-		}
-		id = n
-	case fmt.Stringer:
-		id = x.String()
-	default:
-		switch rv := reflect.ValueOf(v); rv.Kind() {
-		case reflect.String:
-			id = rv.String()
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			id = strconv.FormatInt(rv.Int(), 10)
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			id = strconv.FormatUint(rv.Uint(), 10)
-		case reflect.Float32, reflect.Float64:
-			n, err := integralFloat(rv.Float())
-			if err != nil {
-				return "", invalid(err.Error())
-			}
-			id = n
-		default:
-			return "", invalid("must be a string or an integral number")
-		}
-	}
-	if id == "" {
-		return ev.ID, nil
-	}
-	return id, nil
-}
-
-// integralNumber returns the decimal digits of a JSON number that is an
-// integer: "12345", "-7", "12345.00" (a zero fraction), or an exponent form
-// such as "1.2345e4" within float64's exact range.
-func integralNumber(s string) (string, error) {
-	digits := strings.TrimPrefix(s, "-")
-	intPart, frac, hasFrac := strings.Cut(digits, ".")
-	if intPart != "" && isDigits(intPart) && (!hasFrac || (frac != "" && strings.Trim(frac, "0") == "")) {
-		if len(intPart) > 1 && intPart[0] == '0' {
-			return "", errors.New("must be a string or an integral number; a leading zero is not a JSON number")
-		}
-		if intPart == "0" || len(s) == len(digits) {
-			return intPart, nil
-		}
-		return "-" + intPart, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return "", errors.New("must be a string or an integral number; not a number")
-	}
-	return integralFloat(f)
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// integralFloat formats a float64 order ID that holds an exact integer.
-func integralFloat(f float64) (string, error) {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f):
-		return "", errors.New("must be a string or an integral number")
-	case math.Abs(f) > maxExactFloat:
-		return "", errors.New("a float64 beyond 2^53 may not be the order's number; send it as a string or json.Number")
-	}
-	return strconv.FormatInt(int64(f), 10), nil
+	return ev.ID, nil
 }

@@ -2,10 +2,7 @@ package referral
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -366,80 +363,8 @@ func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event
 }
 
 // orderIDOf returns e's "order_id" property as a string: "" when it is
-// missing (or empty), a string or fmt.Stringer as it is, and an integral
-// number (json.Number, any integer type, a float with no fraction, as JSON
-// decoding leaves an ID written as a number) as its decimal string, so
-// that "123", json.Number("123"), int64(123) and float64(123) name one
-// order. Any other value is an ErrInvalid error naming Props.order_id
-// rather than an order silently ignored.
+// missing, decimal digits for an integral number (see scrm.Event.IDProp),
+// an ErrInvalid error naming "Props.order_id" for anything else.
 func orderIDOf(op string, e scrm.Event) (string, error) {
-	const field = "Props.order_id"
-	v, ok := e.Props["order_id"]
-	if !ok || v == nil {
-		return "", nil
-	}
-	bad := func(why string) error {
-		return scrm.Invalid(op, field, "%s: %v (%T)", why, v, v)
-	}
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case json.Number:
-		return orderIDOfNumber(string(v), bad)
-	case int:
-		return strconv.FormatInt(int64(v), 10), nil
-	case int8:
-		return strconv.FormatInt(int64(v), 10), nil
-	case int16:
-		return strconv.FormatInt(int64(v), 10), nil
-	case int32:
-		return strconv.FormatInt(int64(v), 10), nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case uint:
-		return strconv.FormatUint(uint64(v), 10), nil
-	case uint8:
-		return strconv.FormatUint(uint64(v), 10), nil
-	case uint16:
-		return strconv.FormatUint(uint64(v), 10), nil
-	case uint32:
-		return strconv.FormatUint(uint64(v), 10), nil
-	case uint64:
-		return strconv.FormatUint(v, 10), nil
-	case float32:
-		return orderIDOfFloat(float64(v), bad)
-	case float64:
-		return orderIDOfFloat(v, bad)
-	case fmt.Stringer: // scrm.CustomerID and the like, as Event.Prop takes them
-		return v.String(), nil
-	}
-	return "", bad("not a string or an integral number")
-}
-
-// orderIDOfNumber formats a json.Number holding an integer as its decimal
-// string: digits (with an optional minus sign) as they are, however long,
-// and other notations ("1e3", "12.0") through float64 when integral.
-func orderIDOfNumber(n string, bad func(string) error) (string, error) {
-	digits := strings.TrimPrefix(n, "-")
-	if digits != "" && strings.Trim(digits, "0123456789") == "" {
-		return n, nil
-	}
-	f, err := strconv.ParseFloat(n, 64)
-	if err != nil {
-		return "", bad("not a number")
-	}
-	return orderIDOfFloat(f, bad)
-}
-
-// orderIDOfFloat formats an integral float as its decimal string.
-func orderIDOfFloat(f float64, bad func(string) error) (string, error) {
-	switch {
-	case math.IsInf(f, 0) || math.IsNaN(f):
-		return "", bad("not a finite number")
-	case f != math.Trunc(f):
-		return "", bad("a number with a fraction")
-	case f == 0:
-		return "0", nil // and not "-0"
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64), nil
+	return e.IDProp(op, "order_id")
 }
