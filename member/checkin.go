@@ -263,7 +263,8 @@ var errCheckedIn = errors.New("member: already checked in")
 // exactly one.
 //
 // If a grant fails the check-in stands and the result is returned with an
-// error matching ErrUnavailable.
+// error, matching ErrUnavailable unless the Rewarder refused for good (see
+// Service).
 //
 // Errors: ErrInvalid for a malformed request or an At in the future or on an
 // earlier date (see CheckInRequest); ErrNotFound when the tenant has no
@@ -411,7 +412,7 @@ func (s *Service) checkInEffects(ctx context.Context, tenant scrm.TenantID, cust
 		}
 	}
 	if len(errs) > 0 {
-		return r, scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
+		return r, scrm.Join("member: after commit", errs...)
 	}
 	return r, nil
 }

@@ -709,7 +709,7 @@ func (s *Service) ResumeExchanges(ctx context.Context, tenant scrm.TenantID) (Re
 		}
 	}
 	if len(errs) > 0 {
-		return res, scrm.Wrap(nil, op, errors.Join(errs...))
+		return res, scrm.Join(op, errs...)
 	}
 	return res, nil
 }

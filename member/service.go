@@ -60,9 +60,15 @@ type Options struct {
 //
 // Requests that move value are saved first; then the events they imply are
 // published and their upgrade rewards granted. When one of those fails, the
-// request returns its result together with an error matching
-// scrm.ErrUnavailable: the ledger change stands, and retrying the request
-// with the same key publishes and grants again under the same IDs and keys.
+// request returns its result together with an error (scrm.Join): the ledger
+// change stands, and retrying the request with the same key publishes and
+// grants again under the same IDs and keys. The error matches
+// scrm.ErrUnavailable when retrying can help (a publish or grant failed for
+// a reason that may pass); when every failure is permanent (the Rewarder
+// refused a reward: its coupon template ran out, say, or it does not route
+// the kind) the error matches that refusal's code instead (ErrExhausted,
+// ErrInvalid, ...), so that a host retrying on ErrUnavailable does not
+// retry the order for ever; it should alert someone, who grants by hand.
 type Service struct {
 	store    Store
 	profiles scrm.ProfileStore
@@ -285,7 +291,7 @@ func (s *Service) effects(ctx context.Context, tenant scrm.TenantID, customer sc
 		}
 	}
 	if len(errs) > 0 {
-		return scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
+		return scrm.Join("member: after commit", errs...)
 	}
 	return nil
 }

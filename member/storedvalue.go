@@ -199,8 +199,9 @@ type TopUpResult struct {
 // without a top-up rule gives no bonus.
 //
 // If the points grant fails the top-up stands and the result is returned
-// with an error matching ErrUnavailable; retrying with the same key grants
-// them again under the same key.
+// with an error, matching ErrUnavailable unless the Rewarder refused for
+// good (see Service); retrying with the same key grants them again under
+// the same key.
 //
 // Errors: ErrInvalid for a malformed request (Amount not positive, below
 // the fen, or a balance over ¥10 trillion); ErrConflict for a reused key.
@@ -278,7 +279,7 @@ func finishValue(tx *ValueTx, now time.Time) {
 }
 
 // grantAll grants rewards through the Rewarder after a commit; failures are
-// returned joined as ErrUnavailable (see Service).
+// returned joined by scrm.Join (see Service).
 func (s *Service) grantAll(ctx context.Context, grants []scrm.Grant) error {
 	var errs []error
 	for _, g := range grants {
@@ -288,7 +289,7 @@ func (s *Service) grantAll(ctx context.Context, grants []scrm.Grant) error {
 		}
 	}
 	if len(errs) > 0 {
-		return scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
+		return scrm.Join("member: after commit", errs...)
 	}
 	return nil
 }

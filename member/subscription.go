@@ -235,7 +235,7 @@ func (s *Service) startTerm(ctx context.Context, op string, ps *planSet, tenant 
 	}
 	r.Membership = m
 	if len(errs) > 0 {
-		return r, scrm.Wrap(scrm.ErrUnavailable, "member: after commit", errors.Join(errs...))
+		return r, scrm.Join("member: after commit", errs...)
 	}
 	return r, nil
 }

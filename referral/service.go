@@ -3,7 +3,6 @@ package referral
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 
 	"github.com/scrmkit/scrmkit/scrm"
@@ -134,20 +133,11 @@ func (s *Service) publish(ctx context.Context, e scrm.Event) error {
 }
 
 // joinErrs joins the non-nil errors of a step that did several independent
-// things (grants, publishes), as one error of the most useful class: the
-// first error's.
+// things (grants, publishes) with scrm.Join: the result matches
+// scrm.ErrUnavailable when any of them may succeed on a retry, and
+// otherwise the first error's code (a Rewarder's ErrExhausted, say), so
+// that a host retrying on ErrUnavailable does not retry for ever what
+// cannot succeed, nor give up on what can.
 func joinErrs(op string, errs []error) error {
-	var out []error
-	for _, e := range errs {
-		if e != nil {
-			out = append(out, e)
-		}
-	}
-	switch len(out) {
-	case 0:
-		return nil
-	case 1:
-		return scrm.Wrap(nil, op, out[0])
-	}
-	return &scrm.Error{Code: scrm.CodeOf(out[0]), Op: op, Msg: fmt.Sprintf("%d steps failed", len(out)), Err: errors.Join(out...)}
+	return scrm.Join(op, errs...)
 }

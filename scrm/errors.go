@@ -3,6 +3,7 @@ package scrm
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -110,4 +111,40 @@ func CodeOf(err error) error {
 		}
 	}
 	return ErrUnavailable
+}
+
+// Join returns nil when errs holds no error, and otherwise one *Error
+// under op that wraps them all (errors.Is and errors.As see each of them).
+//
+// Its Code tells a caller whether trying again can help: ErrUnavailable
+// when any of the errors is retryable (it matches ErrUnavailable, also
+// around a permanent cause, or no sentinel at all, as a network failure or a cancelled context does), and
+// otherwise the code of the first, say ErrExhausted for a reward whose
+// coupon template ran out. So a host that retries on ErrUnavailable
+// retries what can still succeed, and does not retry for ever what cannot.
+// Services use it for the steps that follow a commit (publishing events,
+// granting rewards), which a retry with the same key repeats.
+func Join(op string, errs ...error) error {
+	var kept []error
+	var code error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		kept = append(kept, err)
+		c := CodeOf(err)
+		if errors.Is(err, ErrUnavailable) {
+			c = ErrUnavailable // also when it wraps a permanent cause
+		}
+		if code == nil || c == ErrUnavailable {
+			code = c
+		}
+	}
+	switch len(kept) {
+	case 0:
+		return nil
+	case 1:
+		return &Error{Code: code, Op: op, Err: kept[0]}
+	}
+	return &Error{Code: code, Op: op, Msg: strconv.Itoa(len(kept)) + " steps failed", Err: errors.Join(kept...)}
 }
