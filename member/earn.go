@@ -33,6 +33,10 @@ type EarnResult struct {
 	// first (see the entry's Debt).
 	Points int64
 	Growth int64
+	// Clawed and GrowthClawed are what the order's earlier refunds took
+	// back at once (see Earn); usually 0.
+	Clawed       int64
+	GrowthClawed int64
 	// ExpiresAt is when the points expire, in the tenant's zone; zero for
 	// never.
 	ExpiresAt time.Time
@@ -84,7 +88,11 @@ func checkIDs(op string, tenant scrm.TenantID, customer scrm.CustomerID, key str
 // and GrowthRule for the arithmetic), re-evaluates the tier (upgrades are
 // immediate; rewards go through Options.Rewarder) and remembers the order
 // for refunds. An order earns once: a second Earn for the same OrderID with
-// another key fails with ErrConflict.
+// another key fails with ErrConflict. When refunds of the order came first
+// (Handle remembers a refund delivered before its order.paid; a refund of
+// an order that had only redeemed points), Earn takes their share back at
+// once (see Refund): the result's Points is what the order earned, and
+// Clawed and GrowthClawed what was taken back.
 //
 // Errors: ErrInvalid for a malformed request (Amount not positive or below
 // the fen, At in the future); ErrNotFound when the tenant has no program;
@@ -151,6 +159,15 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, fen int64, it
 	o.Lot = credit(e.a, ent, points, exp, at.UnixNano(), 0)
 	o.Month = e.addGrowth(ent, growth, at)
 	o.Earned, o.Paid, o.EarnedAt, o.Points, o.Growth = true, amount, at, points, growth
+	if o.Refunded.IsPositive() {
+		// Refunds delivered before the order (Handle remembers them), or
+		// made when it had only redeemed points: take back their share
+		// now, all of it when they refunded the whole amount or more.
+		e.clawBack(orderID, o, decimal.Min(o.Refunded, amount), amount)
+		if o.Refunded.GreaterThan(amount) {
+			o.Refunded = amount
+		}
+	}
 	e.evaluate(e.now, false, "upgrade", rewardGrant)
 	return nil
 }
@@ -241,6 +258,9 @@ func earnResult(out Outcome, replayed bool, loc *time.Location) EarnResult {
 					r.ExpiresAt = m.ExpiresAt().In(loc)
 				}
 			}
+		} else if e.Kind == EntryClawback {
+			r.Clawed -= e.Points
+			r.GrowthClawed -= e.Growth
 		}
 	}
 	return r

@@ -14,7 +14,13 @@ import (
 //     Amount, "items" and Time); an order.paid without an amount earns
 //     nothing;
 //   - order.refunded claws back in proportion (Refund with the event ID as
-//     the key); a refund of an order the ledger never saw is ignored;
+//     the key). A refund delivered before its order.paid (events from two
+//     queues, a redelivery) is remembered on the order's record, and the
+//     order.paid that follows earns the order and takes back the refunded
+//     share at once, in the same entries a refund would write (all of it
+//     when the refunds reach the paid amount): so an order refunded in full
+//     before its payment event arrived leaves no points or growth. Refund
+//     itself, called directly, still answers ErrNotFound for such an order;
 //   - "order_id" may be a string or, as JSON decoding leaves it, an
 //     integral number (json.Number, an integer type, or a float64 without
 //     a fraction and below 2^53, where float64 is still exact), which names
@@ -61,12 +67,8 @@ func (s *Service) Handle(ctx context.Context, ev scrm.Event) error {
 		if !ev.Amount.IsPositive() {
 			return nil
 		}
-		_, err := s.Refund(ctx, RefundRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
-			OrderID: order, Amount: ev.Amount})
-		if errors.Is(err, scrm.ErrNotFound) {
-			s.log.InfoContext(ctx, "member: refund of an unknown order ignored", "event", ev.String())
-			return nil
-		}
+		_, err := s.refundOrder(ctx, "member.Refund", RefundRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
+			OrderID: order, Amount: ev.Amount}, true)
 		return err
 	}
 	if _, ok := c.events[ev.Type]; !ok {

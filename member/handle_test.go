@@ -87,7 +87,6 @@ func TestHandleIgnores(t *testing.T) {
 	for name, e := range map[string]scrm.Event{
 		"tenant without a program": {ID: "e1", Tenant: "other", Customer: "c1", Type: scrm.EventOrderPaid, Time: start, Amount: dec("10")},
 		"zero amount":              {ID: "e2", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start},
-		"unknown refund":           {ID: "e3", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderRefunded, Time: start, Amount: dec("10"), Props: map[string]any{"order_id": "nope"}},
 		"other type":               {ID: "e4", Tenant: tenant, Customer: "c1", Type: scrm.EventPageViewed, Time: start},
 		"own event":                {ID: "e5", Tenant: tenant, Customer: "c1", Type: member.EventPointsExpired, Time: start},
 	} {
@@ -179,4 +178,73 @@ func TestHandleInvalidOrderID(t *testing.T) {
 	// Other events do not read order_id.
 	assert.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "e-view", Tenant: tenant, Customer: "c1", Type: scrm.EventPageViewed,
 		Time: start, Props: map[string]any{"order_id": true}}))
+}
+
+// A refund delivered before its order.paid is remembered, and the
+// order.paid that follows takes the refunded share back at once; so an
+// order refunded in full before its payment event leaves nothing, and no
+// upgrade. Refund called directly still answers ErrNotFound.
+func TestHandleRefundBeforeItsOrder(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, standard())
+	refund := func(id, order, amount string) error {
+		return f.svc.Handle(ctx, scrm.Event{ID: id, Tenant: tenant, Customer: "c1", Type: scrm.EventOrderRefunded,
+			Time: start, Amount: dec(amount), Props: map[string]any{"order_id": order}})
+	}
+	paid := func(id, order, amount string) error {
+		return f.svc.Handle(ctx, scrm.Event{ID: id, Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid,
+			Time: start, Amount: dec(amount), Props: map[string]any{"order_id": order}})
+	}
+	account := func() member.Account {
+		a, err := f.svc.Account(ctx, tenant, "c1")
+		require.NoError(t, err)
+		return a
+	}
+
+	_, err := f.svc.Refund(ctx, member.RefundRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "r0", OrderID: "o1", Amount: dec("40")})
+	require.ErrorIs(t, err, scrm.ErrNotFound, "the API still refuses a refund of an order it never saw")
+
+	require.NoError(t, refund("r1", "o1", "40.00"))
+	require.NoError(t, refund("r1", "o1", "40.00"), "a redelivery")
+	require.Equal(t, int64(0), account().Points)
+
+	// ¥100 paid, ¥40 refunded before: 100 earned, 40 taken back at once.
+	res, err := f.svc.Earn(ctx, member.EarnRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "p1", OrderID: "o1", Amount: dec("100")})
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), res.Points)
+	assert.Equal(t, int64(40), res.Clawed)
+	assert.Equal(t, int64(40), res.GrowthClawed)
+	a := account()
+	assert.Equal(t, int64(60), a.Points)
+	assert.Equal(t, int64(60), a.Growth)
+
+	// The rest of the refund, in order now: everything is undone.
+	require.NoError(t, refund("r2", "o1", "60.00"))
+	a = account()
+	assert.Equal(t, int64(0), a.Points)
+	assert.Equal(t, int64(0), a.Growth)
+	o, err := f.store.Order(ctx, tenant, "c1", "o1")
+	require.NoError(t, err)
+	assert.True(t, o.Refunded.Equal(dec("100")), "refunded %s", o.Refunded)
+	assert.Equal(t, int64(100), o.PointsClawed)
+
+	// ¥600 refunded in full before its payment: no points, no growth, and
+	// no 银卡 upgrade (nor its reward) for an order that never stood.
+	require.NoError(t, refund("r3", "o2", "600.00"))
+	require.NoError(t, paid("p2", "o2", "600.00"))
+	a = account()
+	assert.Equal(t, int64(0), a.Points)
+	assert.Equal(t, int64(0), a.Growth)
+	assert.Equal(t, "normal", a.Tier)
+	for _, e := range f.events.ofType(scrm.EventTierChanged) {
+		assert.NotEqual(t, "silver", e.Props["to"], "no upgrade for an order refunded before it was paid")
+	}
+
+	// Two early refunds over the paid amount take back everything, no more.
+	require.NoError(t, refund("r4", "o3", "30.00"))
+	require.NoError(t, refund("r5", "o3", "30.00"))
+	require.NoError(t, paid("p3", "o3", "50.00"))
+	a = account()
+	assert.Equal(t, int64(0), a.Points)
+	assert.Equal(t, int64(0), a.Growth)
 }

@@ -62,10 +62,17 @@ type RefundResult struct {
 // but none of the window's (see removeGrowth).
 //
 // Errors: ErrInvalid for a malformed request or an Amount over what is left
-// to refund; ErrNotFound for an order the ledger never saw; ErrConflict for a
-// reused key.
+// to refund; ErrNotFound for an order the ledger never saw (Handle instead
+// remembers such a refund for the order's Earn); ErrConflict for a reused
+// key.
 func (s *Service) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
-	const op = "member.Refund"
+	return s.refundOrder(ctx, "member.Refund", req, false)
+}
+
+// refundOrder is Refund; with early, a refund of an order the ledger has
+// not seen is recorded to be taken back when the order is earned (see
+// Handle) rather than refused.
+func (s *Service) refundOrder(ctx context.Context, op string, req RefundRequest, early bool) (RefundResult, error) {
 	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
 		return RefundResult{}, err
 	}
@@ -79,7 +86,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (RefundResult, 
 	out, replayed, err := s.update(ctx, op, UpdateParams{
 		Tenant: req.Tenant, Customer: req.Customer, IdempotencyKey: req.IdempotencyKey, Fingerprint: fp, OrderID: req.OrderID,
 	}, func(e *engine) error {
-		return e.refund(op, req.OrderID, req.Amount)
+		return e.refund(op, req.OrderID, req.Amount, early)
 	})
 	r := RefundResult{Balance: out.After, Entries: out.Entries, Replayed: replayed, TierChange: netTierChange(out.Entries)}
 	for i := range out.Entries {
@@ -107,10 +114,20 @@ func proportion(x int64, r, base decimal.Decimal) int64 {
 	return q.IntPart()
 }
 
-func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
+func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) error {
 	o := e.tx.Order
-	if o == nil {
+	if o == nil && !early {
 		return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no order %q", e.a.Customer, orderID)
+	}
+	if o == nil || (early && !o.Earned && o.Spent == 0 && o.Held == 0 && !o.OrderAmount.IsPositive()) {
+		// A refund delivered before its order: remembered, and taken back
+		// when the order is earned (earnOrder). Nothing else to undo yet.
+		if o == nil {
+			o = e.tx.newOrder(orderID)
+			e.tx.Order = o
+		}
+		o.Refunded = o.Refunded.Add(amount)
+		return nil
 	}
 	base := o.Paid
 	if !o.Earned {
@@ -146,9 +163,20 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 		o.Returned += ret
 	}
 
-	// Take back what the order earned.
-	pc := max(proportion(o.Points, now, base)-o.PointsClawed, 0)
-	gc := max(proportion(o.Growth, now, base)-o.GrowthClawed, 0)
+	gc := e.clawBack(orderID, o, now, base)
+	o.Refunded = now
+	if gc > 0 {
+		e.evaluate(e.now, true, "downgrade", rewardGrant)
+	}
+	return nil
+}
+
+// clawBack takes back what the order o earned, to floor(x × refunded /
+// base) in total of its points and growth, less what was taken back
+// before, and returns the growth it took.
+func (e *engine) clawBack(orderID string, o *OrderRecord, refunded, base decimal.Decimal) int64 {
+	pc := max(proportion(o.Points, refunded, base)-o.PointsClawed, 0)
+	gc := max(proportion(o.Growth, refunded, base)-o.GrowthClawed, 0)
 	if pc > 0 || gc > 0 {
 		ent := e.entry(EntryClawback)
 		ent.OrderID = orderID
@@ -176,9 +204,5 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal) error {
 		o.PointsClawed += pc
 		o.GrowthClawed += gc
 	}
-	o.Refunded = now
-	if gc > 0 {
-		e.evaluate(e.now, true, "downgrade", rewardGrant)
-	}
-	return nil
+	return gc
 }
