@@ -171,14 +171,15 @@ func newCode(r io.Reader) (string, error) {
 // checkSharedCode validates a merchant-chosen shared code (normalized):
 // 4 to 32 characters of A-Z and 0-9, not shaped like a generated code.
 func checkSharedCode(op, code string) error {
-	if len(code) < 4 || len(code) > 32 {
-		return scrm.Invalid(op, "Code", "shared code must have 4 to 32 characters, got %d", len(code))
-	}
 	for i := 0; i < len(code); i++ {
 		c := code[i]
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return scrm.Invalid(op, "Code", "shared code may use A-Z and 0-9, got %q", rune(c))
+			r, _ := utf8.DecodeRuneInString(code[i:]) // name the character typed, not its first byte
+			return scrm.Invalid(op, "Code", "shared code may use A-Z and 0-9, got %q", r)
 		}
+	}
+	if len(code) < 4 || len(code) > 32 { // ASCII now: bytes are characters
+		return scrm.Invalid(op, "Code", "shared code must have 4 to 32 characters, got %d", len(code))
 	}
 	if looksGenerated(code) {
 		return scrm.Invalid(op, "Code", "shared code must not look like a generated code (%d characters of the code alphabet)", CodeLength)

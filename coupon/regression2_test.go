@@ -1,6 +1,7 @@
 package coupon_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/scrmkit/scrmkit/coupon"
 	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 )
 
 // crowdedTemplate draws small-valued templates so that coupons interact a lot.
@@ -327,4 +329,18 @@ func TestSharedCodeRefusesPaidVoucher(t *testing.T) {
 	_, err = e.svc.ClaimCode(ctx, coupon.CodeRequest{Tenant: tenant, Customer: "u2", Code: "SUMMER2026"})
 	assert.ErrorIs(t, err, scrm.ErrForbidden, "the template is now a paid voucher")
 	assert.Len(t, mustWallet(t, e, "u2"), 0)
+}
+
+// PutSharedCode's ErrInvalid names the character typed: a merchant typing
+// the code "夏日2026" was told it contains 'å' (the first byte of 夏).
+func TestSharedCodeErrorNamesTheCharacterTyped(t *testing.T) {
+	ctx := context.Background()
+	clock := scrmtest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, scrm.DefaultLocation()))
+	svc := coupon.New(coupon.NewMemoryStore(), scrm.NewMemoryProfileStore(), &coupon.Options{Options: scrm.Options{Clock: clock}})
+	_, err := svc.PutTemplate(ctx, coupon.Template{Tenant: "shop", ID: "t1", Kind: coupon.KindCash,
+		Amount: scrm.Yuan("5"), Validity: coupon.Validity{Days: 7}})
+	require.NoError(t, err)
+	_, err = svc.PutSharedCode(ctx, "shop", "t1", "夏日2026")
+	require.ErrorIs(t, err, scrm.ErrInvalid)
+	assert.Contains(t, err.Error(), "'夏'", "the error should name the character typed")
 }

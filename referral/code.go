@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -79,7 +80,8 @@ func ParseCode(s string) (string, error) {
 		}
 		v := codeValue(c)
 		if v == 0xff {
-			return "", scrm.Invalid(op, "Code", "character %q is not in the code alphabet", rune(c))
+			r, _ := utf8.DecodeRuneInString(s[i:]) // name the character typed, not its first byte
+			return "", scrm.Invalid(op, "Code", "character %q is not in the code alphabet", r)
 		}
 		if n == CodeLength {
 			return "", scrm.Invalid(op, "Code", "longer than %d characters", CodeLength)

@@ -363,3 +363,21 @@ func TestSweepPublishesUnreportedBargainCompletion(t *testing.T) {
 	assert.Len(t, r.events.all, n, "a reported completion is not published again")
 	r.events.mu.Unlock()
 }
+
+// ParseCode names the character typed, not the first byte of its UTF-8
+// encoding: a full-width digit typed in a Chinese IME's full-width mode
+// ("７") was reported as 'ï', an ideographic space as 'ã'.
+func TestParseCodeNamesTheCharacterTyped(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		char rune
+	}{
+		{"７ABCDEFGH", '７'},
+		{"ABCD\u3000EFGHJ", '\u3000'},
+		{"ABCDEFGHÉ", 'É'},
+	} {
+		_, err := referral.ParseCode(c.in)
+		require.ErrorIs(t, err, scrm.ErrInvalid)
+		assert.Contains(t, err.Error(), fmt.Sprintf("%q", c.char), "input %q: the error should name the character typed", c.in)
+	}
+}
