@@ -272,8 +272,100 @@ func evaluate(cart *Cart, pc *pricedCart, offers []*offer, now time.Time) Quote 
 			}
 		}
 	}
+	n := len(pc.amount)
+	buf := make([]int64, 4*n)
+	rem, lineDisc, w, alloc := buf[:n:n], buf[n:2*n:2*n], buf[2*n:3*n:3*n], buf[3*n:]
 	accepted := make([]*prep, 0, len(preps))
 	groups := make([]string, 0, len(preps))
+	var q Quote
+	var itemTotal, shipTotal int64
+	for {
+		accepted, groups = stack(preps, accepted[:0], groups[:0])
+		slices.SortFunc(accepted, applyOrder)
+		copy(rem, pc.amount)
+		clear(lineDisc)
+		shipRem := pc.shipping
+		q = Quote{Applied: make([]Applied, 0, len(accepted))}
+		itemTotal, shipTotal = 0, 0
+		dropped := false
+		for _, p := range accepted {
+			item, ship := p.apply(pc, rem, shipRem, w, alloc)
+			d := item + ship
+			if d == 0 {
+				p.reject(ReasonNoDiscount, "takes nothing off this cart")
+				dropped = true
+				continue
+			}
+			// Coupons of one template share a stack group, so at most one of
+			// them applies: its budget is its own.
+			if p.o.tm.budget > 0 && d > p.o.budgetLeft {
+				p.reject(ReasonBudget, "the template's budget has "+yuan(p.o.budgetLeft)+" left; this coupon would take "+yuan(d))
+				dropped = true
+				continue
+			}
+			a := Applied{Coupon: p.o.c.ID, Template: p.o.c.Template, Kind: p.o.tm.t.Kind,
+				Discount: money(d), Shipping: money(ship)}
+			shared := 0
+			for j := range p.target {
+				if alloc[j] != 0 {
+					shared++
+				}
+			}
+			if shared > 0 {
+				a.Lines = make([]Share, 0, shared)
+			}
+			for j, li := range p.target {
+				if alloc[j] == 0 {
+					continue
+				}
+				rem[li] -= alloc[j]
+				lineDisc[li] += alloc[j]
+				a.Lines = append(a.Lines, Share{Line: int(li), Discount: money(alloc[j])})
+			}
+			shipRem -= ship
+			itemTotal += item
+			shipTotal += ship
+			q.Applied = append(q.Applied, a)
+		}
+		// A coupon dropped while applying (it took nothing off, or its
+		// budget ran short) blocks nothing: the coupons its stacking
+		// rejected are stacked again without it. Each round drops at least
+		// one more coupon for good, so this ends.
+		if !dropped || !unstack(preps) {
+			break
+		}
+	}
+	q.Lines = make([]Line, n)
+	for i, it := range cart.Items {
+		// Decimals are immutable: the line shares the cart's price.
+		q.Lines[i] = Line{Index: i, SKU: it.SKU, Quantity: it.Quantity, Price: it.Price, Discount: money(lineDisc[i])}
+	}
+	for i := range preps {
+		p := &preps[i]
+		if p.reason == "" {
+			continue
+		}
+		r := Rejection{Coupon: p.o.c.ID, Template: p.o.c.Template, Reason: p.reason, Message: p.msg, Other: p.other}
+		if p.short > 0 {
+			r.Shortfall = money(p.short)
+		}
+		q.Rejected = append(q.Rejected, r)
+	}
+	q.Subtotal = money(pc.subtotal)
+	q.Shipping = cart.Shipping
+	q.ItemDiscount = money(itemTotal)
+	q.ShippingDiscount = money(shipTotal)
+	q.Discount = money(itemTotal + shipTotal)
+	q.Payable = money(pc.subtotal + pc.shipping - itemTotal - shipTotal)
+	return q
+}
+
+// stack decides which of the coupons that passed their checks may be used
+// together, in the order given: an exclusive coupon combines with nothing,
+// and a stack group holds one coupon; a coupon that conflicts with one
+// accepted before it is rejected (ReasonStacking). It returns the accepted
+// coupons and their groups, appended to accepted and groups.
+func stack(preps []prep, accepted []*prep, groups []string) ([]*prep, []string) {
 	var exclusive *prep
 	for i := range preps {
 		p := &preps[i]
@@ -302,75 +394,20 @@ func evaluate(cart *Cart, pc *pricedCart, offers []*offer, now time.Time) Quote 
 		accepted = append(accepted, p)
 		groups = append(groups, p.o.tm.group)
 	}
-	slices.SortFunc(accepted, applyOrder)
+	return accepted, groups
+}
 
-	n := len(pc.amount)
-	buf := make([]int64, 4*n)
-	rem, lineDisc, w, alloc := buf[:n:n], buf[n:2*n:2*n], buf[2*n:3*n:3*n], buf[3*n:]
-	copy(rem, pc.amount)
-	shipRem := pc.shipping
-	q := Quote{Applied: make([]Applied, 0, len(accepted))}
-	var itemTotal, shipTotal int64
-	for _, p := range accepted {
-		item, ship := p.apply(pc, rem, shipRem, w, alloc)
-		d := item + ship
-		if d == 0 {
-			p.reject(ReasonNoDiscount, "takes nothing off this cart")
-			continue
-		}
-		// Coupons of one template share a stack group, so at most one of
-		// them applies: its budget is its own.
-		if p.o.tm.budget > 0 && d > p.o.budgetLeft {
-			p.reject(ReasonBudget, "the template's budget has "+yuan(p.o.budgetLeft)+" left; this coupon would take "+yuan(d))
-			continue
-		}
-		a := Applied{Coupon: p.o.c.ID, Template: p.o.c.Template, Kind: p.o.tm.t.Kind,
-			Discount: money(d), Shipping: money(ship)}
-		shared := 0
-		for j := range p.target {
-			if alloc[j] != 0 {
-				shared++
-			}
-		}
-		if shared > 0 {
-			a.Lines = make([]Share, 0, shared)
-		}
-		for j, li := range p.target {
-			if alloc[j] == 0 {
-				continue
-			}
-			rem[li] -= alloc[j]
-			lineDisc[li] += alloc[j]
-			a.Lines = append(a.Lines, Share{Line: int(li), Discount: money(alloc[j])})
-		}
-		shipRem -= ship
-		itemTotal += item
-		shipTotal += ship
-		q.Applied = append(q.Applied, a)
-	}
-	q.Lines = make([]Line, n)
-	for i, it := range cart.Items {
-		// Decimals are immutable: the line shares the cart's price.
-		q.Lines[i] = Line{Index: i, SKU: it.SKU, Quantity: it.Quantity, Price: it.Price, Discount: money(lineDisc[i])}
-	}
+// unstack clears the stacking rejections, so that stack decides again, and
+// reports whether there were any.
+func unstack(preps []prep) bool {
+	found := false
 	for i := range preps {
-		p := &preps[i]
-		if p.reason == "" {
-			continue
+		if p := &preps[i]; p.reason == ReasonStacking {
+			p.reason, p.msg, p.other = "", "", ""
+			found = true
 		}
-		r := Rejection{Coupon: p.o.c.ID, Template: p.o.c.Template, Reason: p.reason, Message: p.msg, Other: p.other}
-		if p.short > 0 {
-			r.Shortfall = money(p.short)
-		}
-		q.Rejected = append(q.Rejected, r)
 	}
-	q.Subtotal = money(pc.subtotal)
-	q.Shipping = cart.Shipping
-	q.ItemDiscount = money(itemTotal)
-	q.ShippingDiscount = money(shipTotal)
-	q.Discount = money(itemTotal + shipTotal)
-	q.Payable = money(pc.subtotal + pc.shipping - itemTotal - shipTotal)
-	return q
+	return found
 }
 
 // applyOrder orders coupons for application: by kind (gift, cash and

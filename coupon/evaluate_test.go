@@ -394,3 +394,52 @@ func assertConsistent(t *testing.T, cart coupon.Cart, q coupon.Quote) {
 	assert.True(t, q.Payable.Equal(q.Subtotal.Add(q.Shipping).Sub(q.Discount)))
 	assert.False(t, q.ShippingDiscount.GreaterThan(q.Shipping))
 }
+
+// A coupon dropped while applying (its budget ran short, or it takes
+// nothing off this cart) blocks nothing: the coupons its stacking would
+// have rejected are stacked without it. An exclusive coupon listed first
+// whose budget had run out used to leave the order with no discount at all.
+func TestEvaluateDroppedCouponBlocksNothing(t *testing.T) {
+	budgeted := func(id string, tp coupon.Template, left string) coupon.Offer {
+		tp.Budget = yuan("1000.00")
+		o := offer(id, tp)
+		o.BudgetLeft = yuan(left)
+		return o
+	}
+	excl := cash("20.00")
+	excl.Exclusive = true
+	exclShip := coupon.Template{Kind: coupon.KindFreeShipping, Exclusive: true}
+	noShipping := cart3()
+	noShipping.Shipping = decimal.Zero
+	for _, c := range []struct {
+		name     string
+		cart     coupon.Cart
+		offers   []coupon.Offer
+		applied  []string
+		dropped  map[string]coupon.Reason
+		discount string
+	}{
+		{"exclusive over budget", cart3(), []coupon.Offer{budgeted("x", excl, "10.00"), offer("a", cash("5.00")), offer("p", percent("0.9", "0"))},
+			[]string{"a", "p"}, map[string]coupon.Reason{"x": coupon.ReasonBudget}, "21.02"},
+		{"exclusive taking nothing off", noShipping, []coupon.Offer{offer("s", exclShip), offer("a", cash("5.00"))},
+			[]string{"a"}, map[string]coupon.Reason{"s": coupon.ReasonNoDiscount}, "5.00"},
+		{"the group's first over budget", cart3(), []coupon.Offer{budgeted("a", cash("6.00"), "1.00"), offer("b", cash("5.00"))},
+			[]string{"b"}, map[string]coupon.Reason{"a": coupon.ReasonBudget}, "5.00"},
+		{"an exclusive that applies still wins", cart3(), []coupon.Offer{budgeted("x", excl, "50.00"), offer("a", cash("5.00"))},
+			[]string{"x"}, map[string]coupon.Reason{"a": coupon.ReasonStacking}, "20.00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q, err := coupon.Evaluate(c.cart, c.offers, t0)
+			require.NoError(t, err)
+			assert.Equal(t, c.applied, q.Coupons())
+			got := map[string]coupon.Reason{}
+			for _, r := range q.Rejected {
+				got[r.Coupon] = r.Reason
+			}
+			assert.Equal(t, c.dropped, got)
+			assertMoney(t, c.discount, q.Discount)
+			want := q.Subtotal.Add(q.Shipping).Sub(q.Discount)
+			assert.True(t, want.Equal(q.Payable), "payable %s, want %s", q.Payable, want)
+		})
+	}
+}
