@@ -168,5 +168,9 @@
 //     tasks of other staff stay (a playbook may assign a specialist), and
 //     with no "from" (a first owner) every open task of the customer moves.
 //     Done tasks keep their staff. Tasks that pending Task jobs will create
-//     later go to the staff their action names.
+//     later go to the staff their action names. Changes count in the order
+//     they happened (the event's Time, then the change number of its ID),
+//     not of delivery: a change older than one already handled (a
+//     republished event) moves its tasks to the newer change's owner, so
+//     they end with the current owner.
 package sop

@@ -204,10 +204,10 @@ func (s *Service) Arm(ctx context.Context, tenant scrm.TenantID, playbook, step 
 // Props "message_id" is a job ID to that message only), hands the
 // customer's open staff tasks to the new owner (customer.owner_changed,
 // see ReassignTasks: the tasks of Props "from", or all open ones when it is
-// empty, go to Props "to"; ErrInvalid naming Props["to"] when it is
-// missing), ends the
-// customer's enrollments whose Exit now holds, and enrolls the customer in
-// the playbooks the event triggers (by event type, by tag.applied with
+// empty, go to Props "to", or to the newer owner when a later change was
+// handled first; ErrInvalid naming Props["to"] when it is missing), ends
+// the customer's enrollments whose Exit now holds, and enrolls the customer
+// in the playbooks the event triggers (by event type, by tag.applied with
 // Props "tag", by segment.entered with Props "segment") whose When holds,
 // anchored at the event's Time. Enrollments are keyed "event:<event ID>",
 // so handling an event again enrolls no one twice. Re-entry refusals are

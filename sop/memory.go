@@ -63,7 +63,8 @@ type mtenant struct {
 	touches   map[scrm.CustomerID][]touch
 	caps      map[scrm.CustomerID][]capCount
 	templates map[string]*Template
-	reassigns map[string]reassignRecord // by idempotency key
+	reassigns map[string]reassignRecord     // by idempotency key
+	owners    map[scrm.CustomerID]ownerMark // the newest ordered owner change applied
 }
 
 // mpb is a stored playbook with its enrollments.
@@ -254,6 +255,7 @@ func (s *memoryStore) tenant(t scrm.TenantID, create bool) *mtenant {
 			byCust:    make(map[scrm.CustomerID][]*StaffTask),
 			templates: make(map[string]*Template),
 			reassigns: make(map[string]reassignRecord),
+			owners:    make(map[scrm.CustomerID]ownerMark),
 			touches:   make(map[scrm.CustomerID][]touch),
 			caps:      make(map[scrm.CustomerID][]capCount),
 		}

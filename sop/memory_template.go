@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -15,6 +17,27 @@ import (
 type reassignRecord struct {
 	fingerprint string
 	moved       []string
+	stale       bool
+}
+
+// ownerMark is the newest ordered owner change ReassignTasks applied to a
+// customer (see ReassignTasksParams.ChangedAt).
+type ownerMark struct {
+	at  time.Time
+	seq int64
+	id  string
+	to  string
+}
+
+// compare orders m against another change: by time, number, then ID.
+func (m ownerMark) compare(o ownerMark) int {
+	if c := m.at.Compare(o.at); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(m.seq, o.seq); c != 0 {
+		return c
+	}
+	return strings.Compare(m.id, o.id)
 }
 
 // indexTask files a task under its staff member.
@@ -102,9 +125,10 @@ func (s *memoryStore) ReassignTasks(ctx context.Context, params ReassignTasksPar
 	if params.IdempotencyKey != "" {
 		fp = scrm.Fingerprint(params.Customer, params.From, params.To)
 	}
+	ordered := !params.ChangedAt.IsZero()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tenant(params.Tenant, params.IdempotencyKey != "")
+	t := s.tenant(params.Tenant, params.IdempotencyKey != "" || ordered)
 	if t == nil {
 		return ReassignTasksResult{}, nil
 	}
@@ -113,25 +137,36 @@ func (s *memoryStore) ReassignTasks(ctx context.Context, params ReassignTasksPar
 			if err := scrm.CheckReplay(op, params.IdempotencyKey, rec.fingerprint, fp); err != nil {
 				return ReassignTasksResult{}, err
 			}
-			return ReassignTasksResult{Moved: slices.Clone(rec.moved), Replayed: true}, nil
+			return ReassignTasksResult{Moved: slices.Clone(rec.moved), Replayed: true, Stale: rec.stale}, nil
+		}
+	}
+	to, stale := params.To, false
+	if ordered {
+		m := ownerMark{at: params.ChangedAt.Round(0), seq: params.ChangeSeq, id: params.ChangeID, to: params.To}
+		if cur, ok := t.owners[params.Customer]; ok && m.compare(cur) < 0 {
+			// A late change: its tasks go where the newest change sent
+			// the customer.
+			to, stale = cur.to, true
+		} else {
+			t.owners[params.Customer] = m
 		}
 	}
 	var moved []string
 	for _, tk := range t.byCust[params.Customer] {
-		if tk.State != TaskOpen || tk.Staff == params.To || (params.From != "" && tk.Staff != params.From) {
+		if tk.State != TaskOpen || tk.Staff == to || (params.From != "" && tk.Staff != params.From) {
 			continue
 		}
 		delete(t.byStaff[tk.Staff], tk.ID)
 		if len(t.byStaff[tk.Staff]) == 0 {
 			delete(t.byStaff, tk.Staff)
 		}
-		tk.MovedFrom, tk.MovedAt, tk.Staff = tk.Staff, params.At, params.To
+		tk.MovedFrom, tk.MovedAt, tk.Staff = tk.Staff, params.At, to
 		t.indexTask(tk)
 		moved = append(moved, tk.ID)
 	}
 	slices.Sort(moved)
 	if params.IdempotencyKey != "" {
-		t.reassigns[params.IdempotencyKey] = reassignRecord{fingerprint: fp, moved: moved}
+		t.reassigns[params.IdempotencyKey] = reassignRecord{fingerprint: fp, moved: moved, stale: stale}
 	}
-	return ReassignTasksResult{Moved: slices.Clone(moved)}, nil
+	return ReassignTasksResult{Moved: slices.Clone(moved), Stale: stale}, nil
 }

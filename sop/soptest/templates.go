@@ -325,6 +325,67 @@ func testReassign(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Equal(t, idsB, taskIDs(t, s, "t2", "li", sop.TaskOpen), "t2's task is untouched")
 		assert.Empty(t, taskIDs(t, s, "t2", "wang", ""))
 	})
+
+	t.Run("OrderedChangesEndWithNewestOwner", func(t *testing.T) {
+		s := newStore(t)
+		ids := openTasks(t, s, put(t, s, playbook("t1", "p1", 2)), "c1", "li", t0)
+		spec := openTasks(t, s, put(t, s, playbook("t1", "p2", 1)), "c1", "spec", t0)
+		change := func(seq int64, from, to string, at time.Time) sop.ReassignTasksParams {
+			id := fmt.Sprintf("owner:c1:%d", seq)
+			return sop.ReassignTasksParams{Tenant: "t1", Customer: "c1", From: from, To: to, At: t0.Add(3 * time.Hour),
+				IdempotencyKey: "event:" + id, ChangedAt: at, ChangeSeq: seq, ChangeID: id}
+		}
+		// li → wang (2) then wang → zhao (3), delivered 3 first.
+		c2 := change(2, "li", "wang", t0.Add(time.Hour))
+		c3 := change(3, "wang", "zhao", t0.Add(2*time.Hour))
+		res, err := s.ReassignTasks(ctx, c3)
+		require.NoError(t, err)
+		assert.Empty(t, res.Moved, "wang holds nothing yet")
+		assert.False(t, res.Stale)
+		res, err = s.ReassignTasks(ctx, c2)
+		require.NoError(t, err)
+		assert.True(t, res.Stale, "older than change 3")
+		assert.Equal(t, sortedCopy(ids), res.Moved)
+		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "zhao", sop.TaskOpen), "the newest change's owner")
+		assert.Empty(t, taskIDs(t, s, "t1", "wang", ""))
+		assert.Equal(t, spec, taskIDs(t, s, "t1", "spec", sop.TaskOpen), "staff who never owned the customer keep theirs")
+		replay, err := s.ReassignTasks(ctx, c2)
+		require.NoError(t, err)
+		assert.True(t, replay.Replayed && replay.Stale, "the first result")
+
+		// Same time: the change number decides; then the ID.
+		c4 := change(4, "zhao", "qian", t0.Add(4*time.Hour))
+		c5 := change(5, "qian", "sun", t0.Add(4*time.Hour))
+		res, err = s.ReassignTasks(ctx, c5)
+		require.NoError(t, err)
+		assert.False(t, res.Stale)
+		res, err = s.ReassignTasks(ctx, c4)
+		require.NoError(t, err)
+		assert.True(t, res.Stale)
+		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "sun", sop.TaskOpen))
+		hashed := func(id, from, to string) sop.ReassignTasksParams {
+			return sop.ReassignTasksParams{Tenant: "t1", Customer: "c1", From: from, To: to, At: t0,
+				ChangedAt: t0.Add(5 * time.Hour), ChangeID: id}
+		}
+		res, err = s.ReassignTasks(ctx, hashed("owner:b", "sun", "zhou"))
+		require.NoError(t, err)
+		assert.False(t, res.Stale)
+		res, err = s.ReassignTasks(ctx, hashed("owner:a", "sun", "wu"))
+		require.NoError(t, err)
+		assert.True(t, res.Stale, `"owner:a" orders before "owner:b"`)
+		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "zhou", sop.TaskOpen))
+
+		// Unordered moves apply at once and leave the order as it is.
+		res, err = s.ReassignTasks(ctx, sop.ReassignTasksParams{Tenant: "t1", Customer: "c1", From: "zhou", To: "he", At: t0})
+		require.NoError(t, err)
+		assert.False(t, res.Stale)
+		assert.Equal(t, sortedCopy(ids), res.Moved)
+		res, err = s.ReassignTasks(ctx, change(1, "", "li", t0))
+		require.NoError(t, err)
+		assert.True(t, res.Stale, "a late first owner")
+		assert.ElementsMatch(t, append(slices.Clone(ids), spec...), taskIDs(t, s, "t1", "zhou", sop.TaskOpen),
+			"every open task goes to the newest change's owner, as when delivered in order")
+	})
 }
 
 func sortedCopy(s []string) []string { return slices.Sorted(slices.Values(s)) }
