@@ -223,10 +223,12 @@ type CheckInRequest struct {
 	Tenant   scrm.TenantID
 	Customer scrm.CustomerID
 	// At is when the customer checked in; zero means now. Its local date in
-	// the tenant's zone is the day checked in. It may be at most
-	// FutureTolerance after the clock, and on an earlier date than today
-	// only by FutureTolerance (a tap just before midnight that arrives
-	// just after): past days are filled with MakeUp.
+	// the tenant's zone is the day checked in, but never a date after the
+	// clock's: At may be at most FutureTolerance after the clock (a device
+	// clock a little fast), and when that puts it on the next date, today
+	// is checked in, as a day that has not begun cannot be. At may be on an
+	// earlier date than today only by FutureTolerance (a tap just before
+	// midnight that arrives just after): past days are filled with MakeUp.
 	At time.Time
 }
 
@@ -252,12 +254,13 @@ type CheckInResult struct {
 var errCheckedIn = errors.New("member: already checked in")
 
 // CheckIn checks a customer in for the local date of req.At in the tenant's
-// zone. The first check-in of a date extends the streak when the previous
-// date was checked in (a missed date starts a new streak at 1), picks the
-// ladder step of the streak's day within the cycle and grants its rewards
-// through Options.Rewarder with keys "checkin:<customer>:<yyyymmdd>:<i>" and
-// Source "checkin" (replays grant again under the same keys, completing a
-// grant that failed).
+// zone, or for today when req.At is ahead of the clock on a later date (see
+// CheckInRequest). The first check-in of a date extends the streak when the
+// previous date was checked in (a missed date starts a new streak at 1),
+// picks the ladder step of the streak's day within the cycle and grants its
+// rewards through Options.Rewarder with keys
+// "checkin:<customer>:<yyyymmdd>:<i>" and Source "checkin" (replays grant
+// again under the same keys, completing a grant that failed).
 // Any later check-in of the same date returns the first one's result with
 // Replayed set and changes nothing: concurrent check-ins of a date record
 // exactly one.
@@ -266,8 +269,9 @@ var errCheckedIn = errors.New("member: already checked in")
 // error, matching ErrUnavailable unless the Rewarder refused for good (see
 // Service).
 //
-// Errors: ErrInvalid for a malformed request or an At in the future or on an
-// earlier date (see CheckInRequest); ErrNotFound when the tenant has no
+// Errors: ErrInvalid for a malformed request or an At beyond
+// FutureTolerance after the clock or on an earlier date (see
+// CheckInRequest); ErrNotFound when the tenant has no
 // check-in rule.
 func (s *Service) CheckIn(ctx context.Context, req CheckInRequest) (CheckInResult, error) {
 	const op = "member.CheckIn"
@@ -286,7 +290,9 @@ func (s *Service) CheckIn(ctx context.Context, req CheckInRequest) (CheckInResul
 	today := dayKey(now, loc)
 	date := today
 	if !at.Equal(now) {
-		date = dayKey(at, loc)
+		// A date after today (At ahead of the clock, within the tolerance)
+		// has not begun: the day checked in is today.
+		date = min(dayKey(at, loc), today)
 	}
 	if date != today && at.Before(now.Add(-FutureTolerance)) {
 		return CheckInResult{}, scrm.Invalid(op, "At", "%s is on an earlier day than today: past days are filled with MakeUp", at.Format(time.RFC3339))

@@ -148,12 +148,14 @@ type ValueCycle struct {
 	BonusIn       int64 `json:"bonusIn"`
 	PrincipalUsed int64 `json:"principalUsed"`
 	BonusUsed     int64 `json:"bonusUsed"`
-	// SettledPrincipal and SettledBonus are the part of the counters
-	// settled when value was last credited while both balances were zero:
-	// the cycle had then used all that went in (Used = In), so exactly its
-	// share of bonus. Payments keep, and Withdraw charges for, the
-	// proportion of the rest only. A refund that would take the use below
-	// the settled part clears them (see Withdraw).
+	// SettledPrincipal and SettledBonus are the part of the Used counters
+	// settled when value was last credited: all the use when the principal
+	// was used up, or, when the credit changed the mix, use that held no
+	// excess, up to the floor of its bonus share (see Withdraw). Payments
+	// keep, and Withdraw charges for, the proportion of the rest only,
+	// against the In counters less the settled amounts. A refund that would
+	// take the use below the settled part clears them (see Withdraw).
+	// 0 ≤ Settled ≤ Used for both balances.
 	SettledPrincipal int64 `json:"settledPrincipal,omitzero"`
 	SettledBonus     int64 `json:"settledBonus,omitzero"`
 }

@@ -110,9 +110,12 @@ const (
 	// with In = PrincipalIn + BonusIn and used = PrincipalUsed + BonusUsed
 	// after the payment. RefundPayment keeps the same band, so proportional
 	// payments and refunds from a single top-up never leave an excess for
-	// Withdraw. After a top-up or grant that changes the cycle's mix, the
-	// band makes payments draw the bonus faster or slower until the cycle's
-	// use is back in proportion.
+	// Withdraw. A top-up or grant that changes the mix settles the use
+	// before it (see ValueCycle.SettledBonus), so payments after it draw in
+	// proportion to the balances then; where it cannot (the use holds an
+	// excess, or a refund reopened settled use), the band makes payments
+	// draw the bonus faster or slower until the cycle's use is back in
+	// proportion.
 	PayProportional PayOrder = "proportional"
 	// PayBonusLast draws the principal first and the bonus only once the
 	// principal is used up.
@@ -236,7 +239,7 @@ func (s *Service) TopUp(ctx context.Context, req TopUpRequest) (TopUpResult, err
 		now := s.clock.Now()
 		ent := valueEntry(tx, ValueTopUp, now, req.IdempotencyKey)
 		ent.Principal, ent.Bonus, ent.BonusPoints, ent.Note = amount, bonus, points, req.Note
-		a.settle()
+		a.settle(amount, bonus)
 		a.Principal += amount
 		a.Bonus += bonus
 		a.Cycle.PrincipalIn += amount
@@ -539,7 +542,7 @@ func (s *Service) RefundPayment(ctx context.Context, req RefundPaymentRequest) (
 			a.Cycle.PrincipalUsed -= p
 			a.Cycle.BonusUsed -= b
 		} else {
-			a.settle()
+			a.settle(p, b)
 			a.Cycle.PrincipalIn += p
 			a.Cycle.BonusIn += b
 		}
@@ -613,8 +616,9 @@ type WithdrawResult struct {
 
 // Withdraw closes out a customer's stored value: the bonus is forfeited and
 // the remaining principal is paid out, minus the bonus already used beyond
-// its fair share. Over the current cycle (since the account was opened or
-// last withdrawn, see ValueCycle), with amounts in fen:
+// its fair share. Over the open part of the current cycle (since the
+// account was opened or last withdrawn, less the use settled by credits,
+// see ValueCycle), with amounts in fen:
 //
 //	used   = PrincipalUsed + BonusUsed
 //	share  = used × BonusIn / (PrincipalIn + BonusIn)   (exact)
@@ -634,23 +638,28 @@ type WithdrawResult struct {
 // no more of either balance than its payment drew (so bonus never comes
 // back as principal to be withdrawn as cash); where that leaves the cycle's
 // bonus use outside its fen of rounding, Withdraw may keep a fen or so per
-// such refund. Bonus-
-// last payments across top-ups can: when the principal runs out while bonus
-// is left, the bonus then drawn counts against the cycle's share, and a
-// later top-up of principal without bonus can leave a small excess (known
-// limit; tracking bonus drawn beyond share only while principal remained
-// would remove it). Both balances end at zero; the account stays open for
-// new top-ups, which start a new cycle.
+// such refund. Both balances end at zero; the account stays open for new
+// top-ups, which start a new cycle.
 //
-// Nor is bonus drawn until both balances ran out: a cycle that ran them
-// down to zero used all that went in, so exactly its share of bonus, and
-// value credited then settles that use; the counters above are then those
-// of the cycle's open part (see ValueCycle.SettledBonus). So a customer who
-// topped up ¥300 (+¥30), paid ¥330 and then topped up ¥200 gets the ¥200
-// back in full. A refund that undoes settled use (one of the earlier
-// payments, beyond what was paid since) reopens it: the whole cycle counts
-// again, so refunding the ¥300 of principal spent cannot leave the ¥30 of
-// bonus used for free.
+// Value credited later (a top-up, a grant, a refund of a payment from
+// before the last withdrawal) does not make earlier use an excess: before
+// a credit that changes the open part's mix, use that holds no excess is
+// settled, and once the principal is used up, all use is (bonus drawn with
+// no principal left is drawn in proportion to the balances, which hold
+// bonus only). The counters above are then those of the use since. So
+// nothing is kept from a customer who was given ¥198 of bonus, spent ¥100
+// of it and topped up ¥1000 (+¥100): the ¥1000 is paid back; nor from one
+// who topped up ¥300 (+¥30), paid ¥330 and topped up ¥200: the ¥200 is;
+// nor from one who topped up ¥1000 (+¥100), spent ¥500 (¥45.45 of bonus)
+// and topped up ¥200 (no bonus): the ¥745.45 of principal left is. A
+// settlement rounds the settled bonus share down to the fen (a fen drawn
+// above it stays open), so each credit that changes the mix can leave the
+// customer up to a fen of bonus share undrawn, never more bonus than its
+// share. Use with an excess is not settled while principal is left:
+// Withdraw charges it against the mix of the whole open part. A refund
+// that undoes settled use (one of the earlier payments, beyond what was
+// paid since) reopens it: the whole cycle counts again, so refunding the
+// ¥300 of principal spent cannot leave the ¥30 of bonus used for free.
 //
 // Errors: ErrNotFound when the customer has no stored-value account;
 // ErrExhausted when both balances are already zero; ErrConflict for a
@@ -698,14 +707,41 @@ func (s *Service) Withdraw(ctx context.Context, req WithdrawRequest) (WithdrawRe
 	return r, nil
 }
 
-// settle marks everything a's cycle used as settled when value is about to
-// be credited while both balances are zero (see ValueCycle.SettledBonus).
-// Call it before the credit.
-func (a *ValueAccount) settle() {
-	if c := &a.Cycle; a.Principal == 0 && a.Bonus == 0 {
-		// Both balances are zero, so the cycle used all that went in.
-		c.SettledPrincipal, c.SettledBonus = c.PrincipalIn, c.BonusIn
+// settle marks what a's cycle used so far as settled when principal and
+// bonus fen are about to be credited (see ValueCycle.SettledBonus), so
+// that a credit that changes the mix does not change the share that use is
+// measured against. Call it before the credit.
+//
+// With the principal used up, all of the use is settled: the cycle used all
+// the principal that went in, and bonus drawn with no principal left was
+// drawn in proportion to the balances. With principal left, the use is
+// settled when the credit changes the open part's mix and the use holds no
+// excess (see Withdraw), up to the floor of its bonus share: a fen of
+// rounding above the floor stays open, as bonus used in the new open part,
+// for later payments to even out, and the fraction of a fen of the share is
+// dropped. Use with an excess is left open as it is, for Withdraw to charge.
+func (a *ValueAccount) settle(principal, bonus int64) {
+	c := &a.Cycle
+	if a.Principal == 0 {
+		c.SettledPrincipal, c.SettledBonus = c.PrincipalUsed, c.BonusUsed
+		return
 	}
+	o := c.open()
+	if sameMix(bonus, principal+bonus, o.BonusIn, o.PrincipalIn+o.BonusIn) {
+		return // the share of the use stays what it was
+	}
+	lo, hi, ok := cycleShare(o.PrincipalUsed+o.BonusUsed, o)
+	if ok && o.BonusUsed <= hi {
+		c.SettledPrincipal, c.SettledBonus = c.PrincipalUsed, c.BonusUsed-max(0, o.BonusUsed-lo)
+	}
+}
+
+// sameMix reports whether b1 / t1 = b2 / t2, for amounts in [0,
+// maxBalanceFen].
+func sameMix(b1, t1, b2, t2 int64) bool {
+	h1, l1 := bits.Mul64(uint64(b1), uint64(t2))
+	h2, l2 := bits.Mul64(uint64(b2), uint64(t1))
+	return h1 == h2 && l1 == l2
 }
 
 // open returns the part of cycle c not settled, which payments keep in
@@ -785,7 +821,7 @@ func (s *Service) grantStoredValue(ctx context.Context, g scrm.Grant) error {
 		now := s.clock.Now()
 		ent := valueEntry(tx, ValueGrant, now, g.IdempotencyKey)
 		ent.Bonus, ent.Note = amount, g.Source
-		a.settle()
+		a.settle(0, amount)
 		a.Bonus += amount
 		a.Cycle.BonusIn += amount
 		tx.Outcome.Entries = append(tx.Outcome.Entries, ent)

@@ -283,20 +283,38 @@ func TestWithdraw(t *testing.T) {
 		assert.True(t, again.Replayed)
 		assertDec(t, "200", again.Paid)
 	})
-	t.Run("bonus used beyond proportion", func(t *testing.T) {
+	t.Run("a later top-up does not make proportional use an excess", func(t *testing.T) {
 		_, svc := newValueService(t, "")
 		topUp(t, svc, "C1", "top1", "1000") // 1000 + 100
 		r := pay(t, svc, "C1", "o1", "500") // bonus round(500 × 100/1100) = 45.45
 		assertDec(t, "45.45", r.Bonus)
 		topUp(t, svc, "C1", "top2", "200") // no bonus: balance 745.45 + 54.55
-		// fair bonus use = round(500 × 100/1300) = 38.46; excess 6.99.
+		// The payment drew the balances' proportion; the top-up's own mix
+		// (no bonus) does not reach back to it: all the principal is paid.
 		w, err := svc.Withdraw(bg, member.WithdrawRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "w1"})
 		require.NoError(t, err)
-		assertDec(t, "738.46", w.Paid)
-		assertDec(t, "6.99", w.Kept)
+		assertDec(t, "745.45", w.Paid)
+		assertDec(t, "0", w.Kept)
 		assertDec(t, "54.55", w.Forfeited)
-		// 1200 + 100 in = 500 used + 738.46 paid + 6.99 kept + 54.55 forfeited.
+		// 1200 + 100 in = 500 used + 745.45 paid + 0 kept + 54.55 forfeited.
 		assert.True(t, dec("1300").Equal(dec("500").Add(w.Paid).Add(w.Kept).Add(w.Forfeited)))
+	})
+	t.Run("bonus used beyond proportion", func(t *testing.T) {
+		_, svc := newValueService(t, member.PayBonusLast)
+		topUp(t, svc, "C1", "top1", "300") // 300 + 30
+		pay(t, svc, "C1", "o1", "300")     // principal
+		r := pay(t, svc, "C1", "o2", "20") // bonus
+		assertDec(t, "20", r.Bonus)
+		_, err := svc.RefundPayment(bg, member.RefundPaymentRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "r1", OrderID: "o1", Amount: dec("300")})
+		require.NoError(t, err)
+		// ¥20 used, all bonus: fair bonus use = round(20 × 30/330) = 1.82;
+		// excess 18.18.
+		w, err := svc.Withdraw(bg, member.WithdrawRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "w1"})
+		require.NoError(t, err)
+		assertDec(t, "281.82", w.Paid)
+		assertDec(t, "18.18", w.Kept)
+		assertDec(t, "10", w.Forfeited)
+		assert.True(t, dec("330").Equal(dec("20").Add(w.Paid).Add(w.Kept).Add(w.Forfeited)))
 	})
 	t.Run("unknown account", func(t *testing.T) {
 		_, svc := newValueService(t, "")
