@@ -97,7 +97,10 @@ func (s *Service) earnEvent(ctx context.Context, ev scrm.Event) (EarnResult, err
 			r = EventRule{Type: ev.Type}
 		}
 		u := e.a.Events[r.Type]
-		day := dayKey(at, e.c.loc)
+		// An event dated ahead of the clock (within FutureTolerance) on the
+		// next date counts for today: a day that has not begun would make
+		// the rest of today's events late, and uncapped per day.
+		day := min(dayKey(at, e.c.loc), dayKey(e.now, e.c.loc))
 		if day > u.Day {
 			u.Day, u.Today = day, 0
 		}
