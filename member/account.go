@@ -19,6 +19,10 @@ type Account struct {
 	// Held is the points reserved by open holds.
 	Held int64
 	Debt int64
+	// Unclawed is points refunds could not claw back because they were
+	// held or spent, still to be taken from points that come back (see
+	// AccountState.Unclawed); not part of Points.
+	Unclawed int64
 	// Growth is the growth value (成长值).
 	Growth int64
 	// TierGrowth is what the tier is evaluated on: Growth, or under the
@@ -61,7 +65,7 @@ func (s *Service) Account(ctx context.Context, tenant scrm.TenantID, customer sc
 	}
 	a := Account{
 		Tenant: tenant, Customer: customer,
-		Points: st.Points(), Held: st.Held, Debt: st.Debt, Growth: st.Growth,
+		Points: st.Points(), Held: st.Held, Debt: st.Debt, Unclawed: st.Unclawed, Growth: st.Growth,
 		Tier: st.Tier, TierSince: st.TierSince, TierValidUntil: st.TierUntil,
 		Lots: st.Lots, NextExpiry: st.NextExpiry().In(c.loc),
 	}

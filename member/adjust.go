@@ -30,7 +30,8 @@ const maxNoteLength = 1000
 // spending order and removed growth value never goes below zero: asking for
 // more than there is fails with ErrExhausted rather than creating debt.
 // Gained growth may upgrade the tier (with its rewards); lost growth may
-// downgrade it.
+// downgrade it, straight to the tier the remaining growth qualifies for
+// (whatever TierPolicy.Downgrade says).
 //
 // Errors: ErrInvalid for a malformed request (both changes zero, no Reason or
 // Operator); ErrExhausted when the spendable points or the growth value are
@@ -77,10 +78,10 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (EarnResult, er
 		}
 		if req.Growth > 0 {
 			e.addGrowth(ent, req.Growth, e.now)
-			e.evaluate(e.now, false, "upgrade", rewardGrant)
+			e.evaluate(e.now, upOnly, "upgrade", rewardGrant)
 		} else if req.Growth < 0 {
 			e.removeGrowth(ent, -req.Growth, 0)
-			e.evaluate(e.now, true, "downgrade", rewardGrant)
+			e.evaluate(e.now, byLoss, "downgrade", rewardGrant)
 		}
 		return nil
 	})
@@ -151,7 +152,7 @@ func grantStep(e *engine) error {
 		return nil
 	}
 	e.addGrowth(ent, e.grant.points, e.now)
-	e.evaluate(e.now, false, "upgrade", rewardGrant)
+	e.evaluate(e.now, upOnly, "upgrade", rewardGrant)
 	return nil
 }
 
@@ -241,7 +242,7 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (EarnResult, er
 			credit(e.a, ent, l.Points, nanos(l.ExpiresAt), earned.UnixNano(), 0)
 		}
 		e.addGrowth(ent, req.Growth, e.now)
-		e.evaluate(e.now, false, "upgrade", rewardMark)
+		e.evaluate(e.now, upOnly, "upgrade", rewardMark)
 		return nil
 	})
 	return earnResult(out, replayed, s.opts.LocationOf(req.Tenant)), err

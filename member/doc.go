@@ -62,19 +62,29 @@
 //     (latest-expiring lot first), then earned points are clawed back (the
 //     order's own lot first). What the balance cannot cover is forgiven
 //     (TakeRemaining, the default) or becomes debt (AllowNegative) that later
-//     points, returned points and released holds repay first. The proportion
-//     base is the amount Earn credited on, or for an order that only
-//     redeemed points the order amount of its hold.
+//     points, returned points and released holds repay first. Forgiven
+//     points (held or spent when the clawback came) are still taken from
+//     points that come back without being earned, a Void's released points
+//     and a refund's returned spent points (AccountState.Unclawed), so
+//     neither abandoning a checkout nor refunding the order they were spent
+//     on lets a refunded order's points survive; new points never pay them.
+//     The proportion base is the amount Earn credited on, or for an order
+//     that only redeemed points the order amount of its hold, or, when it
+//     was given none, what its spent points paid (¥5.00 for 500 points at
+//     100 points a yuan).
 //   - An order earns once: a second Earn for the same OrderID under another
 //     key is ErrConflict, so an order.paid event and a direct Earn for the
 //     same order cannot both pay out.
 //   - Tiers: upgrades are immediate at every gain of growth; downgrades only
 //     at evaluations caused by a loss (refund clawback, negative Adjust),
 //     the end of a Validity period or a month leaving the Rolling window.
-//     Refunds downgrade under every policy, so a refunded order cannot buy a
-//     tier. Upgrade rewards are granted for every tier reached, crossed tiers
-//     included, once per tier per period: ever (Cumulative), per validity
-//     period (Validity) or per window (Rolling). Imported tiers grant none.
+//     A loss goes straight to the tier the remaining growth qualifies for
+//     under every policy and Downgrade mode, so a refunded order cannot buy
+//     a tier (not even the one below it); OneDown limits only the
+//     time-caused downgrades to one tier per evaluation. Upgrade rewards
+//     are granted for every tier reached, crossed tiers included, once per
+//     tier per period: ever (Cumulative), per validity period (Validity) or
+//     per window (Rolling). Imported tiers grant none.
 //   - Points arithmetic: base points are floored, then tier, member-day and
 //     category multipliers are applied exactly and the product floored once.
 //     Event rules award fixed points without multipliers.

@@ -168,7 +168,7 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, fen int64, it
 			o.Refunded = amount
 		}
 	}
-	e.evaluate(e.now, false, "upgrade", rewardGrant)
+	e.evaluate(e.now, upOnly, "upgrade", rewardGrant)
 	return nil
 }
 

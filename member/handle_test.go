@@ -78,7 +78,7 @@ func TestHandleThroughDispatcher(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(12), a.Points, "o2's 10 × 1.2 (earned as 银卡)")
 	assert.Equal(t, int64(10), a.Growth)
-	assert.Equal(t, "silver", a.Tier)
+	assert.Equal(t, "normal", a.Tier, "10 growth left: straight to 普卡")
 }
 
 func TestHandleIgnores(t *testing.T) {

@@ -20,7 +20,7 @@ const (
 	EntryVoid     EntryKind = "void"     // held points released
 	EntrySpend    EntryKind = "spend"    // points spent directly (Service.Redeem)
 	EntryRefund   EntryKind = "refund"   // points spent on a refunded order returned to their lots
-	EntryClawback EntryKind = "clawback" // points and growth of a refunded order taken back
+	EntryClawback EntryKind = "clawback" // points and growth of a refunded order taken back (Note "unclawed": see Entry.Forgiven)
 	EntryExpire   EntryKind = "expire"   // free points of lots past their expiry
 	EntryDeduct   EntryKind = "deduct"   // growth deducted at the end of a Validity period
 	EntryTier     EntryKind = "tier"     // a tier change
@@ -46,7 +46,11 @@ type Entry struct {
 	Lots []LotMove `json:"lots,omitzero"`
 	// Forgiven is the part of a clawback the balance could not cover and
 	// the TakeRemaining policy wrote off (or, under AllowNegative, that
-	// would have taken Debt past the bound an account holds).
+	// would have taken Debt past the bound an account holds). What
+	// TakeRemaining forgives is added to AccountState.Unclawed and may
+	// still be collected, by a later clawback entry noted "unclawed", from
+	// points that come back to the account (a Void, a refund of the order
+	// they were spent on); Forgiven keeps what was not taken at the time.
 	Forgiven int64 `json:"forgiven,omitzero"`
 	// Forfeited is the part of a refund's returned points whose lot had
 	// expired, or that would have taken the account past the bound it
@@ -63,7 +67,8 @@ type Entry struct {
 	To   string `json:"to,omitzero"`
 	// Note says why: the event type of an event rule, the source of a
 	// grant, the reason of an adjustment, the cause of a tier change
-	// ("upgrade", "downgrade", "period_end", "rolling", "program").
+	// ("upgrade", "downgrade", "period_end", "rolling", "program"),
+	// "unclawed" on a clawback that pays off AccountState.Unclawed.
 	Note     string `json:"note,omitzero"`
 	Operator string `json:"operator,omitzero"`
 	// Program is the program version the entry was computed under.

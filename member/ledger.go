@@ -100,6 +100,14 @@ type AccountState struct {
 	Debt int64 `json:"debt,omitzero"`
 	// Held is the total of open holds.
 	Held int64 `json:"held,omitzero"`
+	// Unclawed is points a clawback could not take because they were held
+	// or spent (or had expired), and which TakeRemaining forgave rather
+	// than record as Debt. Points that come back to the account without
+	// being earned pay it off first, in the request that returns them:
+	// points released by a Void, and spent points given back to their lots
+	// by a refund of the order they were spent on (an EntryClawback with
+	// Note "unclawed" takes them). New points never do.
+	Unclawed int64 `json:"unclawed,omitzero"`
 
 	Tier      string    `json:"tier,omitzero"`
 	TierSince time.Time `json:"tierSince,omitzero"`

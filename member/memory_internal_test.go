@@ -86,7 +86,8 @@ func TestOrderEncoding(t *testing.T) {
 		{OrderID: "b", Earned: true, Paid: big, EarnedAt: time.Now(), Points: -5, Month: 24314, Refunded: decimal.Zero,
 			OrderAmount: decimal.New(-12345, -2), SpentLots: []LotMove{}},
 		{OrderID: "c", EarnedAt: time.Date(2026, 3, 1, 10, 0, 0, 5, shanghai), SpentLots: []LotMove{{Lot: 1, Points: -3, Held: 2, Expiry: 1 << 60}},
-			Held: 1, Spent: 2, PointsClawed: 3, GrowthClawed: 4, Returned: 5, Lot: 6, Growth: 7},
+			Held: 1, Spent: 2, PointsClawed: 3, GrowthClawed: 4, Returned: 5, Lot: 6, Growth: 7, SpentValue: decimal.New(500, -2)},
+		{OrderID: "d", SpentValue: big},
 	}
 	a := &memAccount{}
 	pos := make([]int32, len(orders))
@@ -102,8 +103,10 @@ func TestOrderEncoding(t *testing.T) {
 		assert.True(t, want.Paid.Equal(got.Paid) && want.Paid.Exponent() == got.Paid.Exponent(), "Paid %s", got.Paid)
 		assert.True(t, want.OrderAmount.Equal(got.OrderAmount), "OrderAmount %s", got.OrderAmount)
 		assert.True(t, want.Refunded.Equal(got.Refunded), "Refunded %s", got.Refunded)
+		assert.True(t, want.SpentValue.Equal(got.SpentValue), "SpentValue %s", got.SpentValue)
 		assert.True(t, want.EarnedAt == got.EarnedAt, "EarnedAt %v", got.EarnedAt)
 		want.Paid, want.OrderAmount, want.Refunded, want.EarnedAt = got.Paid, got.OrderAmount, got.Refunded, got.EarnedAt
+		want.SpentValue = got.SpentValue
 		assert.Equal(t, want, got)
 	}
 	es, _ := a.journal.page(0, 10)

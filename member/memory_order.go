@@ -29,7 +29,8 @@ const (
 	oPointsClawed
 	oGrowthClawed
 	oReturned
-	oSpentLots // SpentLots is not nil (it may be empty)
+	oSpentLots  // SpentLots is not nil (it may be empty)
+	oSpentValue // SpentValue is not the zero Decimal
 )
 
 // findOrder returns where the record of the order orderID, whose hash's
@@ -68,6 +69,9 @@ func (a *memAccount) encodeOrder(b []byte, o *OrderRecord) []byte {
 	if o.SpentLots != nil {
 		f |= oSpentLots
 	}
+	if o.SpentValue != (decimal.Decimal{}) {
+		f |= oSpentValue
+	}
 	b = binary.AppendUvarint(b, f)
 	for i, v := range ints {
 		if f&(oPoints<<i) != 0 {
@@ -80,6 +84,9 @@ func (a *memAccount) encodeOrder(b []byte, o *OrderRecord) []byte {
 	b = a.journal.appendTime(b, o.EarnedAt)
 	if f&oSpentLots != 0 {
 		b = appendMoves(b, o.SpentLots)
+	}
+	if f&oSpentValue != 0 {
+		b = appendDecimal(b, o.SpentValue)
 	}
 	return b
 }
@@ -102,6 +109,9 @@ func (a *memAccount) order(pos int32) OrderRecord {
 	o.EarnedAt = a.journal.readTime(&r)
 	if f&oSpentLots != 0 {
 		o.SpentLots = r.moves()
+	}
+	if f&oSpentValue != 0 {
+		o.SpentValue = r.decimal()
 	}
 	return o
 }

@@ -95,32 +95,43 @@ const (
 	Rolling TierPolicyKind = "rolling"
 )
 
-// Downgrade names how far a tier may fall in one evaluation.
+// Downgrade names how far a tier may fall in one evaluation caused by the
+// passage of time (the end of a Validity period, a month leaving the
+// Rolling window). Evaluations caused by a loss of growth value (a refund's
+// clawback, a negative Adjust) always go straight to the tier the growth
+// value qualifies for, whatever the mode: see TierPolicy.
 type Downgrade string
 
 // The downgrade modes.
 const (
-	// OneDown drops at most one tier per evaluation.
+	// OneDown drops at most one tier per time-caused evaluation: one per
+	// Validity period end, one per month boundary under Rolling.
 	OneDown Downgrade = "one_down"
-	// Recompute goes straight to the tier the growth value qualifies for.
+	// Recompute goes straight to the tier the growth value qualifies for
+	// at every evaluation.
 	Recompute Downgrade = "recompute"
 )
 
 // TierPolicy says how tiers are kept over time.
 //
 // Upgrades are immediate, whatever the policy, at every gain of growth
-// value. Downgrades happen only at evaluations caused by a loss: a refund's
-// clawback or a negative Adjust (all policies), the end of a Validity period,
-// or a month leaving the Rolling window. A refund therefore undoes an upgrade
-// the refunded order paid for even under Validity: the period protects a
-// tier against the passage of time, not against refunds.
+// value. Downgrades happen only at evaluations caused by a loss or by time.
+// A loss of growth value, a refund's clawback or a negative Adjust, takes
+// the tier straight to the one the remaining growth qualifies for under
+// every policy and Downgrade mode, so a refunded order cannot buy a tier:
+// a refund undoes an upgrade the refunded order paid for even under
+// Validity, as the period protects a tier against the passage of time, not
+// against refunds. The passage of time, the end of a Validity period or a
+// month leaving the Rolling window, downgrades as Downgrade says.
 type TierPolicy struct {
 	// Kind is Cumulative (the default), Validity or Rolling.
 	Kind TierPolicyKind `json:"kind,omitzero"`
 	// Months is the length of a Validity period or of the Rolling window;
 	// required by those two.
 	Months int `json:"months,omitzero"`
-	// Downgrade is OneDown (the default) or Recompute.
+	// Downgrade is OneDown (the default) or Recompute: how far the end of
+	// a Validity period or a month leaving the Rolling window may take the
+	// tier down (losses always recompute).
 	Downgrade Downgrade `json:"downgrade,omitzero"`
 }
 
@@ -169,9 +180,10 @@ type EventRule struct {
 	Type   string `json:"type"`
 	Points int64  `json:"points"`
 	// PerDay caps how many events of the type earn points per customer per
-	// local day of the event's time; zero means no cap. An event dated
-	// before the latest day already counted (a late delivery) is checked
-	// against Limit only.
+	// local day of the event's time (an event dated ahead of the clock,
+	// within FutureTolerance, on the next day counts for today); zero
+	// means no cap. An event dated before the latest day already counted
+	// (a late delivery) is checked against Limit only.
 	PerDay int64 `json:"perDay,omitzero"`
 	// Limit caps how many events of the type earn points per customer over
 	// the life of the rule; zero means no cap.
@@ -253,7 +265,10 @@ type DebtPolicy string
 // The debt policies.
 const (
 	// TakeRemaining takes what the balance still has and forgives the rest
-	// (the default). The forgiven amount is recorded on the journal entry.
+	// (the default). The forgiven amount is recorded on the journal entry
+	// and remembered (AccountState.Unclawed): points that come back
+	// without being earned (a Void's, a refund's returned spent points)
+	// pay it off first; new points never do.
 	TakeRemaining DebtPolicy = "take_remaining"
 	// AllowNegative takes what the balance has and records the rest as
 	// debt: the balance goes negative and future points repay it first.

@@ -24,7 +24,11 @@ import (
 //   - the balance is never negative unless the debt policy allows it,
 //     growth is never negative, and the Rolling window never holds more
 //     growth than the account;
-//   - the journal explains every balance and every lot;
+//   - the journal explains every balance and every lot, and the points
+//     refunds could not claw back (Unclawed: what TakeRemaining forgave,
+//     less what "unclawed" clawbacks took since; never negative, zero
+//     under AllowNegative), which only points that came back in the same
+//     request (a Void's, a refund's) ever pay off;
 //   - replaying any earlier request changes nothing and returns the
 //     original result.
 func TestLedgerProperties(t *testing.T) {
@@ -265,10 +269,26 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 	}
 
 	// The journal explains the stored state, lot by lot.
-	var points, heldSum, debt, growth int64
+	var points, heldSum, debt, growth, unclawed, cameBack int64
 	lots := map[int64][2]int64{}
 	for i, e := range f.journal(t, c) {
 		assert.Equal(t, int64(i+1), e.Seq, "%s: entries numbered without gaps", c)
+		switch {
+		case e.Kind == member.EntryClawback && e.Note == "unclawed":
+			assert.LessOrEqual(t, -e.Points, cameBack, "%s: entry %d takes Unclawed only from points that came back", c, e.Seq)
+			assert.Zero(t, e.Forgiven)
+			unclawed += e.Points
+			cameBack = 0
+		case e.Kind == member.EntryClawback:
+			unclawed += e.Forgiven
+			cameBack = 0
+		case e.Kind == member.EntryVoid || e.Kind == member.EntryRefund:
+			cameBack = e.Points
+		case e.Kind == member.EntryExpire:
+			cameBack = max(cameBack+e.Points, 0) // a voided hold's expired lots
+		default:
+			cameBack = 0
+		}
 		points += e.Points
 		heldSum += e.Held
 		debt += e.Debt
@@ -285,6 +305,13 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 	assert.Equal(t, st.Held, heldSum, "%s: journal held", c)
 	assert.Equal(t, st.Debt, debt, "%s: journal debt", c)
 	assert.Equal(t, st.Growth, growth, "%s: journal growth", c)
+	assert.GreaterOrEqual(t, st.Unclawed, int64(0), "%s: Unclawed", c)
+	assert.Equal(t, st.Unclawed, a.Unclawed, "%s: Account.Unclawed", c)
+	if p.Debt == member.AllowNegative {
+		assert.Zero(t, st.Unclawed, "%s: AllowNegative records debt, not Unclawed", c)
+	} else {
+		assert.Equal(t, st.Unclawed, unclawed, "%s: journal Unclawed (forgiven - taken)", c)
+	}
 	live := map[int64]bool{}
 	for _, l := range st.Lots {
 		live[l.ID] = true

@@ -97,7 +97,11 @@ type HoldRequest struct {
 	// OrderAmount is the order's amount in yuan, for the MaxShare rule:
 	// required when the program's MaxShare is below 1; when given, the
 	// points of all open and captured holds of the order may not pay more
-	// than MaxShare of it.
+	// than MaxShare of it. It is also what refunds of an order that earned
+	// nothing are shares of; when no hold or redemption of the order gave
+	// one, that is what the order's captured and redeemed points paid
+	// (HoldResult.Value), e.g. ¥5.00 for an order paid entirely with 500
+	// points at 100 points a yuan (see RefundRequest).
 	OrderAmount decimal.Decimal
 }
 
@@ -108,8 +112,11 @@ type HoldResult struct {
 	// Value is what the points pay, in yuan, under the redeem rule of the
 	// program the hold or redemption was made under: a replay returns it
 	// unchanged after the program changed.
-	Value   decimal.Decimal
-	State   HoldState
+	Value decimal.Decimal
+	State HoldState
+	// Clawed is, for a Void, the released points taken back at once to pay
+	// off what earlier refunds could not claw back (see Void); 0 otherwise.
+	Clawed  int64
 	Balance Balance
 	Entries []Entry
 	// Replayed tells that nothing changed: the key was seen before, or the
@@ -296,6 +303,7 @@ func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (HoldResult, er
 		spend(e.a, ent, req.Points, 0)
 		o.SpentLots = appendSpent(o.SpentLots, ent.Lots)
 		o.Spent += req.Points
+		o.SpentValue = o.SpentValue.Add(e.c.p.Redeem.Value(req.Points))
 		return nil
 	})
 	if err != nil && len(out.Entries) == 0 {
@@ -334,7 +342,10 @@ func (s *Service) Capture(ctx context.Context, tenant scrm.TenantID, holdID stri
 }
 
 // Void releases the points of an open hold back to their lots (see Hold for
-// lots that expired meanwhile). Voiding a voided hold changes nothing and
+// lots that expired meanwhile). Released points pay off first what earlier
+// refunds could not claw back because the points were held or spent
+// (AccountState.Unclawed): an EntryClawback noted "unclawed" takes them,
+// reported as HoldResult.Clawed. Voiding a voided hold changes nothing and
 // returns it with Replayed set.
 //
 // Errors: ErrNotFound for an unknown hold; ErrConflict for a captured one.
@@ -382,18 +393,27 @@ func (s *Service) settle(ctx context.Context, op string, tenant scrm.TenantID, h
 				o = e.tx.newOrder(hh.OrderID)
 				e.tx.Order = o
 			}
-			var ent *Entry
 			if to == HoldCaptured {
-				ent = e.entry(EntryCapture)
+				ent := e.entry(EntryCapture)
+				ent.OrderID, ent.HoldID = hh.OrderID, hh.ID
 				capture(e.a, ent, hh.Lots)
 				o.SpentLots = appendSpent(o.SpentLots, ent.Lots)
 				o.Spent += hh.Points
+				o.SpentValue = o.SpentValue.Add(hh.Value)
 			} else {
-				ent = e.entry(EntryVoid)
+				before := e.a.Points()
+				ent := e.entry(EntryVoid)
+				ent.OrderID, ent.HoldID = hh.OrderID, hh.ID
 				release(e.a, ent, hh.Lots)
+				if e.a.Unclawed > 0 {
+					// Released points pay off what clawbacks could not
+					// take; those whose lot expired meanwhile expire
+					// first: they do not come back.
+					e.expire()
+					e.takeUnclawed(hh.OrderID, hh.ID, e.a.Points()-before)
+				}
 			}
 			o.Held -= hh.Points
-			ent.OrderID, ent.HoldID = hh.OrderID, hh.ID
 			hh.State, hh.ClosedAt = to, e.now
 			return nil
 		})
@@ -406,5 +426,11 @@ func (s *Service) settle(ctx context.Context, op string, tenant scrm.TenantID, h
 	if err != nil && len(out.Entries) == 0 {
 		return HoldResult{}, err
 	}
-	return HoldResult{HoldID: h.ID, Points: h.Points, Value: h.Value, State: to, Balance: out.After, Entries: out.Entries}, err
+	r := HoldResult{HoldID: h.ID, Points: h.Points, Value: h.Value, State: to, Balance: out.After, Entries: out.Entries}
+	for i := range out.Entries {
+		if out.Entries[i].Kind == EntryClawback {
+			r.Clawed -= out.Entries[i].Points
+		}
+	}
+	return r, err
 }

@@ -16,7 +16,10 @@ type RefundRequest struct {
 	OrderID        string
 	// Amount is the amount refunded, in yuan: a share of what the order
 	// paid (the Amount its Earn credited on, or, for an order that only
-	// redeemed points, the OrderAmount of its hold).
+	// redeemed points, the OrderAmount of its hold or redemption, or,
+	// when none gave one, what its captured and redeemed points paid:
+	// ¥5.00 for 500 points at 100 points a yuan). More than what is left
+	// of that is ErrInvalid naming Amount.
 	Amount decimal.Decimal
 }
 
@@ -26,9 +29,11 @@ type RefundResult struct {
 	// the spent points not given back because their lot had expired.
 	Returned  int64
 	Forfeited int64
-	// Clawed is the points taken back; Debt is the part of it the balance
-	// could not cover and AllowNegative recorded as debt; Forgiven is what
-	// TakeRemaining wrote off instead (not part of Clawed).
+	// Clawed is the points taken back, including those the returned points
+	// paid of what earlier clawbacks could not take (Account.Unclawed);
+	// Debt is the part of it the balance could not cover and AllowNegative
+	// recorded as debt; Forgiven is what TakeRemaining wrote off instead
+	// (not part of Clawed), which is added to Account.Unclawed.
 	Clawed   int64
 	Debt     int64
 	Forgiven int64
@@ -54,9 +59,15 @@ type RefundResult struct {
 // are forfeited. Then the earned points are clawed back, from the order's own
 // lot first, then in spending order; what the balance cannot cover is
 // forgiven (TakeRemaining, the default) or recorded as debt (AllowNegative),
-// as the program's Debt policy says and the entry records. Growth value is
-// clawed back (never below zero) and the tier re-evaluated, which may
-// downgrade under every policy. Under Rolling the growth leaves the window
+// as the program's Debt policy says and the entry records. What
+// TakeRemaining forgives is remembered (AccountState.Unclawed) and taken
+// from points that come back to the account without being earned: the
+// points a Void releases, and the spent points a refund returns, which
+// therefore pay it off (an EntryClawback noted "unclawed") before this
+// order's own clawback. New points never pay it. Growth value is
+// clawed back (never below zero) and the tier re-evaluated: under every
+// policy and Downgrade mode it goes straight to the tier the remaining
+// growth qualifies for. Under Rolling the growth leaves the window
 // only if the order counted in it: an order earned before the window (a
 // late order.paid) or before the policy became Rolling takes back growth
 // but none of the window's (see removeGrowth).
@@ -132,6 +143,9 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) 
 	base := o.Paid
 	if !o.Earned {
 		base = o.OrderAmount
+		if !base.IsPositive() {
+			base = o.SpentValue // a points-only order: what its points paid
+		}
 	}
 	if !base.IsPositive() {
 		return scrm.Invalid(op, "OrderID", "order %q has no paid amount to refund against", orderID)
@@ -144,6 +158,7 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) 
 
 	// Give back the points spent on the order, latest-expiring first.
 	if ret := proportion(o.Spent, now, base) - o.Returned; ret > 0 {
+		before := e.a.Points()
 		ent := e.entry(EntryRefund)
 		ent.OrderID = orderID
 		for left := ret; left > 0 && len(o.SpentLots) > 0; {
@@ -161,12 +176,13 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) 
 			}
 		}
 		o.Returned += ret
+		e.takeUnclawed(orderID, "", e.a.Points()-before)
 	}
 
 	gc := e.clawBack(orderID, o, now, base)
 	o.Refunded = now
 	if gc > 0 {
-		e.evaluate(e.now, true, "downgrade", rewardGrant)
+		e.evaluate(e.now, byLoss, "downgrade", rewardGrant)
 	}
 	return nil
 }
@@ -191,6 +207,8 @@ func (e *engine) clawBack(orderID string, o *OrderRecord, refunded, base decimal
 					ent.Forgiven = short - owed
 				} else {
 					ent.Forgiven = short
+					// Held or spent points: taken when they come back.
+					e.a.Unclawed = min(e.a.Unclawed, maxBalancePoints-short) + short
 				}
 			}
 		}
@@ -205,4 +223,23 @@ func (e *engine) clawBack(orderID string, o *OrderRecord, refunded, base decimal
 		o.GrowthClawed += gc
 	}
 	return gc
+}
+
+// noteUnclawed is the Note of the clawback entries that pay off
+// AccountState.Unclawed.
+const noteUnclawed = "unclawed"
+
+// takeUnclawed pays off Unclawed from points that just came back to the
+// account without being earned (a Void's released points, a refund's
+// returned ones): gained is how much they raised the balance. It takes up
+// to that much, never more than the balance, in an EntryClawback noted
+// "unclawed" with the order (and hold) they came back from.
+func (e *engine) takeUnclawed(orderID, holdID string, gained int64) {
+	t := min(e.a.Unclawed, gained, max(e.a.Points(), 0))
+	if t <= 0 {
+		return
+	}
+	ent := e.entry(EntryClawback)
+	ent.OrderID, ent.HoldID, ent.Note = orderID, holdID, noteUnclawed
+	e.a.Unclawed -= spend(e.a, ent, t, 0)
 }

@@ -191,7 +191,7 @@ func TestRefundIdempotency(t *testing.T) {
 	req := member.RefundRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "rf", OrderID: "o1", Amount: dec("1600.00")}
 	first, err := f.svc.Refund(ctx, req)
 	require.NoError(t, err)
-	assert.Equal(t, &member.TierChange{From: "gold", To: "silver"}, first.TierChange)
+	assert.Equal(t, &member.TierChange{From: "gold", To: "normal"}, first.TierChange, "400 growth left: straight to 普卡")
 	again, err := f.svc.Refund(ctx, req)
 	require.NoError(t, err)
 	assert.True(t, again.Replayed)

@@ -206,6 +206,12 @@ type OrderRecord struct {
 	// OrderAmount is the order amount given with its latest hold or
 	// redemption; the refund base of an order that earned nothing.
 	OrderAmount decimal.Decimal `json:"orderAmount,omitzero"`
+	// SpentValue is what the points captured or redeemed for the order
+	// paid, in yuan, each at the redeem rule they were held or redeemed
+	// under (HoldRecord.Value); the refund base of an order that earned
+	// nothing and was given no OrderAmount (a point-of-sale order paid
+	// entirely with points).
+	SpentValue decimal.Decimal `json:"spentValue,omitzero"`
 	// Held is the points in open holds for the order, Spent the points
 	// captured or redeemed for it.
 	Held  int64 `json:"held,omitzero"`

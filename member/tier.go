@@ -146,9 +146,27 @@ func (e *engine) removeGrowth(ent *Entry, g int64, month int32) int64 {
 	return g
 }
 
-// evaluate re-evaluates the tier. Gains only upgrade; with mayDown a loss
-// may downgrade, by one tier (OneDown) or to the qualifying one (Recompute).
-func (e *engine) evaluate(at time.Time, mayDown bool, reason string, mode rewardMode) {
+// downMode says whether and how far an evaluation may downgrade.
+type downMode int
+
+const (
+	// upOnly: an evaluation after a gain, which only upgrades.
+	upOnly downMode = iota
+	// byLoss: an evaluation after a loss of growth (a refund's clawback, a
+	// negative Adjust), which goes straight to the qualifying tier under
+	// every policy, so that a refunded order cannot buy a tier.
+	byLoss
+	// byTime: an evaluation caused by the passage of time (the end of a
+	// Validity period, a month leaving the Rolling window, a tier removed
+	// from the program), which falls by one tier under OneDown.
+	byTime
+)
+
+// evaluate re-evaluates the tier. Gains only upgrade (upOnly); a loss of
+// growth downgrades to the qualifying tier (byLoss); the passage of time
+// downgrades by one tier (OneDown) or to the qualifying one (Recompute)
+// (byTime).
+func (e *engine) evaluate(at time.Time, down downMode, reason string, mode rewardMode) {
 	if len(e.c.p.Tiers) == 0 {
 		if e.a.Tier != "" {
 			e.changeTier("", at, "program")
@@ -166,9 +184,9 @@ func (e *engine) evaluate(at time.Time, mayDown bool, reason string, mode reward
 	switch {
 	case q > cur:
 		e.upgrade(cur, q, at, mode)
-	case q < cur && mayDown:
+	case q < cur && down != upOnly:
 		to := q
-		if e.c.p.TierPolicy.Downgrade != Recompute {
+		if down == byTime && e.c.p.TierPolicy.Downgrade != Recompute {
 			to = max(q, cur-1)
 		}
 		e.changeTier(e.tierID(to), at, reason)
@@ -251,7 +269,7 @@ func (e *engine) advanceTier() {
 			cur := e.c.tierIndex(e.a.Tier)
 			if cur < 0 {
 				e.a.TierUntil = time.Time{}
-				e.evaluate(at, true, "program", rewardGrant)
+				e.evaluate(at, byTime, "program", rewardGrant)
 				break
 			}
 			if d := e.c.p.Tiers[cur].Deduction; d > 0 && e.a.Growth > 0 {
@@ -261,7 +279,7 @@ func (e *engine) advanceTier() {
 				e.removeGrowth(ent, d, 0)
 			}
 			before := e.a.Tier
-			e.evaluate(at, true, "period_end", rewardGrant)
+			e.evaluate(at, byTime, "period_end", rewardGrant)
 			if e.a.Tier == before { // kept: a new period starts
 				if e.c.hasPeriod(cur) {
 					e.a.TierUntil = periodEnd(at, e.c.p.TierPolicy.Months, e.c.loc)
@@ -277,7 +295,7 @@ func (e *engine) advanceTier() {
 		for !e.a.TierDue.IsZero() && !e.a.TierDue.After(e.now) {
 			at := e.a.TierDue
 			e.pruneRolling(monthKey(at, e.c.loc) - int32(e.c.p.TierPolicy.Months) + 1)
-			e.evaluate(at, true, "rolling", rewardGrant)
+			e.evaluate(at, byTime, "rolling", rewardGrant)
 			e.a.TierDue = e.rollingDue(at)
 		}
 		e.pruneRolling(e.windowStart())

@@ -53,7 +53,7 @@ func TestCumulativeTiers(t *testing.T) {
 	assert.Equal(t, "银卡", a.TierName)
 	assert.True(t, a.TierValidUntil.IsZero(), "a cumulative tier never expires")
 
-	// A full refund takes the tier down one step.
+	// A full refund takes the tier down to the one growth 0 qualifies for.
 	rf := f.refund(t, "c1", "rf1", "o1", "600.00")
 	assert.Equal(t, &member.TierChange{From: "silver", To: "normal"}, rf.TierChange)
 
@@ -97,11 +97,16 @@ func TestCumulativeTiers(t *testing.T) {
 	assert.Equal(t, a.Points, f.account(t, "c1").Points, "regranting the same keys adds nothing")
 }
 
+// TestDowngradeModes: a loss of growth value (a refund, a negative Adjust)
+// goes straight to the tier the remaining growth qualifies for whatever the
+// Downgrade mode, so a refunded order cannot buy a tier; the mode limits
+// only the downgrades time causes (here a month leaving the Rolling window),
+// which OneDown takes one tier at a time.
 func TestDowngradeModes(t *testing.T) {
 	for _, tt := range []struct {
-		mode member.Downgrade
-		want string
-	}{{member.OneDown, "gold"}, {member.Recompute, "silver"}, {"", "gold"}} {
+		mode   member.Downgrade
+		byTime string
+	}{{member.OneDown, "gold"}, {member.Recompute, "normal"}, {"", "gold"}} {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			p := standard()
 			p.TierPolicy.Downgrade = tt.mode
@@ -110,13 +115,31 @@ func TestDowngradeModes(t *testing.T) {
 			f.earn(t, "c1", "o2", "5000.00")
 			require.Equal(t, "diamond", f.account(t, "c1").Tier)
 			r := f.refund(t, "c1", "rf", "o2", "5000.00")
-			assert.Equal(t, tt.want, r.TierChange.To)
+			assert.Equal(t, &member.TierChange{From: "diamond", To: "silver"}, r.TierChange, "a refund: straight to the qualifying tier")
 			a := f.account(t, "c1")
-			assert.Equal(t, tt.want, a.Tier)
+			assert.Equal(t, "silver", a.Tier)
 			assert.Equal(t, int64(600), a.Growth)
 			// A later gain does not downgrade further.
 			f.earn(t, "c1", "o3", "1.00")
-			assert.Equal(t, tt.want, f.account(t, "c1").Tier)
+			assert.Equal(t, "silver", f.account(t, "c1").Tier)
+
+			// A negative Adjust too.
+			f.earn(t, "c2", "o4", "5000.00")
+			adj, err := f.svc.Adjust(context.Background(), member.AdjustRequest{Tenant: tenant, Customer: "c2", IdempotencyKey: "a1",
+				Growth: -4400, Reason: "correction", Operator: "op"})
+			require.NoError(t, err)
+			assert.Equal(t, &member.TierChange{From: "diamond", To: "silver"}, adj.TierChange)
+
+			// Time: when 钻卡's month leaves a one-month Rolling window,
+			// OneDown drops one tier, Recompute to the qualifying one.
+			p.TierPolicy = member.TierPolicy{Kind: member.Rolling, Months: 1, Downgrade: tt.mode}
+			f = newFixture(t, p)
+			f.earn(t, "c1", "o1", "5000.00")
+			require.Equal(t, "diamond", f.account(t, "c1").Tier)
+			f.clock.Set(time.Date(2026, 4, 1, 0, 0, 1, 0, shanghai))
+			_, err = f.svc.Sweep(context.Background(), tenant)
+			require.NoError(t, err)
+			assert.Equal(t, tt.byTime, f.account(t, "c1").Tier)
 		})
 	}
 }

@@ -16,7 +16,7 @@ func fullAccount(tx *member.LedgerTx) error {
 	a := tx.Account
 	a.CreatedAt, a.UpdatedAt = t0, t0.Add(time.Hour)
 	a.Seq, a.LastLot = 7, 3
-	a.Growth, a.Debt, a.Held = 2500, 0, 40
+	a.Growth, a.Debt, a.Held, a.Unclawed = 2500, 0, 40, 25
 	a.Tier, a.TierSince = "gold", t0.Add(-48*time.Hour)
 	a.TierUntil = t0.AddDate(0, 6, 0)
 	a.TierDue = a.TierUntil
@@ -43,6 +43,7 @@ func assertSameAccount(t *testing.T, want, got member.AccountState) {
 	assert.Equal(t, want.Growth, got.Growth)
 	assert.Equal(t, want.Debt, got.Debt)
 	assert.Equal(t, want.Held, got.Held)
+	assert.Equal(t, want.Unclawed, got.Unclawed, "Unclawed")
 	assert.Equal(t, want.Tier, got.Tier)
 	assertTime(t, want.TierSince, got.TierSince, "TierSince")
 	assertTime(t, want.TierUntil, got.TierUntil, "TierUntil")
@@ -108,7 +109,7 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) member.Store) {
 		s := newStore(t)
 		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1"}, credit(100, time.Time{}))
 		_, _, err := s.Update(ctx, member.UpdateParams{Tenant: "t1", Customer: "c1", OrderID: "o1", HoldID: "h1"}, func(tx *member.LedgerTx) error {
-			tx.Account.Growth = 999
+			tx.Account.Growth, tx.Account.Unclawed = 999, 7
 			tx.Account.Lots[0].Remaining = 1
 			tx.Order = &member.OrderRecord{OrderID: "o1", Points: 5}
 			tx.Hold = &member.HoldRecord{ID: "h1", Tenant: "t1", Customer: "c1", State: member.HoldOpen}
@@ -119,6 +120,7 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) member.Store) {
 		got := account(t, s, "t1", "c1")
 		assert.Equal(t, int64(1), got.Version)
 		assert.Zero(t, got.Growth)
+		assert.Zero(t, got.Unclawed)
 		assert.Equal(t, int64(100), got.Lots[0].Remaining)
 		_, err = s.Order(ctx, "t1", "c1", "o1")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
