@@ -647,11 +647,15 @@ func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spe
 	fp := s.newFingerprint(op + ".refund").str(string(req.Customer)).str(req.IdempotencyKey).sum()
 	_, _, err := s.update(ctx, op, UpdateParams{Tenant: req.Tenant, Customer: req.Customer,
 		IdempotencyKey: makeUpKey("checkin.makeup.refund", req.IdempotencyKey, g), Fingerprint: fp}, func(e *engine) error {
+		before := e.a.Points()
 		ent := e.entry(EntryRefund)
 		ent.Note = "checkin.makeup refund"
 		for _, m := range moves {
 			ent.Forfeited += creditReturn(e.a, ent, -m.Points, m.Expiry, e.now.UnixNano(), m.Lot)
 		}
+		// Points coming back pay off first what refunds could not claw
+		// back (AccountState.Unclawed).
+		e.takeUnclawed("", "", e.a.Points()-before)
 		return nil
 	})
 	return err

@@ -104,9 +104,11 @@ type AccountState struct {
 	// or spent (or had expired), and which TakeRemaining forgave rather
 	// than record as Debt. Points that come back to the account without
 	// being earned pay it off first, in the request that returns them:
-	// points released by a Void, and spent points given back to their lots
-	// by a refund of the order they were spent on (an EntryClawback with
-	// Note "unclawed" takes them). New points never do.
+	// points released by a Void, spent points given back to their lots
+	// by a refund of the order they were spent on, the points of a mall
+	// exchange whose reward was refused and of a paid make-up (补签) that
+	// could not happen (an EntryClawback with Note "unclawed" takes
+	// them). New points never do.
 	Unclawed int64 `json:"unclawed,omitzero"`
 
 	Tier      string    `json:"tier,omitzero"`

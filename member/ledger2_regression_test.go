@@ -2,6 +2,7 @@ package member_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -185,4 +186,37 @@ func TestUnclawedNotPaidByNewOrExpiredPoints(t *testing.T) {
 	assert.Zero(t, a.Points)
 	assert.Zero(t, a.Debt)
 	assert.Zero(t, a.Unclawed)
+}
+
+// Points a points-mall exchange spent come back when its reward is
+// refused; like a voided hold's, they pay off first what a refund could
+// not claw back because they were spent (AccountState.Unclawed): the order
+// refunded while the exchange's grant ran leaves no points.
+func TestRefusedExchangeReturnPaysUnclawed(t *testing.T) {
+	ctx := context.Background()
+	f := newMall(t, nil)
+	f.put(t, coffee())
+	_, err := f.svc.Earn(ctx, member.EarnRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "p1", OrderID: "o1", Amount: dec("120")})
+	require.NoError(t, err)
+	// The order is refunded while the coupon is being granted, and then
+	// the coupon service refuses.
+	f.shop.setFail(func(ctx context.Context, g scrm.Grant) error {
+		if g.Reward.Kind != scrm.RewardCoupon {
+			return nil
+		}
+		r, err := f.svc.Refund(ctx, member.RefundRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "r1", OrderID: "o1", Amount: dec("120")})
+		if err != nil {
+			return err
+		}
+		if r.Forgiven != 120 {
+			return fmt.Errorf("forgiven %d, want 120: the points were spent on the exchange", r.Forgiven)
+		}
+		return scrm.Errorf(scrm.ErrExhausted, "coupon.Grant", "template latte is out of stock")
+	})
+	res, err := f.svc.Exchange(ctx, member.ExchangeRequest{Tenant: tenant, Customer: "c1", Item: "coffee", IdempotencyKey: "x1"})
+	require.Error(t, err)
+	require.Equal(t, int64(120), res.Returned, "the refused exchange's points come back")
+	a := f.account(t, "c1")
+	assert.Equal(t, int64(0), a.Points, "and pay off the refunded order's forgiven clawback")
+	assert.Equal(t, int64(0), a.Unclawed)
 }

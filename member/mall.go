@@ -415,6 +415,7 @@ func (e *engine) chargeExchange(op string, tenant scrm.TenantID, customer scrm.C
 // lots they came from, latest-expiring first, except those of lots that
 // have expired since, which are forfeited.
 func (e *engine) refundExchange(x *ExchangeRecord) {
+	before := e.a.Points()
 	ent := e.entry(EntryRefund)
 	ent.Note = mallPrefix + x.Item
 	now := e.now.UnixNano()
@@ -434,6 +435,9 @@ func (e *engine) refundExchange(x *ExchangeRecord) {
 	}
 	ent.Forfeited = forfeited
 	x.Returned, x.Forfeited = returned, forfeited
+	// Points coming back pay off first what refunds could not claw back
+	// (AccountState.Unclawed): spent here, they come back now.
+	e.takeUnclawed("", "", e.a.Points()-before)
 }
 
 // claimExchange takes over a pending exchange whose lease ran out. When
