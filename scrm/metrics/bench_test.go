@@ -89,6 +89,71 @@ func BenchmarkCohorts1M(b *testing.B) {
 	b.ReportMetric(float64(len(events)), "events")
 }
 
+// withOrderIDs gives every paid order of events an "order_id" and
+// refunds one in twenty in full a week later, as hosts' order events look;
+// the result is in time order.
+func withOrderIDs(events []scrm.Event) []scrm.Event {
+	out := make([]scrm.Event, 0, len(events)+len(events)/20)
+	n := 0
+	for _, e := range events {
+		if e.Type == scrm.EventOrderPaid {
+			n++
+			oid := fmt.Sprintf("A%08d", n)
+			e.Props = map[string]any{"order_id": oid}
+			if n%20 == 0 {
+				out = append(out, scrm.Event{ID: "r-" + oid, Tenant: e.Tenant, Customer: e.Customer,
+					Type: scrm.EventOrderRefunded, Time: e.Time.Add(7 * 24 * time.Hour), Amount: e.Amount,
+					Props: map[string]any{"order_id": oid}})
+			}
+		}
+		out = append(out, e)
+	}
+	slices.SortStableFunc(out, func(a, b scrm.Event) int { return a.Time.Compare(b.Time) })
+	return out
+}
+
+// BenchmarkOrderIDs1M is BenchmarkCohorts1M (AddAndCohorts) and the
+// Cohorts report of BenchmarkReports1M (Cohorts) with an order_id on every
+// paid order and one in twenty refunded (withOrderIDs), so that Cohorts
+// matches the refunds to the orders it counted.
+func BenchmarkOrderIDs1M(b *testing.B) {
+	events := withOrderIDs(genEvents(1_000_000, 1))
+	var c *metrics.Collector
+	b.Run("AddAndCohorts", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c = metrics.NewCollector("t1", nil)
+			for _, e := range events {
+				if err := c.Add(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			t, err := c.Cohorts(metrics.CohortOptions{Months: 12})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(t.Rows) != 12 {
+				b.Fatalf("rows = %d", len(t.Rows))
+			}
+		}
+		b.ReportMetric(float64(len(events)), "events")
+	})
+	b.Run("Cohorts", func(b *testing.B) {
+		if c == nil {
+			c = metrics.NewCollector("t1", nil)
+			if err := c.AddEvents(events...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Cohorts(metrics.CohortOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkReports1M times each report on a Collector already holding the
 // 1,000,000 customers of BenchmarkCohorts1M (compacted by a first report
 // before the timer starts).

@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"cmp"
+	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -56,7 +59,15 @@ type CohortRow struct {
 	Active []int
 	// Revenue[k] is the net revenue of the cohort's customers in month k:
 	// the Amounts of their order.paid events minus those of their
-	// order.refunded events. Orders before the cohort month are not counted.
+	// order.refunded events. Orders before the cohort month are not
+	// counted, and neither are their refunds: a refund that names an
+	// "order_id" takes back, in its month, at most what the order.paid
+	// events with that order_id added to the row, less the earlier
+	// refunds of the order, and nothing for an order the row did not
+	// count (paid before the cohort month, after the row's last column,
+	// or not seen at all). A refund without an order_id, such as every
+	// refund rebuilt from a profile, is subtracted in full: nothing tells
+	// which order it undoes.
 	Revenue []decimal.Decimal
 }
 
@@ -170,6 +181,8 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 	var mask []uint64
 	words := (o.Months + 63) / 64
 	mask = make([]uint64, words)
+	refunded := c.refundedOrders()
+	var counted []orderFen
 
 	for i := range c.custs {
 		run := c.runOf(i)
@@ -195,6 +208,11 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 		row := m0 * o.Months
 		lim := min(o.Months, last-m0+1)
 		start := cal.starts[m0]
+		counted = counted[:0]
+		if refs, ok := refunded.of(uint32(i)); ok {
+			end := min(asOf, cal.starts[m0+lim]-1)
+			counted = countedOrders(counted, run, refs, c.tPaid, start, end)
+		}
 		for _, r := range run {
 			if r.t < start {
 				continue
@@ -213,7 +231,11 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 			case c.tPaid:
 				rev[row+k] += r.fen
 			case c.tRefunded:
-				rev[row+k] -= r.fen
+				if r.aux == 0 { // no order_id
+					rev[row+k] -= r.fen
+				} else {
+					rev[row+k] -= takeBack(counted, r.aux, r.fen)
+				}
 			}
 		}
 		for w, bits := range mask {
@@ -238,6 +260,135 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 		out.Rows = append(out.Rows, r)
 	}
 	return out, nil
+}
+
+// refundedOrders groups, by customer, the paid orders naming an order_id
+// of the customers with a refund naming one (Collector.refunders).
+type refundedOrders struct {
+	set  []uint64   // Collector.refunders
+	rank []uint32   // rank[w]: the customers in set[:w]
+	offs []uint32   // the k-th customer in set has refs[offs[k]:offs[k+1]]
+	refs []orderRef // by customer, then event ID hash
+}
+
+// refundedOrders returns c.refunded, grouping the orders anew when an
+// order event with an order_id came since.
+func (c *Collector) refundedOrders() *refundedOrders {
+	if c.refunded == nil {
+		c.refunded = c.groupRefundedOrders()
+	}
+	return c.refunded
+}
+
+// groupRefundedOrders groups the orders of c.orders whose customer has a
+// refund naming an order_id, in two passes over them (a counting sort).
+func (c *Collector) groupRefundedOrders() *refundedOrders {
+	g := &refundedOrders{set: c.refunders}
+	if len(g.set) == 0 {
+		return g
+	}
+	g.rank = make([]uint32, len(g.set)+1)
+	for w, b := range g.set {
+		g.rank[w+1] = g.rank[w] + uint32(bits.OnesCount64(b))
+	}
+	g.offs = make([]uint32, g.rank[len(g.set)]+1)
+	for _, b := range c.orders {
+		for _, o := range b {
+			if k, ok := g.index(o.cust); ok {
+				g.offs[k+1]++
+			}
+		}
+	}
+	for k := 1; k < len(g.offs); k++ {
+		g.offs[k] += g.offs[k-1]
+	}
+	g.refs = make([]orderRef, g.offs[len(g.offs)-1])
+	next := slices.Clone(g.offs[:len(g.offs)-1])
+	for _, b := range c.orders {
+		for _, o := range b {
+			if k, ok := g.index(o.cust); ok {
+				g.refs[next[k]] = o
+				next[k]++
+			}
+		}
+	}
+	for k := 0; k+1 < len(g.offs); k++ {
+		if run := g.refs[g.offs[k]:g.offs[k+1]]; len(run) > 1 {
+			slices.SortFunc(run, func(a, b orderRef) int { return cmp.Compare(a.hash, b.hash) })
+		}
+	}
+	return g
+}
+
+// index returns the rank of customer i in the set, or false when i has no
+// refund naming an order_id.
+func (g *refundedOrders) index(i uint32) (int, bool) {
+	w := int(i >> 6)
+	if w >= len(g.set) {
+		return 0, false
+	}
+	m := uint64(1) << (i & 63)
+	if g.set[w]&m == 0 {
+		return 0, false
+	}
+	return int(g.rank[w]) + bits.OnesCount64(g.set[w]&(m-1)), true
+}
+
+// of returns the orders naming an order_id of customer i, sorted by event
+// ID hash, or false when i has no refund naming an order_id.
+func (g *refundedOrders) of(i uint32) ([]orderRef, bool) {
+	k, ok := g.index(i)
+	if !ok {
+		return nil, false
+	}
+	return g.refs[g.offs[k]:g.offs[k+1]], true
+}
+
+// orderFen is what a cohort row counted of one paid record naming an
+// order_id (by its key), less the refunds taken back from it so far.
+type orderFen struct {
+	key uint32
+	fen int64
+}
+
+// countedOrders appends to dst the paid records of run at [from, to] (the
+// instants a cohort row counts) whose order_id refs, one customer's
+// orders sorted by event ID hash, names.
+func countedOrders(dst []orderFen, run []rec, refs []orderRef, paid uint16, from, to int64) []orderFen {
+	for _, r := range run {
+		if r.t > to {
+			break
+		}
+		if r.t < from || r.typ != paid {
+			continue
+		}
+		if i, ok := slices.BinarySearchFunc(refs, r.hash, func(o orderRef, h uint32) int {
+			return cmp.Compare(o.hash, h)
+		}); ok {
+			dst = append(dst, orderFen{key: refs[i].key, fen: r.fen})
+		}
+	}
+	return dst
+}
+
+// takeBack deducts a refund of fen naming the order key from the counted
+// records of that order, in order, and returns the amount deducted: at
+// most what they still hold, and nothing when none of them was counted.
+func takeBack(counted []orderFen, key uint32, fen int64) int64 {
+	var took int64
+	for i := range counted {
+		if took >= fen {
+			break
+		}
+		o := &counted[i]
+		if o.key != key || o.fen <= 0 {
+			continue
+		}
+		t := min(o.fen, fen-took)
+		o.fen -= t
+		took += t
+	}
+	return took
 }
 
 // LTVRow is one cohort's observed lifetime value.
@@ -265,9 +416,9 @@ type LTVTable struct {
 //
 //	LTV(cohort, k) = RoundFen( Σ_{j ≤ k} Revenue[j] ÷ |cohort| )
 //
-// the net revenue (paid minus refunded) per customer of the cohort from
-// its cohort month through month k. For the predictive form see
-// Collector.PredictLTV.
+// the net revenue (paid minus refunded, as CohortRow.Revenue counts it)
+// per customer of the cohort from its cohort month through month k. For
+// the predictive form see Collector.PredictLTV.
 func (t CohortTable) LTV() LTVTable {
 	out := LTVTable{By: t.By, Months: t.Months, AsOf: t.AsOf, Rows: make([]LTVRow, 0, len(t.Rows))}
 	for _, r := range t.Rows {

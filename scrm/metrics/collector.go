@@ -12,10 +12,11 @@ import (
 
 // Collector accumulates one tenant's events and profiles, one at a time,
 // and computes the reports from them. It keeps a compact record of every
-// event (32 bytes, without its Props) plus a small entry per customer,
-// coupon and referral binding, so a million customers with a few million
-// events fit in a few hundred megabytes and every report is one pass over
-// them. It does not keep the events themselves.
+// event (32 bytes, without its Props; 12 more for a paid order that names
+// an "order_id") plus a small entry per customer, coupon and referral
+// binding, so a million customers with a few million events fit in a few
+// hundred megabytes and every report is one pass over them. It does not
+// keep the events themselves.
 //
 // Events are facts identified by their ID: an event added twice (same
 // customer, type, time, amount and ID) counts once. The ID is compared by
@@ -60,6 +61,22 @@ type Collector struct {
 
 	coupons   couponTable
 	referrals referralTable
+
+	// orders ties the order.paid events that name an order_id to it, in
+	// arrival order and blocks of blockSize, and refunders has bit i set
+	// when customer i has an order.refunded naming one (its rec.aux holds
+	// the order's key), so that Cohorts can match refunds to the orders
+	// it counted. refunded caches c.groupRefundedOrders() until the next
+	// order event naming an order_id.
+	orders    [][]orderRef
+	refunders []uint64
+	refunded  *refundedOrders
+}
+
+// orderRef ties the record of a paid order (its customer and event ID
+// hash, rec.hash) to the key of its order_id (orderKey).
+type orderRef struct {
+	cust, hash, key uint32
 }
 
 // rec is one event (or, from a profile, several of one type in one
@@ -68,7 +85,7 @@ type rec struct {
 	t    int64  // unix nanoseconds
 	fen  int64  // Amount in fen
 	cust uint32 // index into Collector.custs
-	aux  uint32 // order.paid: the interned "store" Prop
+	aux  uint32 // order.paid: the interned "store" Prop; order.refunded: the order_id's key, 0 for none
 	hash uint32 // of the event ID, for deduplication; 0 for profile records
 	typ  uint16 // index into Collector.types
 	n    uint16 // events in this record: 1, or more from a profile
@@ -211,7 +228,9 @@ func (c *Collector) customerOf(op string, id scrm.CustomerID, source uint8) (uin
 // "campaign" (the attribution of a customer is that of their earliest
 // customer.added); order.paid "store"; coupon events "coupon", "template",
 // "order_id"; referral events "program", "inviter", "staff", "status",
-// "entry".
+// "entry"; order.paid and order.refunded "order_id", as
+// scrm.Event.IDProp reads it (an order_id of another kind is refused
+// with an ErrInvalid error naming "Props.order_id").
 func (c *Collector) Add(e scrm.Event) error {
 	const op = "metrics.Add"
 	if e.Tenant != c.tenant {
@@ -241,6 +260,14 @@ func (c *Collector) Add(e scrm.Event) error {
 	if h == 0 {
 		h = 1 // 0 marks profile records
 	}
+	var order uint32
+	if e.Type == c.names.OrderPaid || e.Type == c.names.OrderRefunded {
+		id, err := e.IDProp(op, "order_id")
+		if err != nil {
+			return err
+		}
+		order = c.orderKey(id)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ci, err := c.customerOf(op, e.Customer, fromEvents)
@@ -257,12 +284,36 @@ func (c *Collector) Add(e scrm.Event) error {
 		typ = c.typeOf(e.Type)
 	}
 	var aux uint32
+	if order != 0 {
+		c.refunded = nil
+	}
 	switch typ {
 	case 0:
 	case c.tAdded:
 		c.added(ci, t, func(key string) string { return e.Prop(key) })
 	case c.tPaid:
 		aux = c.attrs[0].intern(e.Prop("store"))
+		if order != 0 {
+			k := len(c.orders) - 1
+			switch {
+			case k < 0: // the first block grows as needed, for small Collectors
+				c.orders = [][]orderRef{nil}
+				k = 0
+			case len(c.orders[k]) == blockSize:
+				c.orders = append(c.orders, make([]orderRef, 0, blockSize))
+				k++
+			}
+			c.orders[k] = append(c.orders[k], orderRef{cust: ci, hash: h, key: order})
+		}
+	case c.tRefunded:
+		if order != 0 {
+			aux = order
+			w := int(ci >> 6)
+			for w >= len(c.refunders) {
+				c.refunders = append(c.refunders, 0)
+			}
+			c.refunders[w] |= 1 << (ci & 63)
+		}
 	case c.tIssued, c.tRedeemed, c.tRestored, c.tExpired:
 		c.couponEvent(typ, ci, t, fen, e)
 	case c.tBound, c.tReviewed, c.tQualified, c.tReversed:
@@ -294,6 +345,19 @@ func (c *Collector) AddEvents(events ...scrm.Event) error {
 		}
 	}
 	return nil
+}
+
+// orderKey returns the 32-bit key of an order_id, 0 for none. Two orders
+// of one customer share a key with a chance of about 2⁻³² per pair.
+func (c *Collector) orderKey(id string) uint32 {
+	if id == "" {
+		return 0
+	}
+	k := uint32(maphash.String(c.seed, id))
+	if k == 0 {
+		k = 1
+	}
+	return k
 }
 
 func (c *Collector) added(ci uint32, t int64, prop func(string) string) {
