@@ -66,7 +66,11 @@ func (c *Collector) couponEvent(typ uint16, ci uint32, t, fen int64, e scrm.Even
 	case c.tExpired:
 		cs.flags |= expiredSeen
 	case c.tRedeemed, c.tRestored:
-		key := id + "\x00" + e.Prop("order_id")
+		// The order as the kernel reads order IDs, so that 12345 and
+		// "12345" (a number left by JSON decoding) are one order; a value
+		// of another kind names none.
+		oid, _ := e.IDProp("metrics.Add", "order_id")
+		key := id + "\x00" + oid
 		r := ct.redemptions[key]
 		if r == nil {
 			r = &redemption{coupon: k}

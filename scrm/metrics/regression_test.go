@@ -141,3 +141,25 @@ func TestAddRefusesMalformedOrderID(t *testing.T) {
 	require.NoError(t, c.Add(orderEvent("e1", scrm.EventGroupJoined, at(1, 5, 12), "", map[string]any{"order_id": 1.5})),
 		"other events' order_id is not read")
 }
+
+// A coupon restored by the refund of its order undoes the redemption
+// whatever JSON form the order_id arrived in: 12345.0 (the float64 left by
+// JSON decoding) and "12345" are one order, as everywhere in the kernel.
+func TestCouponRestoredMatchesNumericOrderID(t *testing.T) {
+	c := metrics.NewCollector("t1", nil)
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	props := func(order any) map[string]any {
+		return map[string]any{"coupon": "k1", "template": "new10", "order_id": order}
+	}
+	require.NoError(t, c.AddEvents(
+		orderEvent("e1", metrics.EventCouponIssued, t0, "", map[string]any{"coupon": "k1", "template": "new10"}),
+		orderEvent("e2", metrics.EventCouponRedeemed, t0.Add(time.Hour), "10.00", props("12345")),
+		orderEvent("e3", metrics.EventCouponRestored, t0.Add(2*time.Hour), "10.00", props(float64(12345))),
+	))
+	r, err := c.Coupons(metrics.CouponOptions{})
+	require.NoError(t, err)
+	require.Len(t, r.Rows, 1)
+	assert.Equal(t, 1, r.Rows[0].Issued)
+	assert.Equal(t, 0, r.Rows[0].Redeemed, "the redemption was undone by the refund")
+	assert.True(t, r.Rows[0].DiscountCost.IsZero(), "cost %s", r.Rows[0].DiscountCost)
+}
