@@ -151,7 +151,8 @@
 //     after the current end. Cancel ends the membership now (a tranche or
 //     birthday reward due before it is still delivered, once); without
 //     ProRata nothing is refunded (prepaid renewals included); with it the
-//     unused time of the current term and all of the renewals.
+//     unused time of the current term and all of the renewals, and with
+//     LessSaved too the current term's refund less what it saved.
 //   - Trials get the plan's rates and points multiplier, not its coupon
 //     pack, birthday reward or break-even guarantee. Cancelled terms are
 //     not settled. The break-even settlement happens 2×FutureTolerance

@@ -304,6 +304,38 @@ func TestCancel(t *testing.T) {
 		_, err = f.svc.Cancel(bg, member.CancelRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "c1"})
 		assert.ErrorIs(t, err, scrm.ErrConflict)
 	})
+	t.Run("pro rata less saved", func(t *testing.T) {
+		// Subscribe ¥98, save ¥30 at the member price, cancel at once:
+		// the refund is ¥68, not ¥98 (退款扣除已享优惠); a term not started
+		// yet saved nothing and comes back whole.
+		f := newPlanFixture(t, member.Options{})
+		for i, key := range []string{"s1", "s2"} {
+			_, err := f.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: "C1", Plan: "annual", IdempotencyKey: key, Paid: dec("98")})
+			require.NoError(t, err, i)
+		}
+		_, err := f.svc.Cancel(bg, member.CancelRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "c0", LessSaved: true})
+		requireField(t, err, scrm.ErrInvalid, "LessSaved")
+		_, err = f.svc.RecordSaving(bg, member.SavingRequest{Tenant: tenant, Customer: "C1", OrderID: "o1", Saved: dec("30")})
+		require.NoError(t, err)
+		c, err := f.svc.Cancel(bg, member.CancelRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "c1", ProRata: true, LessSaved: true})
+		require.NoError(t, err)
+		require.Len(t, c.Terms, 2)
+		assert.Equal(t, int64(6800), c.Terms[0].Refund)
+		assert.Equal(t, int64(9800), c.Terms[1].Refund)
+		assertDec(t, "166.00", c.Refund)
+		_, err = f.svc.Cancel(bg, member.CancelRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "c1", ProRata: true})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "the same key without LessSaved is another request")
+
+		// Savings above what is left refund nothing of the current term.
+		g := newPlanFixture(t, member.Options{})
+		_, err = g.svc.Subscribe(bg, member.SubscribeRequest{Tenant: tenant, Customer: "C1", Plan: "annual", IdempotencyKey: "s1", Paid: dec("98")})
+		require.NoError(t, err)
+		_, err = g.svc.RecordSaving(bg, member.SavingRequest{Tenant: tenant, Customer: "C1", OrderID: "o1", Saved: dec("120")})
+		require.NoError(t, err)
+		c, err = g.svc.Cancel(bg, member.CancelRequest{Tenant: tenant, Customer: "C1", IdempotencyKey: "c1", ProRata: true, LessSaved: true})
+		require.NoError(t, err)
+		assert.True(t, c.Refund.IsZero(), "refund %s", c.Refund)
+	})
 }
 
 func TestTrialExpires(t *testing.T) {

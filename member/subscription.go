@@ -347,6 +347,14 @@ type CancelRequest struct {
 	// ProRata refunds the unused part of the current paid term and the
 	// whole of terms not started yet; without it nothing is refunded.
 	ProRata bool
+	// LessSaved, with ProRata, deducts from the current term's refund what
+	// the membership saved the customer in it (RecordSaving), never
+	// below zero: the merchant's "refund less the benefits enjoyed"
+	// (退款扣除已享优惠), so that subscribing, buying at the member price
+	// and cancelling at once does not return the price too. Coupons a
+	// tranche released count only once used and reported as savings; a
+	// host that wants released coupons back revokes them itself.
+	LessSaved bool
 }
 
 // CancelResult is what a cancellation did.
@@ -365,7 +373,8 @@ type CancelResult struct {
 //
 //	round(Paid × (End − now) / (End − Start))   (half up)
 //
-// for the current paid term, plus the Paid of every term not started yet.
+// for the current paid term (less what it saved, never below zero, with
+// LessSaved), plus the Paid of every term not started yet.
 // Cancelled terms get no break-even settlement and release no more
 // tranches. A member.plan_ended event with reason "cancelled" is published.
 //
@@ -387,7 +396,10 @@ func (s *Service) Cancel(ctx context.Context, req CancelRequest) (CancelResult, 
 		return CancelResult{}, err
 	}
 	loc := s.opts.LocationOf(req.Tenant)
-	fp := s.newFingerprint(op).str(string(req.Customer)).int(boolInt(req.ProRata)).sum()
+	if req.LessSaved && !req.ProRata {
+		return CancelResult{}, scrm.Invalid(op, "LessSaved", "deducts from a ProRata refund; set ProRata too")
+	}
+	fp := s.newFingerprint(op).str(string(req.Customer)).int(boolInt(req.ProRata) | boolInt(req.LessSaved)<<1).sum()
 	out, replayed, _, err := s.updateWithPlans(ctx, op, ps, MembershipParams{Tenant: req.Tenant, Customer: req.Customer,
 		IdempotencyKey: req.IdempotencyKey, Fingerprint: fp}, func(tx *MembershipTx, ps *planSet, strict bool) error {
 		now := storedTime(s.clock.Now())
@@ -403,6 +415,9 @@ func (s *Service) Cancel(ctx context.Context, req CancelRequest) (CancelResult, 
 					refund = t.Paid
 				} else {
 					refund = mulDivRound(t.Paid, int64(t.End.Sub(now)), int64(t.End.Sub(t.Start)))
+					if req.LessSaved {
+						refund = max(refund-t.Saved, 0)
+					}
 				}
 			}
 			if t.Start.After(now) {
