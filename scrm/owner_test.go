@@ -442,7 +442,7 @@ func TestOwnerChangeEventID(t *testing.T) {
 	e := c.Event()
 	require.NoError(t, e.Validate())
 	assert.Equal(t, "owner:c1:3", e.ID)
-	assert.Equal(t, map[string]any{"from": "a", "to": "b", "reason": "x", "store": "A"}, e.Props)
+	assert.Equal(t, map[string]any{"from": "a", "to": "b", "reason": "x", "store": "A", "seq": int64(3)}, e.Props)
 	c.Customer = scrm.CustomerID(strings.Repeat("c", scrm.MaxIDLength))
 	id := c.EventID()
 	assert.LessOrEqual(t, len(id), scrm.MaxIDLength)

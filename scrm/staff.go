@@ -176,7 +176,9 @@ func (c OwnerChange) EventID() string {
 }
 
 // Event returns the customer.owner_changed event of c, with Props "from",
-// "to", "reason" and "store" (the new owner's store, empty when none).
+// "to", "reason", "store" (the new owner's store, empty when none) and
+// "seq" (c.Seq, an int64: the change's number among the customer's, which
+// orders changes delivered out of order).
 func (c OwnerChange) Event() Event {
 	return Event{
 		ID:       c.EventID(),
@@ -184,7 +186,7 @@ func (c OwnerChange) Event() Event {
 		Customer: c.Customer,
 		Type:     EventOwnerChanged,
 		Time:     c.At,
-		Props:    map[string]any{"from": c.From, "to": c.To, "reason": c.Reason, "store": c.ToStore},
+		Props:    map[string]any{"from": c.From, "to": c.To, "reason": c.Reason, "store": c.ToStore, "seq": c.Seq},
 	}
 }
 

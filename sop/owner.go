@@ -138,9 +138,16 @@ func (s *Service) ownerChanged(ctx context.Context, e scrm.Event) error {
 	return err
 }
 
-// changeSeq returns the change number of a customer.owner_changed event
-// whose ID is "owner:<customer>:<seq>" (scrm.OwnerChange.EventID), else 0.
+// changeSeq returns the change number of a customer.owner_changed event:
+// its Props "seq" (scrm.OwnerChange.Event sets it) in any integral form
+// JSON decoding leaves, else the number of an ID "owner:<customer>:<seq>"
+// (scrm.OwnerChange.EventID), else 0.
 func changeSeq(e scrm.Event) int64 {
+	if s, err := e.IDProp("sop.Handle", "seq"); err == nil && s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+			return n
+		}
+	}
 	rest, ok := strings.CutPrefix(e.ID, "owner:")
 	if !ok {
 		return 0

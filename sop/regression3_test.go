@@ -1,6 +1,7 @@
 package sop_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,29 @@ func TestOwnerChangesAtTheSameTimeApplyByNumber(t *testing.T) {
 	require.NoError(t, e.svc.Handle(e.ctx, c9.Event()), "a replay moves nothing more")
 
 	assert.Equal(t, []string{"c1/call"}, staffOf(t, e, "zhao", sop.TaskOpen))
+	assert.Empty(t, staffOf(t, e, "wang", sop.TaskOpen))
+}
+
+// A customer ID long enough that the change's event ID is a hash still
+// orders changes made at the same time by their number: the event's Props
+// "seq" carries it.
+func TestOwnerChangesOfLongCustomerIDApplyByNumber(t *testing.T) {
+	start := at(2026, 3, 2, 9, 0)
+	e := newEnv(t, start)
+	e.put(sop.Playbook{ID: "care", Steps: []sop.Step{
+		{ID: "call", Action: sop.Action{Kind: sop.Task, Staff: "li", Template: "回访"}},
+	}})
+	long := scrm.CustomerID(strings.Repeat("c", scrm.MaxIDLength))
+	_, err := e.svc.Enroll(e.ctx, sop.EnrollRequest{Tenant: "t1", Playbook: "care", Customer: long})
+	require.NoError(t, err)
+	e.run()
+
+	when := start.Add(time.Hour)
+	c9 := scrm.OwnerChange{Tenant: "t1", Customer: long, Seq: 9, From: "li", To: "wang", At: when}
+	c10 := scrm.OwnerChange{Tenant: "t1", Customer: long, Seq: 10, From: "wang", To: "zhao", At: when}
+	require.NotContains(t, c10.EventID(), string(long), "the ID is hashed")
+	require.NoError(t, e.svc.Handle(e.ctx, c10.Event()))
+	require.NoError(t, e.svc.Handle(e.ctx, c9.Event()))
+	assert.Len(t, staffOf(t, e, "zhao", sop.TaskOpen), 1)
 	assert.Empty(t, staffOf(t, e, "wang", sop.TaskOpen))
 }
