@@ -43,7 +43,12 @@ type Qualify struct {
 	// FirstOnly makes only the invitee's first Event after binding count:
 	// if that one is below MinAmount, the invitee never qualifies. It is
 	// judged by event time from the invitee's profile, so the Dispatcher
-	// must run scrm.Profiles before the Service.
+	// must run scrm.Profiles before the Service. It can judge only the
+	// events delivered so far: when a later order that qualifies arrives
+	// before an earlier one below MinAmount (two queues, a redelivery),
+	// the invitee qualifies and the rewards are granted, which the late
+	// first order does not undo. Deliver an invitee's orders in time
+	// order where FirstOnly matters.
 	FirstOnly bool
 }
 
