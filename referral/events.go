@@ -25,11 +25,14 @@ const (
 	EventReversed = "referral.reversed"
 	// EventTeamSucceeded: a group-buy team filled in time. One per member;
 	// Customer: the member; Amount: the group price; Props: "group_buy",
-	// "team".
+	// "team", and "lottery" (true) for a team of a lottery group buy,
+	// whose members are not all fulfilled: only the winners of its draw
+	// (EventLotteryWon), the others are refunded (EventLotteryLost).
 	EventTeamSucceeded = "referral.team_succeeded"
 	// EventTeamFailed: a group-buy team did not fill in time: refund the
 	// member. One per member; Customer: the member; Amount: the price paid;
-	// Props: "group_buy", "team".
+	// Props: "group_buy", "team", and "lottery" (true) for a team of a
+	// lottery group buy.
 	EventTeamFailed = "referral.team_failed"
 	// EventLotteryWon: a member of a lottery group buy won. Customer: the
 	// member; Props: "group_buy", "team", "draw_seed".

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -19,7 +21,9 @@ import (
 // all teams), the members of every successful team enter one draw after the
 // campaign (Service.DrawGroupBuy): Winners of them win, the others are
 // refunded and get the Consolation rewards. Such a Lottery sets only
-// Winners and Consolation; its other fields are a lucky draw's.
+// Winners and Consolation; its other fields are a lucky draw's. Once drawn,
+// the draw is final: no team opens any more, and SaveGroupBuy refuses a
+// later End, a longer Duration and any change to the Lottery.
 type GroupBuy struct {
 	Tenant   scrm.TenantID
 	ID       string
@@ -137,13 +141,66 @@ func (t Team) Has(c scrm.CustomerID) bool {
 // SaveGroupBuy validates g and stores it, replacing the group buy of the
 // same ID; teams already open keep the size and price they opened with.
 //
-// Errors: ErrInvalid naming the field (a Size below 2, ...); nothing is
-// written.
+// A lottery group buy that was drawn (Service.DrawGroupBuy) keeps what the
+// draw was made on: a later End or a longer Duration, which would let in
+// teams the draw never enters, and any change to its Lottery (Winners,
+// Consolation, or removing it: its losers' consolation is granted from it)
+// are refused. Other changes (an earlier End, Price, Size, ...) are
+// stored; no team opens after the draw anyway (see Open).
+//
+// Errors: ErrInvalid naming the field (a Size below 2, ...); ErrConflict
+// naming the field ("End", "Duration", "Lottery", "Lottery.Winners",
+// "Lottery.Consolation") for a change to a drawn lottery that is refused;
+// nothing is written.
 func (s *Service) SaveGroupBuy(ctx context.Context, g GroupBuy) error {
+	const op = "referral.SaveGroupBuy"
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return scrm.Wrap(nil, "referral.SaveGroupBuy", s.store.PutGroupBuy(ctx, g.clone()))
+	if err := s.checkDrawn(ctx, op, g); err != nil {
+		return err
+	}
+	return scrm.Wrap(nil, op, s.store.PutGroupBuy(ctx, g.clone()))
+}
+
+// checkDrawn refuses, with ErrConflict naming the field, a g that would
+// replace a drawn lottery group buy with one that lets new teams in or
+// changes the terms of its draw (see SaveGroupBuy).
+func (s *Service) checkDrawn(ctx context.Context, op string, g GroupBuy) error {
+	old, err := s.store.GetGroupBuy(ctx, g.Tenant, g.ID)
+	if is(err, scrm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	if old.Lottery == nil {
+		return nil // never drawn: DrawGroupBuy draws lotteries only
+	}
+	d, err := s.store.GetDraw(ctx, g.Tenant, g.ID)
+	if is(err, scrm.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return scrm.Wrap(nil, op, err)
+	}
+	conflict := func(field, msg string) error {
+		return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: field,
+			Msg: "group buy " + g.ID + " was drawn at " + d.At.Format(time.RFC3339) + ": " + msg}
+	}
+	switch {
+	case g.End.After(old.End):
+		return conflict("End", "a later End would open teams the draw never enters")
+	case g.Duration > old.Duration:
+		return conflict("Duration", "the draw was made once every team had finished; a longer Duration cannot apply")
+	case g.Lottery == nil:
+		return conflict("Lottery", "the lottery cannot be removed: its losers are granted its Consolation")
+	case g.Lottery.Winners != old.Lottery.Winners:
+		return conflict("Lottery.Winners", "the winners were drawn with "+strconv.Itoa(old.Lottery.Winners))
+	case !slices.EqualFunc(g.Lottery.Consolation, old.Lottery.Consolation, sameReward):
+		return conflict("Lottery.Consolation", "the losers are granted the Consolation the draw was made with")
+	}
+	return nil
 }
 
 // GroupBuy returns a stored group buy.
@@ -160,10 +217,13 @@ func (s *Service) GroupBuy(ctx context.Context, tenant scrm.TenantID, id string)
 
 // Open opens a team of the group buy with leader as its first member, or
 // returns the leader's team of it that is still open (so a double tap opens
-// one team). The team has the group buy's Duration to fill.
+// one team). The team has the group buy's Duration to fill. A lottery
+// group buy takes no new team once drawn (Service.DrawGroupBuy), whatever
+// its End: the draw would never enter it.
 //
 // Errors: ErrNotFound for an unknown group buy; ErrExpired carrying
-// ReasonNotRunning outside its Start/End.
+// ReasonNotRunning outside its Start/End, and for a lottery group buy that
+// was drawn.
 func (s *Service) Open(ctx context.Context, tenant scrm.TenantID, groupBuy string, leader scrm.CustomerID) (Team, error) {
 	const op = "referral.Open"
 	if err := checkTenantID(op, tenant, "GroupBuy", groupBuy); err != nil {
@@ -179,6 +239,17 @@ func (s *Service) Open(ctx context.Context, tenant scrm.TenantID, groupBuy strin
 	now := s.opts.Clock.Now()
 	if now.Before(g.Start) || (!g.End.IsZero() && !now.Before(g.End)) {
 		return Team{}, refuse(scrm.ErrExpired, op, ReasonNotRunning, "group buy "+g.ID+" is not open for new teams")
+	}
+	if g.Lottery != nil {
+		// SaveGroupBuy keeps End after a draw, but one racing with the draw
+		// may have moved it.
+		_, err := s.store.GetDraw(ctx, tenant, groupBuy)
+		if err == nil {
+			return Team{}, refuse(scrm.ErrExpired, op, ReasonNotRunning, "group buy "+g.ID+" was drawn: it takes no new teams")
+		}
+		if !is(err, scrm.ErrNotFound) {
+			return Team{}, scrm.Wrap(nil, op, err)
+		}
 	}
 	t := Team{
 		Tenant: tenant, ID: s.opts.NewID(), GroupBuy: g.ID, Leader: leader, Size: g.Size, Price: g.Price,
@@ -368,6 +439,9 @@ func (s *Service) reportTeam(ctx context.Context, t Team) error {
 	for _, m := range t.Members {
 		e := scrm.Event{ID: key(typ, t.ID, string(m.Customer)), Tenant: t.Tenant, Customer: m.Customer, Type: typ,
 			Time: t.ClosedAt, Amount: t.Price, Props: map[string]any{"group_buy": t.GroupBuy, "team": t.ID}}
+		if t.Lottery {
+			e.Props["lottery"] = true
+		}
 		if err := s.publish(ctx, e); err != nil {
 			return err
 		}

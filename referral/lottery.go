@@ -100,9 +100,12 @@ func DrawWinners(seed uint64, entrants []Entrant, n int) []Entrant {
 // the refund: the Price of the loser's team, what they paid, whatever the
 // group buy's price is now) and are granted the Consolation rewards. The
 // seed (from Options.Seed) is recorded with the draw, so the outcome can be
-// audited with DrawWinners. Calling DrawGroupBuy again returns the recorded
-// draw and finishes any grant or event that failed. (Service.Draw is the
-// lucky draw's.)
+// audited with DrawWinners. The draw is final: no team opens after it
+// (Open), and SaveGroupBuy refuses a later End, a longer Duration or any
+// change to the Lottery, so every successful team is entered and a
+// failed consolation grant is retried with the rewards it was drawn with.
+// Calling DrawGroupBuy again returns the recorded draw and finishes any
+// grant or event that failed. (Service.Draw is the lucky draw's.)
 //
 // Errors: ErrNotFound for an unknown group buy; ErrInvalid (field
 // "GroupBuy") when it is not a lottery; ErrForbidden carrying

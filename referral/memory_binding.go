@@ -137,8 +137,12 @@ func (s *memoryStore) Bind(ctx context.Context, p BindParams) (Binding, error) {
 		var ts timeSet
 		switch l.By {
 		case LimitByInviter:
-			if inviter != nil && string(b.Inviter) == l.Value {
-				ts.many = inviter.bindTimes
+			c := inviter
+			if string(b.Inviter) != l.Value { // a limit on another inviter than the binding's
+				c = mt.cust(scrm.CustomerID(l.Value))
+			}
+			if c != nil {
+				ts.many = c.bindTimes
 			}
 		default:
 			for _, sg := range signal {

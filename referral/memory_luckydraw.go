@@ -471,6 +471,9 @@ func (s *memoryStore) MarkLotteryDrawGranted(ctx context.Context, tenant scrm.Te
 
 func (s *memoryStore) ListLotteryDraws(ctx context.Context, p ListLotteryDrawsParams) (DrawResultPage, error) {
 	const op = "referral.MemoryStore.ListLotteryDraws"
+	if err := scrm.CheckContext(ctx, op); err != nil { // before the cursor: a done ctx is ErrUnavailable whatever the input
+		return DrawResultPage{}, err
+	}
 	var after int64
 	if p.Cursor != "" {
 		n, err := strconv.ParseInt(p.Cursor, 10, 64)

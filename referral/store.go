@@ -362,7 +362,7 @@ const (
 // BindLimit is a count limit Store.Bind enforces atomically with the insert.
 type BindLimit struct {
 	By     LimitBy
-	Value  string    // the value of By the new binding has
+	Value  string    // count the bindings whose By is this value (usually the new binding's own)
 	Since  time.Time // count bindings at or after this; zero: all
 	Max    int       // at most this many before the new one
 	Review bool      // past the limit: store for review instead of refusing

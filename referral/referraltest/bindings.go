@@ -181,6 +181,23 @@ func testBindings(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		assert.Equal(t, referral.StatusReview, got.Status)
 		assert.Equal(t, []referral.Reason{referral.ReasonIPLimit}, got.Flags)
 	})
+	t.Run("LimitOnAnotherInviter", func(t *testing.T) {
+		// A limit counts the bindings whose field equals its Value, which
+		// need not be the new binding's own.
+		s := newStore(t)
+		mustBind(t, s, binding("b1", "alice", t0))
+		mustBind(t, s, binding("b2", "alice", t0))
+		limit := referral.BindLimit{By: referral.LimitByInviter, Value: "alice", Max: 2, Reason: referral.ReasonInviterRate}
+		_, err := s.Bind(ctx, referral.BindParams{Binding: binding("b3", "bob", t0), Limits: []referral.BindLimit{limit}})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonInviterRate)
+		_, err = s.GetBinding(ctx, tenant, "b3")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+		limit.Max = 3
+		mustBind(t, s, binding("b3", "bob", t0), limit)
+		limit.Value = "nobody"
+		limit.Max = 1
+		mustBind(t, s, binding("b4", "bob", t0), limit)
+	})
 	t.Run("ConcurrentLimit", func(t *testing.T) {
 		s := newStore(t)
 		limit := referral.BindLimit{By: referral.LimitByInviter, Value: "alice", Since: t0.Add(-time.Hour), Max: 5, Reason: referral.ReasonInviterRate}

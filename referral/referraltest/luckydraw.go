@@ -625,6 +625,8 @@ func testLotteryDraws(t *testing.T, newStore func(t *testing.T) referral.Store) 
 		check("MarkLotteryDrawGranted", s.MarkLotteryDrawGranted(cctx, tenant, d.IdempotencyKey, t0))
 		_, err = s.ListLotteryDraws(cctx, referral.ListLotteryDrawsParams{Tenant: tenant, Lottery: "L1"})
 		check("ListLotteryDraws", err)
+		_, err = s.ListLotteryDraws(cctx, referral.ListLotteryDrawsParams{Tenant: tenant, Lottery: "L1", Cursor: "not a cursor"})
+		check("ListLotteryDraws with a bad cursor", err)
 		_, err = s.ListUnfinishedLotteryDraws(cctx, referral.ListUnfinishedParams{Tenant: tenant, Before: t0})
 		check("ListUnfinishedLotteryDraws", err)
 

@@ -143,6 +143,13 @@ func testPrograms(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NotNil(t, got.Lottery)
 		assert.Equal(t, 2, got.Lottery.Winners)
 		assert.Equal(t, "c", got.Lottery.Consolation[0].Template)
+		got.Lottery.Winners = 9
+		got.Lottery.Consolation[0].Template = "changed"
+		again, err := s.GetGroupBuy(ctx, tenant, "g1")
+		require.NoError(t, err)
+		require.NotNil(t, again.Lottery)
+		assert.Equal(t, 2, again.Lottery.Winners, "a copy, not an alias")
+		assert.Equal(t, "c", again.Lottery.Consolation[0].Template, "a copy, not an alias")
 		_, err = s.GetGroupBuy(ctx, other, "g1")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 
