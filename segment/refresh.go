@@ -23,7 +23,9 @@ import (
 // re-made on the latest profile inside scrm.UpdateProfile and recorded with
 // that profile's version, so a Refresh racing with Handle or another
 // Refresh cannot overwrite a newer decision with an older one. Stored
-// members that no longer have a live profile (absorbed by a merge) exit.
+// members that no longer have a live profile (absorbed by a merge) exit
+// without an event, as in Handle (the customer no longer exists): the Diff
+// lists them in Exited, but no segment.exited is published for them.
 //
 // Refresh first publishes again the segment's membership events that
 // earlier calls (Refresh, Handle, Add, Remove) could not publish, which the
@@ -208,7 +210,7 @@ type scannedProfile struct {
 }
 
 // stale handles a stored member the profile listing did not return: a
-// customer absorbed by a merge exits; a live profile the listing missed
+// customer absorbed by a merge exits silently; a live profile the listing missed
 // (created during the scan) is evaluated like any other.
 func (s *Service) stale(ctx context.Context, w *writer, m scrm.CustomerID, decide func(*scrm.Profile) bool) error {
 	p, err := s.profiles.Get(ctx, w.tenant, m)
@@ -221,7 +223,7 @@ func (s *Service) stale(ctx context.Context, w *writer, m scrm.CustomerID, decid
 	case err != nil:
 		return err
 	case p.MergedInto != "":
-		w.add(MembershipChange{Customer: m, In: false, Version: p.Version})
+		w.addQuiet(MembershipChange{Customer: m, In: false, Version: p.Version})
 		return nil
 	}
 	w.diff.Evaluated++

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
@@ -126,11 +127,25 @@ const (
 
 // MembershipEvent returns the segment.entered (in true) or segment.exited
 // event for a membership change of customer recorded at profile version
-// version. Its ID, "segment.entered:<segment>:<customer>:<version>", is
-// deterministic: every membership change of a customer happens at a distinct
-// profile version, so publishing it again after a failure has no further
-// effect on idempotent handlers. When that ID would be longer than
-// scrm.MaxIDLength, the part after the event type is replaced by a hash.
+// version. Its ID is deterministic: every membership change of a customer
+// happens at a distinct profile version, so publishing it again after a
+// failure has no further effect on idempotent handlers. It is, for
+// segment.entered (segment.exited alike):
+//
+//   - "segment.entered:<segment>:<customer>:<version>" when neither the
+//     segment nor the customer ID contains ':';
+//   - "segment.entered:<hash>" when that would be longer than
+//     scrm.MaxIDLength, where <hash> is the hex of the first 16 bytes of
+//     the SHA-256 of "<segment>:<customer>:<version>";
+//   - "segment.entered:~<hash>" when either ID contains ':', where <hash> is
+//     the hex of the first 16 bytes of the SHA-256 of
+//     "<len(segment)>:<segment><len(customer)>:<customer><version>" (lengths
+//     in bytes, in decimal): joined with ':' such IDs would be ambiguous
+//     (segment "a", customer "b:c" and segment "a:b", customer "c").
+//
+// The three forms never equal one another: after "segment.entered:" the
+// first has two more ':', the second only hex digits, the third a leading
+// '~'.
 //
 // Props: "segment" (the segment ID), "source" (one of the Source constants)
 // and "version".
@@ -139,11 +154,19 @@ func MembershipEvent(tenant scrm.TenantID, segment string, customer scrm.Custome
 	if in {
 		typ = scrm.EventSegmentEntered
 	}
-	key := segment + ":" + string(customer) + ":" + strconv.FormatInt(version, 10)
-	id := typ + ":" + key
-	if len(id) > scrm.MaxIDLength {
+	var id string
+	if strings.IndexByte(segment, ':') < 0 && strings.IndexByte(string(customer), ':') < 0 {
+		key := segment + ":" + string(customer) + ":" + strconv.FormatInt(version, 10)
+		id = typ + ":" + key
+		if len(id) > scrm.MaxIDLength {
+			sum := sha256.Sum256([]byte(key))
+			id = typ + ":" + hex.EncodeToString(sum[:16])
+		}
+	} else {
+		key := strconv.Itoa(len(segment)) + ":" + segment + strconv.Itoa(len(customer)) + ":" + string(customer) +
+			strconv.FormatInt(version, 10)
 		sum := sha256.Sum256([]byte(key))
-		id = typ + ":" + hex.EncodeToString(sum[:16])
+		id = typ + ":~" + hex.EncodeToString(sum[:16])
 	}
 	return scrm.Event{
 		ID: id, Tenant: tenant, Customer: customer, Type: typ, Time: at,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -24,8 +25,13 @@ type writer struct {
 	diff    *Diff
 	batch   []MembershipChange
 	at      map[scrm.CustomerID]int // index in batch
-	failed  []error
-	stuck   bool // a flush flipped nothing
+	// quiet are exits of customers absorbed by a merge: recorded without
+	// an event, as Handle does on customer.merged (the customer no longer
+	// exists, and scrm.Profiles would fold a segment.exited of its ID into
+	// the survivor, who did not exit).
+	quiet  []MembershipChange
+	failed []error
+	stuck  bool // a flush flipped nothing
 }
 
 func (s *Service) newWriter(tenant scrm.TenantID, segment, source, cause string, diff *Diff) *writer {
@@ -51,14 +57,46 @@ func (w *writer) settle(ctx context.Context, customer scrm.CustomerID, decide fu
 }
 
 // absorbed queues the exit of a customer absorbed by a merge, at the version
-// of its (final) profile, which is newer than any decision about it.
+// of its (final) profile, which is newer than any decision about it. The
+// exit is recorded without an event (see quiet).
 func (w *writer) absorbed(ctx context.Context, customer scrm.CustomerID) error {
 	p, err := w.s.profiles.Get(ctx, w.tenant, customer)
 	if err != nil {
 		return err
 	}
-	w.add(MembershipChange{Customer: customer, In: false, Version: p.Version})
+	w.addQuiet(MembershipChange{Customer: customer, In: false, Version: p.Version})
 	return nil
+}
+
+// addQuiet queues the silent exit of an absorbed customer.
+func (w *writer) addQuiet(c MembershipChange) {
+	for i := range w.quiet {
+		if w.quiet[i].Customer == c.Customer {
+			if c.Version >= w.quiet[i].Version {
+				w.quiet[i] = c
+			}
+			return
+		}
+	}
+	w.quiet = append(w.quiet, c)
+}
+
+// flushQuiet records the queued exits of absorbed customers, without Report,
+// and lists those that flipped membership in diff.Exited. It returns how
+// many flipped.
+func (w *writer) flushQuiet(ctx context.Context) (int, error) {
+	if len(w.quiet) == 0 {
+		return 0, nil
+	}
+	flipped, err := w.s.store.ApplyMembership(ctx, ApplyMembershipParams{Tenant: w.tenant, Segment: w.segment, Changes: w.quiet})
+	if err != nil {
+		return 0, err
+	}
+	w.quiet = w.quiet[:0]
+	for _, c := range flipped {
+		w.diff.Exited = append(w.diff.Exited, c.Customer)
+	}
+	return len(flipped), nil
 }
 
 func (w *writer) add(c MembershipChange) {
@@ -78,8 +116,17 @@ func (w *writer) add(c MembershipChange) {
 // or one never published because the process died, is published again by
 // republish.
 func (w *writer) flush(ctx context.Context) error {
+	exited := len(w.diff.Exited)
+	quiet, err := w.flushQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	if quiet > 0 {
+		// Keep the exits of this flush in customer ID order.
+		defer func() { slices.Sort(w.diff.Exited[exited:]) }()
+	}
 	if len(w.batch) == 0 {
-		w.stuck = true
+		w.stuck = quiet == 0
 		return nil
 	}
 	// Every change may flip: each is in flight from before the Store can
@@ -102,7 +149,7 @@ func (w *writer) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.stuck = len(flipped) == 0
+	w.stuck = len(flipped) == 0 && quiet == 0
 	w.batch = w.batch[:0]
 	clear(w.at)
 	if len(flipped) == 0 {

@@ -23,7 +23,8 @@ type ApplyRequest struct {
 	By     string // the staff member who tagged, if any
 	Reason string // a note for the history
 	// Expires, when set, is when the tag stops matching; it must be in the
-	// future. Zero means never.
+	// future (when the application is made: a replay under the same
+	// IdempotencyKey is not refused once it has passed). Zero means never.
 	Expires time.Time
 	// IdempotencyKey, when set, makes the request happen at most once:
 	// repeating it with the same payload returns the original result (with
@@ -97,7 +98,18 @@ func (s *Service) Apply(ctx context.Context, req ApplyRequest) (ApplyResult, err
 		return ApplyResult{}, err
 	}
 	if !req.Expires.IsZero() && !req.Expires.After(now) {
-		return ApplyResult{}, scrm.Invalid(op, "Expires", "must be in the future, got %s", req.Expires.Format(time.RFC3339))
+		// Too late for a new application, but not for a replay of one made
+		// in time: that returns its original result.
+		done := false
+		if req.IdempotencyKey != "" {
+			var err error
+			if done, err = s.profiles.Applied(ctx, req.Tenant, profileKey("apply:"+req.IdempotencyKey)); err != nil {
+				return ApplyResult{}, storeErr(op, err)
+			}
+		}
+		if !done {
+			return ApplyResult{}, scrm.Invalid(op, "Expires", "must be in the future, got %s", req.Expires.Format(time.RFC3339))
+		}
 	}
 	tr, err := s.rules(ctx, req.Tenant)
 	if err != nil {

@@ -48,9 +48,12 @@
 //   - A rule applies its tag when its condition becomes true. Only rules
 //     with Expires (and keyword rules) refresh a tag the customer has, and
 //     only on a new event of a type they read; a change of an attribute,
-//     tag or segment only applies a tag the customer lacks.
+//     tag or segment only applies a tag the customer lacks. A rule refreshes
+//     only marks rules of its kind wrote ("rule:..." or "keyword:..."),
+//     never manual or imported ones, and never shortens an expiry.
 //   - In an exclusive group the latest application wins, whoever made it;
-//     among rules evaluated together the highest Priority wins.
+//     among rules evaluated together the highest Priority wins; when a merge
+//     unites several tags of a group, an unexpired tag beats expired ones.
 //   - Sync rules remove only marks a rule wrote (Source "rule:..."), never
 //     manual, keyword or imported ones.
 //   - Expired tags stop matching at their expiry but stay on profiles, and

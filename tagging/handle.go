@@ -26,7 +26,8 @@ import (
 //
 // On customer.merged (after scrm.Profiles has folded the absorbed profile
 // into the survivor, uniting their tags) Handle keeps only the most
-// recently applied tag of each exclusive group on the survivor, moves the
+// recently applied tag of each exclusive group on the survivor (an
+// unexpired tag beating expired ones, however recent), moves the
 // absorbed customer's history and index entries to the survivor, and
 // re-evaluates every condition rule for it.
 //

@@ -149,12 +149,13 @@ func (ps *pass) planExpiries(p *scrm.Profile, out []change) []change {
 }
 
 // planConflicts resolves exclusive groups in which a merge left several
-// tags: the most recently applied wins (ties: the later expiry, then the
-// smaller tag ID).
+// tags: an unexpired mark beats an expired one, then the most recently
+// applied wins (ties: the later expiry, then the smaller tag ID).
 func (ps *pass) planConflicts(p *scrm.Profile, out []change) []change {
 	for _, g := range ps.tr.exclusive {
 		var keep string
 		var keepMark scrm.TagMark
+		keepActive := false
 		n := 0
 		for _, t := range g.tags {
 			m, ok := p.TagMark(t)
@@ -162,8 +163,10 @@ func (ps *pass) planConflicts(p *scrm.Profile, out []change) []change {
 				continue
 			}
 			n++
-			if keep == "" || m.At.After(keepMark.At) || (m.At.Equal(keepMark.At) && laterExpiry(m, keepMark)) {
-				keep, keepMark = t, m
+			active := m.Active(ps.now)
+			if keep == "" || (active && !keepActive) || (active == keepActive &&
+				(m.At.After(keepMark.At) || (m.At.Equal(keepMark.At) && laterExpiry(m, keepMark)))) {
+				keep, keepMark, keepActive = t, m, active
 			}
 		}
 		if n < 2 {
@@ -174,9 +177,13 @@ func (ps *pass) planConflicts(p *scrm.Profile, out []change) []change {
 			if !ok || t == keep {
 				continue
 			}
+			why := "kept the newer"
+			if !m.Active(ps.now) {
+				why = "expired; kept"
+			}
 			out = append(out, change{
 				cause: ps.mergeCause, tag: t, action: ActionRemoved, mark: m, at: ps.at, source: "merge",
-				reason: fmt.Sprintf("merged: kept the newer %s in exclusive group %s", keep, groupName(g)),
+				reason: fmt.Sprintf("merged: %s %s in exclusive group %s", why, keep, groupName(g)),
 			})
 		}
 	}
@@ -221,17 +228,24 @@ func (ps *pass) planSlot(p *scrm.Profile, sl *slot, out []change) []change {
 			return out // it would be born expired (a late event)
 		}
 	}
-	ch := change{cause: ps.cause, tag: win.Tag, mark: desired, at: ps.at, source: win.src, rule: win.ID}
 	cur, has := p.TagMark(win.Tag)
+	active := has && cur.Active(ps.now)
+	// A refresh never shortens an expiry: it keeps the current one when
+	// that is later (or never).
+	if active && laterExpiry(cur, desired) {
+		desired.Expires = cur.Expires
+	}
+	ch := change{cause: ps.cause, tag: win.Tag, mark: desired, at: ps.at, source: win.src, rule: win.ID}
 	switch {
 	case has && sameMark(cur, desired):
 		ch.action, ch.same = ActionApplied, true
 		out = append(out, ch)
 		return out
-	case !has || !cur.Active(ps.now):
+	case !active:
 		ch.action, ch.reason = ActionApplied, ps.reason(win, wc)
 		out = append(out, ch)
-	case (win.Expires > 0 || win.kw != nil) && wc != nil && wc.direct && desired.At.After(cur.At):
+	case (win.Expires > 0 || win.kw != nil) && wc != nil && wc.direct && desired.At.After(cur.At) &&
+		sameKind(cur.Source, win.src):
 		ch.action, ch.reason = ActionRefreshed, ps.reason(win, wc)
 		out = append(out, ch)
 	}
@@ -249,6 +263,17 @@ func (ps *pass) planSlot(p *scrm.Profile, sl *slot, out []change) []change {
 		}
 	}
 	return out
+}
+
+// sameKind reports whether a rule whose marks carry Source src may refresh
+// a mark with Source cur: only marks written by rules of its kind (any
+// "rule:" mark for a condition rule, any "keyword:" mark for a keyword
+// rule). Manual, imported and other marks are never refreshed, so a rule
+// does not take them over (a Sync rule could then remove them) nor give
+// them an expiry.
+func sameKind(cur, src string) bool {
+	kind := src[:strings.IndexByte(src, ':')+1]
+	return strings.HasPrefix(cur, kind)
 }
 
 func (ps *pass) planSync(p *scrm.Profile, sl *slot, out []change) []change {

@@ -22,7 +22,13 @@ import (
 // present and the evaluation was caused by a new event of a type the rule
 // reads (a store visit for a "visited within 7 days" rule): At moves to the
 // event's time and the expiry is extended, so the tag lives as long as the
-// customer keeps doing what earned it. A rule without Expires does not
+// customer keeps doing what earned it. A refresh takes over only marks
+// that rules of its kind wrote (Source "rule:..." for a condition rule,
+// whichever rule wrote it; "keyword:..." for a keyword rule): a tag applied
+// by hand, by an import or by the other kind of rule is left as it is, with
+// its source and its expiry or lack of one. Nor does a refresh shorten an
+// expiry: when the mark already expires later than the rule's Expires
+// would (or never), it keeps that expiry. A rule without Expires does not
 // refresh: re-announcing a tag the customer has on every order would flood
 // history and subscribers with nothing new. With Sync the tag is also
 // removed when no rule targeting it holds any more, but only if a rule put
@@ -34,7 +40,8 @@ import (
 // A keyword rule (Keywords set) is evaluated only on message.replied events:
 // when the reply's "text" matches one of the keywords (see Match and
 // NormalizeText) and When, if set, holds, the tag is applied, or refreshed
-// when the customer has it (each such reply is news).
+// when the customer has it from a keyword rule (each such reply is news;
+// refreshes as above).
 // Keyword rules cannot Sync: a reply that lacks the keyword says nothing
 // about the earlier one. Replies such as "不需要", "别发了" are the usual use:
 // a refusing tag that SOPs respect.
