@@ -220,3 +220,29 @@ func TestRefusedExchangeReturnPaysUnclawed(t *testing.T) {
 	assert.Equal(t, int64(0), a.Points, "and pay off the refunded order's forgiven clawback")
 	assert.Equal(t, int64(0), a.Unclawed)
 }
+
+// A Hold replayed with its key tells the hold's state now: a checkout
+// retried with the key of an attempt whose hold was voided used to be told
+// "open" and counted on points that were no longer held.
+func TestHoldReplayTellsStateNow(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, standard())
+	f.earn(t, "c1", "o1", "1000")
+	req := member.HoldRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "k1", OrderID: "o2", Points: 200, OrderAmount: dec("100")}
+	h, err := f.svc.Hold(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, member.HoldOpen, h.State)
+	again, err := f.svc.Hold(ctx, req)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, member.HoldOpen, again.State)
+
+	_, err = f.svc.Void(ctx, tenant, h.HoldID)
+	require.NoError(t, err)
+	again, err = f.svc.Hold(ctx, req)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, member.HoldVoided, again.State)
+	assert.Equal(t, h.HoldID, again.HoldID)
+	assert.Equal(t, int64(1000), f.account(t, "c1").Points, "the replay held nothing")
+}

@@ -113,6 +113,8 @@ type HoldResult struct {
 	// program the hold or redemption was made under: a replay returns it
 	// unchanged after the program changed.
 	Value decimal.Decimal
+	// State is the hold's state; for a replayed Hold, its state now (see
+	// Hold).
 	State HoldState
 	// Clawed is, for a Void, the released points taken back at once to pay
 	// off what earlier refunds could not claw back (see Void); 0 otherwise.
@@ -186,6 +188,11 @@ func (e *engine) redeemOnOrder(op, orderID string, points int64, orderAmount dec
 // never been held. A hold stays open until captured or voided; hosts void
 // the holds of abandoned checkouts.
 //
+// A request replayed with its key returns the original result, except
+// State, which is the hold's state now: HoldCaptured or HoldVoided when it
+// was captured or voided since, so that a checkout retried with the key of
+// a failed attempt sees that its points are no longer held.
+//
 // Errors: ErrInvalid naming the rule for points that are not positive, below
 // Redeem.MinPoints, not a multiple of Redeem.Step, or over Redeem.MaxShare of
 // the order; ErrExhausted when the balance is short; ErrForbidden when the
@@ -240,7 +247,18 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (HoldResult, error)
 	if verr != nil {
 		return HoldResult{}, verr
 	}
-	return HoldResult{HoldID: out.HoldID, Points: req.Points, Value: value, State: HoldOpen,
+	state := HoldOpen
+	if replayed && err == nil {
+		// The hold may have been captured or voided since: a replay tells
+		// its state now, so that a retried checkout does not count on
+		// points that are no longer held.
+		h, herr := s.store.Hold(ctx, req.Tenant, out.HoldID)
+		if herr != nil {
+			return HoldResult{}, wrap(op, herr)
+		}
+		state = h.State
+	}
+	return HoldResult{HoldID: out.HoldID, Points: req.Points, Value: value, State: state,
 		Balance: out.After, Entries: out.Entries, Replayed: replayed}, err
 }
 
