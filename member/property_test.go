@@ -207,7 +207,18 @@ func runProperties(t *testing.T, p member.Program, seed uint64, steps int) {
 			before := snapshot(t, f, customers)
 			got, err := r.run()
 			require.NoError(t, err, "replay of %s", r.name)
-			assert.Equal(t, r.want, got, "replay of %s returns the original result", r.name)
+			want := r.want
+			if h, ok := got.(member.HoldResult); ok && r.name == "hold" {
+				// A replayed Hold tells the hold's state now, the rest as
+				// it was.
+				stored, err := f.store.Hold(ctx, tenant, h.HoldID)
+				require.NoError(t, err)
+				assert.Equal(t, stored.State, h.State, "replay of hold tells its state now")
+				w := want.(member.HoldResult)
+				w.State = h.State
+				want = w
+			}
+			assert.Equal(t, want, got, "replay of %s returns the original result", r.name)
 			assert.Equal(t, before, snapshot(t, f, customers), "replay of %s changes nothing", r.name)
 		}
 		if t.Failed() {
