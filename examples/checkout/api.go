@@ -24,6 +24,10 @@ const (
 	maxQuantity = 10_000
 	maxIDLen    = 64
 	maxPrice    = 1_000_000 // yuan: the most a unit price or the shipping fee may be
+	// maxTotal is the most an order can come to, in yuan: every line at
+	// the most units and the highest price, and the shipping fee. It bounds
+	// the amount of a payment callback, which the order's cash due checks.
+	maxTotal = maxItems*maxQuantity*maxPrice + maxPrice
 )
 
 // itemJSON is one cart line.
@@ -84,9 +88,11 @@ type refundLineJSON struct {
 
 // refundRequest is the body of POST /refund.
 type refundRequest struct {
-	OrderID        string           `json:"order_id"`
-	IdempotencyKey string           `json:"idempotency_key"`
-	Lines          []refundLineJSON `json:"lines,omitempty"` // absent: everything not yet refunded
+	OrderID        string `json:"order_id"`
+	IdempotencyKey string `json:"idempotency_key"`
+	// Lines absent (or null) refunds everything not yet refunded; an empty
+	// list is refused.
+	Lines []refundLineJSON `json:"lines,omitempty"`
 }
 
 // lineJSON is one line of a priced cart.
@@ -216,7 +222,7 @@ type refundResponse struct {
 	PointsValue     string          `json:"points_value"` // returned + forfeited, in yuan
 	PointsClawed    int64           `json:"points_clawed_back"`
 	GrowthClawed    int64           `json:"growth_clawed_back"`
-	Full            bool            `json:"full"`
+	Full            bool            `json:"full"` // this refund completed the order's: it is refunded
 	RestoredCoupons []string        `json:"restored_coupons,omitempty"`
 	ExpiredCoupons  []string        `json:"expired_coupons,omitempty"`
 	State           string          `json:"state"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/shopspring/decimal"
 
@@ -22,7 +23,11 @@ import (
 // same response (a replay, changing nothing), the same key with another
 // body is ErrConflict, and another key for an order already checked out is
 // ErrConflict too, unless its payment failed (the order was cancelled),
-// which a new key may check out again. Under the record, Lock and Hold get
+// which a new key may check out again; the new attempt's record replaces
+// the order's, keeping the payment callbacks of the earlier attempts (see
+// payment). The key of a failed attempt is spent: checking out with it
+// again is ErrConflict (send a new key), as coupon keeps its released lock
+// and member its voided hold under it. Under the record, Lock and Hold get
 // keys derived from the order and the key, so a retry after a crash
 // between them finds the coupons and points already taken for this attempt
 // and takes nothing twice. Requests for one order run one at a time (the
@@ -54,19 +59,20 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 
 	unlock := s.orders.lock(req.OrderID)
 	defer unlock()
-	if o := s.orders.get(req.OrderID); o != nil {
+	prev := s.orders.get(req.OrderID)
+	if prev != nil {
 		switch {
-		case o.Customer != in.cart.Customer:
+		case prev.Customer != in.cart.Customer:
 			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "order_id",
-				Msg: fmt.Sprintf("order %s belongs to another customer", o.ID)}
-		case o.Key == key && o.Fingerprint == fp:
-			return o.Checkout, true, nil
-		case o.Key == key:
+				Msg: fmt.Sprintf("order %s belongs to another customer", prev.ID)}
+		case prev.Key == key && prev.Fingerprint == fp:
+			return prev.Checkout, true, nil
+		case prev.Key == key:
 			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "idempotency_key",
 				Msg: fmt.Sprintf("key %q was used for this order with another request", key)}
-		case o.State != stateCancelled:
+		case prev.State != stateCancelled:
 			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "order_id",
-				Msg: fmt.Sprintf("order %s is already checked out (%s) under another idempotency key", o.ID, o.State)}
+				Msg: fmt.Sprintf("order %s is already checked out (%s) under another idempotency key", prev.ID, prev.State)}
 		}
 	}
 
@@ -103,6 +109,11 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 		if err != nil {
 			return checkoutResponse{}, false, s.undoCheckout(ctx, req.OrderID, chosen, hold.HoldID, err)
 		}
+		if err := checkHoldOpen(op, req.OrderID, key, hold); err != nil {
+			// The hold is not this attempt's to void; the coupons locked
+			// now are.
+			return checkoutResponse{}, false, s.undoCheckout(ctx, req.OrderID, chosen, "", err)
+		}
 	}
 
 	o := &order{
@@ -112,6 +123,15 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 		Refunds: make(map[string]*refundRecord), Units: make([]int, len(in.cart.Items)),
 		Refunded: decimal.Zero, CashRefunded: decimal.Zero, PointsRefunded: decimal.Zero, MemberRefunded: decimal.Zero,
 	}
+	if prev != nil {
+		// The order is checked out again after its payment failed: keep
+		// the callbacks of the earlier attempts, which providers redeliver.
+		o.Earlier = maps.Clone(prev.Earlier)
+		if o.Earlier == nil {
+			o.Earlier = make(map[string]*payment, 1)
+		}
+		o.Earlier[prev.Payment.ID] = prev.Payment
+	}
 	o.Checkout = checkoutResponse{
 		OrderID: o.ID, Customer: string(o.Customer), State: string(o.State),
 		Subtotal: yuan(q.Subtotal), Shipping: yuan(q.Shipping), CouponDiscount: yuan(q.Discount), Payable: yuan(q.Payable),
@@ -120,6 +140,21 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 	}
 	s.orders.put(o)
 	return o.Checkout, false, nil
+}
+
+// checkHoldOpen refuses a hold that is not open: Hold replays the hold it
+// made under the key, and when this key's attempt failed earlier, that one
+// was voided since. It is ErrConflict, as for the coupons' lock: the key is
+// spent.
+// A replayed Hold tells the hold's state now: voided when this key's
+// attempt failed and its points were given back.
+func checkHoldOpen(op, orderID, key string, hold member.HoldResult) error {
+	if hold.State != member.HoldOpen {
+		return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "idempotency_key",
+			Msg: fmt.Sprintf("the checkout attempt %q of order %s failed earlier and its points were given back (hold %s is %s); send a new key",
+				key, orderID, hold.HoldID, hold.State)}
+	}
+	return nil
 }
 
 // undoCheckout releases what a failed checkout took (the coupons' lock, and

@@ -48,11 +48,18 @@ type order struct {
 	// PointsValue.
 	Cash decimal.Decimal
 
-	// The payment callback that settled the order, and its response.
+	// Payment is the payment callback of this checkout attempt: recorded
+	// before its first step, so a callback that failed half way is known
+	// to be under way (Settled false) until its retry completes it.
 	Payment *payment
+	// Earlier are the callbacks that settled the earlier checkout attempts
+	// of the order (their payments failed), by payment ID: a provider
+	// redelivering one gets its first response.
+	Earlier map[string]*payment
 	Earned  int64 // points the order earned
 
-	// Refunds by idempotency key, and the running totals over them.
+	// Refunds by idempotency key, and the running totals over those
+	// completed (Response set).
 	Refunds        map[string]*refundRecord
 	Units          []int           // refunded units per line
 	Refunded       decimal.Decimal // amount of the refunded units (cash + points)
@@ -62,17 +69,26 @@ type order struct {
 	MemberRefunded decimal.Decimal // the amounts reported to member.Refund
 }
 
-// payment is the callback that settled an order.
+// payment is a payment callback of an order: under way, or settled with
+// its response.
 type payment struct {
 	ID, Status  string
 	Fingerprint string
+	Settled     bool
 	Response    orderResponse
 }
 
-// refundRecord is one refund's idempotency record.
+// refundRecord is one refund's idempotency record, made before its first
+// step. Until Response is set the refund is half done (a store failed):
+// Lines are its units, with explicit quantities; Refund, once coupon (or
+// plainRefund) answered, is what it refunds, and Member the amount it
+// tells member.Refund. Its retry completes it with those.
 type refundRecord struct {
 	Fingerprint string
-	Response    refundResponse
+	Lines       []coupon.RefundLine
+	Refund      *coupon.Refund
+	Member      decimal.Decimal
+	Response    *refundResponse
 }
 
 // stripes is how many locks the order book spreads orders over.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,31 +21,41 @@ import (
 var errTooLarge = errors.New("request body too large")
 
 // decode reads one JSON object from the request body into v: at most
-// maxBody bytes, no unknown fields, nothing after the object. Errors are
-// ErrInvalid naming the field where the JSON says which, or errTooLarge.
+// maxBody bytes, no unknown fields, no key given twice in an object or
+// spelled with other cases than its field (see checkKeys), nothing after
+// the object. Errors are ErrInvalid naming the field where the JSON says
+// which, or errTooLarge.
 func decode(w http.ResponseWriter, r *http.Request, op string, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return scrm.Errorf(scrm.ErrInvalid, op, "the Content-Type header must be application/json, got %q", ct)
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	// The body is read whole, to check its keys after decoding it.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("%w: the limit is %d bytes", errTooLarge, maxBody)
+	case err != nil:
+		return scrm.Invalid(op, "", "reading the body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.More() || dec.Decode(&struct{}{}) != io.EOF {
 			return scrm.Invalid(op, "", "the body must hold one JSON object")
 		}
-		return nil
+		keys := json.NewDecoder(bytes.NewReader(body))
+		keys.UseNumber()
+		return checkKeys(op, keys, reflect.TypeOf(v), "")
 	}
 	var (
-		tooLarge *http.MaxBytesError
-		typ      *json.UnmarshalTypeError
-		syntax   *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		syntax *json.SyntaxError
 	)
 	switch {
-	case errors.As(err, &tooLarge):
-		return fmt.Errorf("%w: the limit is %d bytes", errTooLarge, maxBody)
 	case errors.As(err, &typ):
 		what := "a " + typ.Value
 		if typ.Value == "number" && typ.Type.Kind() == reflect.String {
@@ -66,6 +77,98 @@ func decode(w http.ResponseWriter, r *http.Request, op string, v any) error {
 	}
 }
 
+// checkKeys reads the JSON value dec holds, which decoded into a value of
+// type t, and refuses the keys encoding/json accepts although they are not
+// exactly a field's name: it matches keys to fields ignoring case
+// ("Customer" sets customer) and lets the last of a key given twice win,
+// so {"customer":"alice","Customer":"bob"} would quote bob's order while a
+// gateway or a log reading the body sees alice's. Errors are ErrInvalid
+// naming the key as sent, as a JSON path.
+func checkKeys(op string, dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return scrm.Invalid(op, path, "malformed JSON: %v", err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		fields := jsonFields(t, nil)
+		seen := make(map[string]bool)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return scrm.Invalid(op, path, "malformed JSON: %v", err)
+			}
+			key, _ := tok.(string)
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			if seen[key] {
+				return scrm.Invalid(op, name, "key %q given twice", key)
+			}
+			seen[key] = true
+			ft, ok := fields[key]
+			if !ok {
+				for f := range fields {
+					if strings.EqualFold(f, key) {
+						return scrm.Invalid(op, name, "unknown field %q; field names are case sensitive: %q", key, f)
+					}
+				}
+			}
+			if err := checkKeys(op, dec, ft, name); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := checkKeys(op, dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // a scalar
+	}
+	_, err = dec.Token() // the closing '}' or ']'
+	return err
+}
+
+// jsonFields adds the fields of struct type t (and of the structs it
+// embeds) to fields, by their JSON names, and returns it; nil for a type
+// that is not a struct.
+func jsonFields(t reflect.Type, fields map[string]reflect.Type) map[string]reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return fields
+	}
+	if fields == nil {
+		fields = make(map[string]reflect.Type, t.NumField())
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "":
+			fields = jsonFields(f.Type, fields)
+		case !f.IsExported():
+		case name == "":
+			fields[f.Name] = f.Type
+		default:
+			fields[name] = f.Type
+		}
+	}
+	return fields
+}
+
 // checkID checks a required identifier.
 func checkID(op, name, id string) error {
 	switch {
@@ -79,10 +182,12 @@ func checkID(op, name, id string) error {
 
 // parseMoney parses an amount of yuan written as a decimal string: digits,
 // optionally a point and one or two more digits. Signs, exponents and
-// sub-fen digits are refused, as are amounts over maxPrice.
-func parseMoney(op, name, s string) (decimal.Decimal, error) {
+// sub-fen digits are refused, as are amounts over limit yuan (maxPrice for
+// prices, maxTotal for what an order is paid).
+func parseMoney(op, name, s string, limit int64) (decimal.Decimal, error) {
 	whole, frac, dot := strings.Cut(s, ".")
-	ok := whole != "" && len(whole) <= 10 && digits(whole) && (!dot || (len(frac) >= 1 && len(frac) <= 2 && digits(frac)))
+	// 16 digits are more than any limit has: longer is refused unparsed.
+	ok := whole != "" && len(whole) <= 16 && digits(whole) && (!dot || (len(frac) >= 1 && len(frac) <= 2 && digits(frac)))
 	if !ok {
 		return decimal.Decimal{}, scrm.Invalid(op, name, `must be a decimal string of yuan with at most 2 decimals, like "58.00", got %q`, s)
 	}
@@ -90,8 +195,8 @@ func parseMoney(op, name, s string) (decimal.Decimal, error) {
 	if err != nil {
 		return decimal.Decimal{}, scrm.Invalid(op, name, "not a decimal: %v", err)
 	}
-	if limit := decimal.New(maxPrice, 0); d.GreaterThan(limit) {
-		return decimal.Decimal{}, scrm.Invalid(op, name, "must be at most %s, got %s", yuan(limit), s)
+	if most := decimal.New(limit, 0); d.GreaterThan(most) {
+		return decimal.Decimal{}, scrm.Invalid(op, name, "must be at most %s, got %s", yuan(most), s)
 	}
 	return d, nil
 }
@@ -146,7 +251,7 @@ func (c cartRequest) parse(op string, tenant scrm.TenantID, needOrder bool) (car
 		if len(it.Category) > maxIDLen {
 			return in, scrm.Invalid(op, field("items", i, "category"), "longer than %d bytes", maxIDLen)
 		}
-		price, err := parseMoney(op, field("items", i, "price"), it.Price)
+		price, err := parseMoney(op, field("items", i, "price"), it.Price, maxPrice)
 		if err != nil {
 			return in, err
 		}
@@ -157,7 +262,7 @@ func (c cartRequest) parse(op string, tenant scrm.TenantID, needOrder bool) (car
 	}
 	in.cart.Shipping = decimal.Zero
 	if c.Shipping != "" {
-		s, err := parseMoney(op, "shipping", c.Shipping)
+		s, err := parseMoney(op, "shipping", c.Shipping, maxPrice)
 		if err != nil {
 			return in, err
 		}
@@ -211,14 +316,14 @@ func (p paymentRequest) parse(op string) (paymentInput, error) {
 	}
 	switch p.Status {
 	case paymentPaid:
-		a, err := parseMoney(op, "amount", p.Amount)
+		a, err := parseMoney(op, "amount", p.Amount, maxTotal)
 		if err != nil {
 			return in, err
 		}
 		in.amount = a
 	case paymentFailed:
 		if p.Amount != "" {
-			if _, err := parseMoney(op, "amount", p.Amount); err != nil {
+			if _, err := parseMoney(op, "amount", p.Amount, maxTotal); err != nil {
 				return in, err
 			}
 		}
@@ -231,7 +336,7 @@ func (p paymentRequest) parse(op string) (paymentInput, error) {
 // refundInput is a validated refundRequest.
 type refundInput struct {
 	orderID, key string
-	lines        []coupon.RefundLine
+	lines        []coupon.RefundLine // nil: everything not yet refunded
 }
 
 func (r refundRequest) parse(op string) (refundInput, error) {
@@ -242,7 +347,12 @@ func (r refundRequest) parse(op string) (refundInput, error) {
 	if err := checkID(op, "idempotency_key", r.IdempotencyKey); err != nil {
 		return in, err
 	}
-	if len(r.Lines) > maxItems {
+	switch {
+	case r.Lines != nil && len(r.Lines) == 0:
+		// encoding/json leaves an absent (or null) list nil and makes []
+		// an empty one: an empty selection is not "everything".
+		return in, scrm.Invalid(op, "lines", "empty: list the lines to refund, or leave lines out to refund everything not yet refunded")
+	case len(r.Lines) > maxItems:
 		return in, scrm.Invalid(op, "lines", "at most %d lines, got %d", maxItems, len(r.Lines))
 	}
 	seen := make(map[int]bool, len(r.Lines))
