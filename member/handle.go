@@ -20,7 +20,11 @@ import (
 //     share at once, in the same entries a refund would write (all of it
 //     when the refunds reach the paid amount): so an order refunded in full
 //     before its payment event arrived leaves no points or growth. Refund
-//     itself, called directly, still answers ErrNotFound for such an order;
+//     itself, called directly, still answers ErrNotFound for such an order.
+//     A refund reaches the ledger once per key: a host that calls Refund
+//     for a refund and also delivers its order.refunded event (keyed by
+//     the event ID) takes the points back twice; use one path or the
+//     other, or call Refund with the event's ID as the key;
 //   - "order_id" may be a string or, as JSON decoding leaves it, an
 //     integral number (json.Number, an integer type, or a float64 without
 //     a fraction and below 2^53, where float64 is still exact), which names
