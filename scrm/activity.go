@@ -95,8 +95,8 @@ func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
 	}
 	a.count += n
 	a.sumFen += fen
-	cutoff := a.last - int64(limits.Horizon)
-	if ts < cutoff {
+	h := int64(limits.Horizon)
+	if ts < a.cutoff(h) {
 		return // older than the horizon: all-time aggregates only
 	}
 	if le, ok := a.lastEntry(); !ok || le.t <= ts {
@@ -141,10 +141,37 @@ func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
 		a.chunks = append(head, rest.chunks...)
 		a.n++
 	}
-	a.prune(cutoff)
+	a.prune(a.cutoff(h))
 	if a.n > limits.MaxEntries {
 		a.coalesce()
 	}
+}
+
+// cutoff returns the instant before which entries are dropped: horizon h
+// before the horizon's reference, the newest entry that is at most h after
+// the entry before it. An entry more than a horizon ahead of every older
+// one (a date mistyped years ahead) thus prunes nothing and does not make
+// later real events look older than the horizon; it becomes the reference
+// once events close enough to it arrive. When every gap is longer than h
+// the reference is the oldest entry, and nothing is pruned. Looking for
+// the reference is one comparison unless the newest entries are such
+// outliers.
+func (a *activity) cutoff(h int64) int64 {
+	ref, seen := int64(math.MinInt64), false
+	for ci := len(a.chunks) - 1; ci >= 0; ci-- {
+		c := a.chunks[ci]
+		for ei := len(c) - 1; ei >= 0; ei-- {
+			t := c[ei].t
+			if seen && uint64(ref-t) <= uint64(h) { // ref >= t: no overflow as uint64
+				return ref - h
+			}
+			ref, seen = t, true
+		}
+	}
+	if !seen || ref < math.MinInt64+h {
+		return math.MinInt64
+	}
+	return ref - h
 }
 
 // search returns the position of the first entry with t >= ts as a chunk

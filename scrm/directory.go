@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -288,7 +291,7 @@ func (d *Directory) ResolveDetail(ctx context.Context, tenant TenantID, ids ...I
 	if res.Created {
 		log.LogAttrs(ctx, slog.LevelDebug, "customer created",
 			slog.String("tenant", string(tenant)), slog.String("customer", string(res.Customer)),
-			slog.Any("identities", params.Identities))
+			slog.Any("identities", identityList(params.Identities)))
 	}
 	var errs []error
 	for _, from := range res.Merged {
@@ -326,15 +329,35 @@ func (d *Directory) knownToOne(ctx context.Context, tenant TenantID, ids []Ident
 }
 
 // MergeEvent returns the EventCustomerMerged event the Directory publishes
-// when customer from is absorbed into customer into at time at. Its ID,
-// "merge:<from>:<into>", is deterministic, so publishing it again (after a
-// failed Publish) has no further effect. When that ID would exceed
-// MaxIDLength it is "merge:" and a hash of the two IDs instead.
+// when customer from is absorbed into customer into at time at. Its ID is
+// deterministic, so publishing it again (after a failed Publish) has no
+// further effect, and distinct for distinct pairs:
+//
+//   - "merge:<from>:<into>" when neither ID contains ':';
+//   - "merge:<len(from)>:<from>:<into>" otherwise (host IDs like "wx:123"),
+//     the length in bytes telling where from ends;
+//   - when that would exceed MaxIDLength, "merge:" and a hash of the two
+//     IDs; the hash is prefixed with "~" when either ID contains ':' or a
+//     NUL byte (then the IDs are hashed length-prefixed).
+//
+// The forms never share an ID: the first has exactly two ':', the second at
+// least three, the hashed ones one.
 func MergeEvent(tenant TenantID, from, into CustomerID, at time.Time) Event {
-	id := "merge:" + string(from) + ":" + string(into)
+	plain := !strings.Contains(string(from), ":") && !strings.Contains(string(into), ":")
+	var id string
+	if plain {
+		id = "merge:" + string(from) + ":" + string(into)
+	} else {
+		id = "merge:" + strconv.Itoa(len(from)) + ":" + string(from) + ":" + string(into)
+	}
 	if len(id) > MaxIDLength {
-		sum := sha256.Sum256([]byte(string(from) + "\x00" + string(into)))
-		id = "merge:" + hex.EncodeToString(sum[:])
+		if plain && !strings.Contains(string(from), "\x00") && !strings.Contains(string(into), "\x00") {
+			sum := sha256.Sum256([]byte(string(from) + "\x00" + string(into)))
+			id = "merge:" + hex.EncodeToString(sum[:])
+		} else {
+			sum := sha256.Sum256([]byte(strconv.Itoa(len(from)) + ":" + string(from) + ":" + string(into)))
+			id = "merge:~" + hex.EncodeToString(sum[:])
+		}
 	}
 	return Event{
 		ID:       id,
@@ -404,7 +427,8 @@ func (d *Directory) Lookup(ctx context.Context, tenant TenantID, id Identity) (C
 // reading still reaches the profiles; a retried call publishes a new event,
 // which sets the same attributes again.
 //
-// Errors: ErrInvalid naming the field (`Attrs[""]`), with nothing written;
+// Errors: ErrInvalid naming the field (`Attrs[""]`, or `Attrs["avg"]` for a
+// NaN or infinite float, which JSON cannot encode), with nothing written;
 // ErrNotFound when the tenant has no such customer; ErrUnavailable when the
 // attributes were stored but the event could not be published.
 func (d *Directory) SetAttrs(ctx context.Context, tenant TenantID, id CustomerID, attrs map[string]any) error {
@@ -416,8 +440,12 @@ func (d *Directory) SetAttrs(ctx context.Context, tenant TenantID, id CustomerID
 		return err
 	}
 	for _, k := range sortedKeys(attrs) {
-		if err := CheckID(op, fmt.Sprintf("Attrs[%q]", k), k); err != nil {
+		field := fmt.Sprintf("Attrs[%q]", k)
+		if err := CheckID(op, field, k); err != nil {
 			return err
+		}
+		if !finiteAttr(attrs[k], 0) {
+			return Invalid(op, field, "NaN or infinite number")
 		}
 	}
 	if err := d.store.SetAttrs(ctx, SetAttrsParams{Tenant: tenant, Customer: id, Attrs: attrs}); err != nil {
@@ -481,12 +509,63 @@ func storeErr(op string, err error) error {
 // that is harmless, as applying the same attributes again leaves the profile
 // as it was.
 func (d *Directory) attrsEventID(id CustomerID, at time.Time, attrs map[string]any) string {
+	// Every part is length-prefixed, so that no two calls hash the same
+	// text whatever bytes the IDs and attribute names contain.
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%d", id, at.UnixNano(), d.nonce, d.attrsSeq.Add(1))
+	part := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
+	part(string(id))
+	part(strconv.FormatInt(at.UnixNano(), 10))
+	part(d.nonce)
+	part(strconv.FormatUint(d.attrsSeq.Add(1), 10))
 	for _, k := range sortedKeys(attrs) {
-		fmt.Fprintf(h, "\x00%s=%#v", k, attrs[k])
+		part(k)
+		part(fmt.Sprintf("%#v", attrs[k]))
 	}
 	return "attrs:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// finiteAttr reports whether v holds no NaN or infinite float: as a float
+// of any float kind, behind pointers (as far as Profile.SetAttr follows
+// them) or inside the lists and maps SetAttrs copies.
+func finiteAttr(v any, depth int) bool {
+	switch x := v.(type) {
+	case nil, string, bool, int, int64:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case []float64:
+		for _, f := range x {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !finiteAttr(e, depth) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !finiteAttr(e, depth) {
+				return false
+			}
+		}
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Float32, reflect.Float64:
+		f := rv.Float()
+		return !math.IsNaN(f) && !math.IsInf(f, 0)
+	case reflect.Pointer:
+		if !rv.IsNil() && depth < maxAttrPointers {
+			return finiteAttr(rv.Elem().Interface(), depth+1)
+		}
+	}
+	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -74,6 +74,9 @@ type cascade struct {
 	queue []queued
 	depth int      // depth of the event being delivered
 	chain []string // event types from the root to the event being delivered
+	// done is set, under mu, when the delivery loop has ended; a Publish
+	// into a done cascade delivers its event itself instead of queueing it.
+	done bool
 }
 
 type queued struct {
@@ -85,7 +88,12 @@ type queued struct {
 // Publish validates e and delivers it, and everything it causes, to the
 // handlers. Called from inside a handler with the ctx that handler received,
 // it queues e behind the current event and returns nil at once; the result of
-// delivering it is reported by the outer Publish.
+// delivering it is reported by the outer Publish. Called with such a ctx
+// after the outer Publish has finished delivering (from a goroutine or a
+// callback of the handler that outlives it), it delivers e itself, like a
+// top-level Publish at the depth the cascade had reached, and returns the
+// result: every event is delivered exactly once, whichever of the two ends
+// the cascade.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	if err := e.Validate(); err != nil {
 		return err
@@ -96,29 +104,46 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 			max = DefaultMaxDepth
 		}
 		c.mu.Lock()
-		defer c.mu.Unlock()
 		chain := append(append([]string(nil), c.chain...), e.Type)
-		if c.depth+1 > max {
+		q := queued{e: e, depth: c.depth + 1, chain: chain}
+		if q.depth > max {
 			err := &Error{Code: ErrExhausted, Op: "scrm.Dispatcher",
 				Msg: fmt.Sprintf("event cascade deeper than %d (%s); do two rules trigger each other?", max, strings.Join(chain, " → "))}
-			c.errs = append(c.errs, err)
+			if !c.done {
+				c.errs = append(c.errs, err)
+			}
+			c.mu.Unlock()
 			return err
 		}
-		c.queue = append(c.queue, queued{e: e, depth: c.depth + 1, chain: chain})
-		return nil
+		if !c.done {
+			c.queue = append(c.queue, q)
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+		// The cascade's loop has ended and nobody else will deliver e.
+		return d.deliver(ctx, q)
 	}
-	c := &cascade{d: d, queue: []queued{{e: e, chain: []string{e.Type}}}}
+	return d.deliver(ctx, queued{e: e, chain: []string{e.Type}})
+}
+
+// deliver runs a cascade rooted at q until its queue is empty and returns
+// every failure, joined.
+func (d *Dispatcher) deliver(ctx context.Context, root queued) error {
+	c := &cascade{d: d, queue: []queued{root}}
 	hctx := context.WithValue(ctx, cascadeKey{}, c)
 	var errs []error
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
+			c.done = true // under the lock that Publish enqueues with
 			errs = append(errs, c.errs...)
 			c.mu.Unlock()
 			break
 		}
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, &Error{Code: ErrUnavailable, Op: "scrm.Dispatcher", Msg: fmt.Sprintf("%d queued events not delivered", len(c.queue)), Err: err})
+			c.done = true
 			errs = append(errs, c.errs...)
 			c.mu.Unlock()
 			break

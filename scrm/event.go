@@ -25,7 +25,7 @@ const (
 	EventCustomerAdded  = "customer.added"         // added as friend / followed / registered; Props: "store", "staff", "channel_code", "campaign" (all optional)
 	EventCustomerMerged = "customer.merged"        // Props: "from", "into" (CustomerID); Customer is the survivor
 	EventOwnerChanged   = "customer.owner_changed" // Props: "from", "to" (staff IDs; "from" empty for a first owner), "reason", "store" (the new owner's), "seq" (int64, the change's number)
-	EventAttrsSet       = "customer.attrs_set"     // Props: "attrs" (map[string]any) set on the profile; a nil value deletes
+	EventAttrsSet       = "customer.attrs_set"     // Props: "attrs" (map[string]any) set on the profile unless a later event set them; a nil value deletes
 	EventOrderPaid      = "order.paid"             // Amount = paid amount; Props: "order_id", "items" ([]OrderItem), "store"
 	EventOrderRefunded  = "order.refunded"         // Amount = refunded amount; Props: "order_id"
 	EventGroupJoined    = "group.joined"           // Props: "group"

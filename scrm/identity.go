@@ -227,6 +227,20 @@ func (id Identity) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("kind", string(id.Kind)), slog.String("value", id.String()))
 }
 
+// identityList logs a list of identities masked: slog resolves LogValuer
+// only on an attribute's own value, never on the elements of a slice, so
+// slog.Any("identities", []Identity{...}) would log the raw values.
+type identityList []Identity
+
+// LogValue implements slog.LogValuer: "kind:masked value" per identity.
+func (l identityList) LogValue() slog.Value {
+	out := make([]string, len(l))
+	for i, id := range l {
+		out[i] = string(id.Kind) + ":" + id.String()
+	}
+	return slog.AnyValue(out)
+}
+
 // maskPhone keeps the first 3 and last 4 digits of a phone number (and its
 // leading "+"); shorter numbers keep less.
 func maskPhone(p string) string {

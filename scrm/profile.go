@@ -41,7 +41,13 @@ type ProfileLimits struct {
 	// Horizon is how long events are kept for windowed counts and sums,
 	// measured back from the newest event of the same type; default
 	// DefaultHorizon. A window reaching further back than the horizon counts
-	// only what is kept; all-time counts and sums are always exact.
+	// only what is kept; all-time counts and sums are always exact. An
+	// event more than a horizon after every other kept event of its type (a
+	// date mistyped years ahead) does not count as the newest for this: the
+	// horizon is measured from the newest kept event at most a horizon
+	// after the one before it (from the oldest when there is none), so such
+	// an outlier neither prunes the customer's history nor pushes later
+	// real events out of every window.
 	Horizon time.Duration
 	// MaxEntries bounds the entries kept per event type; default
 	// DefaultMaxEntries. Past it, the older half of the entries is coalesced
@@ -94,6 +100,9 @@ type Profile struct {
 type attrKV struct {
 	name string
 	v    any
+	// at is the time, in unix nanoseconds, of the customer.attrs_set event
+	// that set v; math.MinInt64 when it was set directly (SetAttr).
+	at int64
 }
 
 // tagKV is a TagMark stored compactly: instants as unix nanoseconds.
@@ -203,8 +212,12 @@ func NewProfile(tenant TenantID, customer CustomerID) *Profile {
 
 // Apply folds one event into the activity of its type with the default
 // ProfileLimits. An EventAttrsSet event also sets the attributes in its
-// "attrs" property. Deduplication by e.ID is not Apply's job; Profiles and
-// UpdateProfile do it.
+// "attrs" property, each unless the attribute was last set by an
+// EventAttrsSet event with a later Time: events delivered out of order
+// leave each attribute with the value of the latest event, whatever the
+// delivery order (of two events with the same Time, the one applied last
+// wins). A deletion (a nil value) leaves no time behind. Deduplication by
+// e.ID is not Apply's job; Profiles and UpdateProfile do it.
 func (p *Profile) Apply(e Event) {
 	p.ApplyWithLimits(e, ProfileLimits{})
 }
@@ -214,8 +227,12 @@ func (p *Profile) ApplyWithLimits(e Event, limits ProfileLimits) {
 	limits = limits.withDefaults()
 	if e.Type == EventAttrsSet {
 		if attrs, ok := e.Props["attrs"].(map[string]any); ok {
+			at := nanos(e.Time)
 			for k, v := range attrs {
-				p.SetAttr(k, v)
+				if i := findAttr(p.attrs, k); i >= 0 && p.attrs[i].at > at {
+					continue // set by a later event, delivered earlier
+				}
+				p.setAttr(k, v, at)
 			}
 		}
 	}
@@ -305,18 +322,29 @@ func (p *Profile) EventTypes() []string {
 // the value it points to, normalized the same way. Any other value is
 // stored as its fmt.Sprint string. A nil value deletes the attribute, and
 // so does a nil pointer (a nil *decimal.Decimal, say): it holds no value,
-// so no attribute ever holds nil.
+// so no attribute ever holds nil. A NaN or infinite float (float64 or
+// float32) deletes the attribute too: it compares with nothing and JSON
+// cannot encode it.
+//
+// An attribute set with SetAttr carries no event time, so the next
+// customer.attrs_set event applied sets it whatever its Time (see Apply).
 func (p *Profile) SetAttr(name string, v any) {
+	p.setAttr(name, v, math.MinInt64)
+}
+
+// setAttr is SetAttr recording at, the unix nanoseconds of the event that
+// sets the attribute (math.MinInt64 for none).
+func (p *Profile) setAttr(name string, v any, at int64) {
 	n := normalizeAttr(v)
 	if n == nil {
 		p.attrs = remove(p.attrs, name, attrName)
 		return
 	}
-	p.attrs = upsert(p.attrs, name, attrName, attrKV{name, n})
+	p.attrs = upsert(p.attrs, name, attrName, attrKV{name: name, v: n, at: at})
 }
 
-// normalizeAttr returns v as SetAttr stores it; nil for nil and for a nil
-// pointer.
+// normalizeAttr returns v as SetAttr stores it; nil for nil, for a nil
+// pointer and for a NaN or infinite float.
 func normalizeAttr(v any) any {
 	return normalizeAttrDepth(v, 0)
 }
@@ -329,7 +357,12 @@ func normalizeAttrDepth(v any, depth int) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
-	case string, bool, int64, float64, decimal.Decimal, time.Time, json.Number:
+	case string, bool, int64, decimal.Decimal, time.Time, json.Number:
+		return x
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
 		return x
 	case *decimal.Decimal:
 		if x == nil {
@@ -337,7 +370,10 @@ func normalizeAttrDepth(v any, depth int) any {
 		}
 		return *x
 	case float32:
-		return float64(x)
+		if f := float64(x); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f
+		}
+		return nil
 	case []string:
 		return append([]string(nil), x...)
 	case []any:
@@ -485,7 +521,8 @@ func (p *Profile) Clone() *Profile {
 }
 
 // Absorb folds other, a profile of a customer merged into this one, into p:
-// attributes p lacks are taken from other, tags are united (the later At
+// attributes p lacks are taken from other (with the time of the event that
+// set them), tags are united (the later At
 // wins), segment memberships are united (segment refreshes correct them),
 // and activity is added up event type by event type.
 func (p *Profile) Absorb(other *Profile) {
@@ -494,7 +531,8 @@ func (p *Profile) Absorb(other *Profile) {
 	}
 	for _, a := range other.attrs {
 		if _, ok := p.Attr(a.name); !ok {
-			p.SetAttr(a.name, copyAttr(a.v))
+			a.v = copyAttr(a.v)
+			p.attrs = upsert(p.attrs, a.name, attrName, a)
 		}
 	}
 	for _, t := range other.tags {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type attrJSON struct {
 	N *json.Number `json:"n,omitempty"`
 	// E marks an empty list, which L's omitempty cannot tell from absent.
 	E bool `json:"e,omitempty"`
+	// At is the time of the customer.attrs_set event that set the value;
+	// absent when it was set directly.
+	At *time.Time `json:"at,omitempty"`
 }
 
 type tagJSON struct {
@@ -90,6 +94,10 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 				a.N = &x
 			default:
 				return nil, fmt.Errorf("scrm: profile attribute %q has unsupported type %T", k, v)
+			}
+			if kv.at != math.MinInt64 {
+				at := fromNanos(kv.at)
+				a.At = &at
 			}
 			out.Attrs[k] = a
 		}
@@ -161,7 +169,11 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 		default:
 			return Invalid(op, "attrs."+k, "no typed value")
 		}
-		np.SetAttr(k, v)
+		at := int64(math.MinInt64)
+		if a.At != nil {
+			at = nanos(*a.At)
+		}
+		np.setAttr(k, v, at)
 	}
 	for k, t := range in.Tags {
 		m := TagMark{At: t.At, Source: t.Source, By: t.By}

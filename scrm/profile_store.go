@@ -220,7 +220,8 @@ func LoadProfile(ctx context.Context, store ProfileStore, tenant TenantID, custo
 // FindProfile is LoadProfile for callers that only ask whether a customer
 // did something: a customer with no stored profile gives nil and no error,
 // so hot paths that meet many new customers (a first order, a new invitee)
-// build no empty profile.
+// build no empty profile. A customer absorbed into a survivor that has no
+// profile yet gives the survivor's empty profile, as LoadProfile does.
 func FindProfile(ctx context.Context, store ProfileStore, tenant TenantID, customer CustomerID) (*Profile, error) {
 	p, err := store.Get(ctx, tenant, customer)
 	switch {
@@ -231,7 +232,13 @@ func FindProfile(ctx context.Context, store ProfileStore, tenant TenantID, custo
 	case p.MergedInto == "":
 		return p, nil
 	}
-	return loadFollowing(ctx, store, tenant, p.MergedInto)
+	s, err := loadFollowing(ctx, store, tenant, p.MergedInto)
+	if errors.Is(err, ErrNotFound) {
+		// The survivor has no profile yet (the merge's fold is still to
+		// happen): what LoadProfile gives, a survivor who did nothing.
+		return NewProfile(tenant, p.MergedInto), nil
+	}
+	return s, err
 }
 
 // loadFollowing gets a profile, following MergedInto links to the survivor.

@@ -3,7 +3,15 @@ package scrm
 import (
 	"context"
 	"errors"
+	"time"
 )
+
+// FutureTolerance is how far after its clock an event's Time may be for
+// Profiles to fold it in, to allow for the clocks of different machines. An
+// event dated later (a year mistyped in an import, a device with a wrong
+// clock) would sit in the profile as the customer's newest activity for
+// years, so Profiles refuses it.
+const FutureTolerance = 5 * time.Minute
 
 // Profiles folds events into profiles. It is the first Handler a Dispatcher
 // runs, so every later handler reads a profile that already includes the
@@ -19,7 +27,8 @@ type Profiles struct {
 	Limits ProfileLimits
 }
 
-// NewProfiles returns a Profiles over store. opts may be nil.
+// NewProfiles returns a Profiles over store. It uses opts.Clock to refuse
+// events dated in the future (see Handle); opts may be nil.
 func NewProfiles(store ProfileStore, opts *Options) *Profiles {
 	return &Profiles{store: store, opts: opts.WithDefaults()}
 }
@@ -38,10 +47,16 @@ func (p *Profiles) Store() ProfileStore { return p.store }
 // customer.merged event that would break this is refused and nothing is
 // written: ErrInvalid naming "Props.into" when into was itself absorbed into
 // from, directly or through a chain of merges, and ErrConflict when from was
-// already absorbed into a customer other than into.
+// already absorbed into a customer other than into. An event whose Time is
+// more than FutureTolerance after the Options.Clock is refused with
+// ErrInvalid naming "Time", and nothing is written.
 func (p *Profiles) Handle(ctx context.Context, e Event) error {
 	if err := e.Validate(); err != nil {
 		return err
+	}
+	if now := p.opts.Clock.Now(); e.Time.After(now.Add(FutureTolerance)) {
+		return Invalid("scrm.Profiles.Handle", "Time", "%s is more than %s after the clock (%s)",
+			e.Time.Format(time.RFC3339), FutureTolerance, now.Format(time.RFC3339))
 	}
 	if e.Type == EventCustomerMerged {
 		return p.merge(ctx, e)

@@ -1,6 +1,8 @@
 package rule
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -294,7 +296,7 @@ func (a *attrNode) match(v any, present bool, now time.Time) bool {
 	case opContains:
 		return a.contains(v)
 	case opPrefix:
-		s, ok := v.(string)
+		s, ok := stringOf(v)
 		return ok && strings.HasPrefix(s, a.str)
 	case opBefore, opAfter, opWithin, opOlderThan:
 		t, ok := timeOf(v, a.loc)
@@ -326,10 +328,10 @@ func (a *attrNode) match(v any, present bool, now time.Time) bool {
 func (a *attrNode) equal(v any) (eq, ok bool) {
 	switch a.vt {
 	case vtString:
-		s, ok := v.(string)
+		s, ok := stringOf(v)
 		return ok && s == a.str, ok
 	case vtBool:
-		b, ok := v.(bool)
+		b, ok := boolOf(v)
 		return ok && b == a.boolean, ok
 	}
 	r, ok := cmpNum(v, &a.num)
@@ -361,7 +363,7 @@ func (a *attrNode) inSet(v any) (in, ok bool) {
 
 func (a *attrNode) scalarInSet(v any) (in, ok bool) {
 	if a.vt == vtString {
-		s, ok := v.(string)
+		s, ok := stringOf(v)
 		return ok && hasString(a.strs, s), ok
 	}
 	for i := range a.nums {
@@ -396,8 +398,46 @@ func (a *attrNode) contains(v any) bool {
 				return true
 			}
 		}
+	default:
+		s, ok := namedString(v)
+		return ok && a.vt == vtString && strings.Contains(s, a.str)
 	}
 	return false
+}
+
+// stringOf reads a string attribute: a string, or a value of a named
+// string type (type Tier string). json.Number is a number, not a string.
+// The exact type string is checked first, so the common path does not use
+// reflection.
+func stringOf(v any) (string, bool) {
+	if s, ok := v.(string); ok {
+		return s, true
+	}
+	return namedString(v)
+}
+
+// namedString reads a value of a named string type other than json.Number.
+func namedString(v any) (string, bool) {
+	if _, ok := v.(json.Number); ok {
+		return "", false
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.String {
+		return "", false
+	}
+	return rv.String(), true
+}
+
+// boolOf reads a bool attribute: a bool, or a value of a named bool type.
+func boolOf(v any) (bool, bool) {
+	if b, ok := v.(bool); ok {
+		return b, true
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Bool {
+		return false, false
+	}
+	return rv.Bool(), true
 }
 
 // hasString reports whether sorted contains s, by binary search.

@@ -136,6 +136,9 @@ func timeOf(v any, loc *time.Location) (time.Time, bool) {
 		t, err := time.Parse(time.RFC3339Nano, x)
 		return t, err == nil
 	}
+	if s, ok := namedString(v); ok {
+		return timeOf(s, loc)
+	}
 	return time.Time{}, false
 }
 
@@ -158,6 +161,9 @@ func monthDayOf(v any) (m, d int, ok bool) {
 		return int(tm), td, true
 	case string:
 		return parseMonthDay(x)
+	}
+	if s, ok := namedString(v); ok {
+		return parseMonthDay(s)
 	}
 	return 0, 0, false
 }

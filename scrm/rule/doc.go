@@ -84,9 +84,11 @@
 //
 // Eval accepts attribute values of type string, bool, every int and uint
 // kind, float32 and float64, json.Number, decimal.Decimal, time.Time,
-// []string and []any. Numbers compare exactly across kinds: an int
-// attribute against an integer constant as int64, floats as floats, and
-// decimals (and json.Numbers in plain notation) exactly. Time attributes
+// []string and []any; values of named types of these kinds (type Level
+// int, type Tier string: a host's enums) compare as their kind, json.Number
+// counting as a number, not a string. Numbers compare exactly across
+// kinds: an int attribute against an integer constant as int64, floats as
+// floats, and decimals (and json.Numbers in plain notation) exactly. Time attributes
 // may be time.Time or strings "2006-01-02" (the day's start in the
 // Location) or RFC 3339; birthdays may be time.Time (its calendar date in
 // its own location), "YYYY-MM-DD" or "MM-DD". A zero time.Time counts as

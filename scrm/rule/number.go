@@ -150,7 +150,8 @@ func floatNumber(f float64, bitSize int) (number, bool, string) {
 }
 
 // cmpNum compares an attribute value with a constant: -1, 0 or +1, and
-// ok == false when v is not a number (or is NaN). It does not allocate for
+// ok == false when v is not a number (or is NaN). Values of named numeric
+// types (type Level int) compare by their kind. It does not allocate for
 // any integer kind, float, json.Number in plain decimal notation, or a
 // decimal.Decimal with at most 18 digits.
 func cmpNum(v any, c *number) (int, bool) {
@@ -194,6 +195,32 @@ func cmpNum(v any, c *number) (int, bool) {
 			return 0, false
 		}
 		return cmpDec(*x, c), true
+	}
+	return cmpKind(v, c)
+}
+
+// cmpKind compares a value of a named numeric type (type Level int) by its
+// reflect kind. It is the slow path of cmpNum, taken only when v's type is
+// none of the exact types above.
+func cmpKind(v any, c *number) (int, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return cmpInt(rv.Int(), c), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return cmpUint(rv.Uint(), c), true
+	case reflect.Float64:
+		f := rv.Float()
+		if f != f {
+			return 0, false
+		}
+		return cmp.Compare(f, c.f), true
+	case reflect.Float32:
+		f := float32(rv.Float())
+		if f != f {
+			return 0, false
+		}
+		return cmp.Compare(f, c.f32), true
 	}
 	return 0, false
 }

@@ -41,6 +41,24 @@ func RunProfileStoreTests(t *testing.T, newStore func(t *testing.T) scrm.Profile
 		assertSameProfile(t, p, got)
 	})
 
+	// A profile remembers, per attribute, the time of the
+	// customer.attrs_set event that set it, so that an older event delivered
+	// later leaves the attribute alone; a store keeps those times.
+	t.Run("AttrEventTimesKept", func(t *testing.T) {
+		s := newStore(t)
+		p := scrm.NewProfile("t1", "c1")
+		p.Apply(scrm.Event{ID: "a2", Tenant: "t1", Customer: "c1", Type: scrm.EventAttrsSet, Time: t0.Add(time.Minute),
+			Props: map[string]any{"attrs": map[string]any{"city": "北京"}}})
+		_, err := s.Save(ctx, scrm.SaveProfileParams{Profile: p})
+		require.NoError(t, err)
+		got, err := s.Get(ctx, "t1", "c1")
+		require.NoError(t, err)
+		got.Apply(scrm.Event{ID: "a1", Tenant: "t1", Customer: "c1", Type: scrm.EventAttrsSet, Time: t0,
+			Props: map[string]any{"attrs": map[string]any{"city": "上海"}}})
+		city, _ := got.Attr("city")
+		assert.Equal(t, "北京", city, "the stored profile lost the time of the event that set city")
+	})
+
 	t.Run("VersionConflict", func(t *testing.T) {
 		s := newStore(t)
 		p := scrm.NewProfile("t1", "c1")
