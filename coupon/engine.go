@@ -39,6 +39,9 @@ type prep struct {
 	byPrice []int32
 	orig    int64 // in-scope amount before any coupon
 	solo    int64 // discount alone on the cart, budget ignored (Best's bound)
+	// priced: rejected while applying (no_discount, budget) in the
+	// current round of evaluate, which may price it again.
+	priced bool
 }
 
 // prepare checks the order-independent conditions of o on the cart.
@@ -287,20 +290,19 @@ func evaluate(cart *Cart, pc *pricedCart, offers []*offer, now time.Time) Quote 
 		shipRem := pc.shipping
 		q = Quote{Applied: make([]Applied, 0, len(accepted))}
 		itemTotal, shipTotal = 0, 0
-		dropped := false
 		for _, p := range accepted {
 			item, ship := p.apply(pc, rem, shipRem, w, alloc)
 			d := item + ship
 			if d == 0 {
 				p.reject(ReasonNoDiscount, "takes nothing off this cart")
-				dropped = true
+				p.priced = true
 				continue
 			}
 			// Coupons of one template share a stack group, so at most one of
 			// them applies: its budget is its own.
 			if p.o.tm.budget > 0 && d > p.o.budgetLeft {
 				p.reject(ReasonBudget, "the template's budget has "+yuan(p.o.budgetLeft)+" left; this coupon would take "+yuan(d))
-				dropped = true
+				p.priced = true
 				continue
 			}
 			a := Applied{Coupon: p.o.c.ID, Template: p.o.c.Template, Kind: p.o.tm.t.Kind,
@@ -328,10 +330,12 @@ func evaluate(cart *Cart, pc *pricedCart, offers []*offer, now time.Time) Quote 
 			q.Applied = append(q.Applied, a)
 		}
 		// A coupon dropped while applying (it took nothing off, or its
-		// budget ran short) blocks nothing: the coupons its stacking
-		// rejected are stacked again without it. Each round drops at least
-		// one more coupon for good, so this ends.
-		if !dropped || !unstack(preps) {
+		// budget ran short) blocks nothing: when stacking rejected coupons
+		// for it, it is dropped for good, and the rest are stacked and
+		// priced again without it (a coupon priced out only because a
+		// blocked one was missing gets its chance). Each round drops one
+		// more coupon for good, so this ends.
+		if !unblock(preps) {
 			break
 		}
 	}
@@ -397,17 +401,33 @@ func stack(preps []prep, accepted []*prep, groups []string) ([]*prep, []string) 
 	return accepted, groups
 }
 
-// unstack clears the stacking rejections, so that stack decides again, and
-// reports whether there were any.
-func unstack(preps []prep) bool {
-	found := false
+// unblock ends a round of evaluate: when a coupon dropped while applying
+// had made stacking reject others (it is their Other), it stays dropped,
+// and every other rejection of the round (stacking, and the pricing of the
+// others) is cleared for another round; unblock reports whether it did so.
+func unblock(preps []prep) bool {
+	blocker := false
 	for i := range preps {
-		if p := &preps[i]; p.reason == ReasonStacking {
-			p.reason, p.msg, p.other = "", "", ""
-			found = true
+		p := &preps[i]
+		if p.reason != ReasonStacking {
+			continue
+		}
+		for j := range preps {
+			if q := &preps[j]; q.priced && q.o.c.ID == p.other {
+				q.priced = false // dropped for good
+				blocker = true
+			}
 		}
 	}
-	return found
+	if !blocker {
+		return false
+	}
+	for i := range preps {
+		if p := &preps[i]; p.reason == ReasonStacking || p.priced {
+			p.reason, p.msg, p.other, p.priced = "", "", "", false
+		}
+	}
+	return true
 }
 
 // applyOrder orders coupons for application: by kind (gift, cash and

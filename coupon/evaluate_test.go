@@ -443,3 +443,28 @@ func TestEvaluateDroppedCouponBlocksNothing(t *testing.T) {
 		})
 	}
 }
+
+// A coupon priced out only because a coupon blocked by a dropped one was
+// missing gets another chance: cart ¥20.00; A (cash 5, group g, budget
+// spent) and B (cash 10, group g) conflict, P is 50% off with ¥6.00 of
+// budget left. B wins either way, and B + P = 10 + 5. Listed [A, B, P], P
+// was priced in the first round on the cart without B (10.00 > 6.00),
+// rejected for budget and never priced again: ¥10.00 off instead of ¥15.00.
+func TestEvaluateDroppedBlockerRepricesTheRest(t *testing.T) {
+	withBudget := func(o coupon.Offer, left string) coupon.Offer {
+		o.Template.Budget = yuan("100")
+		o.BudgetLeft = yuan(left)
+		return o
+	}
+	grouped := func(tp coupon.Template) coupon.Template { tp.StackGroup = "g"; return tp }
+	a := withBudget(offer("ca", grouped(cash("5"))), "0")
+	b := offer("cb", grouped(cash("10")))
+	p := withBudget(offer("cp", percent("0.5", "0")), "6")
+	cart := coupon.Cart{Tenant: tenant, Customer: "u1", Items: []coupon.Item{item("s1", "", "20.00", 1)}}
+	for _, order := range [][]coupon.Offer{{b, a, p}, {a, b, p}, {p, a, b}, {a, p, b}} {
+		q, err := coupon.Evaluate(cart, order, t0)
+		require.NoError(t, err)
+		assertMoney(t, "15.00", q.Discount, "listed %s %s %s: rejected %+v", order[0].Coupon.ID, order[1].Coupon.ID, order[2].Coupon.ID, q.Rejected)
+		assert.ElementsMatch(t, []string{"cb", "cp"}, q.Coupons())
+	}
+}

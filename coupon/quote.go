@@ -145,8 +145,9 @@ type Offer struct {
 // wins, and coupons of one template apply at the same point. A coupon whose
 // discount would overrun its template's budget, or that takes nothing off, is
 // rejected, and then blocks nothing: the coupons its stacking rejected are
-// stacked again without it (an exclusive coupon listed first whose budget
-// ran out does not leave the order without the others).
+// stacked again without it and every coupon is priced again (an exclusive
+// coupon listed first whose budget ran out does not leave the order without
+// the others).
 //
 // Errors: ErrInvalid for a malformed cart or template, or an offer of another
 // tenant or whose coupon is not of its template; ErrForbidden for a coupon of
