@@ -189,7 +189,8 @@ type LockRequest struct {
 //
 // The same key and request return the same order; another request with the
 // key is ErrConflict. An order holds one lock; after Release it may be
-// locked again with a new key.
+// locked again with a new key (a key of an earlier lock of the order, or of
+// another order, is ErrConflict).
 //
 // Errors: ErrInvalid (a malformed cart, no coupons, a coupon given twice,
 // missing OrderID or key); ErrNotFound; ErrForbidden (another customer's

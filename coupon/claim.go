@@ -289,7 +289,9 @@ func (s *Service) emitIssued(ctx context.Context, cs []Coupon) error {
 // BatchRequest issues one coupon of a template to each of many customers
 // (定向发券), resumably: each customer's issue has its own key derived from
 // IdempotencyKey, so running the same batch again after a failure issues
-// only what is missing and reports the rest as issued (Replayed).
+// only what is missing and reports the rest as issued (Replayed), publishing
+// their EventIssued again with the same IDs (so none whose publish failed is
+// lost).
 type BatchRequest struct {
 	Tenant         scrm.TenantID
 	Template       string
@@ -373,13 +375,15 @@ func (s *Service) IssueBatch(ctx context.Context, req BatchRequest) (BatchResult
 	return res, nil
 }
 
-// issueOne issues like Issue and tells whether it was a replay.
+// issueOne issues like Issue and tells whether it was a replay. A replay
+// publishes the coupons' EventIssued again, as any replay does, so that an
+// event whose publish failed in an earlier run is not lost.
 func (s *Service) issueOne(ctx context.Context, op string, req IssueRequest) ([]Coupon, bool, error) {
 	if rec, err := s.store.ClaimByKey(ctx, req.Tenant, req.IdempotencyKey); err == nil {
 		if err := scrm.CheckReplay(op, req.IdempotencyKey, rec.Fingerprint, req.normalized().fingerprint()); err != nil {
 			return nil, false, err
 		}
-		return rec.Coupons, true, nil
+		return rec.Coupons, true, s.emitIssued(ctx, rec.Coupons)
 	} else if !errors.Is(err, scrm.ErrNotFound) {
 		return nil, false, scrm.Wrap(nil, op, err)
 	}

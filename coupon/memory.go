@@ -695,7 +695,8 @@ func (s *memoryStore) Revoke(ctx context.Context, p RevokeParams) (Coupon, error
 		if c == nil {
 			return scrm.Errorf(scrm.ErrNotFound, op, "coupon %q", p.ID)
 		}
-		switch c.State {
+		// An available coupon past its validity is expired, marked or not.
+		switch st := c.StateAt(p.Now); st {
 		case StateAvailable:
 			c.State, c.ClosedAt = StateRevoked, p.Now
 			if tp := mt.templates[c.Template]; tp != nil {
@@ -703,7 +704,7 @@ func (s *memoryStore) Revoke(ctx context.Context, p RevokeParams) (Coupon, error
 			}
 		case StateRevoked:
 		default:
-			return scrm.Errorf(scrm.ErrConflict, op, "coupon %q is %s", p.ID, c.State)
+			return scrm.Errorf(scrm.ErrConflict, op, "coupon %q is %s", p.ID, st)
 		}
 		out = *c
 		return nil
@@ -835,8 +836,14 @@ func (s *memoryStore) Lock(ctx context.Context, p LockParams) (LockResult, error
 				return scrm.Errorf(scrm.ErrConflict, op, "order %q is %s with other coupons", o.ID, ex.o.State)
 			}
 		}
-		if other, ok := mt.lockKeys[o.IdempotencyKey]; ok && other != o.ID {
-			return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey", Msg: "key " + quote(o.IdempotencyKey) + " was used by another order"}
+		if other, ok := mt.lockKeys[o.IdempotencyKey]; ok {
+			// Keys stay bound to the lock that used them: another order's,
+			// or an earlier lock of this one that a new key superseded.
+			msg := "key " + quote(o.IdempotencyKey) + " was used by another order"
+			if other == o.ID {
+				msg = "key " + quote(o.IdempotencyKey) + " was used by an earlier lock of order " + quote(o.ID)
+			}
+			return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "IdempotencyKey", Msg: msg}
 		}
 		cs := make([]*Coupon, len(o.Coupons))
 		for i, id := range o.Coupons {
@@ -866,7 +873,6 @@ func (s *memoryStore) Lock(ctx context.Context, p LockParams) (LockResult, error
 		}
 		if ex != nil {
 			stored.Version = ex.o.Version + 1
-			delete(mt.lockKeys, ex.o.IdempotencyKey)
 		} else {
 			stored.Version = 1
 		}

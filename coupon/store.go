@@ -93,7 +93,9 @@ type Store interface {
 
 	// Revoke moves an available coupon to revoked (ClosedAt = params.Now)
 	// and counts it. A revoked coupon is returned unchanged. Errors:
-	// ErrNotFound; ErrConflict for a locked, redeemed or expired coupon.
+	// ErrNotFound; ErrConflict for a locked, redeemed or expired coupon,
+	// expired including an available one whose ValidTo is at or before
+	// params.Now (not yet marked by Expire; Revoke leaves it to Expire).
 	Revoke(ctx context.Context, params RevokeParams) (Coupon, error)
 
 	// Expire moves available coupons whose ValidTo is at or before
@@ -127,7 +129,10 @@ type Store interface {
 	// same IdempotencyKey, an equal Fingerprint returns it with Replayed set
 	// and changes nothing, another Fingerprint is ErrConflict; with another
 	// key, a released order is replaced and any other is ErrConflict. A key
-	// is unique per tenant: a key used by another order is ErrConflict.
+	// is unique per tenant and stays bound to the lock that used it, even
+	// once that lock is released and replaced: a key used by another order,
+	// or by an earlier lock of this order that a lock with a new key
+	// replaced, is ErrConflict naming the field IdempotencyKey.
 	Lock(ctx context.Context, params LockParams) (LockResult, error)
 
 	// Confirm moves a locked order to confirmed and its coupons to redeemed

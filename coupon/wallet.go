@@ -109,7 +109,8 @@ func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (int, error) 
 
 // Revoke withdraws an available coupon (a mistaken issue, a fraud case).
 // Revoking again returns it unchanged. Errors: ErrNotFound; ErrConflict for a
-// locked, redeemed or expired coupon.
+// locked, redeemed or expired coupon (expired as Wallet reports it: past its
+// validity at the Clock's now, even before Sweep has marked it).
 func (s *Service) Revoke(ctx context.Context, tenant scrm.TenantID, couponID string) (Coupon, error) {
 	const op = "coupon.Revoke"
 	if err := checkIDs(op, "tenant", string(tenant), "couponID", couponID); err != nil {

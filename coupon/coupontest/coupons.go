@@ -85,6 +85,29 @@ func testCoupons(t *testing.T, h harness) {
 		assert.Equal(t, "cp02", page.Next)
 	})
 
+	t.Run("ListLimitCapped", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		cs := make([]coupon.Coupon, 1001)
+		for i := range cs {
+			cs[i] = newCoupon(tenant, "c", "u1", fmt.Sprintf("cp%04d", i))
+		}
+		_, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k-many", cs...))
+		require.NoError(t, err)
+		for _, p := range []coupon.ListCouponsParams{{Tenant: tenant, Limit: 5000}, {Tenant: tenant, Customer: "u1", Limit: 5000}} {
+			page, err := s.ListCoupons(ctx, p)
+			require.NoError(t, err)
+			assert.Len(t, page.Coupons, 1000, "more than 1000 means 1000 (customer %q)", p.Customer)
+			assert.Equal(t, "cp0999", page.Next)
+			p.Cursor = page.Next
+			page, err = s.ListCoupons(ctx, p)
+			require.NoError(t, err)
+			require.Len(t, page.Coupons, 1)
+			assert.Equal(t, "cp1000", page.Coupons[0].ID)
+			assert.Empty(t, page.Next)
+		}
+	})
+
 	t.Run("Revoke", func(t *testing.T) {
 		s := h.newStore(t)
 		putTemplate(t, s, cashTemplate(tenant, "c"))
@@ -102,8 +125,41 @@ func testCoupons(t *testing.T, h harness) {
 		require.NoError(t, err)
 		_, err = s.Revoke(ctx, coupon.RevokeParams{Tenant: tenant, ID: "b", Now: t0})
 		assert.ErrorIs(t, err, scrm.ErrConflict, "a locked coupon cannot be revoked")
+		_, err = s.Confirm(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o1", Now: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		_, err = s.Revoke(ctx, coupon.RevokeParams{Tenant: tenant, ID: "b", Now: t0.Add(time.Hour)})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a redeemed coupon cannot be revoked")
+		assert.Equal(t, coupon.StateRedeemed, getCoupon(t, s, tenant, "b").State)
 		_, err = s.Revoke(ctx, coupon.RevokeParams{Tenant: tenant, ID: "nope", Now: t0})
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
+	t.Run("RevokeExpired", func(t *testing.T) {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		for i, id := range []string{"swept", "unswept"} {
+			c := newCoupon(tenant, "c", "u1", id)
+			c.ValidTo = t0.Add(time.Duration(i+2) * 30 * time.Minute)
+			_, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "k-"+id, c))
+			require.NoError(t, err)
+		}
+		got, err := s.Expire(ctx, coupon.ExpireParams{Tenant: tenant, Now: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, "swept", got[0].ID)
+		after := t0.Add(2 * time.Hour)
+		for _, id := range []string{"swept", "unswept"} {
+			_, err = s.Revoke(ctx, coupon.RevokeParams{Tenant: tenant, ID: id, Now: after})
+			assert.ErrorIs(t, err, scrm.ErrConflict, "coupon %s: an expired coupon cannot be revoked, marked by Expire or not", id)
+		}
+		st := stats(t, s, tenant, "c")
+		assert.Zero(t, st.Revoked)
+		assert.Equal(t, int64(1), st.Expired, "Revoke leaves the unmarked one to Expire")
+		assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "unswept").State, "nothing written on error")
+		got, err = s.Expire(ctx, coupon.ExpireParams{Tenant: tenant, Now: after})
+		require.NoError(t, err)
+		assert.Len(t, got, 1)
+		assert.Equal(t, int64(2), stats(t, s, tenant, "c").Expired)
 	})
 
 	t.Run("Expire", func(t *testing.T) {

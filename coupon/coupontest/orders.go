@@ -76,6 +76,7 @@ func testOrders(t *testing.T, h harness) {
 		s := h.newStore(t)
 		putTemplate(t, s, cashTemplate(tenant, "c"))
 		issue(t, s, tenant, "c", "u1", "a")
+		issue(t, s, tenant, "c", "u1", "b")
 		_, err := s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, "o1", "u1", "lk1", at, use("a", "c", "10.00")), Fingerprint: "f1"})
 		require.NoError(t, err)
 		o, err := s.Release(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o1", Now: at})
@@ -100,6 +101,22 @@ func testOrders(t *testing.T, h harness) {
 		assert.Equal(t, coupon.OrderLocked, res.Order.State)
 		assert.Greater(t, res.Order.Version, o.Version)
 		assert.Equal(t, coupon.StateLocked, getCoupon(t, s, tenant, "a").State)
+
+		// The first lock's key stays bound to it after it was replaced.
+		_, err = s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, "o2", "u1", "lk1", at, use("b", "c", "10.00")), Fingerprint: "f3"})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "lk1 was used by order o1")
+		assertField(t, err, "IdempotencyKey")
+		assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "b").State)
+		_, err = s.Release(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o1", Now: at})
+		require.NoError(t, err)
+		_, err = s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, "o1", "u1", "lk1", at, use("a", "c", "10.00")), Fingerprint: "f1"})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a late retry of o1's first lock was superseded by lk2")
+		assertField(t, err, "IdempotencyKey")
+		assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "a").State)
+		got, err := s.Order(ctx, tenant, "o1")
+		require.NoError(t, err)
+		assert.Equal(t, coupon.OrderReleased, got.State)
+		assert.Equal(t, "lk2", got.IdempotencyKey)
 	})
 
 	t.Run("LockReplay", func(t *testing.T) {
@@ -336,6 +353,21 @@ func testRefunds(t *testing.T, h harness) {
 		assertMoney(t, "0", st.GMV)
 		_, err = s.Refund(ctx, partial(res.Order, "r3"))
 		assert.ErrorIs(t, err, scrm.ErrConflict, "a refunded order is closed")
+
+		// The key is checked before the order's state: replays of both
+		// refunds still return what they recorded.
+		again, err = s.Refund(ctx, full)
+		require.NoError(t, err, "a replay of the full refund")
+		assert.True(t, again.Replayed)
+		assert.True(t, again.Refund.Full)
+		assert.Equal(t, []string{"a"}, again.Refund.Restored)
+		again, err = s.Refund(ctx, partial(o, "r1"))
+		require.NoError(t, err, "a replay of the first refund")
+		assert.True(t, again.Replayed)
+		assert.False(t, again.Refund.Full)
+		assertMoney(t, "5.00", again.Refund.Discount)
+		assert.Len(t, again.Order.Refunds, 2, "replays record nothing")
+		assertMoney(t, "0", stats(t, s, tenant, "c").Discount)
 	})
 
 	t.Run("FullAfterExpiry", func(t *testing.T) {
