@@ -25,8 +25,10 @@
 //     first, so that 50 deliveries of one event make one grant.
 //   - Percent rewards and commissions wait in a ledger for the return
 //     window (Program.SettleAfter, as it was when they were recorded: each
-//     entry keeps its own DueAt); a refund before then reverses them, and
-//     Service.Settle pays the rest.
+//     entry keeps its own DueAt); a refund before then reduces them in
+//     proportion to the amount refunded, counting each refund once, and
+//     reverses them when the whole order is refunded; Service.Settle pays
+//     what is left.
 //   - Group buys (Service.Open, Service.Join, Service.DrawGroupBuy) and bargains
 //     (Service.Start, Service.Help) keep their counts in the Store, which
 //     enforces them atomically: N customers racing for a team's last place

@@ -1,6 +1,10 @@
 package referral
 
 import (
+	"strconv"
+
+	"github.com/shopspring/decimal"
+
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -20,9 +24,24 @@ const (
 	// "order_id". ID "referral.qualified:<program>:<invitee>".
 	EventQualified = "referral.qualified"
 	// EventReversed: a refund cancelled a pending percent reward or
-	// commission. Customer: who would have been paid; Amount: the amount;
-	// Props: "program", "entry", "invitee", "order_id".
+	// commission. Customer: who would have been paid; Amount: the entry's
+	// Gross, the whole of it (what partial refunds took off before, as
+	// EventReduced reported, included); Props: "program", "entry",
+	// "invitee", "order_id". Time: the entry's ReversedAt. ID
+	// "referral.reversed:<entry>".
 	EventReversed = "referral.reversed"
+	// EventReduced: a partial refund of the order reduced a pending
+	// percent reward or commission in proportion (see Entry). Customer:
+	// who will be paid; Amount: what refunds took off the entry so far
+	// (Gross − its Amount now); Props: "program", "entry", "invitee",
+	// "order_id", and, as decimal.Decimal, "amount" (the entry's Amount
+	// now, what Settle will pay), "gross" (its Amount before refunds) and
+	// "refunded" (the order's refunds counted, Entry.Refunded). Time: the
+	// entry's ReducedAt. ID "referral.reduced:<entry>:<refunded in fen>":
+	// one per entry and refunded total, so publishing it again is
+	// harmless, and the one with the highest "refunded" is the entry's
+	// latest state. An entry later reversed gets EventReversed as well.
+	EventReduced = "referral.reduced"
 	// EventTeamSucceeded: a group-buy team filled in time. One per member;
 	// Customer: the member; Amount: the group price; Props: "group_buy",
 	// "team", and "lottery" (true) for a team of a lottery group buy,
@@ -87,6 +106,33 @@ func qualifiedEvent(q Qualification) scrm.Event {
 
 func reversedEvent(e Entry) scrm.Event {
 	return scrm.Event{ID: key(EventReversed, e.ID), Tenant: e.Tenant, Customer: e.Beneficiary,
-		Type: EventReversed, Time: e.ReversedAt, Amount: e.Amount,
+		Type: EventReversed, Time: e.ReversedAt, Amount: grossOf(e),
 		Props: map[string]any{"program": e.Program, "entry": e.ID, "invitee": string(e.Invitee), "order_id": e.OrderID}}
+}
+
+func reducedEvent(e Entry) scrm.Event {
+	gross := grossOf(e)
+	refunded, _ := scrm.ToFen(e.Refunded) // whole fen: at most Base, a whole number of fen
+	return scrm.Event{ID: key(EventReduced, e.ID, strconv.FormatInt(refunded, 10)), Tenant: e.Tenant, Customer: e.Beneficiary,
+		Type: EventReduced, Time: e.ReducedAt, Amount: gross.Sub(e.Amount),
+		Props: map[string]any{"program": e.Program, "entry": e.ID, "invitee": string(e.Invitee), "order_id": e.OrderID,
+			"amount": e.Amount, "gross": gross, "refunded": e.Refunded}}
+}
+
+// changedEvent is the event of an entry refunds changed (Store.ReverseOrder,
+// Store.AddEntries): EventReversed or EventReduced.
+func changedEvent(e Entry) scrm.Event {
+	if e.Status == EntryReversed {
+		return reversedEvent(e)
+	}
+	return reducedEvent(e)
+}
+
+// grossOf returns e's Gross, or its Amount for an entry stored without
+// Gross (by a Store older than the field).
+func grossOf(e Entry) decimal.Decimal {
+	if e.Gross.IsZero() {
+		return e.Amount
+	}
+	return e.Gross
 }

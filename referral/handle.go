@@ -64,13 +64,23 @@ type Qualification struct {
 //
 // On scrm.EventOrderRefunded (matched by its "order_id" property) of a bound
 // invitee, the pending entries of that order whose payable time is still
-// ahead of the refund are reversed, even if they are created later (the
-// refund is remembered). Entries already paid are not clawed back, and the
-// qualification and its other rewards stand. EventReversed is published
-// for every reversed entry of the order: by the refund (each delivery of
-// it, so one whose publish failed is published when the refund is
-// delivered again) and, for entries created after the refund, by the
-// qualifying event or Approve that creates them.
+// ahead of the refund are reduced in proportion to the amount refunded,
+// even if they are created later (the refund is remembered): each entry
+// records the order amount it was computed from (Entry.Base, the
+// qualifying event's Amount) and, with R the order's refunds so far before
+// its payable time, pays Gross − RoundFen(Gross × R ÷ Base) (rounded half
+// up, computed from Gross each time; a capped percent reward loses that
+// share of its capped amount). A refund of ¥1 of a ¥1,000 order takes
+// ¥0.10 off a ¥100 commission; once R reaches Base (or the amount would
+// be 0) the entry is reversed. A refund event with a zero Amount
+// refunds the whole order. The refund event's ID identifies the refund: a
+// redelivered refund is counted once. Entries already paid are not clawed
+// back, and the qualification and its other rewards stand. EventReduced
+// and EventReversed are published for every reduced and reversed entry of
+// the order: by the refund (each delivery of it, so one whose publish
+// failed is published when the refund is delivered again) and, for
+// entries created after the refund, by the qualifying event or Approve
+// that creates them.
 //
 // The "order_id" property is a string (or a fmt.Stringer), or an integral
 // number (json.Number, an integer type, or a float with no fraction, as
@@ -216,7 +226,7 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 			entries = append(entries, Entry{
 				Tenant: q.Tenant, Program: p.ID,
 				Kind: kind, Level: level, Beneficiary: to, Invitee: q.Invitee, OrderID: q.OrderID,
-				Amount: amount, Status: EntryPending, CreatedAt: now, DueAt: due,
+				Amount: amount, Base: q.Amount, Status: EntryPending, CreatedAt: now, DueAt: due,
 			})
 			if !inFen {
 				fen, allFen = -1, false
@@ -289,22 +299,23 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 				}
 			}
 		}
-		var reversed []Entry
+		var changed []Entry
 		if fast {
-			reversed, err = fa.addEntriesFen(ctx, q.Tenant, entries, fens)
+			changed, err = fa.addEntriesFen(ctx, q.Tenant, entries, fens)
 		} else {
-			reversed, err = s.store.AddEntries(ctx, q.Tenant, entries)
+			changed, err = s.store.AddEntries(ctx, q.Tenant, entries)
 		}
 		if err != nil {
 			return joinErrs(op, append(errs, err))
 		}
 		// Entries of an order refunded before they were recorded (the
 		// refund delivered first, or the binding approved after it) are
-		// born reversed: their events are published here, as a refund
-		// would have, and again on a redelivery, in case this failed.
+		// born reduced or reversed: their events are published here, as
+		// a refund would have, and again on a redelivery, in case this
+		// failed.
 		if !s.noEvents {
-			for _, en := range reversed {
-				errs = appendErr(errs, s.publish(ctx, reversedEvent(en)))
+			for _, en := range changed {
+				errs = appendErr(errs, s.publish(ctx, changedEvent(en)))
 			}
 		}
 		if !due.After(now) {
@@ -337,11 +348,12 @@ func entryName(kind EntryKind, level int) string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// refund reverses the pending entries of a refunded order and publishes
-// EventReversed for every reversed entry of the order, not only those
-// reversed now: a redelivered refund thereby publishes again an event
-// whose publish failed (event IDs are deterministic, so a repeat is
-// harmless).
+// refund records a refund of an order (e.Amount; zero: the whole order,
+// deduplicated by e.ID), which reduces or reverses the order's pending
+// entries, and publishes EventReduced or EventReversed for every entry of
+// the order that refunds changed, not only those changed now: a
+// redelivered refund thereby publishes again an event whose publish
+// failed (event IDs are deterministic, so a repeat is harmless).
 func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event) error {
 	orderID, err := orderIDOf(op, e)
 	if err != nil {
@@ -351,13 +363,14 @@ func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event
 		s.opts.Logger.WarnContext(ctx, "referral: refund without order_id ignored", "event", e.String())
 		return nil
 	}
-	reversed, err := s.store.ReverseOrder(ctx, ReverseParams{Tenant: e.Tenant, Invitee: b.Invitee, OrderID: orderID, At: e.Time})
+	changed, err := s.store.ReverseOrder(ctx, ReverseParams{Tenant: e.Tenant, Invitee: b.Invitee, OrderID: orderID, At: e.Time,
+		Amount: e.Amount, RefundID: e.ID})
 	if err != nil {
 		return scrm.Wrap(nil, op, err)
 	}
 	var errs []error
-	for _, en := range reversed {
-		errs = append(errs, s.publish(ctx, reversedEvent(en)))
+	for _, en := range changed {
+		errs = append(errs, s.publish(ctx, changedEvent(en)))
 	}
 	return joinErrs(op, errs)
 }

@@ -3,8 +3,11 @@ package referral
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -106,21 +109,79 @@ type memEntry struct {
 	kind                            EntryKind
 	status                          EntryStatus
 	level                           int
-	fen                             int64
+	fen                             int64 // Amount
+	base                            int64 // Base
 	created, due, settled, reversed memTime
+	// refunds is what refunds did to the entry; nil while they did
+	// nothing (Gross is the Amount, Refunded 0), as for most entries,
+	// which thereby stay small.
+	refunds *memEntryRefunds
 }
 
-func newMemEntry(e Entry, fen int64) memEntry {
+// memEntryRefunds is what refunds did to an entry.
+type memEntryRefunds struct {
+	gross, refunded int64   // Gross, Refunded
+	reduced         memTime // ReducedAt
+}
+
+// newMemEntry returns e as the memory store keeps it, its Amount and Gross
+// being fen and its Base base (fen).
+func newMemEntry(e *Entry, fen, base int64) memEntry {
 	return memEntry{id: e.ID, program: e.Program, orderID: e.OrderID, beneficiary: e.Beneficiary, invitee: e.Invitee,
-		kind: e.Kind, status: e.Status, level: e.Level, fen: fen,
+		kind: e.Kind, status: e.Status, level: e.Level, fen: fen, base: base,
 		created: memTimeOf(e.CreatedAt), due: memTimeOf(e.DueAt), settled: memTimeOf(e.SettledAt), reversed: memTimeOf(e.ReversedAt)}
+}
+
+// gross returns the entry's Gross in fen.
+func (e *memEntry) gross() int64 {
+	if e.refunds == nil {
+		return e.fen
+	}
+	return e.refunds.gross
+}
+
+// setRefunds records what refunds did: the amount fen (of gross), the
+// refunds counted and the time of the latest that reduced it.
+func (e *memEntry) setRefunds(fen, gross, refunded int64, reduced memTime) {
+	e.fen = fen
+	if e.refunds == nil {
+		if fen == gross && refunded == 0 && !reduced.set {
+			return
+		}
+		e.refunds = &memEntryRefunds{}
+	}
+	*e.refunds = memEntryRefunds{gross: gross, refunded: refunded, reduced: reduced}
 }
 
 // entry returns the Entry, of tenant.
 func (e *memEntry) entry(tenant scrm.TenantID) Entry {
-	return Entry{Tenant: tenant, ID: e.id, Program: e.program, Kind: e.kind, Level: e.level,
-		Beneficiary: e.beneficiary, Invitee: e.invitee, OrderID: e.orderID, Amount: scrm.FromFen(e.fen), Status: e.status,
+	amount := scrm.FromFen(e.fen)
+	out := Entry{Tenant: tenant, ID: e.id, Program: e.program, Kind: e.kind, Level: e.level,
+		Beneficiary: e.beneficiary, Invitee: e.invitee, OrderID: e.orderID, Amount: amount,
+		Gross: amount, Base: fenDecimal(e.base), Status: e.status, // decimals are immutable: Amount and Gross may share one
 		CreatedAt: e.created.time(), DueAt: e.due.time(), SettledAt: e.settled.time(), ReversedAt: e.reversed.time()}
+	if r := e.refunds; r != nil {
+		if r.gross != e.fen {
+			out.Gross = fenDecimal(r.gross)
+		}
+		out.Refunded, out.ReducedAt = fenDecimal(r.refunded), r.reduced.time()
+	}
+	return out
+}
+
+// fenDecimal is scrm.FromFen, without an allocation for 0 (the zero
+// Decimal).
+func fenDecimal(fen int64) decimal.Decimal {
+	if fen == 0 {
+		return decimal.Decimal{}
+	}
+	return scrm.FromFen(fen)
+}
+
+// changed reports whether refunds changed the entry: reversed it, or
+// reduced its Amount below Gross.
+func (e *memEntry) changed() bool {
+	return e.status == EntryReversed || e.refunds != nil && e.fen < e.refunds.gross
 }
 
 // slab stores values in chunks that never move: an index can then hold
@@ -218,11 +279,73 @@ func (mc *memCustomer) grantedIn(program string) int {
 // the entrySlab (first: usually all of them, without a slice of pointers
 // to allocate), then any others (more), in the order they came.
 type memOrder struct {
-	id         string
-	first      []memEntry
-	more       []*memEntry
-	refunded   bool
-	refundedAt time.Time
+	id      string
+	first   []memEntry
+	more    []*memEntry
+	refunds []memRefund // in time order (the earliest first); equal times in the order recorded
+}
+
+// memRefund is one refund of an order (Store.ReverseOrder).
+type memRefund struct {
+	id    string // RefundID; may be empty
+	at    time.Time
+	fen   int64 // the amount refunded; unused when whole
+	whole bool  // the whole order (a zero Amount)
+}
+
+// addRefund records r, keeping the refunds in time order, unless the
+// order has a refund of r's non-empty ID: then it reports false and
+// records nothing.
+func (o *memOrder) addRefund(r memRefund) bool {
+	if r.id != "" {
+		for i := range o.refunds {
+			if o.refunds[i].id == r.id {
+				return false
+			}
+		}
+	}
+	i := len(o.refunds)
+	for i > 0 && r.at.Before(o.refunds[i-1].at) {
+		i--
+	}
+	o.refunds = slices.Insert(o.refunds, i, r)
+	return true
+}
+
+// applyRefunds brings a pending entry up to date with the order's refunds
+// before its DueAt (see Store.ReverseOrder), from its gross each time: it
+// reverses it, with ReversedAt the time of the refund with which they
+// reached its Base (or its amount 0), or sets its amount to gross −
+// round_half_up(gross × R ÷ base) fen. Entries of another status, and
+// orders without refunds, are left alone.
+func (o *memOrder) applyRefunds(e *memEntry) {
+	if e.status != EntryPending || len(o.refunds) == 0 {
+		return
+	}
+	due, gross := e.due.time(), e.gross()
+	total, fen := int64(0), gross // after the refunds counted so far; total < e.base
+	var at memTime                // of the latest refund counted
+	for _, r := range o.refunds {
+		if !r.at.Before(due) {
+			break // and so are the later ones
+		}
+		partial, next := !r.whole && e.base > 0 && r.fen < e.base-total, int64(0)
+		if partial {
+			next = gross - mulDivRound(gross, total+r.fen, e.base)
+		}
+		if next <= 0 {
+			// Reversed: it keeps the amount it had before this refund.
+			refunded := e.base
+			if partial {
+				refunded = total + r.fen // its amount came to 0 before the refunds reached Base
+			}
+			e.status, e.reversed = EntryReversed, memTimeOf(r.at)
+			e.setRefunds(fen, gross, refunded, at)
+			return
+		}
+		total, fen, at = total+r.fen, next, memTimeOf(r.at)
+	}
+	e.setRefunds(fen, gross, total, at)
 }
 
 // add adds block[i], an entry just stored (block is its whole chunk, to

@@ -30,6 +30,11 @@ func (s *memoryStore) AddEntries(ctx context.Context, tenant scrm.TenantID, entr
 		if !ok {
 			return nil, scrm.Invalid(op, "Entries["+itoa(i)+"].Amount", "not a whole number of fen: %s", e.Amount)
 		}
+		if !e.Gross.IsZero() {
+			if gross, ok := scrm.ToFen(e.Gross); !ok || gross != fen {
+				return nil, scrm.Invalid(op, "Entries["+itoa(i)+"].Gross", "%s is not the entry's Amount %s", e.Gross, e.Amount)
+			}
+		}
 		fens = append(fens, fen)
 	}
 	return s.addEntriesFen(ctx, tenant, entries, fens)
@@ -41,10 +46,18 @@ func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, e
 	if err := scrm.CheckID(op, "Tenant", string(tenant)); err != nil {
 		return nil, err
 	}
-	for i, e := range entries {
+	var buf [4]int64
+	bases := buf[:0]
+	for i := range entries {
+		e := &entries[i] // not a copy: an Entry is large
 		if e.ID == "" || len(e.ID) > scrm.MaxIDLength {
 			return nil, scrm.CheckID(op, "Entries["+itoa(i)+"].ID", e.ID)
 		}
+		base, ok := scrm.ToFen(e.Base)
+		if !ok || base < 0 {
+			return nil, scrm.Invalid(op, "Entries["+itoa(i)+"].Base", "not a non-negative whole number of fen: %s", e.Base)
+		}
+		bases = append(bases, base)
 	}
 	mt, err := s.tenant(ctx, op, tenant, true)
 	if err != nil {
@@ -53,26 +66,25 @@ func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, e
 	defer mt.mu.Unlock()
 	var order *memOrder
 	var ben *memCustomer
-	var reversed []Entry // nil, and no allocation, in the usual case
-	for _, e := range entries {
-		mt.entries.touch(e.ID)
+	var changed []Entry // nil, and no allocation, in the usual case
+	for i := range entries {
+		mt.entries.touch(entries[i].ID)
 	}
-	for i, e := range entries {
+	for i := range entries {
+		e := &entries[i]
 		idx, sl, ok := mt.entries.find(e.ID)
 		if ok {
-			if old := mt.entrySlab.at(idx); old.status == EntryReversed {
-				reversed = append(reversed, old.entry(tenant)) // a replay: its event may not have been published
+			if old := mt.entrySlab.at(idx); old.changed() {
+				changed = append(changed, old.entry(tenant)) // a replay: its event may not have been published
 			}
 			continue
 		}
-		idx, chunk, off := mt.entrySlab.add(newMemEntry(e, fens[i]))
+		idx, chunk, off := mt.entrySlab.add(newMemEntry(e, fens[i], bases[i]))
 		stored := &chunk[off]
 		if i == 0 || order == nil || e.Invitee != entries[i-1].Invitee || e.OrderID != entries[i-1].OrderID {
 			order = mt.order(e.Invitee, e.OrderID)
 		}
-		if order.refunded && order.refundedAt.Before(e.DueAt) && e.Status == EntryPending {
-			stored.status, stored.reversed = EntryReversed, memTimeOf(order.refundedAt)
-		}
+		order.applyRefunds(stored) // refunds delivered before the order
 		mt.entries.store(sl, idx)
 		if stored.status == EntryPending || stored.status == EntrySettling {
 			mt.open = append(mt.open, stored)
@@ -82,11 +94,11 @@ func (s *memoryStore) addEntriesFen(ctx context.Context, tenant scrm.TenantID, e
 			ben = mt.customer(e.Beneficiary, true) // an inviter often gets two entries in a row
 		}
 		ben.earned = append(ben.earned, stored)
-		if stored.status == EntryReversed {
-			reversed = append(reversed, stored.entry(tenant))
+		if stored.changed() {
+			changed = append(changed, stored.entry(tenant))
 		}
 	}
-	return reversed, nil
+	return changed, nil
 }
 
 // order returns the state of an invitee's order, creating it.
@@ -106,22 +118,30 @@ func (s *memoryStore) ReverseOrder(ctx context.Context, p ReverseParams) ([]Entr
 	if err := checkTenantID(op, p.Tenant, "OrderID", p.OrderID); err != nil {
 		return nil, err
 	}
+	r := memRefund{id: p.RefundID, at: p.At, whole: p.Amount.IsZero()}
+	if !r.whole {
+		fen, ok := scrm.ToFen(p.Amount)
+		if !ok || fen < 0 {
+			return nil, scrm.Invalid(op, "Amount", "not a non-negative whole number of fen: %s", p.Amount)
+		}
+		r.fen = fen
+	}
+	if len(p.RefundID) > scrm.MaxIDLength {
+		return nil, scrm.CheckID(op, "RefundID", p.RefundID)
+	}
 	mt, err := s.tenant(ctx, op, p.Tenant, true)
 	if err != nil {
 		return nil, err
 	}
 	defer mt.mu.Unlock()
 	o := mt.order(p.Invitee, p.OrderID)
-	if !o.refunded || p.At.Before(o.refundedAt) {
-		o.refunded, o.refundedAt = true, p.At
+	if o.addRefund(r) { // else a redelivery: nothing changes
+		o.each(o.applyRefunds)
 	}
 	var out []Entry
 	o.each(func(e *memEntry) {
-		if e.status == EntryPending && e.due.time().After(p.At) {
-			e.status, e.reversed = EntryReversed, memTimeOf(p.At)
-		}
-		if e.status == EntryReversed {
-			// Moved now, or before: a redelivered refund publishes again.
+		if e.changed() {
+			// Changed now, or before: a redelivered refund publishes again.
 			out = append(out, e.entry(p.Tenant))
 		}
 	})
@@ -437,10 +457,12 @@ func (s *memoryStore) Stats(ctx context.Context, p StatsParams) (Stats, error) {
 		switch e.status {
 		case EntryPending, EntrySettling:
 			pending += e.fen
+			reversed += e.gross() - e.fen // what refunds took off
 		case EntrySettled:
 			settled += e.fen
+			reversed += e.gross() - e.fen
 		case EntryReversed:
-			reversed += e.fen
+			reversed += e.gross()
 		}
 	}
 	st.Pending, st.Settled, st.Reversed = scrm.FromFen(pending), scrm.FromFen(settled), scrm.FromFen(reversed)

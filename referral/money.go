@@ -64,3 +64,22 @@ func mulFen(amount, rate decimal.Decimal) (fen int64, ok bool) {
 	}
 	return int64(q), true
 }
+
+// mulDivRound returns round_half_up(a × b ÷ c), computed in 128 bits, for
+// a ≥ 0 and c > 0: 0 when a, b or c is not positive, a when b ≥ c. It
+// reduces an entry's gross in proportion to its order's refunds
+// (memOrder.applyRefunds).
+func mulDivRound(a, b, c int64) int64 {
+	switch {
+	case a <= 0 || b <= 0 || c <= 0:
+		return 0
+	case b >= c:
+		return a
+	}
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	q, r := bits.Div64(hi, lo, uint64(c)) // hi < c, as b < c
+	if r >= uint64(c)-r {                 // 2r ≥ c, without overflow
+		q++
+	}
+	return int64(q)
+}

@@ -33,6 +33,13 @@ const (
 // Entry is money a qualification earns someone after the return window: a
 // percent reward or a commission. Its ID is derived from the program, the
 // kind and level, and the invitee, so each is recorded once.
+//
+// Refunds of its order before its DueAt reduce a pending entry in
+// proportion (see Store.ReverseOrder): with R the refunds counted and B its
+// Base, Amount is Gross − round_half_up(Gross × R ÷ B) in fen, computed
+// from Gross each time (roundings never compound); it is reversed once R
+// reaches B, or Amount would be 0. An entry without Base is reversed by any
+// refund. Settle pays its Amount as it is then.
 type Entry struct {
 	Tenant      scrm.TenantID
 	ID          string
@@ -42,12 +49,28 @@ type Entry struct {
 	Beneficiary scrm.CustomerID
 	Invitee     scrm.CustomerID
 	OrderID     string
-	Amount      decimal.Decimal
-	Status      EntryStatus
-	CreatedAt   time.Time
-	DueAt       time.Time // payable from then on
-	SettledAt   time.Time
-	ReversedAt  time.Time
+	// Amount is what the entry pays now: Gross less what refunds took
+	// off. A reversed entry keeps the Amount it had when it was reversed.
+	Amount decimal.Decimal
+	// Gross is the entry's amount before refunds. Store.AddEntries takes
+	// a zero Gross as Amount.
+	Gross decimal.Decimal
+	// Base is the order amount the entry was computed from (the
+	// qualifying event's Amount). Zero: unknown, and any refund of the
+	// order reverses the entry.
+	Base decimal.Decimal
+	// Refunded is the part of the order's refunds counted in Amount:
+	// those before DueAt, a refund of the whole order counting as Base,
+	// at most Base. Zero while no refund is counted.
+	Refunded   decimal.Decimal
+	Status     EntryStatus
+	CreatedAt  time.Time
+	DueAt      time.Time // payable from then on
+	SettledAt  time.Time
+	ReversedAt time.Time
+	// ReducedAt is the time of the latest refund that reduced Amount;
+	// zero while none did.
+	ReducedAt time.Time
 }
 
 // entryAdder is implemented by stores that keep amounts in fen (the memory
@@ -73,7 +96,8 @@ const settlePage = 200
 // Settle pays the tenant's entries that are due (DueAt at or before the
 // Clock's now) through the Rewarder, commissions as Options.CommissionKind
 // and percent rewards as Options.PercentKind, each with an idempotency key
-// derived from the entry. It also finishes entries a crashed or failed
+// derived from the entry. It pays an entry's Amount as stored when it
+// takes it (what partial refunds left of it; see Entry). It also finishes entries a crashed or failed
 // earlier Settle left half-paid. Call it periodically (for example hourly);
 // concurrent calls pay each entry once.
 //

@@ -21,9 +21,14 @@ type Stats struct {
 	StaffBound, StaffQualified int
 	QualifiedAmount            decimal.Decimal // total of the qualifying orders
 	Rewards                    int             // grants completed (for an inviter: to that inviter)
-	Pending                    decimal.Decimal // entries not yet paid (pending or settling)
-	Settled                    decimal.Decimal // entries paid
-	Reversed                   decimal.Decimal // entries cancelled by refunds
+	// Pending, Settled and Reversed split the entries' Gross: Pending is
+	// the Amount of the entries not yet paid (pending or settling),
+	// Settled the Amount of those paid, and Reversed what refunds
+	// cancelled: the Gross of reversed entries and, of the others, what
+	// partial refunds took off (Gross − Amount).
+	Pending  decimal.Decimal
+	Settled  decimal.Decimal
+	Reversed decimal.Decimal
 }
 
 // Standing is one line of a leaderboard: an inviter (or, in Report.Staff, a

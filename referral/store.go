@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -97,25 +99,54 @@ type Store interface {
 	GetQualification(ctx context.Context, tenant scrm.TenantID, program string, invitee scrm.CustomerID) (Qualification, error)
 
 	// AddEntries inserts each entry whose ID the tenant does not have yet;
-	// entries it has are left as they are. An entry whose order (Invitee,
-	// OrderID) was refunded (ReverseOrder) at a time before its DueAt is
-	// inserted as EntryReversed, ReversedAt the refund's time.
+	// entries it has are left as they are. It stores an entry's Gross as
+	// its Amount when Gross is zero, and its Refunded and ReducedAt as
+	// zero. The refunds already recorded for the order of an EntryPending
+	// entry (Invitee, OrderID; see ReverseOrder) apply to it by the rules
+	// of ReverseOrder, as they would have had it been there when they
+	// came: those before its DueAt reduce it, or insert it EntryReversed.
 	//
 	// It returns, as stored after the call and in the order given, those of
-	// entries that are EntryReversed: inserted so now, or reversed before
-	// (a replay). The caller publishes their EventReversed (again: its ID is
-	// deterministic), so a refund delivered before its order, or a publish
-	// that failed, is not lost. Usually there are none (nil). Errors:
-	// ErrInvalid, and nothing written, for an entry without ID or with an
-	// Amount that is not a whole number of fen.
-	AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) (reversed []Entry, err error)
-	// ReverseOrder records that the invitee's order p.OrderID was refunded
-	// at p.At (the earliest refund time is kept) and moves the order's
-	// EntryPending entries whose DueAt is after p.At to EntryReversed with
-	// ReversedAt p.At. It returns every EntryReversed entry of the order,
-	// as stored: those it moved now, and those moved or inserted reversed
+	// entries that refunds changed: EntryReversed ones, and reduced ones
+	// (Amount below Gross), inserted so now or changed before (a replay).
+	// The caller publishes their EventReversed or EventReduced (again:
+	// their IDs are deterministic), so a refund delivered before its
+	// order, or a publish that failed, is not lost. Usually there are none
+	// (nil). Errors: ErrInvalid, and nothing written, for an entry without
+	// ID, with an Amount that is not a whole number of fen, a Base that is
+	// negative or not a whole number of fen, or a non-zero Gross other than
+	// its Amount.
+	AddEntries(ctx context.Context, tenant scrm.TenantID, entries []Entry) (changed []Entry, err error)
+	// ReverseOrder records a refund of the invitee's order p.OrderID: p.Amount
+	// refunded (zero: the whole order) at p.At. A refund with a non-empty
+	// p.RefundID that the order has recorded already changes nothing (a
+	// redelivery is not counted twice); without RefundID, every call
+	// counts. The store keeps the order's refunds (their IDs, times and
+	// amounts), so that entries added later count them too (see
+	// AddEntries).
+	//
+	// Then each EntryPending entry of the order whose DueAt is after p.At
+	// is brought up to date with the order's refunds recorded so far whose
+	// time is before its DueAt, taken in time order, R being their total
+	// (a refund of the whole order counting as its Base). While R is below
+	// its Base, its Amount is Gross − round_half_up(Gross × R ÷ Base) in
+	// fen, computed from Gross each time (roundings never compound), its
+	// Refunded R and its ReducedAt the time of the latest of them. When its
+	// Base is zero (unknown), or R reaches it, or its Amount would become
+	// 0, it moves to EntryReversed, ReversedAt the time of the refund that
+	// did it (p.At when refunds come in time order), keeping the Amount it
+	// had before that refund, Refunded R capped at Base. Entries settling,
+	// settled or reversed are never changed, and refunds at or after an
+	// entry's DueAt never count for it, in whatever order they are
+	// delivered.
+	//
+	// It returns every entry of the order that refunds changed, as stored
+	// after the call, in the order's entry order: those reduced (Amount
+	// below Gross, whatever their status now) or reversed by this call or
 	// before, so that a redelivered refund lets the caller publish again an
-	// EventReversed whose publish failed.
+	// EventReversed or EventReduced whose publish failed. Errors:
+	// ErrInvalid, and nothing written, for an Amount that is negative or not
+	// a whole number of fen, or a RefundID longer than scrm.MaxIDLength.
 	ReverseOrder(ctx context.Context, p ReverseParams) ([]Entry, error)
 	// ListEntries returns the tenant's entries of status p.Status whose
 	// DueAt is at or before p.DueBy (any, for a zero DueBy), in ID order,
@@ -396,12 +427,21 @@ type QualifyParams struct {
 	MaxPerInviter int
 }
 
-// ReverseParams is the input of Store.ReverseOrder.
+// ReverseParams is the input of Store.ReverseOrder: one refund of an
+// invitee's order.
 type ReverseParams struct {
 	Tenant  scrm.TenantID
 	Invitee scrm.CustomerID
 	OrderID string
 	At      time.Time // the refund's time
+	// Amount is the amount refunded: a whole, non-negative number of fen.
+	// Zero means the whole order: it reverses every pending entry of the
+	// order whose DueAt is after At.
+	Amount decimal.Decimal
+	// RefundID identifies the refund (the refund event's ID): a refund
+	// the order has recorded already under this ID is not counted again.
+	// Empty: not deduplicated; every call counts.
+	RefundID string
 }
 
 // ListEntriesParams is the input of Store.ListEntries.

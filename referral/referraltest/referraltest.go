@@ -41,6 +41,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	t.Run("Bindings", func(t *testing.T) { testBindings(t, newStore) })
 	t.Run("Qualifications", func(t *testing.T) { testQualifications(t, newStore) })
 	t.Run("Entries", func(t *testing.T) { testEntries(t, newStore) })
+	t.Run("PartialRefunds", func(t *testing.T) { testPartialRefunds(t, newStore) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, newStore) })
 	t.Run("Teams", func(t *testing.T) { testTeams(t, newStore) })
