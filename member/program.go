@@ -318,16 +318,8 @@ func (p Program) validate() error {
 		if t.Deduction < 0 {
 			return scrm.Invalid(op, f("Deduction"), "must not be negative, got %d", t.Deduction)
 		}
-		for j, r := range t.UpgradeRewards {
-			g := scrm.Grant{Tenant: p.Tenant, Customer: "x", IdempotencyKey: "x", Reward: r}
-			if err := g.Validate(); err != nil {
-				var se *scrm.Error
-				field := f(fmt.Sprintf("UpgradeRewards[%d]", j))
-				if asError(err, &se) {
-					return scrm.Invalid(op, field+"."+trimPrefix(se.Field, "Reward."), "%s", se.Msg)
-				}
-				return scrm.Invalid(op, field, "%v", err)
-			}
+		if err := checkRewards(op, f("UpgradeRewards"), t.UpgradeRewards); err != nil {
+			return err
 		}
 	}
 	switch p.TierPolicy.Kind {
@@ -470,7 +462,7 @@ func checkRate(op, field string, d decimal.Decimal) error {
 	if d.GreaterThan(decimal.NewFromInt(maxRate)) {
 		return scrm.Invalid(op, field, "must be at most %d, got %s", maxRate, d)
 	}
-	if d.Exponent() < -6 {
+	if !d.Shift(6).IsInteger() { // "1.50000000" from a NUMERIC column is 1.5
 		return scrm.Invalid(op, field, "at most 6 decimal places, got %s", d)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -280,6 +281,12 @@ func checkRewards(op, id, field string, rewards []scrm.Reward) error {
 		}
 		if err := checkMoney(r.Amount); err != nil {
 			return at(op, id, f+".Amount", err)
+		}
+		// A points reward without points, a stored_value one without an
+		// amount: refused now rather than by the Rewarder at every grant.
+		var se *scrm.Error
+		if err := r.Validate(); errors.As(err, &se) {
+			return at(op, id, f+"."+se.Field, errors.New(se.Msg))
 		}
 	}
 	return nil

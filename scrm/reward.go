@@ -33,6 +33,45 @@ type Reward struct {
 	Note     string          // shown to the customer or the operator
 }
 
+// Validate reports the first missing or malformed field of a reward to be
+// configured (a tier's upgrade gift, an invite reward, an SOP step's
+// reward) as an ErrInvalid error naming it ("Kind", "Points", ...): a Kind;
+// no negative Points or Count; an Amount in whole fen, not negative; and,
+// for the kinds scrmkit holds, the value the kind grants, since a grant
+// without it can only fail when it is paid: Points above zero for points
+// and growth, an Amount above zero for stored_value, a Template for a
+// coupon. Kinds of the host's own are checked for the rest only.
+func (r Reward) Validate() error {
+	const op = "scrm.Reward"
+	switch {
+	case r.Kind == "":
+		return Invalid(op, "Kind", "required")
+	case r.Points < 0:
+		return Invalid(op, "Points", "must not be negative, got %d", r.Points)
+	case r.Amount.IsNegative():
+		return Invalid(op, "Amount", "must not be negative, got %s", r.Amount)
+	case !IsFen(r.Amount):
+		return Invalid(op, "Amount", "at most 2 decimal places (fen), got %s", r.Amount)
+	case r.Count < 0:
+		return Invalid(op, "Count", "must not be negative, got %d", r.Count)
+	}
+	switch r.Kind {
+	case RewardPoints, RewardGrowth:
+		if r.Points == 0 {
+			return Invalid(op, "Points", "a %s reward must grant some, got 0", r.Kind)
+		}
+	case RewardStoredValue:
+		if !r.Amount.IsPositive() {
+			return Invalid(op, "Amount", "a stored_value reward must grant some, got %s", r.Amount)
+		}
+	case RewardCoupon:
+		if r.Template == "" {
+			return Invalid(op, "Template", "required for a coupon reward")
+		}
+	}
+	return nil
+}
+
 // Grant is one reward to one customer. The IdempotencyKey makes a grant
 // happen at most once: a Rewarder that sees the same key again with the same
 // payload does nothing and returns nil; with a different payload, ErrConflict.

@@ -1,7 +1,5 @@
 package referral_test
 
-// Reviewer R5V (configuration and request validation).
-
 import (
 	"context"
 	"errors"
@@ -20,7 +18,7 @@ import (
 // reward up front, naming the field; referral's checkRewards
 // (referral/program.go) only checks the sign, so SaveProgram,
 // SaveGroupBuy and SaveLottery accept an operator's empty points field.
-func TestR5VZeroValueRewardAccepted(t *testing.T) {
+func TestProgramRefusesRewardsWithoutValue(t *testing.T) {
 	ctx := context.Background()
 	svc := referral.New(referral.NewMemoryStore(), scrm.NewMemoryProfileStore(), nil)
 	cases := []struct {
