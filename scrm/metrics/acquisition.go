@@ -83,7 +83,7 @@ func (c *Collector) newcomers(dim int, win window, convert, group time.Duration,
 		if dim >= 0 {
 			n.key = cu.attr[dim]
 		}
-		convEnd, groupEnd := cu.added+int64(convert), cu.added+int64(group)
+		convEnd, groupEnd := addSat(cu.added, convert), addSat(cu.added, group)
 		for _, r := range c.runOf(i) {
 			if r.t < cu.added {
 				continue
@@ -178,7 +178,9 @@ func (c *Collector) Acquisition(o AcquisitionOptions) (AcquisitionReport, error)
 	keys := make([]acqAcc, nk)
 	var total acqAcc
 	c.newcomers(dim, windowOf(o.From, o.To), o.ConvertWithin, 0, func(n newcomer) {
-		cells.at(cal.index(n.added), int(n.key)).add(n)
+		if p := cal.index(n.added); p >= 0 { // always: the calendar spans every event
+			cells.at(p, int(n.key)).add(n)
+		}
 		keys[n.key].add(n)
 		total.add(n)
 	})

@@ -152,9 +152,10 @@ func (c *Collector) CAC(o CACOptions) (CACReport, error) {
 				if r.typ != c.tPaid {
 					continue
 				}
-				s := cal.starts[cal.index(r.t)]
-				if win.has(s) {
-					get(c.attrs[dim].name(c.custs[i].attr[dim]), s).conv++
+				if p := cal.index(r.t); p >= 0 { // always: the calendar spans every event
+					if s := cal.starts[p]; win.has(s) {
+						get(c.attrs[dim].name(c.custs[i].attr[dim]), s).conv++
+					}
 				}
 				break
 			}

@@ -173,6 +173,9 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 
 	cal := newCalendar(Month, c.loc, c.minT, asOf)
 	last := cal.index(asOf)
+	if last < 0 { // asOf past the calendar's end (year 2262): never for the events Add and AddProfile accept
+		last = cal.len() - 1
+	}
 	nm := cal.len()
 	size := make([]int, nm)
 	act := make([]int, nm*o.Months)
@@ -203,6 +206,9 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 			continue
 		}
 		m0 := cal.index(t0)
+		if m0 < 0 { // past the calendar's end, as above
+			continue
+		}
 		size[m0]++
 		clear(mask)
 		row := m0 * o.Months
@@ -220,7 +226,11 @@ func (c *Collector) Cohorts(o CohortOptions) (CohortTable, error) {
 			if r.t > asOf {
 				break
 			}
-			k := cal.index(r.t) - m0
+			p := cal.index(r.t)
+			if p < 0 { // past the calendar's end, as above
+				break
+			}
+			k := p - m0
 			if k >= lim {
 				break
 			}

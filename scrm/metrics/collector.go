@@ -35,7 +35,7 @@ type Collector struct {
 	names  EventNames
 	seed   maphash.Seed // for event IDs and the 64-bit hash of customer IDs
 	seed2  maphash.Seed // for the 32-bit hash of customer IDs
-	minOK  int64        // unix nanoseconds of 1900-01-01 and 2201-01-01 UTC: the years scrm.Event.Validate accepts
+	minOK  int64        // unix seconds of 1899-12-31 and 2201-01-02 UTC: the years scrm.Event.Validate accepts, in any zone within a day of UTC
 	maxOK  int64
 
 	custIdx custTable
@@ -148,8 +148,8 @@ func NewCollector(tenant scrm.TenantID, opts *Options) *Collector {
 		names:   o.Events.WithDefaults(),
 		seed:    maphash.MakeSeed(),
 		seed2:   maphash.MakeSeed(),
-		minOK:   time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(),
-		maxOK:   time.Date(2201, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(),
+		minOK:   time.Date(1899, 12, 31, 0, 0, 0, 0, time.UTC).Unix(),
+		maxOK:   time.Date(2201, 1, 2, 0, 0, 0, 0, time.UTC).Unix(),
 		typeIdx: make(map[string]uint16),
 		types:   []string{""},
 	}
@@ -218,16 +218,21 @@ func (c *Collector) customerOf(op string, id scrm.CustomerID, source uint8) (uin
 }
 
 // Add folds one event in. Events of other tenants, and malformed ones (no
-// ID, Customer or Type, a zero Time or one outside the years 1900–2200, an
-// Amount below the fen) are refused with an ErrInvalid error naming the
-// field, and nothing is recorded. An event of a customer whose data came
-// from AddProfile is refused with ErrConflict, and a new customer beyond
-// 2³¹ − 1 with ErrExhausted. Adding an event again has no further effect.
+// ID, Customer or Type, a zero Time, one outside the years 1900–2200 in
+// its own zone, as scrm.Event.Validate judges it, or in a zone more than
+// a day from UTC, an Amount below the fen) are refused with an ErrInvalid
+// error naming the field, and nothing is recorded. An event of a customer
+// whose data came from AddProfile is refused with ErrConflict, and a new
+// customer beyond 2³¹ − 1 with ErrExhausted. Adding an event again has no
+// further effect.
 //
 // Add reads these Props: customer.added "store", "staff", "channel_code",
 // "campaign" (the attribution of a customer is that of their earliest
-// customer.added); order.paid "store"; coupon events "coupon", "template",
-// "order_id"; referral events "program", "inviter", "staff", "status",
+// customer.added; of several at the same instant, the one whose store,
+// staff, channel_code and campaign, compared in that order, sort last, so
+// that the order of arrival does not matter and one naming a store or
+// staff member beats one naming none); order.paid "store"; coupon events
+// "coupon", "template", "order_id"; referral events "program", "inviter", "staff", "status",
 // "entry"; order.paid and order.refunded "order_id", as
 // scrm.Event.IDProp reads it (an order_id of another kind is refused
 // with an ErrInvalid error naming "Props.order_id").
@@ -248,10 +253,15 @@ func (c *Collector) Add(e scrm.Event) error {
 	if e.Time.IsZero() {
 		return scrm.Invalid(op, "Time", "required (zero time)")
 	}
-	t := e.Time.UnixNano()
-	if t < c.minOK || t >= c.maxOK {
-		return scrm.Invalid(op, "Time", "year %d outside 1900–2200", e.Time.Year())
+	// The year in the event's own zone, as scrm.Event.Validate judges it.
+	if y := e.Time.Year(); y < 1900 || y > 2200 {
+		return scrm.Invalid(op, "Time", "year %d outside 1900–2200", y)
 	}
+	if s := e.Time.Unix(); s < c.minOK || s >= c.maxOK {
+		_, off := e.Time.Zone()
+		return scrm.Invalid(op, "Time", "zone offset %ds is more than a day from UTC", off)
+	}
+	t := e.Time.UnixNano()
 	fen, ok := scrm.ToFen(e.Amount)
 	if !ok {
 		return scrm.Invalid(op, "Amount", "at most 2 decimal places (fen), got %s", e.Amount)
@@ -360,9 +370,12 @@ func (c *Collector) orderKey(id string) uint32 {
 	return k
 }
 
+// added records a customer.added at t with the Props prop reads, as Add
+// documents: the earliest wins, and of several at one instant the one
+// whose attribution sorts last.
 func (c *Collector) added(ci uint32, t int64, prop func(string) string) {
 	cu := &c.custs[ci]
-	if cu.flags&hasAdded != 0 && cu.added <= t {
+	if cu.flags&hasAdded != 0 && (cu.added < t || cu.added == t && !c.attrAfter(cu, prop)) {
 		return
 	}
 	cu.flags |= hasAdded
@@ -370,6 +383,17 @@ func (c *Collector) added(ci uint32, t int64, prop func(string) string) {
 	for i, d := range [...]Dimension{ByStore, ByStaff, ByChannelCode, ByCampaign} {
 		cu.attr[i] = c.attrs[i].intern(prop(string(d)))
 	}
+}
+
+// attrAfter reports whether the attribution prop reads sorts after the
+// customer's, comparing store, then staff, channel_code and campaign.
+func (c *Collector) attrAfter(cu *customer, prop func(string) string) bool {
+	for i, d := range [...]Dimension{ByStore, ByStaff, ByChannelCode, ByCampaign} {
+		if k := cmpString(prop(string(d)), c.attrs[i].name(cu.attr[i])); k != 0 {
+			return k > 0
+		}
+	}
+	return false
 }
 
 // blockSize is the number of records in a block of Collector.pending

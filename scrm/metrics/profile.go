@@ -30,8 +30,12 @@ import (
 // merge (MergedInto set) is skipped: its activity lives in the survivor's.
 //
 // Errors: ErrInvalid for a nil profile, one without Customer, or one of
-// another tenant; ErrConflict when the customer already has data in the
-// Collector (from events or an earlier profile).
+// another tenant, and ErrInvalid naming the field
+// ("activity.order.paid.last") for a profile with an event at an instant
+// Add refuses (outside the years 1900–2200, give or take the day of a
+// time zone: a date mistyped years ahead); ErrConflict when the customer already has data in the
+// Collector (from events or an earlier profile). Nothing is recorded on
+// error.
 func (c *Collector) AddProfile(p *scrm.Profile) error {
 	const op = "metrics.AddProfile"
 	if p == nil {
@@ -46,6 +50,18 @@ func (c *Collector) AddProfile(p *scrm.Profile) error {
 	if p.MergedInto != "" {
 		return nil
 	}
+	types := p.EventTypes()
+	for _, typ := range types {
+		// The events of a type lie between its first and last.
+		first, _ := p.First(typ)
+		last, _ := p.Last(typ)
+		if s := first.Unix(); s < c.minOK || s >= c.maxOK {
+			return scrm.Invalid(op, "activity."+typ+".first", "%s outside the years 1900–2200", first.Format(time.RFC3339))
+		}
+		if s := last.Unix(); s < c.minOK || s >= c.maxOK {
+			return scrm.Invalid(op, "activity."+typ+".last", "%s outside the years 1900–2200", last.Format(time.RFC3339))
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	before := len(c.custs)
@@ -56,7 +72,7 @@ func (c *Collector) AddProfile(p *scrm.Profile) error {
 	if len(c.custs) == before {
 		return scrm.Errorf(scrm.ErrConflict, op, "customer %q was already added from a profile", p.Customer)
 	}
-	for _, typ := range p.EventTypes() {
+	for _, typ := range types {
 		ti := c.typeOf(typ)
 		if ti == 0 {
 			continue

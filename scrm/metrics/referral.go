@@ -35,6 +35,8 @@ type bindingState struct {
 const (
 	boundSeen = 1 << iota
 	qualifiedSeen
+	statusSeen     // a status was set (at statusAt)
+	statusReviewed // by a referral.reviewed
 )
 
 const (
@@ -84,10 +86,31 @@ func (c *Collector) referralEvent(typ uint16, ci uint32, t, fen int64, e scrm.Ev
 			b.staff = rt.staff.intern(e.Prop("staff"))
 		}
 	}
-	setStatus := func(s string) {
-		if s != "" && t >= b.statusAt {
-			b.status, b.statusAt = statusOf(s), t
+	// The latest event sets the status. At one instant a referral.reviewed
+	// beats a referral.bound (a review follows the binding it reviews),
+	// and of two of one kind the more cautious status wins (rejected, then
+	// review, then active: the order of the constants), so neither the
+	// order of arrival nor a redelivery changes the outcome.
+	setStatus := func(s string, reviewed uint8) {
+		if s == "" {
+			return
 		}
+		st := statusOf(s)
+		if b.flags&statusSeen != 0 {
+			if t != b.statusAt {
+				if t < b.statusAt {
+					return
+				}
+			} else if by := b.flags & statusReviewed; reviewed != by {
+				if reviewed < by {
+					return
+				}
+			} else if st <= b.status {
+				return
+			}
+		}
+		b.status, b.statusAt = st, t
+		b.flags = b.flags&^statusReviewed | statusSeen | reviewed
 	}
 	switch typ {
 	case c.tBound:
@@ -95,9 +118,9 @@ func (c *Collector) referralEvent(typ uint16, ci uint32, t, fen int64, e scrm.Ev
 			b.bound = t
 		}
 		b.flags |= boundSeen
-		setStatus(e.Prop("status"))
+		setStatus(e.Prop("status"), 0)
 	case c.tReviewed:
-		setStatus(e.Prop("status"))
+		setStatus(e.Prop("status"), statusReviewed)
 	case c.tQualified:
 		b.flags |= qualifiedSeen
 		b.qualFen = fen
@@ -163,7 +186,10 @@ type ReferralReport struct {
 //	KFactor        = (Bound − StaffBound) ÷ Inviters × (Qualified − StaffQualified) ÷ (Bound − StaffBound)
 //
 // A binding counts when its referral.bound was seen in [From, To); its
-// status is that of the latest referral.bound or referral.reviewed.
+// status is that of the latest referral.bound or referral.reviewed (at
+// one instant a referral.reviewed beats a referral.bound, and of two of
+// one kind "rejected" beats "review", which beats "active"), so the
+// order in which they arrive does not matter.
 // Referral events come from events only.
 //
 // Errors: ErrInvalid when To is not after From.
