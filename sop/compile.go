@@ -35,6 +35,12 @@ type compiledStep struct {
 // maxDay bounds Step.Day: ten years.
 const maxDay = 3660
 
+// MaxOffset bounds Step.After, Reentry.Cooldown and a Task action's
+// Deadline: ten years, like Step.Day. With enrollment anchors in the years
+// 1900 to 2200 (see EnrollRequest.Anchor), every due time stays within the
+// span a Store keeps in int64 Unix nanoseconds (1678 to 2262).
+const MaxOffset = maxDay * 24 * time.Hour
+
 func (s *Service) compileOptions(tenant scrm.TenantID) *rule.CompileOptions {
 	return &rule.CompileOptions{Location: s.opts.LocationOf(tenant), Schema: s.opts.Schema}
 }
@@ -68,8 +74,8 @@ func (s *Service) compile(op string, p Playbook) (*compiledPlaybook, error) {
 			return nil, scrm.Invalid(op, "Reentry.Cooldown", "has no meaning with re-entry once")
 		}
 	case AfterExit, Always:
-		if p.Reentry.Cooldown < 0 {
-			return nil, scrm.Invalid(op, "Reentry.Cooldown", "must not be negative, got %s", p.Reentry.Cooldown)
+		if p.Reentry.Cooldown < 0 || p.Reentry.Cooldown > MaxOffset {
+			return nil, scrm.Invalid(op, "Reentry.Cooldown", "must be in 0..%s, got %s", MaxOffset, p.Reentry.Cooldown)
 		}
 	default:
 		return nil, scrm.Invalid(op, "Reentry.Mode", "must be once, after_exit or always, got %q", p.Reentry.Mode)
@@ -131,8 +137,8 @@ func (s *Service) compileTrigger(op string, p Playbook, cp *compiledPlaybook) er
 func (s *Service) compileStep(op, f string, st Step) (compiledStep, error) {
 	cs := compiledStep{id: st.ID, at: -1, after: st.After, day: st.Day}
 	switch {
-	case st.After < 0:
-		return cs, scrm.Invalid(op, f+".After", "must not be negative, got %s", st.After)
+	case st.After < 0 || st.After > MaxOffset:
+		return cs, scrm.Invalid(op, f+".After", "must be in 0..%s (ten years), got %s", MaxOffset, st.After)
 	case st.Day < 0 || st.Day > maxDay:
 		return cs, scrm.Invalid(op, f+".Day", "must be in 0..%d, got %d", maxDay, st.Day)
 	case st.After > 0 && st.Day > 0:
@@ -237,8 +243,8 @@ func (s *Service) checkAction(op, f string, a Action) error {
 				return err
 			}
 		}
-		if a.Deadline < 0 {
-			return scrm.Invalid(op, f+".Deadline", "must not be negative, got %s", a.Deadline)
+		if a.Deadline < 0 || a.Deadline > MaxOffset {
+			return scrm.Invalid(op, f+".Deadline", "must be in 0..%s, got %s", MaxOffset, a.Deadline)
 		}
 	case Reward:
 		g := scrm.Grant{Tenant: "t", Customer: "c", IdempotencyKey: "k", Reward: a.Reward}
@@ -283,6 +289,9 @@ type compiledPolicy struct {
 	quiet    *window
 	caps     map[string][]Cap // by channel
 	suppress []string
+	// err, when set, is why the stored policy does not compile in this
+	// Service: messages and posts wait (see Service.loadPolicy).
+	err error
 }
 
 func (s *Service) compilePolicy(op string, p Policy) (*compiledPolicy, error) {

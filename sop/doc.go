@@ -90,7 +90,11 @@
 //
 //   - Step times are fixed at enrollment. Editing a playbook changes what
 //     pending jobs do (looked up by step ID when they run; skipped if the
-//     step is gone), not when they are due.
+//     step is gone), not when they are due. A job whose A/B variant the
+//     step no longer has (the test was ended: the winner became the
+//     step's Action) runs the step's Action, or, when variants were added
+//     or replaced, the arm the customer gets now; Stats count it under the
+//     variant it was scheduled with.
 //   - A step with neither After nor Day/At is due at the anchor; Day N
 //     without At is at the anchor's local time of day; a day-N time before
 //     the anchor is due at the anchor.
@@ -108,7 +112,10 @@
 //     it goes out Tuesday 08:00. A window opening (or quiet hours' end) in
 //     a DST gap moves forward by the gap, like any local time, and nothing
 //     goes out at a local time the rules forbid.
-//   - Customers are enrolled in paused playbooks; only sending stops.
+//   - Customers are enrolled in paused playbooks; only sending stops. A
+//     Pause also holds for the jobs a running batch claimed before it but
+//     has not started: each job asks the Store whether it may start
+//     (Store.Start) and a paused one is given back for the resume.
 //   - An IdempotencyKey stands for the request as the caller sent it: an
 //     Enroll without an Anchor (anchored at now) retried without one
 //     replays the first enrollment, though now has moved on.
@@ -122,7 +129,9 @@
 //     being run does not undo what the worker does: a message that went
 //     out is recorded as sent, keeps its cap slot and is attributed
 //     replies and orders; a job whose action was not done is cancelled.
-//     If the worker dies, the job is cancelled when its lease expires.
+//     A job its batch claimed but had not started is cancelled when it
+//     comes to start (Store.Start), never sent. If the worker dies, the
+//     job is cancelled when its lease expires.
 //   - Resume treats a job whose worker died before the pause (its lease
 //     expired) like a pending one at its due time: skipped if that is more
 //     than Options.Grace before the resume.
@@ -145,6 +154,14 @@
 //     Reply types come from the reply event's Props "reply_type".
 //   - Rate limiters live in the Service: several Service instances over
 //     one Store each get the configured rate.
+//   - A policy fails closed. A stored policy that caps or rate-limits a
+//     channel this Service does not know (set by a Service with other
+//     Options.Channels) applies without those caps and limits (this
+//     Service runs no step on such a channel) and with everything else,
+//     quiet hours included; a stored policy this Service cannot compile
+//     at all holds every message and calendar post back (deferred by
+//     Options.RetryBase, the error in Job.Reason) until one it can apply
+//     is stored. Nothing goes out unconstrained.
 //   - Templates are versioned like playbooks (Version 0 creates, the version
 //     read replaces) and only the latest version is kept; a job renders the
 //     version stored when it runs. There is no delete: an action that

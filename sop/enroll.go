@@ -19,7 +19,9 @@ type EnrollRequest struct {
 	Playbook string
 	Customer scrm.CustomerID
 	// Anchor is the instant the steps are timed from; zero means now. Steps
-	// whose time is already past when enrolling are due at once.
+	// whose time is already past when enrolling are due at once. It must
+	// lie in the years 1900 to 2200, as an event's Time (see
+	// scrm.Event.Validate), so that every due time can be stored.
 	Anchor time.Time
 	// IdempotencyKey, optional, makes retries safe: a second Enroll with the
 	// same key for the same customer and playbook returns the first
@@ -50,6 +52,11 @@ func (s *Service) Enroll(ctx context.Context, req EnrollRequest) (Enrollment, er
 	if req.IdempotencyKey != "" {
 		if err := scrm.CheckID(op, "IdempotencyKey", req.IdempotencyKey); err != nil {
 			return Enrollment{}, err
+		}
+	}
+	if !req.Anchor.IsZero() {
+		if y := req.Anchor.UTC().Year(); y < 1900 || y > 2200 {
+			return Enrollment{}, scrm.Invalid(op, "Anchor", "year %d outside 1900–2200", y)
 		}
 	}
 	tc, err := s.tenant(ctx, req.Tenant)
@@ -360,7 +367,8 @@ type ExitRequest struct {
 // Exit ends a customer's active enrollments in a playbook and cancels their
 // remaining steps, as if the Exit condition held. A step a worker is
 // running at that moment ends as the worker reports it: sent (counted,
-// keeping its cap slot) if its message went out, else cancelled. It
+// keeping its cap slot) if its message went out, else cancelled; a step a
+// running batch claimed but has not started is cancelled, not run. It
 // returns the enrollments it ended (none if none was active). Errors:
 // ErrNotFound for an unknown playbook.
 func (s *Service) Exit(ctx context.Context, req ExitRequest) ([]Enrollment, error) {

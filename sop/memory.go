@@ -3,6 +3,7 @@ package sop
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -229,9 +230,20 @@ func (s *memoryStore) tenantOf(e *menr) *mtenant {
 	return s.posts[e.ord].cal.t
 }
 
+// nanos returns t in Unix nanoseconds, 0 for the zero time. A time
+// outside what int64 nanoseconds hold (before 1678 or after 2262) is
+// clamped to the nearest end rather than wrapped, so that a far future
+// never turns into a past due time; the Service refuses such times
+// before they reach the store.
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
+	}
+	switch sec := t.Unix(); {
+	case sec >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case sec <= math.MinInt64/int64(time.Second):
+		return math.MinInt64
 	}
 	return t.UnixNano()
 }
@@ -1034,6 +1046,44 @@ func (s *memoryStore) release(t *mtenant, id string) {
 			}
 		}
 	}
+}
+
+func (s *memoryStore) Start(ctx context.Context, params StartParams) (StartResult, error) {
+	const op = "sop.MemoryStore.Start"
+	if err := begin(ctx, op, params.Tenant); err != nil {
+		return StartResult{}, err
+	}
+	at := nanos(params.At)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, t, err := s.leased(op, params.Tenant, params.Job, params.Worker, at)
+	if err != nil {
+		return StartResult{}, err
+	}
+	if l.cancel {
+		// Its enrollment ended before the job started: it must not run.
+		s.unlease(t, params.Job, l)
+		delete(s.reasons, l.ref)
+		s.finish(l.ref, stCancelled, "", at)
+		return StartResult{State: JobCancelled}, nil
+	}
+	e, j := s.deref(l.ref)
+	pb := e.pb
+	if pb == nil {
+		return StartResult{State: JobLeased}, nil
+	}
+	if pb.pb.Paused {
+		// Give it back unrun, held like the jobs Claim parks (its heap
+		// entry, the lease expiry, goes stale).
+		s.unlease(t, params.Job, l)
+		j.state = stParked
+		if j.attempts > 0 {
+			j.attempts--
+		}
+		pb.parked = append(pb.parked, l.ref)
+		return StartResult{State: JobPending, PlaybookVersion: pb.pb.Version}, nil
+	}
+	return StartResult{State: JobLeased, PlaybookVersion: pb.pb.Version}, nil
 }
 
 func (s *memoryStore) Complete(ctx context.Context, params CompleteParams) (Job, error) {

@@ -16,7 +16,9 @@ type ResumeResult struct {
 }
 
 // Pause stops every send of a playbook: RunDue claims none of its jobs
-// until Resume. Customers are still enrolled, and their jobs scheduled,
+// until Resume, and a batch running at that moment starts none of the jobs
+// it claimed and has not started yet (they are given back, to run after the
+// resume; a job whose action is under way may finish). Customers are still enrolled, and their jobs scheduled,
 // while it is paused. Pausing a paused playbook changes nothing. Errors:
 // ErrNotFound.
 func (s *Service) Pause(ctx context.Context, tenant scrm.TenantID, playbook string) (Playbook, error) {

@@ -103,8 +103,10 @@ const (
 // Reentry is a playbook's re-entry policy. The Store enforces it, so two
 // events racing to enroll the same customer enroll them once.
 type Reentry struct {
-	Mode     ReentryMode   // "" means Once
-	Cooldown time.Duration // AfterExit: from the end of the previous enrollment; Always: from its start
+	Mode ReentryMode // "" means Once
+	// Cooldown is, for AfterExit, the wait from the end of the previous
+	// enrollment; for Always, from its start. At most MaxOffset.
+	Cooldown time.Duration
 }
 
 // Step is one touch of a playbook, at a time relative to the enrollment's
@@ -116,10 +118,10 @@ type Step struct {
 	// message IDs carry it.
 	ID string
 	// After is an offset from the anchor, as a duration (24h is 24 hours,
-	// even across a DST change).
+	// even across a DST change), at most MaxOffset (ten years).
 	After time.Duration
 	// Day is the number of calendar days after the anchor's local date in
-	// the tenant's zone (0: the same day).
+	// the tenant's zone (0: the same day), at most 3660 (ten years).
 	Day int
 	// At is the local time "HH:MM" on that day; empty means the anchor's
 	// own local time of day. A time earlier than the anchor (Day 0 at 10:00
@@ -208,7 +210,7 @@ type Action struct {
 	// assignee of a Task (required for tasks).
 	Staff string
 	// Deadline is how long the staff member has to complete a Task; default
-	// DefaultTaskDeadline.
+	// DefaultTaskDeadline, at most MaxOffset.
 	Deadline time.Duration
 	// Reward is granted by a Reward action.
 	Reward scrm.Reward

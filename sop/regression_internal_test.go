@@ -1,6 +1,7 @@
 package sop
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -63,4 +64,19 @@ func TestRetryBackoffCappedForEveryShift(t *testing.T) {
 		})
 	}
 	assert.Equal(t, time.Minute, retryBackoff(time.Minute, time.Hour, 0), "no attempt yet: the base")
+}
+
+// The memory store keeps times as int64 Unix nanoseconds: a time past 2262
+// (or before 1678) is clamped to the nearest end, so a far future stays in
+// the future instead of wrapping into the past.
+func TestNanosSaturate(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	assert.Equal(t, now.UnixNano(), nanos(now))
+	assert.Equal(t, int64(0), nanos(time.Time{}))
+	far := now.Add(time.Duration(1<<63 - 1))
+	assert.Equal(t, int64(math.MaxInt64), nanos(far))
+	assert.Equal(t, int64(math.MaxInt64), nanos(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, int64(math.MinInt64), nanos(time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)))
+	edge := time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, edge.UnixNano(), nanos(edge))
 }

@@ -32,6 +32,9 @@ type RunResult struct {
 	// Cancelled counts jobs whose enrollment exited when they came to run,
 	// or while they ran without their action being done.
 	Cancelled int
+	// Paused counts jobs given back not run because their playbook was
+	// paused after the batch claimed them: they wait for Resume.
+	Paused int
 	// Lost counts jobs whose lease was lost before their outcome could be
 	// recorded (the lease expired and another worker took them): they run
 	// again, with the same ID.
@@ -52,6 +55,8 @@ func (r *RunResult) add(o outcome) {
 		r.Retried++
 	case cancelled:
 		r.Cancelled++
+	case paused:
+		r.Paused++
 	}
 }
 
@@ -64,15 +69,19 @@ const (
 	failed
 	retried
 	cancelled
+	paused
 )
 
 // RunDue claims the jobs due now (at most req.Limit) and runs each: it
-// checks the enrollment's Exit (cancelling the rest of the enrollment when it
-// holds), the step's window and weekdays and, for messages, the tenant's
-// quiet hours, suppress tags, caps and rate limits (deferring or skipping),
-// then performs the action: a scrm.Message through Options.Channel, a
-// StaffTask, a scrm.Grant through Options.Rewarder, a tag change through
-// Options.Tagger. The job's ID is the message ID and the idempotency key of
+// first asks the Store whether the job may start (Store.Start), so that a
+// Pause or an Exit that returned while the batch ran holds for every job
+// the batch has not started yet (a paused job is given back for the
+// resume, an exited one cancelled); it checks the enrollment's Exit
+// (cancelling the rest of the enrollment when it holds), the step's window
+// and weekdays and, for messages, the tenant's quiet hours, suppress tags,
+// caps and rate limits (deferring or skipping), then performs the action:
+// a scrm.Message through Options.Channel, a StaffTask, a scrm.Grant through
+// Options.Rewarder, a tag change through Options.Tagger. The job's ID is the message ID and the idempotency key of
 // each effect. A retryable failure is retried after an exponential backoff
 // up to Options.MaxAttempts; then, or on a permanent failure, the job fails
 // with the error.
@@ -184,6 +193,19 @@ func (r *runner) run(ctx context.Context, j *Job) (outcome, error) {
 	if j.IsPost() {
 		return r.post(ctx, tc, j, now)
 	}
+	// Ask the Store whether the job may start: a Pause or an Exit may have
+	// returned since the batch was claimed.
+	start, err := r.s.store.Start(ctx, StartParams{Tenant: j.Tenant, Job: j.ID, Worker: r.worker, At: now})
+	if err != nil {
+		return 0, err
+	}
+	switch start.State {
+	case JobCancelled:
+		return cancelled, nil
+	case JobPending:
+		return paused, nil
+	}
+	j.PlaybookVersion = max(j.PlaybookVersion, start.PlaybookVersion)
 	cp := tc.playbooks[j.Playbook]
 	if cp == nil || cp.pb.Version < j.PlaybookVersion {
 		if tc, err = r.tenant(ctx, j.Tenant, true); err != nil {
@@ -199,10 +221,7 @@ func (r *runner) run(ctx context.Context, j *Job) (outcome, error) {
 		return r.complete(ctx, j, now, JobSkipped, "step removed from the playbook", nil, tc)
 	}
 	st := &cp.steps[i]
-	action, ok := st.actionFor(j.Variant)
-	if !ok {
-		return r.complete(ctx, j, now, JobSkipped, "variant removed from the step", nil, tc)
-	}
+	action := st.actionFor(j)
 	var prof *scrm.Profile
 	if cp.exit != nil {
 		if prof, err = r.s.profile(ctx, j.Tenant, j.Customer); err != nil {
@@ -222,6 +241,9 @@ func (r *runner) run(ctx context.Context, j *Job) (outcome, error) {
 	cons := st.cons
 	pol := tc.policy
 	if action.Kind == Message {
+		if pol.err != nil {
+			return r.policyBroken(ctx, j, now, pol)
+		}
 		cons.quiet = pol.quiet
 	}
 	next, ok := cons.next(now, tc.loc)
@@ -269,18 +291,20 @@ func (r *runner) run(ctx context.Context, j *Job) (outcome, error) {
 	return r.complete(ctx, j, now, JobDone, "", nil, tc)
 }
 
-// actionFor returns the action of a variant of the step ("" for a step
-// without variants).
-func (st *compiledStep) actionFor(variant string) (Action, bool) {
+// actionFor returns the action job j runs on the step: its variant's. When
+// the step no longer has that variant (an A/B test ended, or one was added
+// after the job was scheduled), it is the step's Action for a step without
+// variants now, or the arm the customer gets now (see Service.Arm).
+func (st *compiledStep) actionFor(j *Job) Action {
 	if len(st.arms) == 0 {
-		return st.action, variant == ""
+		return st.action
 	}
-	for _, v := range st.arms {
-		if v.ID == variant {
-			return v.Action, true
+	for i := range st.arms {
+		if st.arms[i].ID == j.Variant {
+			return st.arms[i].Action
 		}
 	}
-	return Action{}, false
+	return st.arms[st.arm(armBucket(j.Tenant, j.Playbook, j.Customer))].Action
 }
 
 // message applies the policy to a message job and sends it.
@@ -391,6 +415,9 @@ func (r *runner) post(ctx context.Context, tc *tenantCache, j *Job, now time.Tim
 	if now.Sub(j.Due) > r.s.opts.Grace {
 		return r.completePost(ctx, j, now, JobSkipped, "missed: more than the grace late", next)
 	}
+	if tc.policy.err != nil {
+		return r.policyBroken(ctx, j, now, tc.policy)
+	}
 	// A group post has no customer: a content template renders its default
 	// Body with the entry's Vars and the Staff field.
 	body, fail := r.s.renderAction(tc, e.Channel, e.Template, &renderInput{vars: e.Vars, staff: e.Staff, now: now})
@@ -484,6 +511,13 @@ func (r *runner) complete(ctx context.Context, j *Job, now time.Time, state JobS
 		return 0, err
 	}
 	return outcomeOf(got.State), nil
+}
+
+// policyBroken defers a message or a post while the tenant's stored policy
+// does not compile in this Service: without it, quiet hours and caps
+// cannot be known, so nothing goes out (see Service.loadPolicy).
+func (r *runner) policyBroken(ctx context.Context, j *Job, now time.Time, pol *compiledPolicy) (outcome, error) {
+	return r.defer_(ctx, j, now, now.Add(r.s.opts.RetryBase), "the tenant's policy does not load in this Service: "+pol.err.Error())
 }
 
 // defer_ gives the job back, due at next.

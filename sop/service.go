@@ -205,8 +205,9 @@ func (s *Service) now() time.Time { return s.opts.Clock.Now() }
 // 0, an update of the version read otherwise. It returns the playbook as
 // stored, with its new Version. Changing a playbook changes what its pending
 // jobs do (they run the step with their step ID as it is when they run,
-// and are skipped if it is gone) but not when they run: due times are fixed
-// at enrollment. Storing a paused playbook unpaused resumes it, with
+// and are skipped if it is gone; a job whose variant the step no longer
+// has runs the step's Action, or the customer's arm now) but not when they
+// run: due times are fixed at enrollment. Storing a paused playbook unpaused resumes it, with
 // Resume's grace. Errors: ErrInvalid naming the field, and nothing written;
 // ErrConflict on a version mismatch.
 func (s *Service) PutPlaybook(ctx context.Context, p Playbook) (Playbook, error) {
@@ -360,18 +361,40 @@ func (s *Service) load(ctx context.Context, tenant scrm.TenantID, rev int64) (*t
 			tc.exits = append(tc.exits, cp)
 		}
 	}
-	cpol, err := s.compilePolicy(op, pol)
-	if err != nil {
-		s.opts.Logger.Warn("sop: policy not loaded", "tenant", tenant, "err", err)
-		cpol = &compiledPolicy{}
-	}
-	tc.policy = cpol
+	tc.policy = s.loadPolicy(op, tenant, pol)
 	s.mu.Lock()
 	if cur := s.cache[tenant]; cur == nil || cur.revision <= rev {
 		s.cache[tenant] = tc
 	}
 	s.mu.Unlock()
 	return tc, nil
+}
+
+// loadPolicy compiles a stored policy, failing closed. A policy stored by
+// a Service with other Options.Channels may cap or rate-limit channels this
+// Service does not know: those caps and limits are left out (no playbook
+// this Service runs can send on such a channel: it would not load), and
+// the rest, quiet hours and suppress tags included, applies. A policy that
+// still does not compile is kept broken: every message and calendar post
+// then waits (deferred by Options.RetryBase, the error in Job.Reason) until
+// a policy this Service can apply is stored, rather than going out
+// unconstrained.
+func (s *Service) loadPolicy(op string, tenant scrm.TenantID, pol Policy) *compiledPolicy {
+	cpol, err := s.compilePolicy(op, pol)
+	if err == nil {
+		return cpol
+	}
+	known := pol
+	known.Caps = slices.DeleteFunc(slices.Clone(pol.Caps), func(c Cap) bool { return !s.channels[c.Channel] })
+	known.RateLimits = maps.Clone(pol.RateLimits)
+	maps.DeleteFunc(known.RateLimits, func(ch string, _ RateLimit) bool { return !s.channels[ch] })
+	if cpol, kerr := s.compilePolicy(op, known); kerr == nil {
+		s.opts.Logger.Warn("sop: policy loaded without the caps and rate limits of channels this Service does not know",
+			"tenant", tenant, "err", err)
+		return cpol
+	}
+	s.opts.Logger.Error("sop: policy not loaded; messages wait until it is fixed", "tenant", tenant, "err", err)
+	return &compiledPolicy{p: clonePolicy(pol), err: err}
 }
 
 // calendar returns a tenant's calendar, cached at the tenant's revision.

@@ -103,7 +103,8 @@ type Store interface {
 	// leased jobs whose lease expired at At, in the same step, giving back
 	// their cap slots. A job whose lease still runs may be being sent
 	// right now: it stays leased, keeps its slots and is marked to be
-	// cancelled on completion. Its lease holder's Complete then records
+	// cancelled on completion. If its lease holder has not started it yet,
+	// its Start cancels it (see Start); else its Complete records
 	// what happened (JobDone: done, slots kept, touch recorded, counted
 	// Sent; anything else, or a staff task to create: cancelled, slots
 	// given back) and its Reschedule cancels it; if the lease expires
@@ -140,6 +141,30 @@ type Store interface {
 	// params.Worker does not hold its lease, or the lease expired at
 	// params.At.
 	Admit(ctx context.Context, params AdmitParams) (AdmitResult, error)
+
+	// Start is asked by a lease holder right before it runs a leased job of
+	// a playbook (renders, admits and sends its message, creates its task,
+	// grants its reward, changes its tag), so that an exit or a pause that
+	// returned before it holds for the job. It returns the job's State:
+	//
+	//   - JobLeased: the worker may run the job; PlaybookVersion is the
+	//     playbook's current stored version (a newer one than the claim's
+	//     means the playbook changed since). Nothing is written.
+	//   - JobCancelled: the job's enrollment ended while it was leased (see
+	//     EndEnrollments): the job is cancelled now, its lease dropped and
+	//     its cap slots given back, and must not run.
+	//   - JobPending: its playbook is paused: the job is given back not
+	//     run, as if Claim had not handed it out (lease dropped, cap slots
+	//     given back, due time restored, the claim's Attempts increment
+	//     undone, no deferral counted), and waits for the resume like the
+	//     playbook's other pending jobs (SetPaused skips it if its due
+	//     time is before SkipDueBefore).
+	//
+	// A job that started may still be ended by an exit while it runs (see
+	// EndEnrollments and Complete). A calendar post, which has neither
+	// enrollment nor playbook, gets JobLeased and PlaybookVersion 0.
+	// Errors: ErrConflict, and nothing written, as Complete.
+	Start(ctx context.Context, params StartParams) (StartResult, error)
 
 	// Complete ends a leased job in params.State (JobDone, JobSkipped or
 	// JobFailed) with params.Reason and updates the step's stats, in one
@@ -355,6 +380,24 @@ type CapPeriod struct {
 type AdmitResult struct {
 	Admitted bool
 	Full     int // when not admitted: the index in Caps of the first full cap
+}
+
+// StartParams are the inputs of Store.Start.
+type StartParams struct {
+	Tenant scrm.TenantID
+	Job    string // the job ID
+	Worker string
+	At     time.Time
+}
+
+// StartResult is the outcome of Store.Start.
+type StartResult struct {
+	// State is JobLeased (run the job), JobCancelled (its enrollment
+	// ended) or JobPending (its playbook is paused; the job was given
+	// back).
+	State JobState
+	// PlaybookVersion is the playbook's current stored version.
+	PlaybookVersion int64
 }
 
 // CompleteParams are the inputs of Store.Complete.

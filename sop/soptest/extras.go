@@ -424,6 +424,8 @@ func testCancelledContext(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		j := claim(t, s, "w", t0, 1)[0]
 		_, err = s.Admit(c, sop.AdmitParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0, Customer: "c1", Channel: scrm.ChannelSMS})
 		check("Admit", err)
+		_, err = s.Start(c, sop.StartParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0})
+		check("Start", err)
 		_, err = complete(sop.Store(ctxStore{s, c}), j, "w", t0, sop.JobDone)
 		check("Complete", err)
 		_, err = s.Reschedule(c, sop.RescheduleParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0, Due: t0})

@@ -26,7 +26,9 @@ import (
 // ordering, lease exclusivity under 8 concurrent workers, lease expiry, an
 // exit while a job is leased (its worker's outcome decides: sent keeps its
 // cap slot), cap counting under concurrency, pause and resume (an expired
-// lease counts as pending at its due time), staff tasks and their
+// lease counts as pending at its due time), starting a leased job (a pause
+// gives it back for the resume, an exit cancels it, a cap slot is given
+// back), staff tasks and their
 // reassignment (16 concurrent movers: each task moves once), attribution
 // (a named message credits no other), stats, content templates (versions,
 // 16 concurrent creators: one wins), tenant isolation, cancelled contexts
@@ -41,6 +43,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Run("Transitions", func(t *testing.T) { testTransitions(t, newStore) })
 	t.Run("Caps", func(t *testing.T) { testCaps(t, newStore) })
 	t.Run("Pause", func(t *testing.T) { testPause(t, newStore) })
+	t.Run("Start", func(t *testing.T) { testStart(t, newStore) })
 	t.Run("Tasks", func(t *testing.T) { testTasks(t, newStore) })
 	t.Run("Attribution", func(t *testing.T) { testAttribution(t, newStore) })
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, newStore) })
