@@ -247,11 +247,12 @@ func (s *Service) checkAction(op, f string, a Action) error {
 			return scrm.Invalid(op, f+".Deadline", "must be in 0..%s, got %s", MaxOffset, a.Deadline)
 		}
 	case Reward:
-		g := scrm.Grant{Tenant: "t", Customer: "c", IdempotencyKey: "k", Reward: a.Reward}
-		if err := g.Validate(); err != nil {
+		// Reward.Validate also wants the kind's value: a points reward
+		// without points would fail at every job of the step.
+		if err := a.Reward.Validate(); err != nil {
 			var e *scrm.Error
 			if errors.As(err, &e) {
-				return scrm.Invalid(op, f+"."+e.Field, "%s", e.Msg)
+				return scrm.Invalid(op, f+".Reward."+e.Field, "%s", e.Msg)
 			}
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -386,8 +387,44 @@ func (w *varWalker) pipe(p *parse.PipeNode, root bool) {
 		return
 	}
 	for _, c := range p.Cmds {
+		w.printf(c)
 		for _, a := range c.Args {
 			w.arg(a, root)
+		}
+	}
+}
+
+// printf refuses a printf whose format is not a constant, or asks for a
+// width or precision over 3 digits: "%999999999d" would make a rendering
+// allocate a gigabyte before any limit could see the text.
+func (w *varWalker) printf(c *parse.CommandNode) {
+	if len(c.Args) == 0 {
+		return
+	}
+	if id, ok := c.Args[0].(*parse.IdentifierNode); !ok || id.Ident != "printf" {
+		return
+	}
+	if len(c.Args) < 2 {
+		return // text/template reports it when it runs
+	}
+	f, ok := c.Args[1].(*parse.StringNode)
+	if !ok {
+		w.err = "printf needs a constant format string"
+		return
+	}
+	digits := 0
+	for i := 0; i < len(f.Text); i++ {
+		switch ch := f.Text[i]; {
+		case ch >= '0' && ch <= '9':
+			if digits++; digits > 3 {
+				w.err = "printf " + strconv.Quote(f.Text) + " asks for a width or precision over 999"
+				return
+			}
+		case ch == '*':
+			w.err = "printf " + strconv.Quote(f.Text) + " takes its width or precision from an argument"
+			return
+		default:
+			digits = 0
 		}
 	}
 }

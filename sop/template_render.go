@@ -257,7 +257,7 @@ func (s *Service) execute(b *compiledBody, vals []value) (string, error) {
 	}
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
-	err := b.tmpl.Execute(buf, data)
+	err := b.tmpl.Execute(&cappedWriter{buf: buf}, data)
 	var text string
 	if err == nil {
 		text = buf.String()
@@ -308,4 +308,23 @@ func isBlank(s string) bool {
 		}
 	}
 	return true
+}
+
+// MaxRender bounds what one rendering may write: a body of a few bytes can
+// loop ({{range 1000000000}}), and a rendering that passes MaxRender stops
+// there with an error (a rendering failure, recorded on the task) instead
+// of building gigabytes. It is far above every channel's content limit.
+const MaxRender = 4 * MaxTemplateBody
+
+// errRenderTooLong is the error of a rendering that passed MaxRender.
+var errRenderTooLong = fmt.Errorf("renders more than %d bytes", MaxRender)
+
+// cappedWriter writes into buf until MaxRender bytes, then fails.
+type cappedWriter struct{ buf *bytes.Buffer }
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > MaxRender {
+		return 0, errRenderTooLong
+	}
+	return w.buf.Write(p)
 }
