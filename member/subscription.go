@@ -353,7 +353,10 @@ type CancelRequest struct {
 	// (退款扣除已享优惠), so that subscribing, buying at the member price
 	// and cancelling at once does not return the price too. Coupons a
 	// tranche released count only once used and reported as savings; a
-	// host that wants released coupons back revokes them itself.
+	// host that wants released coupons back revokes them itself. Only the
+	// savings reported before the cancellation are deducted: report an
+	// order's saving (RecordSaving) before cancelling the membership it
+	// used.
 	LessSaved bool
 }
 

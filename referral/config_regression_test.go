@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/scrmkit/scrmkit/referral"
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -34,6 +36,16 @@ func TestProgramRefusesRewardsWithoutValue(t *testing.T) {
 			return svc.SaveProgram(ctx, referral.Program{Tenant: "t1", ID: "p2",
 				InviteeOnBind: []scrm.Reward{{Kind: scrm.RewardStoredValue}}})
 		}, "InviteeOnBind[0].Amount"},
+		// Two levels of 60% would pay more commission than the order was
+		// worth: the rates and Percent are shares of one order.
+		{"CommissionOverTheOrder", func() error {
+			return svc.SaveProgram(ctx, referral.Program{Tenant: "t1", ID: "p3",
+				Commission: []decimal.Decimal{scrm.Yuan("0.6"), scrm.Yuan("0.6")}})
+		}, "Commission"},
+		{"CommissionAndPercentOverTheOrder", func() error {
+			return svc.SaveProgram(ctx, referral.Program{Tenant: "t1", ID: "p4", Percent: scrm.Yuan("0.5"),
+				Commission: []decimal.Decimal{scrm.Yuan("0.3"), scrm.Yuan("0.3")}})
+		}, "Commission"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,5 +55,15 @@ func TestProgramRefusesRewardsWithoutValue(t *testing.T) {
 				t.Fatalf("want ErrInvalid naming %s, got %v", c.field, err)
 			}
 		})
+	}
+}
+
+// Rates that add up to the whole order are still accepted.
+func TestProgramCommissionUpToTheOrder(t *testing.T) {
+	svc := referral.New(referral.NewMemoryStore(), scrm.NewMemoryProfileStore(), nil)
+	err := svc.SaveProgram(context.Background(), referral.Program{Tenant: "t1", ID: "p1", Percent: scrm.Yuan("0.2"),
+		Commission: []decimal.Decimal{scrm.Yuan("0.5"), scrm.Yuan("0.3")}})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,7 +25,7 @@ type Program struct {
 	PercentCap       decimal.Decimal   // ... capped (e.g. 10%, at most ¥100; zero: no cap), granted as Options.PercentKind (default "stored_value")
 	Ladder           []Rung            // Rung{Count int; Rewards []scrm.Reward}: when the inviter's qualified count reaches Count
 	MaxPerInviter    int               // qualified invitees rewarded per inviter (0 = unlimited)
-	Commission       []decimal.Decimal // distribution (分销) rates by level, at most 2 levels
+	Commission       []decimal.Decimal // distribution (分销) rates by level, at most 2 levels; with Percent at most 1 in all
 	SettleAfter      time.Duration     // commission becomes payable after the return window
 	Fraud            FraudPolicy
 	Start, End       time.Time // bindings are accepted at Start ≤ t < End; zero Start: from the beginning, zero End: no end
@@ -190,10 +190,16 @@ func (p Program) Validate() error {
 	if len(p.Commission) > maxCommissionLevels {
 		return at("Commission", fmt.Errorf("at most %d levels, got %d", maxCommissionLevels, len(p.Commission)))
 	}
+	total := p.Percent
 	for i, c := range p.Commission {
 		if err := checkRate(c); err != nil {
 			return at(fmt.Sprintf("Commission[%d]", i), err)
 		}
+		total = total.Add(c)
+	}
+	if total.GreaterThan(decimal.NewFromInt(1)) {
+		// Every level and the percent reward are shares of the same order.
+		return at("Commission", fmt.Errorf("the rates with Percent add up to %s, more than the whole order", total))
 	}
 	if p.SettleAfter < 0 {
 		return at("SettleAfter", fmt.Errorf("must not be negative, got %s", p.SettleAfter))
