@@ -170,14 +170,17 @@ func (s *Service) finishDraw(ctx context.Context, op string, d DrawResult, claim
 		}
 		d.Status, d.SettledAt, claimed = DrawSettled, settled, c
 	}
-	var errs []error
+	var gerr, perr error
 	if d.Won() && d.GrantedAt.IsZero() {
-		errs = append(errs, s.grantPrize(ctx, &d, claimed))
+		gerr = s.grantPrize(ctx, &d, claimed)
 	}
 	if !s.noEvents {
-		errs = append(errs, s.publish(ctx, drawnEvent(d)))
+		perr = s.publish(ctx, drawnEvent(d))
 	}
-	return d, joinErrs(op, errs)
+	if gerr == nil && perr == nil {
+		return d, nil // no slice for the usual case: a draw allocates little
+	}
+	return d, joinErrs(op, []error{gerr, perr})
 }
 
 // grantPrize grants a settled draw's prize through the Rewarder, once
