@@ -20,7 +20,9 @@ import (
 //
 // Idempotency works at two levels. The shop's order record keeps the key,
 // a fingerprint of the body and the response: the same key and body get the
-// same response (a replay, changing nothing), the same key with another
+// same response (a replay, changing nothing) but for its state, which is
+// the order's now (paid, or cancelled after a failed payment: then its
+// cash is not to be collected), the same key with another
 // body is ErrConflict, and another key for an order already checked out is
 // ErrConflict too, unless its payment failed (the order was cancelled),
 // which a new key may check out again; the new attempt's record replaces
@@ -66,7 +68,12 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "order_id",
 				Msg: fmt.Sprintf("order %s belongs to another customer", prev.ID)}
 		case prev.Key == key && prev.Fingerprint == fp:
-			return prev.Checkout, true, nil
+			// The first response, with the order's state now: a client
+			// retrying after its payment failed must not read
+			// "pending_payment" and collect the cash again.
+			r := prev.Checkout
+			r.State = string(prev.State)
+			return r, true, nil
 		case prev.Key == key:
 			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "idempotency_key",
 				Msg: fmt.Sprintf("key %q was used for this order with another request", key)}

@@ -291,3 +291,25 @@ func TestRefusedPaymentIsForgotten(t *testing.T) {
 	assert.Equal(t, "cancelled", o.State)
 	assert.Equal(t, int64(5000), e.account("alice").Points)
 }
+
+// A checkout replayed after its payment failed answers with the first
+// response but the order's state now, cancelled: a client that read
+// "pending_payment" again would collect the cash for coupons and points
+// already given back.
+func TestCheckoutReplayTellsStateNow(t *testing.T) {
+	e := newEnv(t)
+	chk := checkoutRequest{cartRequest: teaCart("alice", "A1"), IdempotencyKey: "try-1"}
+	chk.Points = 2000
+	var first checkoutResponse
+	e.ok(http.MethodPost, "/checkout", chk, &first)
+	require.Equal(t, "pending_payment", first.State)
+	e.ok(http.MethodPost, "/payments/callback", paymentRequest{OrderID: "A1", PaymentID: "wx-1", Status: "failed"}, nil)
+
+	var again checkoutResponse
+	rec := e.ok(http.MethodPost, "/checkout", chk, &again)
+	assert.Equal(t, "true", rec.Header().Get("Idempotent-Replayed"))
+	assert.Equal(t, "cancelled", again.State)
+	again.State = first.State
+	assert.Equal(t, first, again, "the rest is the first response")
+	assert.Equal(t, int64(0), e.account("alice").Held)
+}
