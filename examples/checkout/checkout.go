@@ -67,6 +67,9 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 		case prev.Customer != in.cart.Customer:
 			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "order_id",
 				Msg: fmt.Sprintf("order %s belongs to another customer", prev.ID)}
+		case prev.Spent[key]:
+			return checkoutResponse{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "idempotency_key",
+				Msg: fmt.Sprintf("the checkout attempt %q of order %s failed earlier; send a new key", key, req.OrderID)}
 		case prev.Key == key && prev.Fingerprint == fp:
 			// The first response, with the order's state now: a client
 			// retrying after its payment failed must not read
@@ -138,6 +141,11 @@ func (s *server) checkout(ctx context.Context, req checkoutRequest) (checkoutRes
 			o.Earlier = make(map[string]*payment, 1)
 		}
 		o.Earlier[prev.Payment.ID] = prev.Payment
+		o.Spent = maps.Clone(prev.Spent)
+		if o.Spent == nil {
+			o.Spent = make(map[string]bool, 1)
+		}
+		o.Spent[prev.Key] = true
 	}
 	o.Checkout = checkoutResponse{
 		OrderID: o.ID, Customer: string(o.Customer), State: string(o.State),

@@ -56,7 +56,11 @@ type order struct {
 	// of the order (their payments failed), by payment ID: a provider
 	// redelivering one gets its first response.
 	Earlier map[string]*payment
-	Earned  int64 // points the order earned
+	// Spent are the idempotency keys of the earlier checkout attempts:
+	// checking out with one again is refused, whatever the attempt took
+	// (an order paid in cash alone leaves no lock or hold to tell).
+	Spent  map[string]bool
+	Earned int64 // points the order earned
 
 	// Refunds by idempotency key, and the running totals over those
 	// completed (Response set).

@@ -313,3 +313,24 @@ func TestCheckoutReplayTellsStateNow(t *testing.T) {
 	assert.Equal(t, first, again, "the rest is the first response")
 	assert.Equal(t, int64(0), e.account("alice").Held)
 }
+
+// The key of a failed attempt is spent for an order paid in cash alone
+// too, which leaves no coupon lock or points hold to tell: a stale retry
+// of k1 after a later attempt k2 failed as well used to open a new
+// pending attempt that asked for the cash again; it is 409.
+func TestFailedAttemptsKeyIsSpentForCashOnlyOrder(t *testing.T) {
+	e := newEnv(t)
+	chk := checkoutRequest{cartRequest: teaCart("alice", "A1")}
+	chk.Coupons = list()
+	for _, key := range []string{"k1", "k2"} {
+		chk.IdempotencyKey = key
+		e.ok(http.MethodPost, "/checkout", chk, nil)
+		e.ok(http.MethodPost, "/payments/callback", paymentRequest{OrderID: "A1", PaymentID: "wx-" + key, Status: "failed"}, nil)
+	}
+	chk.IdempotencyKey = "k1"
+	rec := e.do(http.MethodPost, "/checkout", chk)
+	assert.Equal(t, http.StatusConflict, rec.Code, "the spent key k1 checked the order out again: %s", rec.Body)
+	var o orderResponse
+	e.ok(http.MethodGet, "/orders/A1", nil, &o)
+	assert.Equal(t, "cancelled", o.State)
+}
