@@ -232,10 +232,11 @@ func (c *Collector) customerOf(op string, id scrm.CustomerID, source uint8) (uin
 // staff, channel_code and campaign, compared in that order, sort last, so
 // that the order of arrival does not matter and one naming a store or
 // staff member beats one naming none); order.paid "store"; coupon events
-// "coupon", "template", "order_id"; referral events "program", "inviter", "staff", "status",
-// "entry"; order.paid and order.refunded "order_id", as
-// scrm.Event.IDProp reads it (an order_id of another kind is refused
-// with an ErrInvalid error naming "Props.order_id").
+// "coupon", "template", "order_id"; referral events "program", "inviter",
+// "staff", "status", "entry"; order.paid and order.refunded "order_id", as
+// scrm.Event.IDProp reads it (an order_id it cannot read, such as a
+// fraction or a number beyond 2^53, names no order: the event counts, and
+// a refund of it is subtracted in full, as one without order_id).
 func (c *Collector) Add(e scrm.Event) error {
 	const op = "metrics.Add"
 	if e.Tenant != c.tenant {
@@ -272,11 +273,13 @@ func (c *Collector) Add(e scrm.Event) error {
 	}
 	var order uint32
 	if e.Type == c.names.OrderPaid || e.Type == c.names.OrderRefunded {
-		id, err := e.IDProp(op, "order_id")
-		if err != nil {
-			return err
+		// An order_id IDProp cannot read (a fraction, a number beyond
+		// 2^53, a bool) names no order: the order still counts, it only
+		// cannot be matched with its refunds. A report that dropped the
+		// revenue would be wronger than one that cannot match it.
+		if id, err := e.IDProp(op, "order_id"); err == nil {
+			order = c.orderKey(id)
 		}
-		order = c.orderKey(id)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -130,12 +130,18 @@ func TestCohortRefundOfOrderPastLastColumn(t *testing.T) {
 // An order event whose order_id is neither a string nor an integral number
 // is refused with ErrInvalid naming Props.order_id, and nothing is
 // recorded.
-func TestAddRefusesMalformedOrderID(t *testing.T) {
-	for _, typ := range []string{scrm.EventOrderPaid, scrm.EventOrderRefunded} {
+func TestAddCountsOrderWithUnreadableOrderID(t *testing.T) {
+	// An order_id that is a fraction or a number beyond 2^53 (a snowflake
+	// ID decoded as float64) names no order, but the order's revenue still
+	// counts: dropping the event lost it from every report.
+	for _, id := range []any{1.5, float64(1 << 60)} {
 		c := metrics.NewCollector("t1", nil)
-		err := c.Add(orderEvent("e1", typ, at(1, 5, 12), "10.00", map[string]any{"order_id": 1.5}))
-		assertInvalid(t, err, "Props.order_id")
-		assert.Equal(t, 0, c.Customers(), "nothing recorded")
+		require.NoError(t, c.Add(orderEvent("e1", scrm.EventOrderPaid, at(1, 5, 12), "10.00", map[string]any{"order_id": id})))
+		require.NoError(t, c.Add(orderEvent("e2", scrm.EventOrderRefunded, at(1, 6, 12), "4.00", map[string]any{"order_id": id})))
+		assert.Equal(t, 1, c.Customers())
+		r, err := c.Stores(metrics.StoreOptions{})
+		require.NoError(t, err)
+		assertMoney(t, "10.00", r.Total.Revenue)
 	}
 	c := metrics.NewCollector("t1", nil)
 	require.NoError(t, c.Add(orderEvent("e1", scrm.EventGroupJoined, at(1, 5, 12), "", map[string]any{"order_id": 1.5})),
