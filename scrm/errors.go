@@ -101,10 +101,18 @@ func Wrap(code error, op string, err error) error {
 	return &Error{Code: code, Op: op, Err: err}
 }
 
-// CodeOf returns the sentinel err matches (ErrInvalid, ErrNotFound, ...), or
-// ErrUnavailable when it matches none: an unclassified failure of a
-// dependency is treated as retryable.
+// CodeOf returns the sentinel err is classified as: the Code of the
+// outermost *Error in its chain that has one (so that scrm.Join's verdict,
+// ErrUnavailable around a permanent cause, survives a Wrap), else the first
+// sentinel it matches (ErrInvalid, ErrNotFound, ...), or ErrUnavailable
+// when it matches none: an unclassified failure of a dependency is treated
+// as retryable.
 func CodeOf(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if se, ok := e.(*Error); ok && se.Code != nil {
+			return se.Code
+		}
+	}
 	for _, s := range [...]error{ErrInvalid, ErrNotFound, ErrConflict, ErrExhausted, ErrForbidden, ErrExpired, ErrUnavailable} {
 		if errors.Is(err, s) {
 			return s

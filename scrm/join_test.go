@@ -67,3 +67,25 @@ func ExampleJoin() {
 	// broker down
 	// retry: true
 }
+
+// scrm.Join's verdict survives CodeOf and a Wrap that keeps the
+// classification: ErrUnavailable around a permanent cause stays
+// ErrUnavailable (CodeOf used to answer the first sentinel matched, so one
+// layer turned "retry" into "don't").
+func TestJoinCodeSurvivesCodeOfAndWrap(t *testing.T) {
+	refused := scrm.Errorf(scrm.ErrExhausted, "coupon.Grant", "template t1 is out of stock")
+	j := scrm.Join("grant", refused, scrm.Errorf(scrm.ErrUnavailable, "publish", "broker down"))
+	if got := scrm.CodeOf(j); got != scrm.ErrUnavailable {
+		t.Fatalf("CodeOf(Join) = %v, want ErrUnavailable", got)
+	}
+	var se *scrm.Error
+	if w := scrm.Wrap(nil, "sop.RunDue", j); !errors.As(w, &se) || se.Code != scrm.ErrUnavailable {
+		t.Fatalf("Wrap(nil, Join) = %v, want code ErrUnavailable", w)
+	}
+	if got := scrm.CodeOf(fmt.Errorf("context: %w", refused)); got != scrm.ErrExhausted {
+		t.Fatalf("CodeOf of a wrapped *Error = %v, want its code", got)
+	}
+	if got := scrm.CodeOf(errors.New("reset")); got != scrm.ErrUnavailable {
+		t.Fatalf("CodeOf of an unclassified error = %v, want ErrUnavailable", got)
+	}
+}
