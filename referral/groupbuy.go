@@ -18,12 +18,15 @@ import (
 // one that does not fails and every member is refunded.
 //
 // With a Lottery (抽奖团, e.g. teams of 10 paying ¥1 each, 50 prizes across
-// all teams), the members of every successful team enter one draw after the
-// campaign (Service.DrawGroupBuy): Winners of them win, the others are
-// refunded and get the Consolation rewards. Such a Lottery sets only
-// Winners and Consolation; its other fields are a lucky draw's. Once drawn,
-// the draw is final: no team opens any more, and SaveGroupBuy refuses a
-// later End, a longer Duration and any change to the Lottery.
+// all teams), the members of every successful lottery team (Team.Lottery)
+// enter one draw after the campaign (Service.DrawGroupBuy): Winners of them
+// win, the others are refunded and get the Consolation rewards. Such a
+// Lottery sets only Winners and Consolation; its other fields are a lucky
+// draw's. Once a team was opened as a lottery team, SaveGroupBuy refuses
+// to remove the Lottery or change its Winners or Consolation; once one was
+// opened without a Lottery, it refuses to add one. Once drawn, the draw is
+// final: no team opens any more, and SaveGroupBuy refuses a later End, a
+// longer Duration and any change to the Lottery.
 type GroupBuy struct {
 	Tenant   scrm.TenantID
 	ID       string
@@ -112,7 +115,7 @@ type Team struct {
 	Leader    scrm.CustomerID
 	Size      int             // from the group buy, when opened
 	Price     decimal.Decimal // from the group buy, when opened
-	Lottery   bool            // the group buy is a lottery
+	Lottery   bool            // the group buy was a lottery when the team opened: its members enter the draw
 	Members   []Member        // in join order
 	OpenedAt  time.Time
 	ExpiresAt time.Time // OpenedAt + Duration
@@ -141,6 +144,14 @@ func (t Team) Has(c scrm.CustomerID) bool {
 // SaveGroupBuy validates g and stores it, replacing the group buy of the
 // same ID; teams already open keep the size and price they opened with.
 //
+// A group buy keeps the kind its teams were opened as (Team.Lottery):
+// once any team was opened as a lottery team, removing the Lottery or
+// changing its Winners or Consolation is refused (its members wait for
+// that draw: EventTeamSucceeded told the host so); once any team was
+// opened without one, adding a Lottery is refused (its members are
+// fulfilled). Checking this lists the group buy's teams
+// (Store.ListTeams), only when the Lottery is added, removed or changed.
+//
 // A lottery group buy that was drawn (Service.DrawGroupBuy) keeps what the
 // draw was made on: a later End or a longer Duration, which would let in
 // teams the draw never enters, and any change to its Lottery (Winners,
@@ -150,30 +161,35 @@ func (t Team) Has(c scrm.CustomerID) bool {
 //
 // Errors: ErrInvalid naming the field (a Size below 2, ...); ErrConflict
 // naming the field ("End", "Duration", "Lottery", "Lottery.Winners",
-// "Lottery.Consolation") for a change to a drawn lottery that is refused;
-// nothing is written.
+// "Lottery.Consolation") for a change to a drawn lottery, or to the kind
+// or the draw of a group buy with teams, that is refused; nothing is
+// written.
 func (s *Service) SaveGroupBuy(ctx context.Context, g GroupBuy) error {
 	const op = "referral.SaveGroupBuy"
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	if err := s.checkDrawn(ctx, op, g); err != nil {
-		return err
+	old, err := s.store.GetGroupBuy(ctx, g.Tenant, g.ID)
+	switch {
+	case is(err, scrm.ErrNotFound):
+		// A new group buy: no draw, no team.
+	case err != nil:
+		return scrm.Wrap(nil, op, err)
+	default:
+		if err := s.checkDrawn(ctx, op, old, g); err != nil {
+			return err
+		}
+		if err := s.checkTeams(ctx, op, old, g); err != nil {
+			return err
+		}
 	}
 	return scrm.Wrap(nil, op, s.store.PutGroupBuy(ctx, g.clone()))
 }
 
 // checkDrawn refuses, with ErrConflict naming the field, a g that would
-// replace a drawn lottery group buy with one that lets new teams in or
-// changes the terms of its draw (see SaveGroupBuy).
-func (s *Service) checkDrawn(ctx context.Context, op string, g GroupBuy) error {
-	old, err := s.store.GetGroupBuy(ctx, g.Tenant, g.ID)
-	if is(err, scrm.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return scrm.Wrap(nil, op, err)
-	}
+// replace old, a drawn lottery group buy, with one that lets new teams in
+// or changes the terms of its draw (see SaveGroupBuy).
+func (s *Service) checkDrawn(ctx context.Context, op string, old, g GroupBuy) error {
 	if old.Lottery == nil {
 		return nil // never drawn: DrawGroupBuy draws lotteries only
 	}
@@ -201,6 +217,46 @@ func (s *Service) checkDrawn(ctx context.Context, op string, g GroupBuy) error {
 		return conflict("Lottery.Consolation", "the losers are granted the Consolation the draw was made with")
 	}
 	return nil
+}
+
+// checkTeams refuses, with ErrConflict naming the field, a g that would
+// replace old with a group buy of the other kind, or with other terms for
+// the draw, while old has teams of its kind (see SaveGroupBuy): a lottery
+// team's members wait for the draw, a regular team's are fulfilled.
+func (s *Service) checkTeams(ctx context.Context, op string, old, g GroupBuy) error {
+	var field, msg string
+	lottery := old.Lottery != nil // the kind of team that forbids the change
+	switch {
+	case old.Lottery == nil && g.Lottery == nil:
+		return nil
+	case old.Lottery == nil:
+		field, msg = "Lottery", "a lottery cannot be added: the members of its regular team %s are fulfilled, not drawn"
+	case g.Lottery == nil:
+		field, msg = "Lottery", "the lottery cannot be removed: the members of its lottery team %s wait for its draw"
+	case g.Lottery.Winners != old.Lottery.Winners:
+		field, msg = "Lottery.Winners", "its lottery team %s was opened for a draw of "+strconv.Itoa(old.Lottery.Winners)+" winners"
+	case !slices.EqualFunc(g.Lottery.Consolation, old.Lottery.Consolation, sameReward):
+		field, msg = "Lottery.Consolation", "its lottery team %s was opened with the Consolation its losers are granted"
+	default:
+		return nil
+	}
+	cursor := ""
+	for {
+		page, err := s.store.ListTeams(ctx, ListTeamsParams{Tenant: g.Tenant, GroupBuy: g.ID, Cursor: cursor, Limit: 1000})
+		if err != nil {
+			return scrm.Wrap(nil, op, err)
+		}
+		for _, t := range page.Teams {
+			if t.Lottery == lottery {
+				return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: field,
+					Msg: "group buy " + g.ID + ": " + fmt.Sprintf(msg, t.ID)}
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		cursor = page.Next
+	}
 }
 
 // GroupBuy returns a stored group buy.

@@ -73,7 +73,8 @@ type Qualification struct {
 // share of its capped amount). A refund of ¥1 of a ¥1,000 order takes
 // ¥0.10 off a ¥100 commission; once R reaches Base (or the amount would
 // be 0) the entry is reversed. A refund event with a zero Amount
-// refunds the whole order. The refund event's ID identifies the refund: a
+// refunds the whole order; a negative Amount (a refund booked as a
+// negative number) counts as its absolute value. The refund event's ID identifies the refund: a
 // redelivered refund is counted once. Entries already paid are not clawed
 // back, and the qualification and its other rewards stand. EventReduced
 // and EventReversed are published for every reduced and reversed entry of
@@ -325,7 +326,7 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 			// earlier with a longer window waits for it (and for Settle);
 			// one already settled or reversed is left alone.
 			for _, e := range entries {
-				_, err := s.settleEntry(ctx, e)
+				_, _, err := s.settleEntry(ctx, e)
 				errs = appendErr(errs, err)
 			}
 		}
@@ -363,8 +364,9 @@ func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event
 		s.opts.Logger.WarnContext(ctx, "referral: refund without order_id ignored", "event", e.String())
 		return nil
 	}
+	// Hosts that book refunds as negative amounts mean the same refund.
 	changed, err := s.store.ReverseOrder(ctx, ReverseParams{Tenant: e.Tenant, Invitee: b.Invitee, OrderID: orderID, At: e.Time,
-		Amount: e.Amount, RefundID: e.ID})
+		Amount: e.Amount.Abs(), RefundID: e.ID})
 	if err != nil {
 		return scrm.Wrap(nil, op, err)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
-// Entrant is one place in a lottery draw: a member of a successful team.
-// A customer in two successful teams has two places.
+// Entrant is one place in a lottery draw: a member of a successful lottery
+// team. A customer in two successful teams has two places.
 type Entrant struct {
 	Team     string
 	Customer scrm.CustomerID
@@ -26,7 +26,7 @@ type Draw struct {
 	GroupBuy string
 	Seed     uint64
 	At       time.Time
-	Entrants []Entrant // every member of every successful team: teams by ID, members in join order
+	Entrants []Entrant // every member of every successful lottery team (Team.Lottery): teams by ID, members in join order
 	Winners  []Entrant // in the order drawn
 }
 
@@ -95,15 +95,20 @@ func DrawWinners(seed uint64, entrants []Entrant, n int) []Entrant {
 // keeps the ExpiresAt it opened with, so after the group buy was saved with
 // a shorter Duration a team opened before may run past End + Duration; the
 // draw waits for it, since a team that fills in its time must be entered.
-// The members of the successful teams enter, Lottery.Winners of them win
+// The members of the successful teams opened as lottery teams
+// (Team.Lottery) enter, Lottery.Winners of them win
 // (EventLotteryWon), and the others lose (EventLotteryLost, whose Amount is
 // the refund: the Price of the loser's team, what they paid, whatever the
 // group buy's price is now) and are granted the Consolation rewards. The
 // seed (from Options.Seed) is recorded with the draw, so the outcome can be
-// audited with DrawWinners. The draw is final: no team opens after it
-// (Open), and SaveGroupBuy refuses a later End, a longer Duration or any
-// change to the Lottery, so every successful team is entered and a
-// failed consolation grant is retried with the rewards it was drawn with.
+// audited with DrawWinners. A team opened while the group buy had no
+// Lottery is not entered: its members were fulfilled (SaveGroupBuy refuses
+// to add a Lottery once such a team was opened, as it refuses to remove it
+// or change its Winners or Consolation once a lottery team was opened).
+// The draw is final: no team opens after it (Open), and SaveGroupBuy
+// refuses a later End, a longer Duration or any change to the Lottery, so
+// every successful lottery team is entered and a failed consolation grant
+// is retried with the rewards it was drawn with.
 // Calling DrawGroupBuy again returns the recorded draw and finishes any
 // grant or event that failed. (Service.Draw is the lucky draw's.)
 //
@@ -153,6 +158,9 @@ func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupB
 	}
 	var entrants []Entrant
 	prices, err := s.teamPrices(ctx, tenant, groupBuy, func(t *Team) {
+		if !t.Lottery {
+			return // opened as a regular team: its members are fulfilled
+		}
 		for _, m := range t.Members {
 			entrants = append(entrants, Entrant{Team: t.ID, Customer: m.Customer})
 		}

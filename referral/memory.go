@@ -324,7 +324,7 @@ func (o *memOrder) applyRefunds(e *memEntry) {
 	}
 	due, gross := e.due.time(), e.gross()
 	total, fen := int64(0), gross // after the refunds counted so far; total < e.base
-	var at memTime                // of the latest refund counted
+	var at memTime                // of the latest refund counted that lowered the amount
 	for _, r := range o.refunds {
 		if !r.at.Before(due) {
 			break // and so are the later ones
@@ -343,7 +343,10 @@ func (o *memOrder) applyRefunds(e *memEntry) {
 			e.setRefunds(fen, gross, refunded, at)
 			return
 		}
-		total, fen, at = total+r.fen, next, memTimeOf(r.at)
+		if next < fen {
+			at = memTimeOf(r.at) // a refund that rounds to no fen off leaves ReducedAt alone
+		}
+		total, fen = total+r.fen, next
 	}
 	e.setRefunds(fen, gross, total, at)
 }

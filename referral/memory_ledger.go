@@ -118,6 +118,9 @@ func (s *memoryStore) ReverseOrder(ctx context.Context, p ReverseParams) ([]Entr
 	if err := checkTenantID(op, p.Tenant, "OrderID", p.OrderID); err != nil {
 		return nil, err
 	}
+	if err := scrm.CheckID(op, "Invitee", string(p.Invitee)); err != nil {
+		return nil, err
+	}
 	r := memRefund{id: p.RefundID, at: p.At, whole: p.Amount.IsZero()}
 	if !r.whole {
 		fen, ok := scrm.ToFen(p.Amount)

@@ -86,7 +86,7 @@ type entryAdder interface {
 // SettleResult is what one Settle call paid.
 type SettleResult struct {
 	Settled int             // entries paid by this call
-	Amount  decimal.Decimal // their total
+	Amount  decimal.Decimal // their total: what the grants paid (each entry's Amount when Settle took it)
 	Failed  int             // entries whose grant failed; Settle retries them next time
 }
 
@@ -119,14 +119,14 @@ func (s *Service) Settle(ctx context.Context, tenant scrm.TenantID) (SettleResul
 				return res, joinErrs(op, append(errs, err))
 			}
 			for _, e := range page.Entries {
-				paid, err := s.settleEntry(ctx, e)
+				got, paid, err := s.settleEntry(ctx, e)
 				switch {
 				case err != nil:
 					res.Failed++
 					errs = append(errs, err)
 				case paid:
 					res.Settled++
-					res.Amount = res.Amount.Add(e.Amount)
+					res.Amount = res.Amount.Add(got.Amount) // what was paid: e may predate a refund
 				}
 			}
 			if page.Next == "" {
@@ -139,7 +139,8 @@ func (s *Service) Settle(ctx context.Context, tenant scrm.TenantID) (SettleResul
 }
 
 // settleEntry pays one pending or settling entry. paid is true when this
-// call completed it.
+// call completed it; got is then the entry as paid (its Amount is what the
+// grant paid, which a refund may have reduced since e was read).
 //
 // For a pending entry, only e's tenant and ID count: whether it is paid,
 // and what, is decided by the entry as stored. The Store moves it to
@@ -147,14 +148,14 @@ func (s *Service) Settle(ctx context.Context, tenant scrm.TenantID) (SettleResul
 // grant pays the entry it returns. A caller's copy may be stale or built
 // from the program as it is now (rewardQualification): an entry recorded
 // under a longer SettleAfter keeps its own return window.
-func (s *Service) settleEntry(ctx context.Context, e Entry) (paid bool, err error) {
+func (s *Service) settleEntry(ctx context.Context, e Entry) (got Entry, paid bool, err error) {
 	if e.Status == EntryPending {
 		e, err = s.store.SetEntryStatus(ctx, SetEntryStatusParams{Tenant: e.Tenant, ID: e.ID, From: EntryPending, To: EntrySettling, At: s.opts.Clock.Now()})
 		if is(err, scrm.ErrConflict) {
-			return false, nil // not due yet, reversed, or another Settle took it
+			return e, false, nil // not due yet, reversed, or another Settle took it
 		}
 		if err != nil {
-			return false, err
+			return e, false, err
 		}
 	}
 	kind := s.opts.CommissionKind
@@ -168,13 +169,13 @@ func (s *Service) settleEntry(ctx context.Context, e Entry) (paid bool, err erro
 		Source:         "referral:" + e.Program,
 	}})
 	if err != nil || !done {
-		return false, err
+		return e, false, err
 	}
 	_, err = s.store.SetEntryStatus(ctx, SetEntryStatusParams{Tenant: e.Tenant, ID: e.ID, From: EntrySettling, To: EntrySettled, At: s.opts.Clock.Now()})
 	if is(err, scrm.ErrConflict) {
-		return false, nil // another Settle finished it
+		return e, false, nil // another Settle finished it
 	}
-	return err == nil, err
+	return e, err == nil, err
 }
 
 func noteOf(e Entry) string {

@@ -131,8 +131,10 @@ type Store interface {
 	// (a refund of the whole order counting as its Base). While R is below
 	// its Base, its Amount is Gross − round_half_up(Gross × R ÷ Base) in
 	// fen, computed from Gross each time (roundings never compound), its
-	// Refunded R and its ReducedAt the time of the latest of them. When its
-	// Base is zero (unknown), or R reaches it, or its Amount would become
+	// Refunded R and its ReducedAt the time of the latest of them that
+	// lowered its Amount (zero while none did: a refund that leaves the
+	// rounded Amount as it was counts in Refunded only). When its Base is
+	// zero (unknown), or R reaches it, or its Amount would become
 	// 0, it moves to EntryReversed, ReversedAt the time of the refund that
 	// did it (p.At when refunds come in time order), keeping the Amount it
 	// had before that refund, Refunded R capped at Base. Entries settling,
@@ -145,8 +147,9 @@ type Store interface {
 	// below Gross, whatever their status now) or reversed by this call or
 	// before, so that a redelivered refund lets the caller publish again an
 	// EventReversed or EventReduced whose publish failed. Errors:
-	// ErrInvalid, and nothing written, for an Amount that is negative or not
-	// a whole number of fen, or a RefundID longer than scrm.MaxIDLength.
+	// ErrInvalid, and nothing written, for an empty Invitee or OrderID
+	// (naming the field), an Amount that is negative or not a whole number
+	// of fen, or a RefundID longer than scrm.MaxIDLength.
 	ReverseOrder(ctx context.Context, p ReverseParams) ([]Entry, error)
 	// ListEntries returns the tenant's entries of status p.Status whose
 	// DueAt is at or before p.DueBy (any, for a zero DueBy), in ID order,

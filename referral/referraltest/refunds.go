@@ -277,6 +277,31 @@ func testPartialRefunds(t *testing.T, newStore func(t *testing.T) referral.Store
 		sameTime(t, at(1), e.ReversedAt)
 		assert.True(t, e.Amount.Equal(scrm.Yuan("100.00")))
 		amounts(t, stored(t, s, "based"), referral.EntryPending, "100.00", "100.00", "0.01")
+		assert.True(t, stored(t, s, "based").ReducedAt.IsZero(), "a refund that took no fen off reduced nothing")
+	})
+	t.Run("ReducedAtIsTheLatestRefundThatLoweredTheAmount", func(t *testing.T) {
+		s := newStore(t)
+		addEntries(t, s, based("c1", "bob", "o1", "100.00", "1000.00", due))
+		assert.Empty(t, refund(t, s, "bob", "o1", "0.01", "r1", at(1)), "0.1 fen off: rounded to none")
+		e := stored(t, s, "c1")
+		amounts(t, e, referral.EntryPending, "100.00", "100.00", "0.01")
+		assert.True(t, e.ReducedAt.IsZero(), "no refund lowered the Amount yet")
+		// With the first, 0.06 is 0.6 fen off: rounded to 1.
+		got := refund(t, s, "bob", "o1", "0.05", "r2", at(2))
+		amounts(t, byID(t, got, "c1"), referral.EntryPending, "99.99", "100.00", "0.06")
+		sameTime(t, at(2), byID(t, got, "c1").ReducedAt)
+		// 0.07 is 0.7 fen off: still 1, so ReducedAt stays.
+		got = refund(t, s, "bob", "o1", "0.01", "r3", at(3))
+		amounts(t, byID(t, got, "c1"), referral.EntryPending, "99.99", "100.00", "0.07")
+		sameTime(t, at(2), byID(t, got, "c1").ReducedAt, "the latest refund that lowered the Amount")
+		sameTime(t, at(2), stored(t, s, "c1").ReducedAt)
+
+		// Added after such a refund, an entry is born unreduced.
+		assert.Empty(t, refund(t, s, "dave", "o4", "0.01", "q1", at(1)))
+		assert.Empty(t, addEntries(t, s, based("d1", "dave", "o4", "100.00", "1000.00", due)))
+		e = stored(t, s, "d1")
+		amounts(t, e, referral.EntryPending, "100.00", "100.00", "0.01")
+		assert.True(t, e.ReducedAt.IsZero())
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		s := newStore(t)
@@ -284,6 +309,13 @@ func testPartialRefunds(t *testing.T, newStore func(t *testing.T) referral.Store
 		for _, amount := range []string{"-1.00", "0.001"} {
 			_, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: at(1), Amount: scrm.Yuan(amount), RefundID: "bad"})
 			assert.ErrorIs(t, err, scrm.ErrInvalid, amount)
+		}
+		// An empty Invitee is refused, naming it.
+		_, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, OrderID: "o1", At: at(1), Amount: scrm.Yuan("1.00"), RefundID: "bad"})
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		var se *scrm.Error
+		if assert.ErrorAs(t, err, &se) {
+			assert.Equal(t, "Invitee", se.Field, "%v", err)
 		}
 		// Nothing was recorded: not even the refund's ID.
 		got := refund(t, s, "bob", "o1", "1.00", "bad", at(1))
