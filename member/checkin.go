@@ -639,9 +639,11 @@ func (s *Service) spendMakeUp(ctx context.Context, req MakeUpRequest, date int32
 func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spent Outcome, g int) error {
 	const op = "member.MakeUp"
 	var moves []LotMove
+	var charged time.Time // when the points were spent
 	for _, e := range spent.Entries {
 		if e.Kind == EntrySpend {
 			moves = append(moves, e.Lots...)
+			charged = later(charged, e.At)
 		}
 	}
 	fp := s.newFingerprint(op + ".refund").str(string(req.Customer)).str(req.IdempotencyKey).sum()
@@ -654,8 +656,8 @@ func (s *Service) returnMakeUpPoints(ctx context.Context, req MakeUpRequest, spe
 			ent.Forfeited += creditReturn(e.a, ent, -m.Points, m.Expiry, e.now.UnixNano(), m.Lot)
 		}
 		// Points coming back pay off first what refunds could not claw
-		// back (AccountState.Unclawed).
-		e.takeUnclawed("", "", e.a.Points()-before)
+		// back (AccountState.Unclawed), as of when they were spent.
+		e.takeUnclawed("", "", e.a.Points()-before, charged)
 		return nil
 	})
 	return err

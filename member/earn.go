@@ -90,9 +90,13 @@ func checkIDs(op string, tenant scrm.TenantID, customer scrm.CustomerID, key str
 // for refunds. An order earns once: a second Earn for the same OrderID with
 // another key fails with ErrConflict. When refunds of the order came first
 // (Handle remembers a refund delivered before its order.paid; a refund of
-// an order that had only redeemed points), Earn takes their share back at
-// once (see Refund): the result's Points is what the order earned, and
-// Clawed and GrowthClawed what was taken back.
+// an order that had only redeemed points), Earn undoes their share at once,
+// measured against Amount (see Refund): it gives back the points spent on
+// the order that those refunds did not (they measured against what was
+// known then: the OrderAmount, else what the points paid), in an
+// EntryRefund, then takes back the share of what the order earned: the
+// result's Points is what the order earned, and Clawed and GrowthClawed
+// what was taken back. Refunds beyond Amount count as Amount.
 //
 // Errors: ErrInvalid for a malformed request (Amount not positive or below
 // the fen, At in the future); ErrNotFound when the tenant has no program;
@@ -161,12 +165,16 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, fen int64, it
 	o.Earned, o.Paid, o.EarnedAt, o.Points, o.Growth = true, amount, at, points, growth
 	if o.Refunded.IsPositive() {
 		// Refunds delivered before the order (Handle remembers them), or
-		// made when it had only redeemed points: take back their share
-		// now, all of it when they refunded the whole amount or more.
-		e.clawBack(orderID, o, decimal.Min(o.Refunded, amount), amount)
-		if o.Refunded.GreaterThan(amount) {
-			o.Refunded = amount
-		}
+		// made when it had only redeemed points: undo their share now,
+		// against the amount paid, all of it when they refunded the whole
+		// amount or more. They gave back the points spent on the order
+		// against what was known then (OrderAmount, SpentValue): the rest
+		// of their share comes back now, as a refund after this Earn
+		// would have given it back.
+		r := decimal.Min(o.Refunded, amount)
+		e.returnSpent(orderID, o, r, amount)
+		e.clawBack(orderID, o, r, amount)
+		o.Refunded = r
 	}
 	e.evaluate(e.now, upOnly, "upgrade", rewardGrant)
 	return nil

@@ -15,12 +15,21 @@ import (
 //     nothing;
 //   - order.refunded claws back in proportion (Refund with the event ID as
 //     the key). A refund delivered before its order.paid (events from two
-//     queues, a redelivery) is remembered on the order's record, and the
-//     order.paid that follows earns the order and takes back the refunded
-//     share at once, in the same entries a refund would write (all of it
-//     when the refunds reach the paid amount): so an order refunded in full
-//     before its payment event arrived leaves no points or growth. Refund
-//     itself, called directly, still answers ErrNotFound for such an order.
+//     queues, a redelivery) is remembered on the order's record, whatever
+//     points were held or spent on the order, and never refused for
+//     exceeding what is known of the order yet: the points spent on it are
+//     given back at once, in proportion to the refund against what is
+//     known (its OrderAmount, else what its points paid), and the
+//     order.paid that follows earns the order and undoes the refunded
+//     share against the paid amount at once, in the same entries a refund
+//     would write (all of it when the refunds reach the paid amount),
+//     giving back the spent points the early refund did not: so the order
+//     of the two events changes nothing, and an order refunded in full
+//     before its payment event arrived leaves no points or growth and
+//     gives back all its spent points. Refund itself, called directly,
+//     still answers ErrNotFound for an order whose order.paid has not
+//     arrived and that nothing was held or spent on, even once Handle
+//     remembered a refund of it.
 //     A refund reaches the ledger once per key: a host that calls Refund
 //     for a refund and also delivers its order.refunded event (keyed by
 //     the event ID) takes the points back twice; use one path or the

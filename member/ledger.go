@@ -108,8 +108,16 @@ type AccountState struct {
 	// by a refund of the order they were spent on, the points of a mall
 	// exchange whose reward was refused and of a paid make-up (补签) that
 	// could not happen (an EntryClawback with Note "unclawed" takes
-	// them). New points never do.
+	// them), but only points that left the balance at or before
+	// UnclawedAt, which the clawbacks could have missed: a voided hold
+	// created then (HoldRecord.CreatedAt), an order's spent points when
+	// its latest spend was then (OrderRecord.SpentAt), an exchange or a
+	// make-up charged then. New points, and points held or spent after
+	// the latest clawback that added to Unclawed, never pay it.
 	Unclawed int64 `json:"unclawed,omitzero"`
+	// UnclawedAt is when the latest clawback that added to Unclawed
+	// happened (the service clock); zero when none did.
+	UnclawedAt time.Time `json:"unclawedAt,omitzero"`
 
 	Tier      string    `json:"tier,omitzero"`
 	TierSince time.Time `json:"tierSince,omitzero"`

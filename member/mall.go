@@ -436,8 +436,9 @@ func (e *engine) refundExchange(x *ExchangeRecord) {
 	ent.Forfeited = forfeited
 	x.Returned, x.Forfeited = returned, forfeited
 	// Points coming back pay off first what refunds could not claw back
-	// (AccountState.Unclawed): spent here, they come back now.
-	e.takeUnclawed("", "", e.a.Points()-before)
+	// (AccountState.Unclawed): spent here when the exchange was charged,
+	// they come back now.
+	x.Unclawed = e.takeUnclawed("", "", e.a.Points()-before, x.CreatedAt)
 }
 
 // claimExchange takes over a pending exchange whose lease ran out. When
@@ -593,11 +594,15 @@ func (s *Service) settled(ctx context.Context, op string, rec ExchangeRecord, er
 }
 
 // refusedError is the error of a refunded exchange: ErrUnavailable, wrapping
-// the Rewarder's error.
+// the Rewarder's error. It tells what became of the points: returned,
+// forfeited, and taken straight back for what refunds could not claw back.
 func refusedError(op string, rec *ExchangeRecord, cause error) error {
+	back := fmt.Sprintf("%d points were returned (%d forfeited)", rec.Returned, rec.Forfeited)
+	if rec.Unclawed > 0 {
+		back += fmt.Sprintf(", %d of them taken straight back for what an earlier refund could not claw back", rec.Unclawed)
+	}
 	return &scrm.Error{Code: scrm.ErrUnavailable, Op: op, Err: cause,
-		Msg: fmt.Sprintf("the reward of catalog item %q was not granted; %d points were returned (%d forfeited), retry with a new key",
-			rec.Item, rec.Returned, rec.Forfeited)}
+		Msg: fmt.Sprintf("the reward of catalog item %q was not granted; %s, retry with a new key", rec.Item, back)}
 }
 
 // reason is the text of err recorded on a refunded exchange, bounded to

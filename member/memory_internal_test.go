@@ -86,7 +86,8 @@ func TestOrderEncoding(t *testing.T) {
 		{OrderID: "b", Earned: true, Paid: big, EarnedAt: time.Now(), Points: -5, Month: 24314, Refunded: decimal.Zero,
 			OrderAmount: decimal.New(-12345, -2), SpentLots: []LotMove{}},
 		{OrderID: "c", EarnedAt: time.Date(2026, 3, 1, 10, 0, 0, 5, shanghai), SpentLots: []LotMove{{Lot: 1, Points: -3, Held: 2, Expiry: 1 << 60}},
-			Held: 1, Spent: 2, PointsClawed: 3, GrowthClawed: 4, Returned: 5, Lot: 6, Growth: 7, SpentValue: decimal.New(500, -2)},
+			Held: 1, Spent: 2, PointsClawed: 3, GrowthClawed: 4, Returned: 5, Lot: 6, Growth: 7, SpentValue: decimal.New(500, -2),
+			SpentAt: time.Date(2026, 3, 1, 9, 0, 0, 7, shanghai)},
 		{OrderID: "d", SpentValue: big},
 	}
 	a := &memAccount{}
@@ -105,8 +106,9 @@ func TestOrderEncoding(t *testing.T) {
 		assert.True(t, want.Refunded.Equal(got.Refunded), "Refunded %s", got.Refunded)
 		assert.True(t, want.SpentValue.Equal(got.SpentValue), "SpentValue %s", got.SpentValue)
 		assert.True(t, want.EarnedAt == got.EarnedAt, "EarnedAt %v", got.EarnedAt)
+		assert.True(t, want.SpentAt.Equal(got.SpentAt) && want.SpentAt.Location().String() == got.SpentAt.Location().String(), "SpentAt %v", got.SpentAt)
 		want.Paid, want.OrderAmount, want.Refunded, want.EarnedAt = got.Paid, got.OrderAmount, got.Refunded, got.EarnedAt
-		want.SpentValue = got.SpentValue
+		want.SpentValue, want.SpentAt = got.SpentValue, got.SpentAt
 		assert.Equal(t, want, got)
 	}
 	es, _ := a.journal.page(0, 10)

@@ -24,6 +24,7 @@ type memExchange struct {
 	bal             [4]int64
 	returned        int64
 	forfeited       int64
+	unclawed        int64
 	attempt         int64
 	lease           memTime
 	created         memTime
@@ -201,7 +202,7 @@ func (a *recArena) pack(x *memExchange, r *ExchangeRecord) {
 		lots: a.putLots(r.Lots), cust: a.intern(string(r.Customer)), snap: a.snap(r),
 		tier: a.intern(r.Balance.Tier), state: stateNum(r.State),
 		bal:      [4]int64{r.Balance.Points, r.Balance.Held, r.Balance.Debt, r.Balance.Growth},
-		returned: r.Returned, forfeited: r.Forfeited, attempt: r.Attempt,
+		returned: r.Returned, forfeited: r.Forfeited, unclawed: r.Unclawed, attempt: r.Attempt,
 		lease: a.putTime(r.LeaseUntil), created: a.putTime(r.CreatedAt), settled: a.putTime(r.SettledAt),
 	}
 }
@@ -213,7 +214,7 @@ func (a *recArena) unpack(t scrm.TenantID, x *memExchange) ExchangeRecord {
 		Tenant: t, Key: a.str(x.key), Fingerprint: a.str(x.fp), Customer: scrm.CustomerID(a.strs[x.cust]),
 		Item: s.item, ItemName: s.name, ItemVersion: s.version, Points: s.points, Reward: s.reward,
 		Lots: a.lotsOf(x.lots), Reason: a.str(x.reason),
-		Returned: x.returned, Forfeited: x.forfeited, Attempt: x.attempt,
+		Returned: x.returned, Forfeited: x.forfeited, Unclawed: x.unclawed, Attempt: x.attempt,
 	}
 	a.settle(x, &r)
 	return r

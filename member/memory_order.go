@@ -31,6 +31,7 @@ const (
 	oReturned
 	oSpentLots  // SpentLots is not nil (it may be empty)
 	oSpentValue // SpentValue is not the zero Decimal
+	oSpentAt    // SpentAt is not the zero time
 )
 
 // findOrder returns where the record of the order orderID, whose hash's
@@ -72,6 +73,9 @@ func (a *memAccount) encodeOrder(b []byte, o *OrderRecord) []byte {
 	if o.SpentValue != (decimal.Decimal{}) {
 		f |= oSpentValue
 	}
+	if !o.SpentAt.IsZero() {
+		f |= oSpentAt
+	}
 	b = binary.AppendUvarint(b, f)
 	for i, v := range ints {
 		if f&(oPoints<<i) != 0 {
@@ -87,6 +91,9 @@ func (a *memAccount) encodeOrder(b []byte, o *OrderRecord) []byte {
 	}
 	if f&oSpentValue != 0 {
 		b = appendDecimal(b, o.SpentValue)
+	}
+	if f&oSpentAt != 0 {
+		b = a.journal.appendTime(b, o.SpentAt)
 	}
 	return b
 }
@@ -112,6 +119,9 @@ func (a *memAccount) order(pos int32) OrderRecord {
 	}
 	if f&oSpentValue != 0 {
 		o.SpentValue = r.decimal()
+	}
+	if f&oSpentAt != 0 {
+		o.SpentAt = a.journal.readTime(&r)
 	}
 	return o
 }

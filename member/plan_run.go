@@ -84,7 +84,11 @@ func (c planCounts) result() PlanRunResult {
 // that every run retries it rather than leaving a paid term unvisited.
 //
 // RunPlans carries on past a membership that fails and returns the failures
-// joined. Running it again at the same time does nothing more. Hosts run it
+// joined by scrm.Join: the error matches ErrUnavailable when running again
+// can help (a Rewarder or store that was down), and otherwise carries the
+// refusal's code (say ErrExhausted for a coupon template that ran out; the
+// membership stays due, and each run tries it again). Running it again at
+// the same time does nothing more. Hosts run it
 // from a scheduler (hourly, or a few minutes after local midnight, when
 // tranches and birthdays fall due); it is separate from Sweep, which keeps
 // the points ledger.
@@ -122,7 +126,7 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 			if err != nil {
 				errs = append(errs, err)
 				if ctx.Err() != nil {
-					return res.result(), errors.Join(errs...)
+					return res.result(), scrm.Join(op, errs...)
 				}
 			}
 		}
@@ -131,7 +135,7 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 		}
 		cursor = page.Next
 	}
-	return res.result(), errors.Join(errs...)
+	return res.result(), scrm.Join(op, errs...)
 }
 
 // planVersion names a version of a plan.
@@ -315,13 +319,15 @@ func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantI
 	for _, g := range w.grants {
 		if err := s.rewarder.Grant(ctx, g); err != nil {
 			s.log.WarnContext(ctx, "member: plan benefit failed", "key", g.IdempotencyKey, "err", err)
-			return planCounts{members: 1, failed: 1}, scrm.Wrap(scrm.ErrUnavailable, op, err)
+			// A refusal (a coupon template that ran out) is not made
+			// retryable: scrm.Join keeps its code.
+			return planCounts{members: 1, failed: 1}, scrm.Join(op, err)
 		}
 	}
 	if !s.cache.noEvents {
 		for _, ev := range w.events {
 			if err := s.pub.Publish(ctx, ev); err != nil {
-				return planCounts{members: 1, failed: 1}, scrm.Wrap(scrm.ErrUnavailable, op, err)
+				return planCounts{members: 1, failed: 1}, scrm.Join(op, err)
 			}
 		}
 	}

@@ -268,7 +268,8 @@ const (
 	// (the default). The forgiven amount is recorded on the journal entry
 	// and remembered (AccountState.Unclawed): points that come back
 	// without being earned (a Void's, a refund's returned spent points)
-	// pay it off first; new points never do.
+	// pay it off first, when they were held or spent before the clawback;
+	// new points never do.
 	TakeRemaining DebtPolicy = "take_remaining"
 	// AllowNegative takes what the balance has and records the rest as
 	// debt: the balance goes negative and future points repay it first.

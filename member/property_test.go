@@ -28,7 +28,8 @@ import (
 //     refunds could not claw back (Unclawed: what TakeRemaining forgave,
 //     less what "unclawed" clawbacks took since; never negative, zero
 //     under AllowNegative), which only points that came back in the same
-//     request (a Void's, a refund's) ever pay off;
+//     request (a Void's, a refund's) ever pay off, and only when they
+//     were held or spent at or before the latest clawback that forgave;
 //   - replaying any earlier request changes nothing and returns the
 //     original result.
 func TestLedgerProperties(t *testing.T) {
@@ -282,19 +283,43 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 	// The journal explains the stored state, lot by lot.
 	var points, heldSum, debt, growth, unclawed, cameBack int64
 	lots := map[int64][2]int64{}
+	// When the points that came back left the balance (a voided hold's
+	// creation, the latest spend of a refunded order), and when the latest
+	// clawback forgave points.
+	var cameAt, forgaveAt time.Time
+	heldAt, spentAt := map[string]time.Time{}, map[string]time.Time{}
 	for i, e := range f.journal(t, c) {
 		assert.Equal(t, int64(i+1), e.Seq, "%s: entries numbered without gaps", c)
+		switch e.Kind {
+		case member.EntryHold:
+			heldAt[e.HoldID] = e.At
+		case member.EntrySpend, member.EntryCapture:
+			at := e.At
+			if e.Kind == member.EntryCapture {
+				at = heldAt[e.HoldID]
+			}
+			if at.After(spentAt[e.OrderID]) {
+				spentAt[e.OrderID] = at
+			}
+		}
 		switch {
 		case e.Kind == member.EntryClawback && e.Note == "unclawed":
 			assert.LessOrEqual(t, -e.Points, cameBack, "%s: entry %d takes Unclawed only from points that came back", c, e.Seq)
+			assert.False(t, cameAt.After(forgaveAt), "%s: entry %d takes Unclawed only from points held or spent before the clawback", c, e.Seq)
 			assert.Zero(t, e.Forgiven)
 			unclawed += e.Points
 			cameBack = 0
 		case e.Kind == member.EntryClawback:
 			unclawed += e.Forgiven
+			if e.Forgiven > 0 {
+				forgaveAt = e.At
+			}
 			cameBack = 0
 		case e.Kind == member.EntryVoid || e.Kind == member.EntryRefund:
 			cameBack = e.Points
+			if cameAt = spentAt[e.OrderID]; e.Kind == member.EntryVoid {
+				cameAt = heldAt[e.HoldID]
+			}
 		case e.Kind == member.EntryExpire:
 			cameBack = max(cameBack+e.Points, 0) // a voided hold's expired lots
 		default:

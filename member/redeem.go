@@ -322,6 +322,7 @@ func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (HoldResult, er
 		o.SpentLots = appendSpent(o.SpentLots, ent.Lots)
 		o.Spent += req.Points
 		o.SpentValue = o.SpentValue.Add(e.c.p.Redeem.Value(req.Points))
+		o.SpentAt = later(o.SpentAt, e.now)
 		return nil
 	})
 	if err != nil && len(out.Entries) == 0 {
@@ -362,9 +363,11 @@ func (s *Service) Capture(ctx context.Context, tenant scrm.TenantID, holdID stri
 // Void releases the points of an open hold back to their lots (see Hold for
 // lots that expired meanwhile). Released points pay off first what earlier
 // refunds could not claw back because the points were held or spent
-// (AccountState.Unclawed): an EntryClawback noted "unclawed" takes them,
-// reported as HoldResult.Clawed. Voiding a voided hold changes nothing and
-// returns it with Replayed set.
+// (AccountState.Unclawed), when the hold was created at or before the
+// latest of those refunds (AccountState.UnclawedAt; a hold of points
+// earned since never pays it): an EntryClawback noted "unclawed" takes
+// them, reported as HoldResult.Clawed. Voiding a voided hold changes
+// nothing and returns it with Replayed set.
 //
 // Errors: ErrNotFound for an unknown hold; ErrConflict for a captured one.
 func (s *Service) Void(ctx context.Context, tenant scrm.TenantID, holdID string) (HoldResult, error) {
@@ -418,17 +421,20 @@ func (s *Service) settle(ctx context.Context, op string, tenant scrm.TenantID, h
 				o.SpentLots = appendSpent(o.SpentLots, ent.Lots)
 				o.Spent += hh.Points
 				o.SpentValue = o.SpentValue.Add(hh.Value)
+				// The points left the balance when they were held.
+				o.SpentAt = later(o.SpentAt, hh.CreatedAt)
 			} else {
 				before := e.a.Points()
 				ent := e.entry(EntryVoid)
 				ent.OrderID, ent.HoldID = hh.OrderID, hh.ID
 				release(e.a, ent, hh.Lots)
-				if e.a.Unclawed > 0 {
+				if e.a.Unclawed > 0 && !hh.CreatedAt.After(e.a.UnclawedAt) {
 					// Released points pay off what clawbacks could not
-					// take; those whose lot expired meanwhile expire
-					// first: they do not come back.
+					// take, when they were held before those clawbacks
+					// (AccountState.UnclawedAt); those whose lot expired
+					// meanwhile expire first: they do not come back.
 					e.expire()
-					e.takeUnclawed(hh.OrderID, hh.ID, e.a.Points()-before)
+					e.takeUnclawed(hh.OrderID, hh.ID, e.a.Points()-before, hh.CreatedAt)
 				}
 			}
 			o.Held -= hh.Points

@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -19,7 +20,8 @@ type RefundRequest struct {
 	// redeemed points, the OrderAmount of its hold or redemption, or,
 	// when none gave one, what its captured and redeemed points paid:
 	// ¥5.00 for 500 points at 100 points a yuan). More than what is left
-	// of that is ErrInvalid naming Amount.
+	// of that is ErrInvalid naming Amount (but for an order.refunded
+	// event of an order not earned yet, which Handle remembers whole).
 	Amount decimal.Decimal
 }
 
@@ -64,7 +66,9 @@ type RefundResult struct {
 // from points that come back to the account without being earned: the
 // points a Void releases, and the spent points a refund returns, which
 // therefore pay it off (an EntryClawback noted "unclawed") before this
-// order's own clawback. New points never pay it. Growth value is
+// order's own clawback, but only points held or spent at or before the
+// latest clawback that added to it (AccountState.UnclawedAt). New points
+// never pay it. Growth value is
 // clawed back (never below zero) and the tier re-evaluated: under every
 // policy and Downgrade mode it goes straight to the tier the remaining
 // growth qualifies for. Under Rolling the growth leaves the window
@@ -73,9 +77,10 @@ type RefundResult struct {
 // but none of the window's (see removeGrowth).
 //
 // Errors: ErrInvalid for a malformed request or an Amount over what is left
-// to refund; ErrNotFound for an order the ledger never saw (Handle instead
-// remembers such a refund for the order's Earn); ErrConflict for a reused
-// key.
+// to refund; ErrNotFound for an order the ledger never saw, or saw only in
+// refunds Handle remembered (not earned, nothing held or spent on it, no
+// OrderAmount: Handle instead remembers such a refund for the order's
+// Earn); ErrConflict for a reused key.
 func (s *Service) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
 	return s.refundOrder(ctx, "member.Refund", req, false)
 }
@@ -127,24 +132,34 @@ func proportion(x int64, r, base decimal.Decimal) int64 {
 
 func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) error {
 	o := e.tx.Order
-	if o == nil && !early {
-		return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no order %q", e.a.Customer, orderID)
-	}
-	if o == nil || (early && !o.Earned && o.Spent == 0 && o.Held == 0 && !o.OrderAmount.IsPositive()) {
-		// A refund delivered before its order: remembered, and taken back
-		// when the order is earned (earnOrder). Nothing else to undo yet.
-		if o == nil {
-			o = e.tx.newOrder(orderID)
-			e.tx.Order = o
+	if o == nil {
+		if !early {
+			return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no order %q", e.a.Customer, orderID)
 		}
-		o.Refunded = o.Refunded.Add(amount)
-		return nil
+		o = e.tx.newOrder(orderID)
+		e.tx.Order = o
 	}
 	base := o.Paid
 	if !o.Earned {
 		base = o.OrderAmount
 		if !base.IsPositive() {
 			base = o.SpentValue // a points-only order: what its points paid
+		}
+		if early {
+			// A refund delivered before its order.paid: remembered, and
+			// taken back when the order is earned (earnOrder), against
+			// the amount paid, which may be more than what is known now.
+			// The points spent on the order are given back now, against
+			// what is known now; earnOrder gives back the rest.
+			o.Refunded = o.Refunded.Add(amount)
+			if base.IsPositive() {
+				e.returnSpent(orderID, o, decimal.Min(o.Refunded, base), base)
+			}
+			return nil
+		}
+		if !base.IsPositive() && o.Held == 0 && o.Spent == 0 {
+			// Only refunds Handle remembered: the order is yet to come.
+			return scrm.Errorf(scrm.ErrNotFound, op, "customer %q has no paid order %q", e.a.Customer, orderID)
 		}
 	}
 	if !base.IsPositive() {
@@ -153,38 +168,45 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) 
 	was := o.Refunded
 	now := was.Add(amount)
 	if now.GreaterThan(base) {
-		return scrm.Invalid(op, "Amount", "%s exceeds the %s left to refund on order %q", amount, base.Sub(was), orderID)
+		return scrm.Invalid(op, "Amount", "%s exceeds the %s left to refund on order %q", amount, decimal.Max(base.Sub(was), decimal.Zero), orderID)
 	}
-
-	// Give back the points spent on the order, latest-expiring first.
-	if ret := proportion(o.Spent, now, base) - o.Returned; ret > 0 {
-		before := e.a.Points()
-		ent := e.entry(EntryRefund)
-		ent.OrderID = orderID
-		for left := ret; left > 0 && len(o.SpentLots) > 0; {
-			m := &o.SpentLots[len(o.SpentLots)-1]
-			t := min(-m.Points, left)
-			if m.Expiry != 0 && m.Expiry <= e.now.UnixNano() {
-				ent.Forfeited += t
-			} else {
-				ent.Forfeited += creditReturn(e.a, ent, t, m.Expiry, e.now.UnixNano(), m.Lot)
-			}
-			m.Points += t
-			left -= t
-			if m.Points == 0 {
-				o.SpentLots = o.SpentLots[:len(o.SpentLots)-1]
-			}
-		}
-		o.Returned += ret
-		e.takeUnclawed(orderID, "", e.a.Points()-before)
-	}
-
+	e.returnSpent(orderID, o, now, base)
 	gc := e.clawBack(orderID, o, now, base)
 	o.Refunded = now
 	if gc > 0 {
 		e.evaluate(e.now, byLoss, "downgrade", rewardGrant)
 	}
 	return nil
+}
+
+// returnSpent gives back the points spent on the order o, latest-expiring
+// first, to floor(Spent × refunded / base) in total, less what was given
+// back before; those whose lot has expired since are forfeited. The points
+// that come back pay off AccountState.Unclawed first (see takeUnclawed).
+func (e *engine) returnSpent(orderID string, o *OrderRecord, refunded, base decimal.Decimal) {
+	ret := proportion(o.Spent, refunded, base) - o.Returned
+	if ret <= 0 {
+		return
+	}
+	before := e.a.Points()
+	ent := e.entry(EntryRefund)
+	ent.OrderID = orderID
+	for left := ret; left > 0 && len(o.SpentLots) > 0; {
+		m := &o.SpentLots[len(o.SpentLots)-1]
+		t := min(-m.Points, left)
+		if m.Expiry != 0 && m.Expiry <= e.now.UnixNano() {
+			ent.Forfeited += t
+		} else {
+			ent.Forfeited += creditReturn(e.a, ent, t, m.Expiry, e.now.UnixNano(), m.Lot)
+		}
+		m.Points += t
+		left -= t
+		if m.Points == 0 {
+			o.SpentLots = o.SpentLots[:len(o.SpentLots)-1]
+		}
+	}
+	o.Returned += ret
+	e.takeUnclawed(orderID, "", e.a.Points()-before, o.SpentAt)
 }
 
 // clawBack takes back what the order o earned, to floor(x × refunded /
@@ -207,8 +229,10 @@ func (e *engine) clawBack(orderID string, o *OrderRecord, refunded, base decimal
 					ent.Forgiven = short - owed
 				} else {
 					ent.Forgiven = short
-					// Held or spent points: taken when they come back.
+					// Held or spent points: taken when they come back
+					// (those that left the balance by now).
 					e.a.Unclawed = min(e.a.Unclawed, maxBalancePoints-short) + short
+					e.a.UnclawedAt = later(e.a.UnclawedAt, e.now)
 				}
 			}
 		}
@@ -231,15 +255,28 @@ const noteUnclawed = "unclawed"
 
 // takeUnclawed pays off Unclawed from points that just came back to the
 // account without being earned (a Void's released points, a refund's
-// returned ones): gained is how much they raised the balance. It takes up
-// to that much, never more than the balance, in an EntryClawback noted
-// "unclawed" with the order (and hold) they came back from.
-func (e *engine) takeUnclawed(orderID, holdID string, gained int64) {
+// returned ones): gained is how much they raised the balance, left when
+// they left the balance (were held or spent). Only points that left it at
+// or before AccountState.UnclawedAt pay: the clawbacks may have missed
+// them; later ones are new points. It takes up to gained, never more than
+// the balance, in an EntryClawback noted "unclawed" with the order (and
+// hold) they came back from, and returns how much it took.
+func (e *engine) takeUnclawed(orderID, holdID string, gained int64, left time.Time) int64 {
 	t := min(e.a.Unclawed, gained, max(e.a.Points(), 0))
-	if t <= 0 {
-		return
+	if t <= 0 || left.After(e.a.UnclawedAt) {
+		return 0
 	}
 	ent := e.entry(EntryClawback)
 	ent.OrderID, ent.HoldID, ent.Note = orderID, holdID, noteUnclawed
-	e.a.Unclawed -= spend(e.a, ent, t, 0)
+	took := spend(e.a, ent, t, 0)
+	e.a.Unclawed -= took
+	return took
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -212,6 +212,12 @@ type OrderRecord struct {
 	// nothing and was given no OrderAmount (a point-of-sale order paid
 	// entirely with points).
 	SpentValue decimal.Decimal `json:"spentValue,omitzero"`
+	// SpentAt is when the latest of the points captured or redeemed for
+	// the order left the balance: the redemption, or the creation of the
+	// captured hold (HoldRecord.CreatedAt); zero when none were. Their
+	// return by a refund pays off AccountState.Unclawed only when SpentAt
+	// is not after AccountState.UnclawedAt.
+	SpentAt time.Time `json:"spentAt,omitzero"`
 	// Held is the points in open holds for the order, Spent the points
 	// captured or redeemed for it.
 	Held  int64 `json:"held,omitzero"`

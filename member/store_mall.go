@@ -227,6 +227,9 @@ type ExchangeRecord struct {
 	// the points it could not, their lot having expired since.
 	Returned  int64 `json:"returned,omitzero"`
 	Forfeited int64 `json:"forfeited,omitzero"`
+	// Unclawed is the part of Returned taken straight back to pay off what
+	// refunds could not claw back (AccountState.Unclawed).
+	Unclawed int64 `json:"unclawed,omitzero"`
 	// Reason is why the exchange was refunded (the Rewarder's error).
 	Reason string `json:"reason,omitzero"`
 	// Attempt is a fencing token, managed by the store: 1 at the charge,
@@ -235,7 +238,10 @@ type ExchangeRecord struct {
 	// or refund it. LeaseUntil is when the current holder's lease runs out.
 	Attempt    int64     `json:"attempt"`
 	LeaseUntil time.Time `json:"leaseUntil"`
-	CreatedAt  time.Time `json:"createdAt"`
+	// CreatedAt is when the exchange was charged: a refund's returned
+	// points pay off AccountState.Unclawed only when it is not after
+	// AccountState.UnclawedAt.
+	CreatedAt time.Time `json:"createdAt"`
 	// SettledAt is when the exchange became done or refunded.
 	SettledAt time.Time `json:"settledAt,omitzero"`
 }

@@ -17,6 +17,7 @@ func fullAccount(tx *member.LedgerTx) error {
 	a.CreatedAt, a.UpdatedAt = t0, t0.Add(time.Hour)
 	a.Seq, a.LastLot = 7, 3
 	a.Growth, a.Debt, a.Held, a.Unclawed = 2500, 0, 40, 25
+	a.UnclawedAt = t0.Add(-30 * time.Minute)
 	a.Tier, a.TierSince = "gold", t0.Add(-48*time.Hour)
 	a.TierUntil = t0.AddDate(0, 6, 0)
 	a.TierDue = a.TierUntil
@@ -44,6 +45,7 @@ func assertSameAccount(t *testing.T, want, got member.AccountState) {
 	assert.Equal(t, want.Debt, got.Debt)
 	assert.Equal(t, want.Held, got.Held)
 	assert.Equal(t, want.Unclawed, got.Unclawed, "Unclawed")
+	assertTime(t, want.UnclawedAt, got.UnclawedAt, "UnclawedAt")
 	assert.Equal(t, want.Tier, got.Tier)
 	assertTime(t, want.TierSince, got.TierSince, "TierSince")
 	assertTime(t, want.TierUntil, got.TierUntil, "TierUntil")

@@ -74,6 +74,7 @@ func refundFn(tx *member.ExchangeTx) error {
 		return err
 	}
 	tx.Exchange.Returned = tx.Exchange.Points
+	tx.Exchange.Unclawed = 1 // any value: the store keeps what fn records
 	tx.Exchange.Balance = tx.Ledger.Outcome.After
 	return nil
 }
@@ -390,6 +391,7 @@ func assertSameExchange(t *testing.T, want, got member.ExchangeRecord) {
 	assert.Equal(t, want.Balance, got.Balance)
 	assert.Equal(t, want.Returned, got.Returned)
 	assert.Equal(t, want.Forfeited, got.Forfeited)
+	assert.Equal(t, want.Unclawed, got.Unclawed, "Unclawed")
 	assert.Equal(t, want.Reason, got.Reason)
 	assert.Equal(t, want.Attempt, got.Attempt)
 	assertTime(t, want.LeaseUntil, got.LeaseUntil, "LeaseUntil")
@@ -602,6 +604,7 @@ func testSettle(t *testing.T, newStore func(t *testing.T) member.Store) {
 				seen = *tx
 				require.NotNil(t, tx.Exchange)
 				assert.Equal(t, member.ExchangePending, tx.Exchange.State)
+				assertTime(t, t0, tx.Exchange.CreatedAt, "fn sees when the exchange was charged")
 				assert.Equal(t, int64(70), tx.Ledger.Account.Points())
 				return refundFn(tx)
 			})
@@ -614,6 +617,7 @@ func testSettle(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, "coupon sold out", r.Reason)
 		assertTime(t, at, r.SettledAt)
 		assert.Equal(t, int64(30), r.Returned, "what fn recorded is kept")
+		assert.Equal(t, int64(1), r.Unclawed, "what fn recorded is kept")
 		assert.Equal(t, int64(100), r.Balance.Points)
 		assert.Equal(t, "fp:c1:i1", r.Fingerprint)
 		require.Len(t, res.Outcome.Entries, 1)

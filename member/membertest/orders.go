@@ -2,6 +2,7 @@ package membertest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,7 +13,7 @@ import (
 
 func sampleOrder(id string) member.OrderRecord {
 	return member.OrderRecord{OrderID: id, Earned: true, Paid: dec("320.50"), EarnedAt: t0, Points: 320, Growth: 320,
-		Lot: 4, Month: 24314, OrderAmount: dec("400.00"), SpentValue: dec("2.00"), Held: 100, Spent: 200,
+		Lot: 4, Month: 24314, OrderAmount: dec("400.00"), SpentValue: dec("2.00"), SpentAt: t0.Add(-time.Minute), Held: 100, Spent: 200,
 		SpentLots: []member.LotMove{{Lot: 1, Points: 150, Expiry: t0.AddDate(0, 2, 0).UnixNano()}, {Lot: 3, Points: 50}},
 		Refunded:  dec("10.25"), PointsClawed: 10, GrowthClawed: 10, Returned: 6}
 }
@@ -29,6 +30,7 @@ func assertSameOrder(t *testing.T, want, got member.OrderRecord) {
 	assert.Equal(t, want.Month, got.Month)
 	assert.True(t, want.OrderAmount.Equal(got.OrderAmount), "OrderAmount")
 	assert.True(t, want.SpentValue.Equal(got.SpentValue), "SpentValue %s != %s", want.SpentValue, got.SpentValue)
+	assertTime(t, want.SpentAt, got.SpentAt, "SpentAt")
 	assert.Equal(t, want.Held, got.Held)
 	assert.Equal(t, want.Spent, got.Spent)
 	require.Len(t, got.SpentLots, len(want.SpentLots))
