@@ -186,8 +186,9 @@
 //     with no "from" (a first owner) every open task of the customer moves.
 //     Done tasks keep their staff. Tasks that pending Task jobs will create
 //     later go to the staff their action names. Changes count in the order
-//     they happened (the event's Time, then the change number of its ID),
-//     not of delivery: a change older than one already handled (a
-//     republished event) moves its tasks to the newer change's owner, so
-//     they end with the current owner.
+//     they happened (their change numbers, scrm.OwnerChange.Seq; the
+//     event's Time for an event without one), not of delivery: a change
+//     older than one already handled (a republished event) moves its
+//     "from" tasks to the newer change's owner, and an older first owner
+//     moves nothing, so they end with the current owner.
 package sop

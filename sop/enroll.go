@@ -212,7 +212,7 @@ func (s *Service) Arm(ctx context.Context, tenant scrm.TenantID, playbook, step 
 // customer's open staff tasks to the new owner (customer.owner_changed,
 // see ReassignTasks: the tasks of Props "from", or all open ones when it is
 // empty, go to Props "to", or to the newer owner when a later change was
-// handled first; ErrInvalid naming Props["to"] when it is missing), ends
+// handled first, an older first owner moving nothing; ErrInvalid naming Props["to"] when it is missing), ends
 // the customer's enrollments whose Exit now holds, and enrolls the customer
 // in the playbooks the event triggers (by event type, by tag.applied with
 // Props "tag", by segment.entered with Props "segment") whose When holds,

@@ -29,8 +29,12 @@ type ownerMark struct {
 	to  string
 }
 
-// compare orders m against another change: by time, number, then ID.
+// compare orders m against another change: by change number alone when
+// both have one, else by time, number, then ID.
 func (m ownerMark) compare(o ownerMark) int {
+	if m.seq > 0 && o.seq > 0 {
+		return cmp.Compare(m.seq, o.seq)
+	}
 	if c := m.at.Compare(o.at); c != 0 {
 		return c
 	}
@@ -144,8 +148,11 @@ func (s *memoryStore) ReassignTasks(ctx context.Context, params ReassignTasksPar
 	if ordered {
 		m := ownerMark{at: params.ChangedAt.Round(0), seq: params.ChangeSeq, id: params.ChangeID, to: params.To}
 		if cur, ok := t.owners[params.Customer]; ok && m.compare(cur) < 0 {
-			// A late change: its tasks go where the newest change sent
-			// the customer.
+			// A late change: From's tasks go where the newest change
+			// sent the customer. A late first owner (no From) moves
+			// nothing: the open tasks now are those of owners after it
+			// (moved by their own changes) or of staff who never owned
+			// the customer, which stay.
 			to, stale = cur.to, true
 		} else {
 			t.owners[params.Customer] = m
@@ -153,6 +160,9 @@ func (s *memoryStore) ReassignTasks(ctx context.Context, params ReassignTasksPar
 	}
 	var moved []string
 	for _, tk := range t.byCust[params.Customer] {
+		if stale && params.From == "" {
+			break // a late first owner
+		}
 		if tk.State != TaskOpen || tk.Staff == to || (params.From != "" && tk.Staff != params.From) {
 			continue
 		}

@@ -28,15 +28,18 @@ type ReassignTasksParams struct {
 	// as in order. Handle sets it from a customer.owner_changed event: its
 	// Time, ChangeSeq the change number of its ID "owner:<customer>:<seq>"
 	// (scrm.OwnerChange.Seq; 0 when the ID has another form) and ChangeID
-	// its ID. Changes are ordered by ChangedAt, then ChangeSeq, then
-	// ChangeID (byte order). The store keeps the newest change applied per
-	// customer: a newer one (or the same one again) moves the tasks as
-	// usual and becomes the newest; an older one (delivered late) moves
-	// the same tasks (From's, or every open one when From is empty) to the
-	// newest change's To instead of its own, so the tasks end with the
-	// owner the newest change names whatever the delivery order, and tasks
-	// of staff who never owned the customer stay. Moves without ChangedAt
-	// are not ordered and leave the newest change as it is.
+	// its ID. Two changes that both have a ChangeSeq (> 0) are ordered by
+	// it alone (the staff store numbers a customer's changes in the order
+	// they happened, whatever their times); otherwise by ChangedAt, then
+	// ChangeSeq, then ChangeID (byte order). The store keeps the newest
+	// change applied per customer: a newer one (or the same one again)
+	// moves the tasks as usual and becomes the newest; an older one
+	// (delivered late) moves From's tasks to the newest change's To
+	// instead of its own, and with From empty (a late first owner) moves
+	// nothing, so the tasks end with the owner the newest change names
+	// whatever the delivery order, and tasks of staff who never owned the
+	// customer stay. Moves without ChangedAt are not ordered and leave the
+	// newest change as it is.
 	ChangedAt time.Time
 	ChangeSeq int64
 	ChangeID  string
@@ -48,8 +51,8 @@ type ReassignTasksResult struct {
 	Moved    []string // the IDs of the tasks moved, in ID order
 	Replayed bool     // the idempotency key was used before: nothing changed
 	// Stale: an ordered change older than the customer's newest (see
-	// ReassignTasksParams.ChangedAt); the tasks went to the newest
-	// change's To.
+	// ReassignTasksParams.ChangedAt); From's tasks went to the newest
+	// change's To (none moved when From is empty).
 	Stale bool
 }
 
@@ -117,9 +120,10 @@ func checkReassign(op string, req ReassignRequest) error {
 
 // ownerChanged hands the customer's open tasks held by the previous owner
 // (Props "from"; every open task when it is empty, a first owner) to the new
-// one (Props "to"), once per event, ordered by the event's Time and change
-// number: a change older than one already applied hands them to the newer
-// change's new owner instead.
+// one (Props "to"), once per event, ordered by change number (or the
+// event's Time when one has none): a change older than one already applied
+// hands them to the newer change's new owner instead, and an older first
+// owner moves nothing.
 func (s *Service) ownerChanged(ctx context.Context, e scrm.Event) error {
 	const op = "sop.Handle"
 	from, to := e.Prop("from"), e.Prop("to")

@@ -239,9 +239,11 @@ type Store interface {
 	// MovedFrom its previous staff and MovedAt params.At. Done tasks keep
 	// their staff. It returns the IDs of the tasks it moved, in ID order.
 	// With params.ChangedAt the move is an ordered owner change: the store
-	// keeps the customer's newest one (by ChangedAt, ChangeSeq, ChangeID)
-	// and an older change moves its tasks to the newest change's To
-	// instead of To, with Stale set (see ReassignTasksParams.ChangedAt).
+	// keeps the customer's newest one (by ChangeSeq alone when both
+	// changes have one, else by ChangedAt, ChangeSeq, ChangeID) and an
+	// older change moves From's tasks to the newest change's To instead
+	// of To, or nothing when From is empty, with Stale set (see
+	// ReassignTasksParams.ChangedAt).
 	// With params.IdempotencyKey, a second call with the same key and the
 	// same Customer, From and To returns the first result with Replayed
 	// set and changes nothing; with another Customer, From or To it

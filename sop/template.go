@@ -22,7 +22,8 @@ import (
 // than a blank in a customer's message. Besides the built-in functions of
 // text/template, bodies may call yuan (a money amount with two decimals:
 // {{yuan .Amount}}) and default (a fallback for an empty value:
-// {{default "亲" .Nick}}).
+// {{default "亲" .Nick}}). Loops are bounded so that every rendering ends
+// soon (see MaxRangeCount), and so are printf's widths.
 //
 // A Template is a value; the Service and the Store copy it in and out.
 type Template struct {

@@ -37,6 +37,9 @@ type compiledBody struct {
 	field string // "Body", "Variants[1].Body"
 	tmpl  *template.Template
 	vars  []string // the top-level variables it reads, in first-use order
+	// ranged are the variables (indexes into vars) a {{range}} ranges
+	// over: a rendering refuses an integer over MaxRangeCount in them.
+	ranged []int
 	// fast is the body as segments when it is only text, {{.X}} and
 	// {{yuan .X}} (most bodies): renderFast prints it without
 	// text/template. Nil otherwise.
@@ -295,7 +298,7 @@ func (s *Service) compileBody(op, field, body string, declared map[string]string
 	if len(tmpl.Templates()) > 1 {
 		return cb, scrm.Invalid(op, field, "defines a nested template ({{define}} or {{block}}); write the text inline")
 	}
-	w := varWalker{}
+	w := varWalker{loops: 1}
 	w.list(tmpl.Tree.Root, true)
 	if w.err != "" {
 		return cb, scrm.Invalid(op, field, "%s", w.err)
@@ -306,6 +309,9 @@ func (s *Service) compileBody(op, field, body string, declared map[string]string
 		}
 	}
 	cb.tmpl, cb.vars = tmpl, w.vars
+	for _, v := range w.ranged {
+		cb.ranged = append(cb.ranged, slices.Index(w.vars, v))
+	}
 	cb.fast, cb.fastLen = simple(tmpl.Tree.Root, w.vars)
 	// The text outside any action is in every rendering: if it alone is
 	// over the limit, no rendering can fit.
@@ -339,11 +345,31 @@ func (l ContentLimit) exceeded(text string) string {
 	return ""
 }
 
+// MaxRangeCount bounds the loops of a body, so that every rendering ends
+// soon (MaxRender bounds what a loop writes, not loops that write nothing):
+// a {{range}} ranges over an integer constant up to MaxRangeCount
+// ({{range 3}}) or over a variable of the render data ({{range .Tags}},
+// {{range $.N}}), and a rendering whose ranged-over variable holds an
+// integer over MaxRangeCount fails. Ranges nest only while the product of
+// their counts stays within MaxRangeCount, a range over a variable counting
+// MaxRangeCount: {{range 10}}{{range 100}} is accepted, a range over a
+// variable inside another range is not. A body ranging over anything else
+// (a {{$x}} of its own, {{.}}, a pipeline) is refused.
+const MaxRangeCount = 1000
+
 // varWalker collects the top-level variables a template reads: {{.X}} where
 // dot is the render data (outside range and with), and {{$.X}} anywhere.
 type varWalker struct {
-	vars []string
-	err  string
+	vars   []string
+	ranged []string // the variables a range ranges over
+	loops  int      // the product of the counts of the enclosing ranges
+	err    string
+}
+
+func (w *varWalker) fail(msg string) {
+	if w.err == "" {
+		w.err = msg
+	}
 }
 
 func (w *varWalker) add(name string) {
@@ -371,14 +397,20 @@ func (w *varWalker) node(n parse.Node, root bool) {
 		w.list(n.ElseList, root)
 	case *parse.RangeNode:
 		w.pipe(n.Pipe, root)
+		outer := w.loops
+		if w.loops = min(w.loops*w.rangeCount(n.Pipe, root), MaxRangeCount+1); w.loops > MaxRangeCount {
+			w.fail(fmt.Sprintf("nests ranges of more than %d iterations in all (a range over a variable counts %d)",
+				MaxRangeCount, MaxRangeCount))
+		}
 		w.list(n.List, false)
+		w.loops = outer
 		w.list(n.ElseList, root)
 	case *parse.WithNode:
 		w.pipe(n.Pipe, root)
 		w.list(n.List, false)
 		w.list(n.ElseList, root)
 	case *parse.TemplateNode:
-		w.err = "calls a nested template ({{template}}); write the text inline"
+		w.fail("calls a nested template ({{template}}); write the text inline")
 	}
 }
 
@@ -394,9 +426,45 @@ func (w *varWalker) pipe(p *parse.PipeNode, root bool) {
 	}
 }
 
-// printf refuses a printf whose format is not a constant, or asks for a
-// width or precision over 3 digits: "%999999999d" would make a rendering
-// allocate a gigabyte before any limit could see the text.
+// rangeCount returns how many times a range over p may run (see
+// MaxRangeCount), recording a variable it ranges over.
+func (w *varWalker) rangeCount(p *parse.PipeNode, root bool) int {
+	if len(p.Cmds) == 1 && len(p.Cmds[0].Args) == 1 {
+		switch a := p.Cmds[0].Args[0].(type) {
+		case *parse.NumberNode:
+			if a.IsInt && a.Int64 <= MaxRangeCount {
+				return max(int(a.Int64), 0)
+			}
+			if a.IsInt || a.IsUint {
+				w.fail(fmt.Sprintf("ranges %s times, more than %d", a.Text, MaxRangeCount))
+				return MaxRangeCount
+			}
+			return 0 // not an integer: text/template refuses it when it runs
+		case *parse.FieldNode:
+			if root && len(a.Ident) == 1 {
+				w.ranged = append(w.ranged, a.Ident[0])
+				return MaxRangeCount
+			}
+		case *parse.VariableNode:
+			if a.Ident[0] == "$" && len(a.Ident) == 2 {
+				w.ranged = append(w.ranged, a.Ident[1])
+				return MaxRangeCount
+			}
+		}
+	}
+	cmds := make([]string, len(p.Cmds))
+	for i, c := range p.Cmds {
+		cmds[i] = c.String()
+	}
+	w.fail(fmt.Sprintf("ranges over %s; range over an integer up to %d or a variable ({{range .Tags}}, {{range $.N}})",
+		strings.Join(cmds, " | "), MaxRangeCount))
+	return MaxRangeCount
+}
+
+// printf refuses a printf whose format is not a constant, or whose verbs
+// ask for a width or precision over 999 or take one from an argument ('*'):
+// "%999999999d" would make a rendering allocate a gigabyte before any limit
+// could see the text. Digits and stars in the format's text are only text.
 func (w *varWalker) printf(c *parse.CommandNode) {
 	if len(c.Args) == 0 {
 		return
@@ -409,24 +477,62 @@ func (w *varWalker) printf(c *parse.CommandNode) {
 	}
 	f, ok := c.Args[1].(*parse.StringNode)
 	if !ok {
-		w.err = "printf needs a constant format string"
+		w.fail("printf needs a constant format string")
 		return
 	}
-	digits := 0
-	for i := 0; i < len(f.Text); i++ {
-		switch ch := f.Text[i]; {
-		case ch >= '0' && ch <= '9':
-			if digits++; digits > 3 {
-				w.err = "printf " + strconv.Quote(f.Text) + " asks for a width or precision over 999"
-				return
+	if why := printfSizes(f.Text); why != "" {
+		w.fail("printf " + strconv.Quote(f.Text) + " " + why)
+	}
+}
+
+// printfSizes parses the verbs of a fmt format as fmt does (after each '%':
+// flags, an optional [n] argument index, a width, an optional '.' and
+// precision, each optionally after an index, then the verb; "%%" is a
+// literal percent) and describes a width or precision over 999 or taken
+// from an argument, or returns "".
+func printfSizes(format string) string {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		for i < len(format) && strings.IndexByte("+-# 0", format[i]) >= 0 {
+			i++
+		}
+		for part := 0; part < 2; part++ { // the width, then the precision
+			if part == 1 {
+				if i >= len(format) || format[i] != '.' {
+					break
+				}
+				i++
 			}
-		case ch == '*':
-			w.err = "printf " + strconv.Quote(f.Text) + " takes its width or precision from an argument"
-			return
-		default:
-			digits = 0
+			i = skipArgIndex(format, i)
+			if i < len(format) && format[i] == '*' {
+				return "takes its width or precision from an argument"
+			}
+			n := 0
+			for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
+				n = min(n*10+int(format[i]-'0'), 1000)
+			}
+			if n > 999 {
+				return "asks for a width or precision over 999"
+			}
+		}
+		i = skipArgIndex(format, i)
+		// format[i] is the verb, which the loop steps over ("%%" too).
+	}
+	return ""
+}
+
+// skipArgIndex returns the position after an argument index "[n]" at i, or
+// i when there is none.
+func skipArgIndex(format string, i int) int {
+	if i < len(format) && format[i] == '[' {
+		if j := strings.IndexByte(format[i:], ']'); j > 0 {
+			return i + j + 1
 		}
 	}
+	return i
 }
 
 func (w *varWalker) arg(n parse.Node, root bool) {
@@ -438,14 +544,14 @@ func (w *varWalker) arg(n parse.Node, root bool) {
 	case *parse.VariableNode:
 		if n.Ident[0] == "$" {
 			if len(n.Ident) == 1 {
-				w.err = "reads {{$}}, every variable at once; name the one you need: {{$.Name}}"
+				w.fail("reads {{$}}, every variable at once; name the one you need: {{$.Name}}")
 				return
 			}
 			w.add(n.Ident[1])
 		}
 	case *parse.DotNode:
 		if root {
-			w.err = "reads {{.}}, every variable at once; name the one you need: {{.Name}}"
+			w.fail("reads {{.}}, every variable at once; name the one you need: {{.Name}}")
 		}
 	case *parse.ChainNode:
 		w.arg(n.Node, root)

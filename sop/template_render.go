@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -68,7 +69,8 @@ func (r Rendered) String() string {
 // missing, or blank (empty or white space), fails the rendering unless it
 // is declared Optional (a missing optional variable is ""), and so does
 // text that renders blank or over the channel's ContentLimit: nothing is
-// ever sent half-filled. Errors: ErrInvalid naming the variable ("Vars.Name")
+// ever sent half-filled. A variable a {{range}} ranges over that holds an
+// integer over MaxRangeCount fails the rendering too. Errors: ErrInvalid naming the variable ("Vars.Name")
 // or the body ("Body", "Variants[1].Body") for a failed rendering;
 // ErrNotFound for an unknown template.
 func (s *Service) Render(ctx context.Context, req RenderRequest) (Rendered, error) {
@@ -210,6 +212,11 @@ func (s *Service) render(ct *compiledTemplate, in *renderInput) (Rendered, error
 		}
 		vals = append(vals, v)
 	}
+	for _, i := range b.ranged {
+		if n, ok := rangeInt(vals[i]); ok && n > MaxRangeCount {
+			return Rendered{}, scrm.Invalid(ct.op, "Vars."+b.vars[i], "over %d (%s ranges over it)", MaxRangeCount, b.field)
+		}
+	}
 	var err error
 	ok := false
 	if b.fast != nil {
@@ -231,6 +238,22 @@ func (s *Service) render(ct *compiledTemplate, in *renderInput) (Rendered, error
 		return Rendered{}, scrm.Invalid(ct.op, b.field, "renders as %s (%s)", why, ct.t.Channel)
 	}
 	return out, nil
+}
+
+// rangeInt returns the value of an integer, which a range would loop over
+// that many times; ok is false for any other value.
+func rangeInt(v value) (n int64, ok bool) {
+	if v.isStr || v.v == nil {
+		return 0, false
+	}
+	rv := reflect.ValueOf(v.v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return int64(min(rv.Uint(), math.MaxInt64)), true
+	}
+	return 0, false
 }
 
 // renderAction renders the content template an action (or a calendar
@@ -311,7 +334,8 @@ func isBlank(s string) bool {
 }
 
 // MaxRender bounds what one rendering may write: a body of a few bytes can
-// loop ({{range 1000000000}}), and a rendering that passes MaxRender stops
+// loop ({{range 1000}} around a long text, see MaxRangeCount), and a
+// rendering that passes MaxRender stops
 // there with an error (a rendering failure, recorded on the task) instead
 // of building gigabytes. It is far above every channel's content limit.
 const MaxRender = 4 * MaxTemplateBody

@@ -383,8 +383,51 @@ func testReassign(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		res, err = s.ReassignTasks(ctx, change(1, "", "li", t0))
 		require.NoError(t, err)
 		assert.True(t, res.Stale, "a late first owner")
-		assert.ElementsMatch(t, append(slices.Clone(ids), spec...), taskIDs(t, s, "t1", "zhou", sop.TaskOpen),
-			"every open task goes to the newest change's owner, as when delivered in order")
+		assert.Empty(t, res.Moved, "a late first owner moves nothing")
+		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "he", sop.TaskOpen))
+		assert.Equal(t, spec, taskIDs(t, s, "t1", "spec", sop.TaskOpen), "staff who never owned the customer keep theirs")
+		assert.Empty(t, taskIDs(t, s, "t1", "zhou", sop.TaskOpen))
+	})
+
+	t.Run("ChangeNumbersOrderOverTimes", func(t *testing.T) {
+		s := newStore(t)
+		ids := openTasks(t, s, put(t, s, playbook("t1", "p1", 2)), "c1", "li", t0)
+		spec := openTasks(t, s, put(t, s, playbook("t1", "p2", 1)), "c1", "spec", t0)
+		change := func(seq int64, from, to string, at time.Time) sop.ReassignTasksParams {
+			id := fmt.Sprintf("owner:c1:%d", seq)
+			return sop.ReassignTasksParams{Tenant: "t1", Customer: "c1", From: from, To: to, At: t0.Add(3 * time.Hour),
+				IdempotencyKey: "event:" + id, ChangedAt: at, ChangeSeq: seq, ChangeID: id}
+		}
+		// Change 1 (first owner li) carries a later time than change 2
+		// (li → wang): the numbers decide, so 2 is the newer.
+		res, err := s.ReassignTasks(ctx, change(1, "", "li", t0.Add(2*time.Minute)))
+		require.NoError(t, err)
+		assert.False(t, res.Stale)
+		assert.Equal(t, sortedCopy(spec), res.Moved, "in order, a first owner takes every open task")
+		res, err = s.ReassignTasks(ctx, change(2, "li", "wang", t0.Add(time.Minute)))
+		require.NoError(t, err)
+		assert.False(t, res.Stale, "change 2 follows change 1 whatever their times")
+		assert.ElementsMatch(t, append(slices.Clone(ids), spec...), taskIDs(t, s, "t1", "wang", sop.TaskOpen))
+
+		// Delivered the other way round: change 1 is stale and, a first
+		// owner, moves nothing; change 3 then orders after 2 though earlier.
+		s = newStore(t)
+		ids = openTasks(t, s, put(t, s, playbook("t1", "p1", 2)), "c1", "li", t0)
+		spec = openTasks(t, s, put(t, s, playbook("t1", "p2", 1)), "c1", "spec", t0)
+		res, err = s.ReassignTasks(ctx, change(2, "li", "wang", t0.Add(time.Minute)))
+		require.NoError(t, err)
+		assert.False(t, res.Stale)
+		assert.Equal(t, sortedCopy(ids), res.Moved)
+		res, err = s.ReassignTasks(ctx, change(1, "", "li", t0.Add(2*time.Minute)))
+		require.NoError(t, err)
+		assert.True(t, res.Stale, "change 1 is older than change 2 though later in time")
+		assert.Empty(t, res.Moved)
+		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "wang", sop.TaskOpen))
+		assert.Equal(t, spec, taskIDs(t, s, "t1", "spec", sop.TaskOpen), "staff who never owned the customer keep theirs")
+		res, err = s.ReassignTasks(ctx, change(3, "wang", "zhao", t0))
+		require.NoError(t, err)
+		assert.False(t, res.Stale)
+		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "zhao", sop.TaskOpen))
 	})
 }
 
