@@ -149,13 +149,13 @@ func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
 
 // cutoff returns the instant before which entries are dropped: horizon h
 // before the horizon's reference, the newest entry that is at most h after
-// the entry before it. An entry more than a horizon ahead of every older
+// the entry before it. An entry more than a horizon away from every other
 // one (a date mistyped years ahead) thus prunes nothing and does not make
-// later real events look older than the horizon; it becomes the reference
-// once events close enough to it arrive. When every gap is longer than h
-// the reference is the oldest entry, and nothing is pruned. Looking for
-// the reference is one comparison unless the newest entries are such
-// outliers.
+// real events look older than the horizon, whether it came before them or
+// after; it becomes the reference once events close enough to it arrive.
+// When no entry is within h of another there is no reference: nothing is
+// pruned and an event of any date is kept. Looking for the reference is
+// one comparison unless the newest entries are such outliers.
 func (a *activity) cutoff(h int64) int64 {
 	ref, seen := int64(math.MinInt64), false
 	for ci := len(a.chunks) - 1; ci >= 0; ci-- {
@@ -163,15 +163,15 @@ func (a *activity) cutoff(h int64) int64 {
 		for ei := len(c) - 1; ei >= 0; ei-- {
 			t := c[ei].t
 			if seen && uint64(ref-t) <= uint64(h) { // ref >= t: no overflow as uint64
+				if ref < math.MinInt64+h {
+					return math.MinInt64
+				}
 				return ref - h
 			}
 			ref, seen = t, true
 		}
 	}
-	if !seen || ref < math.MinInt64+h {
-		return math.MinInt64
-	}
-	return ref - h
+	return math.MinInt64
 }
 
 // search returns the position of the first entry with t >= ts as a chunk

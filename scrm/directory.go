@@ -428,7 +428,7 @@ func (d *Directory) Lookup(ctx context.Context, tenant TenantID, id Identity) (C
 // which sets the same attributes again.
 //
 // Errors: ErrInvalid naming the field (`Attrs[""]`, or `Attrs["avg"]` for a
-// NaN or infinite float, which JSON cannot encode), with nothing written;
+// NaN or infinite float anywhere in the value, which JSON cannot encode), with nothing written;
 // ErrNotFound when the tenant has no such customer; ErrUnavailable when the
 // attributes were stored but the event could not be published.
 func (d *Directory) SetAttrs(ctx context.Context, tenant TenantID, id CustomerID, attrs map[string]any) error {
@@ -524,48 +524,61 @@ func (d *Directory) attrsEventID(id CustomerID, at time.Time, attrs map[string]a
 	return "attrs:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// finiteAttr reports whether v holds no NaN or infinite float: as a float
-// of any float kind, behind pointers (as far as Profile.SetAttr follows
-// them) or inside the lists and maps SetAttrs copies.
+// maxAttrDepth bounds how deep finiteAttr looks into pointers, lists and
+// maps, so that a value that contains itself ends the walk.
+const maxAttrDepth = 32
+
+// finiteAttr reports whether v holds no NaN or infinite float: as a value
+// of any float kind, or behind pointers and inside slices, arrays and maps
+// of any element type (as deep as maxAttrDepth), all of which JSON encodes.
 func finiteAttr(v any, depth int) bool {
 	switch x := v.(type) {
-	case nil, string, bool, int, int64:
+	case nil, string, bool, int, int64, []string:
 		return true
 	case float64:
 		return !math.IsNaN(x) && !math.IsInf(x, 0)
-	case []float64:
-		for _, f := range x {
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		for _, e := range x {
-			if !finiteAttr(e, depth) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		for _, e := range x {
-			if !finiteAttr(e, depth) {
-				return false
-			}
-		}
-		return true
 	}
-	rv := reflect.ValueOf(v)
+	return finiteValue(reflect.ValueOf(v), depth)
+}
+
+func finiteValue(rv reflect.Value, depth int) bool {
 	switch rv.Kind() {
 	case reflect.Float32, reflect.Float64:
 		f := rv.Float()
 		return !math.IsNaN(f) && !math.IsInf(f, 0)
-	case reflect.Pointer:
-		if !rv.IsNil() && depth < maxAttrPointers {
-			return finiteAttr(rv.Elem().Interface(), depth+1)
+	case reflect.Pointer, reflect.Interface:
+		if !rv.IsNil() && depth < maxAttrDepth {
+			return finiteValue(rv.Elem(), depth+1)
+		}
+	case reflect.Slice, reflect.Array:
+		if depth < maxAttrDepth && mayHoldFloat(rv.Type().Elem()) {
+			for i := range rv.Len() {
+				if !finiteValue(rv.Index(i), depth+1) {
+					return false
+				}
+			}
+		}
+	case reflect.Map:
+		if depth < maxAttrDepth && mayHoldFloat(rv.Type().Elem()) {
+			for it := rv.MapRange(); it.Next(); {
+				if !finiteValue(it.Value(), depth+1) {
+					return false
+				}
+			}
 		}
 	}
 	return true
+}
+
+// mayHoldFloat reports whether a value of type t can be or hold a float
+// finiteValue looks at.
+func mayHoldFloat(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64, reflect.Pointer, reflect.Interface,
+		reflect.Slice, reflect.Array, reflect.Map:
+		return true
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

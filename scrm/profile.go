@@ -42,11 +42,13 @@ type ProfileLimits struct {
 	// measured back from the newest event of the same type; default
 	// DefaultHorizon. A window reaching further back than the horizon counts
 	// only what is kept; all-time counts and sums are always exact. An
-	// event more than a horizon after every other kept event of its type (a
-	// date mistyped years ahead) does not count as the newest for this: the
-	// horizon is measured from the newest kept event at most a horizon
-	// after the one before it (from the oldest when there is none), so such
-	// an outlier neither prunes the customer's history nor pushes later
+	// event more than a horizon away from every other kept event of its
+	// type (a date mistyped years ahead) does not count as the newest for
+	// this: the horizon is measured from the newest kept event at most a
+	// horizon after the one before it, and while no two kept events are
+	// within a horizon of each other every event is kept. So such an
+	// outlier, whether it is the customer's first event of the type or
+	// came after others, neither prunes the customer's history nor pushes
 	// real events out of every window.
 	Horizon time.Duration
 	// MaxEntries bounds the entries kept per event type; default
@@ -99,7 +101,7 @@ type Profile struct {
 
 type attrKV struct {
 	name string
-	v    any
+	v    any // nil: deleted by the customer.attrs_set event at at
 	// at is the time, in unix nanoseconds, of the customer.attrs_set event
 	// that set v; math.MinInt64 when it was set directly (SetAttr).
 	at int64
@@ -216,8 +218,10 @@ func NewProfile(tenant TenantID, customer CustomerID) *Profile {
 // EventAttrsSet event with a later Time: events delivered out of order
 // leave each attribute with the value of the latest event, whatever the
 // delivery order (of two events with the same Time, the one applied last
-// wins). A deletion (a nil value) leaves no time behind. Deduplication by
-// e.ID is not Apply's job; Profiles and UpdateProfile do it.
+// wins). A deletion (a nil value) counts as setting the attribute: the
+// profile remembers the deletion's time, so an older event delivered after
+// it does not bring the attribute back. Deduplication by e.ID is not
+// Apply's job; Profiles and UpdateProfile do it.
 func (p *Profile) Apply(e Event) {
 	p.ApplyWithLimits(e, ProfileLimits{})
 }
@@ -316,18 +320,24 @@ func (p *Profile) EventTypes() []string {
 
 // SetAttr sets an attribute. Values are normalized to a small set of types so
 // that they survive a store round trip and compare predictably: string,
-// bool, int64 (all integer kinds that fit), float64 (float32), decimal.Decimal,
-// time.Time, []string ([]any of strings too), and json.Number (kept as is).
-// A non-nil pointer (a *string, *int, *time.Time from a host struct) stores
-// the value it points to, normalized the same way. Any other value is
-// stored as its fmt.Sprint string. A nil value deletes the attribute, and
-// so does a nil pointer (a nil *decimal.Decimal, say): it holds no value,
-// so no attribute ever holds nil. A NaN or infinite float (float64 or
-// float32) deletes the attribute too: it compares with nothing and JSON
-// cannot encode it.
+// bool, int64 (all integer kinds that fit; an unsigned value above
+// math.MaxInt64 becomes a decimal.Decimal), float64 (float32),
+// decimal.Decimal, time.Time, []string ([]any of strings too), and
+// json.Number (kept as is). Values of named types are normalized by their
+// kind, as package rule compares them: a type Level int becomes an int64,
+// a type Score float64 a float64, a type Tier string a string, and a list
+// of a string kind (type Tags []string, []Tier) a []string. A non-nil
+// pointer (a *string, *int, *time.Time from a host struct) stores the
+// value it points to, normalized the same way. Any other value is stored
+// as its fmt.Sprint string. A nil value deletes the attribute, and so does
+// a nil pointer (a nil *decimal.Decimal, say): it holds no value, so no
+// attribute ever holds nil. A NaN or infinite float (of any float kind)
+// deletes the attribute too: it compares with nothing and JSON cannot
+// encode it.
 //
-// An attribute set with SetAttr carries no event time, so the next
-// customer.attrs_set event applied sets it whatever its Time (see Apply).
+// An attribute set (or deleted) with SetAttr carries no event time, so the
+// next customer.attrs_set event applied sets it whatever its Time (see
+// Apply).
 func (p *Profile) SetAttr(name string, v any) {
 	p.setAttr(name, v, math.MinInt64)
 }
@@ -336,10 +346,11 @@ func (p *Profile) SetAttr(name string, v any) {
 // sets the attribute (math.MinInt64 for none).
 func (p *Profile) setAttr(name string, v any, at int64) {
 	n := normalizeAttr(v)
-	if n == nil {
+	if n == nil && at == math.MinInt64 {
 		p.attrs = remove(p.attrs, name, attrName)
 		return
 	}
+	// A deletion by an event keeps its time, with a nil value.
 	p.attrs = upsert(p.attrs, name, attrName, attrKV{name: name, v: n, at: at})
 }
 
@@ -381,13 +392,18 @@ func normalizeAttrDepth(v any, depth int) any {
 		for _, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return fmt.Sprint(x)
+				if s, ok = stringKind(reflect.ValueOf(e)); !ok {
+					return fmt.Sprint(x)
+				}
 			}
 			out = append(out, s)
 		}
 		return out
 	}
 	rv := reflect.ValueOf(v)
+	if s, ok := stringKind(rv); ok {
+		return s
+	}
 	switch rv.Kind() {
 	case reflect.Pointer:
 		if rv.IsNil() {
@@ -403,17 +419,41 @@ func normalizeAttrDepth(v any, depth int) any {
 			return int64(u)
 		}
 		return decimal.NewFromUint64(rv.Uint())
-	case reflect.String:
-		return rv.String()
+	case reflect.Float32, reflect.Float64:
+		if f := rv.Float(); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f
+		}
+		return nil
 	case reflect.Bool:
 		return rv.Bool()
+	case reflect.Slice, reflect.Array:
+		if isStringKind(rv.Type().Elem()) {
+			out := make([]string, rv.Len())
+			for i := range out {
+				out[i] = rv.Index(i).String()
+			}
+			return out
+		}
 	}
 	return fmt.Sprint(v)
 }
 
+// stringKind reads a value of a string kind (type Tier string) other than
+// json.Number, which holds a number.
+func stringKind(rv reflect.Value) (string, bool) {
+	if !rv.IsValid() || !isStringKind(rv.Type()) {
+		return "", false
+	}
+	return rv.String(), true
+}
+
+func isStringKind(t reflect.Type) bool {
+	return t.Kind() == reflect.String && t != reflect.TypeFor[json.Number]()
+}
+
 // Attr returns an attribute.
 func (p *Profile) Attr(name string) (any, bool) {
-	if i := findAttr(p.attrs, name); i >= 0 {
+	if i := findAttr(p.attrs, name); i >= 0 && p.attrs[i].v != nil {
 		return p.attrs[i].v, true
 	}
 	return nil, false
@@ -423,7 +463,9 @@ func (p *Profile) Attr(name string) (any, bool) {
 func (p *Profile) Attrs() map[string]any {
 	out := make(map[string]any, len(p.attrs))
 	for _, a := range p.attrs {
-		out[a.name] = copyAttr(a.v)
+		if a.v != nil {
+			out[a.name] = copyAttr(a.v)
+		}
 	}
 	return out
 }
@@ -522,15 +564,16 @@ func (p *Profile) Clone() *Profile {
 
 // Absorb folds other, a profile of a customer merged into this one, into p:
 // attributes p lacks are taken from other (with the time of the event that
-// set them), tags are united (the later At
-// wins), segment memberships are united (segment refreshes correct them),
+// set them; of two deletions by events, the later one's time is kept),
+// tags are united (the later At wins), segment memberships are united (segment refreshes correct them),
 // and activity is added up event type by event type.
 func (p *Profile) Absorb(other *Profile) {
 	if other == nil {
 		return
 	}
 	for _, a := range other.attrs {
-		if _, ok := p.Attr(a.name); !ok {
+		i := findAttr(p.attrs, a.name)
+		if i < 0 || (p.attrs[i].v == nil && (a.v != nil || a.at > p.attrs[i].at)) {
 			a.v = copyAttr(a.v)
 			p.attrs = upsert(p.attrs, a.name, attrName, a)
 		}
@@ -562,6 +605,12 @@ func (p *Profile) Absorb(other *Profile) {
 // String describes the profile for logs without PII: customer, version and
 // the sizes of its parts.
 func (p *Profile) String() string {
+	attrs := 0
+	for _, a := range p.attrs {
+		if a.v != nil {
+			attrs++
+		}
+	}
 	return fmt.Sprintf("profile %s/%s v%d: %d attrs, %d tags, %d segments, %d event types",
-		p.Tenant, p.Customer, p.Version, len(p.attrs), len(p.tags), len(p.segments), len(p.activity))
+		p.Tenant, p.Customer, p.Version, attrs, len(p.tags), len(p.segments), len(p.activity))
 }

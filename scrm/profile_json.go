@@ -39,7 +39,8 @@ type attrJSON struct {
 	// E marks an empty list, which L's omitempty cannot tell from absent.
 	E bool `json:"e,omitempty"`
 	// At is the time of the customer.attrs_set event that set the value;
-	// absent when it was set directly.
+	// absent when it was set directly. At alone, without a value, records
+	// that event deleting the attribute.
 	At *time.Time `json:"at,omitempty"`
 }
 
@@ -92,6 +93,7 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 				a.L, a.E = x, len(x) == 0
 			case json.Number:
 				a.N = &x
+			case nil: // deleted by the event at kv.at
 			default:
 				return nil, fmt.Errorf("scrm: profile attribute %q has unsupported type %T", k, v)
 			}
@@ -166,6 +168,8 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 			v = append([]string{}, a.L...)
 		case a.N != nil:
 			v = *a.N
+		case a.At != nil:
+			// No value: the attribute was deleted by the event at At.
 		default:
 			return Invalid(op, "attrs."+k, "no typed value")
 		}

@@ -358,7 +358,34 @@ func (a *attrNode) inSet(v any) (in, ok bool) {
 		}
 		return false, true
 	}
-	return a.scalarInSet(v)
+	if in, ok := a.scalarInSet(v); ok {
+		return in, true
+	}
+	return a.listInSet(v)
+}
+
+// listInSet is inSet for a list of another type than []string and []any
+// (type Tags []string, []Tier): the slow path, by reflection.
+func (a *attrNode) listInSet(v any) (in, ok bool) {
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return false, false
+	}
+	for i := range rv.Len() {
+		e := rv.Index(i)
+		if s, ok := stringKind(e); ok {
+			if a.vt == vtString && hasString(a.strs, s) {
+				return true, true
+			}
+			continue
+		}
+		if e.CanInterface() {
+			if in, ok := a.scalarInSet(e.Interface()); ok && in {
+				return true, true
+			}
+		}
+	}
+	return false, true
 }
 
 func (a *attrNode) scalarInSet(v any) (in, ok bool) {
@@ -399,8 +426,34 @@ func (a *attrNode) contains(v any) bool {
 			}
 		}
 	default:
-		s, ok := namedString(v)
-		return ok && a.vt == vtString && strings.Contains(s, a.str)
+		if s, ok := namedString(v); ok {
+			return a.vt == vtString && strings.Contains(s, a.str)
+		}
+		return a.listContains(v)
+	}
+	return false
+}
+
+// listContains is contains for a list of another type than []string and
+// []any (type Tags []string, []Tier): the slow path, by reflection.
+func (a *attrNode) listContains(v any) bool {
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return false
+	}
+	for i := range rv.Len() {
+		e := rv.Index(i)
+		if s, ok := stringKind(e); ok {
+			if a.vt == vtString && s == a.str {
+				return true
+			}
+			continue
+		}
+		if e.CanInterface() {
+			if eq, ok := a.equal(e.Interface()); ok && eq {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -426,6 +479,15 @@ func namedString(v any) (string, bool) {
 		return "", false
 	}
 	return rv.String(), true
+}
+
+// stringKind reads an element of a list of a string kind ([]Tier) without
+// boxing it; json.Number is a number, not a string.
+func stringKind(e reflect.Value) (string, bool) {
+	if e.Kind() != reflect.String || e.Type() == reflect.TypeFor[json.Number]() {
+		return "", false
+	}
+	return e.String(), true
 }
 
 // boolOf reads a bool attribute: a bool, or a value of a named bool type.

@@ -86,8 +86,9 @@
 // kind, float32 and float64, json.Number, decimal.Decimal, time.Time,
 // []string and []any; values of named types of these kinds (type Level
 // int, type Tier string: a host's enums) compare as their kind, json.Number
-// counting as a number, not a string. Numbers compare exactly across
-// kinds: an int attribute against an integer constant as int64, floats as
+// counting as a number, not a string, and other lists of these kinds (type
+// Tags []string, []Tier, []int) as lists: contains, in and nin look at
+// their elements. Numbers compare exactly across kinds: an int attribute against an integer constant as int64, floats as
 // floats, and decimals (and json.Numbers in plain notation) exactly. Time attributes
 // may be time.Time or strings "2006-01-02" (the day's start in the
 // Location) or RFC 3339; birthdays may be time.Time (its calendar date in

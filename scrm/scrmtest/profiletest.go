@@ -59,6 +59,26 @@ func RunProfileStoreTests(t *testing.T, newStore func(t *testing.T) scrm.Profile
 		assert.Equal(t, "北京", city, "the stored profile lost the time of the event that set city")
 	})
 
+	// A deletion by a customer.attrs_set event keeps its time too, so that
+	// an older event delivered later does not bring the attribute back.
+	t.Run("AttrDeletionTimesKept", func(t *testing.T) {
+		s := newStore(t)
+		p := scrm.NewProfile("t1", "c1")
+		p.Apply(scrm.Event{ID: "a2", Tenant: "t1", Customer: "c1", Type: scrm.EventAttrsSet, Time: t0.Add(time.Minute),
+			Props: map[string]any{"attrs": map[string]any{"city": nil}}})
+		_, err := s.Save(ctx, scrm.SaveProfileParams{Profile: p})
+		require.NoError(t, err)
+		got, err := s.Get(ctx, "t1", "c1")
+		require.NoError(t, err)
+		_, ok := got.Attr("city")
+		assert.False(t, ok, "a deleted attribute is present")
+		assert.Empty(t, got.Attrs())
+		got.Apply(scrm.Event{ID: "a1", Tenant: "t1", Customer: "c1", Type: scrm.EventAttrsSet, Time: t0,
+			Props: map[string]any{"attrs": map[string]any{"city": "上海"}}})
+		city, ok := got.Attr("city")
+		assert.False(t, ok, "the stored profile lost the time of the event that deleted city: it holds %v", city)
+	})
+
 	t.Run("VersionConflict", func(t *testing.T) {
 		s := newStore(t)
 		p := scrm.NewProfile("t1", "c1")
