@@ -68,8 +68,8 @@
 //     and a refund's returned spent points (AccountState.Unclawed), so
 //     neither abandoning a checkout nor refunding the order they were spent
 //     on lets a refunded order's points survive; new points never pay them,
-//     nor do points held or spent after the latest such clawback
-//     (AccountState.UnclawedAt).
+//     nor do points held or spent after the clawback that forgave them
+//     (AccountState.UnclawedParts).
 //     The proportion base is the amount Earn credited on, or for an order
 //     that only redeemed points the order amount of its hold, or, when it
 //     was given none, what its spent points paid (¥5.00 for 500 points at

@@ -94,7 +94,10 @@ func checkIDs(op string, tenant scrm.TenantID, customer scrm.CustomerID, key str
 // measured against Amount (see Refund): it gives back the points spent on
 // the order that those refunds did not (they measured against what was
 // known then: the OrderAmount, else what the points paid), in an
-// EntryRefund, then takes back the share of what the order earned: the
+// EntryRefund, or takes back from the balance those they gave back beyond
+// that share (an EntryClawback noted "over-returned"; what the balance
+// cannot cover is forgiven or becomes debt as the Debt policy says, see
+// Refund), then takes back the share of what the order earned: the
 // result's Points is what the order earned, and Clawed and GrowthClawed
 // what was taken back. Refunds beyond Amount count as Amount.
 //
@@ -170,9 +173,11 @@ func (e *engine) earnOrder(orderID string, amount decimal.Decimal, fen int64, it
 		// amount or more. They gave back the points spent on the order
 		// against what was known then (OrderAmount, SpentValue): the rest
 		// of their share comes back now, as a refund after this Earn
-		// would have given it back.
+		// would have given it back, and what they gave back beyond it is
+		// taken back, so that the order of the events changes nothing.
 		r := decimal.Min(o.Refunded, amount)
 		e.returnSpent(orderID, o, r, amount)
+		e.takeOverReturned(orderID, o, r, amount)
 		e.clawBack(orderID, o, r, amount)
 		o.Refunded = r
 	}

@@ -23,8 +23,10 @@ import (
 //     order.paid that follows earns the order and undoes the refunded
 //     share against the paid amount at once, in the same entries a refund
 //     would write (all of it when the refunds reach the paid amount),
-//     giving back the spent points the early refund did not: so the order
-//     of the two events changes nothing, and an order refunded in full
+//     giving back the spent points the early refund did not, or taking
+//     back from the balance those it gave back beyond the paid amount's
+//     share (see Earn): so the order of the two events changes nothing,
+//     and an order refunded in full
 //     before its payment event arrived leaves no points or growth and
 //     gives back all its spent points. Refund itself, called directly,
 //     still answers ErrNotFound for an order whose order.paid has not

@@ -68,7 +68,9 @@ type Entry struct {
 	// Note says why: the event type of an event rule, the source of a
 	// grant, the reason of an adjustment, the cause of a tier change
 	// ("upgrade", "downgrade", "period_end", "rolling", "program"),
-	// "unclawed" on a clawback that pays off AccountState.Unclawed.
+	// "unclawed" on a clawback that pays off AccountState.Unclawed,
+	// "over-returned" on one that takes back the spent points a refund
+	// delivered before order.paid gave back beyond the paid amount's share.
 	Note     string `json:"note,omitzero"`
 	Operator string `json:"operator,omitzero"`
 	// Program is the program version the entry was computed under.

@@ -108,16 +108,23 @@ type AccountState struct {
 	// by a refund of the order they were spent on, the points of a mall
 	// exchange whose reward was refused and of a paid make-up (补签) that
 	// could not happen (an EntryClawback with Note "unclawed" takes
-	// them), but only points that left the balance at or before
-	// UnclawedAt, which the clawbacks could have missed: a voided hold
-	// created then (HoldRecord.CreatedAt), an order's spent points when
-	// its latest spend was then (OrderRecord.SpentAt), an exchange or a
-	// make-up charged then. New points, and points held or spent after
-	// the latest clawback that added to Unclawed, never pay it.
+	// them), but only the parts of it (UnclawedParts) forgiven at or after
+	// the points left the balance, which those clawbacks could have
+	// missed: a voided hold created then (HoldRecord.CreatedAt), an
+	// order's spent points when its latest spend was then
+	// (OrderRecord.SpentAt), an exchange or a make-up charged then. New
+	// points, and points held or spent after a clawback, never pay what
+	// it forgave.
 	Unclawed int64 `json:"unclawed,omitzero"`
-	// UnclawedAt is when the latest clawback that added to Unclawed
-	// happened (the service clock); zero when none did.
-	UnclawedAt time.Time `json:"unclawedAt,omitzero"`
+	// UnclawedParts is Unclawed by when the clawbacks forgave it (the
+	// service clock), oldest first, each part positive; their points add
+	// up to Unclawed. Points that left the balance at t pay only the
+	// parts at or after t, the latest first. The list is bounded
+	// (maxUnclawedParts): past it the two oldest parts merge into one at
+	// the older time, so that no point ever pays a part it could not pay
+	// before (points that left between the two times no longer pay the
+	// younger one: the customer keeps them).
+	UnclawedParts []UnclawedPart `json:"unclawedParts,omitzero"`
 
 	Tier      string    `json:"tier,omitzero"`
 	TierSince time.Time `json:"tierSince,omitzero"`
@@ -139,6 +146,74 @@ type AccountState struct {
 	Rewarded map[string]time.Time `json:"rewarded,omitzero"`
 	// Events counts awards per event rule type.
 	Events map[string]EventUsage `json:"events,omitzero"`
+}
+
+// UnclawedPart is a part of AccountState.Unclawed: Points forgiven by the
+// clawbacks at At.
+type UnclawedPart struct {
+	At     time.Time `json:"at"`
+	Points int64     `json:"points"`
+}
+
+// maxUnclawedParts bounds AccountState.UnclawedParts.
+const maxUnclawedParts = 8
+
+// addUnclawed adds points forgiven at t to Unclawed, to the latest part
+// when it is at t, else as a new part; past maxUnclawedParts parts the two
+// oldest merge at the older time (see AccountState.UnclawedParts). Unclawed
+// saturates at maxBalancePoints.
+func (a *AccountState) addUnclawed(points int64, t time.Time) {
+	points = min(points, maxBalancePoints-a.Unclawed)
+	if points <= 0 {
+		return
+	}
+	a.Unclawed += points
+	if n := len(a.UnclawedParts); n > 0 && !a.UnclawedParts[n-1].At.Before(t) {
+		// At the latest part's time or, should the clock have run back,
+		// before it: one part at t, the earlier time (never a later one,
+		// see UnclawedParts).
+		p := &a.UnclawedParts[n-1]
+		p.Points += points
+		p.At = t
+		return
+	}
+	if len(a.UnclawedParts) == maxUnclawedParts {
+		a.UnclawedParts[0].Points += a.UnclawedParts[1].Points
+		a.UnclawedParts = append(a.UnclawedParts[:1], a.UnclawedParts[2:]...)
+	}
+	a.UnclawedParts = append(a.UnclawedParts, UnclawedPart{At: t, Points: points})
+}
+
+// unclawedSince returns the points of the parts of Unclawed forgiven at or
+// after t: what points that left the balance at t may pay.
+func (a *AccountState) unclawedSince(t time.Time) int64 {
+	var n int64
+	for i := len(a.UnclawedParts) - 1; i >= 0 && !a.UnclawedParts[i].At.Before(t); i-- {
+		n += a.UnclawedParts[i].Points
+	}
+	return n
+}
+
+// payUnclawed takes points (at most unclawedSince(t)) off Unclawed, from
+// the latest parts first, dropping the parts it empties.
+func (a *AccountState) payUnclawed(points int64) {
+	a.Unclawed -= points
+	n := len(a.UnclawedParts)
+	for points > 0 && n > 0 {
+		p := &a.UnclawedParts[n-1]
+		t := min(p.Points, points)
+		p.Points -= t
+		points -= t
+		if p.Points > 0 {
+			break
+		}
+		n--
+	}
+	clear(a.UnclawedParts[n:])
+	a.UnclawedParts = a.UnclawedParts[:n]
+	if n == 0 {
+		a.UnclawedParts = nil
+	}
 }
 
 // Points returns the spendable balance: the free points of the lots minus
@@ -190,6 +265,9 @@ func (a *AccountState) Clone() *AccountState {
 	if a.Rolling != nil {
 		c.Rolling = append([]MonthGrowth(nil), a.Rolling...)
 	}
+	if a.UnclawedParts != nil {
+		c.UnclawedParts = append([]UnclawedPart(nil), a.UnclawedParts...)
+	}
 	if a.Rewarded != nil {
 		c.Rewarded = maps.Clone(a.Rewarded)
 	}
@@ -201,12 +279,15 @@ func (a *AccountState) Clone() *AccountState {
 
 // copyInto makes dst a deep copy of a, reusing dst's slices and maps.
 func (a *AccountState) copyInto(dst *AccountState) {
-	lots, rolling, rewarded, events := dst.Lots[:0], dst.Rolling[:0], dst.Rewarded, dst.Events
+	lots, rolling, parts, rewarded, events := dst.Lots[:0], dst.Rolling[:0], dst.UnclawedParts[:0], dst.Rewarded, dst.Events
 	*dst = *a
 	dst.Lots = append(lots, a.Lots...)
-	dst.Rolling = nil
+	dst.Rolling, dst.UnclawedParts = nil, nil
 	if a.Rolling != nil {
 		dst.Rolling = append(rolling, a.Rolling...)
+	}
+	if a.UnclawedParts != nil {
+		dst.UnclawedParts = append(parts, a.UnclawedParts...)
 	}
 	dst.Rewarded, dst.Events = nil, nil
 	if a.Rewarded != nil {
@@ -229,9 +310,9 @@ func (a *AccountState) copyInto(dst *AccountState) {
 
 // reset empties a, keeping the capacity of its slices for reuse.
 func (a *AccountState) reset() {
-	lots, rolling := a.Lots[:0], a.Rolling[:0]
+	lots, rolling, parts := a.Lots[:0], a.Rolling[:0], a.UnclawedParts[:0]
 	clear(a.Lots[:cap(a.Lots)])
-	*a = AccountState{Lots: lots, Rolling: rolling}
+	*a = AccountState{Lots: lots, Rolling: rolling, UnclawedParts: parts}
 }
 
 // balance summarizes a.

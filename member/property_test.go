@@ -28,8 +28,9 @@ import (
 //     refunds could not claw back (Unclawed: what TakeRemaining forgave,
 //     less what "unclawed" clawbacks took since; never negative, zero
 //     under AllowNegative), which only points that came back in the same
-//     request (a Void's, a refund's) ever pay off, and only when they
-//     were held or spent at or before the latest clawback that forgave;
+//     request (a Void's, a refund's) ever pay off, and only the parts of
+//     it (UnclawedParts, adding up to Unclawed) forgiven at or after those
+//     points were held or spent, the latest first;
 //   - replaying any earlier request changes nothing and returns the
 //     original result.
 func TestLedgerProperties(t *testing.T) {
@@ -284,9 +285,12 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 	var points, heldSum, debt, growth, unclawed, cameBack int64
 	lots := map[int64][2]int64{}
 	// When the points that came back left the balance (a voided hold's
-	// creation, the latest spend of a refunded order), and when the latest
-	// clawback forgave points.
-	var cameAt, forgaveAt time.Time
+	// creation, the latest spend of a refunded order), and the parts of
+	// Unclawed by when clawbacks forgave them (see
+	// AccountState.UnclawedParts: at most 8, the two oldest merged at the
+	// older time).
+	var cameAt time.Time
+	var parts []member.UnclawedPart
 	heldAt, spentAt := map[string]time.Time{}, map[string]time.Time{}
 	for i, e := range f.journal(t, c) {
 		assert.Equal(t, int64(i+1), e.Seq, "%s: entries numbered without gaps", c)
@@ -305,14 +309,37 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 		switch {
 		case e.Kind == member.EntryClawback && e.Note == "unclawed":
 			assert.LessOrEqual(t, -e.Points, cameBack, "%s: entry %d takes Unclawed only from points that came back", c, e.Seq)
-			assert.False(t, cameAt.After(forgaveAt), "%s: entry %d takes Unclawed only from points held or spent before the clawback", c, e.Seq)
+			var since int64
+			for i := len(parts) - 1; i >= 0 && !parts[i].At.Before(cameAt); i-- {
+				since += parts[i].Points
+			}
+			assert.LessOrEqual(t, -e.Points, since, "%s: entry %d takes only what clawbacks forgave since the points were held or spent", c, e.Seq)
+			for pay := -e.Points; pay > 0 && len(parts) > 0; {
+				last := &parts[len(parts)-1]
+				n := min(last.Points, pay)
+				last.Points -= n
+				pay -= n
+				if last.Points == 0 {
+					parts = parts[:len(parts)-1]
+				}
+			}
 			assert.Zero(t, e.Forgiven)
 			unclawed += e.Points
 			cameBack = 0
 		case e.Kind == member.EntryClawback:
 			unclawed += e.Forgiven
-			if e.Forgiven > 0 {
-				forgaveAt = e.At
+			if e.Forgiven > 0 && p.Debt != member.AllowNegative {
+				switch n := len(parts); {
+				case n > 0 && !parts[n-1].At.Before(e.At):
+					parts[n-1].Points += e.Forgiven
+					parts[n-1].At = e.At
+				case n == 8:
+					parts[0].Points += parts[1].Points
+					parts = append(parts[:1], parts[2:]...)
+					fallthrough
+				default:
+					parts = append(parts, member.UnclawedPart{At: e.At, Points: e.Forgiven})
+				}
 			}
 			cameBack = 0
 		case e.Kind == member.EntryVoid || e.Kind == member.EntryRefund:
@@ -347,6 +374,18 @@ func checkAccount(t *testing.T, f *fixture, p member.Program, c scrm.CustomerID,
 		assert.Zero(t, st.Unclawed, "%s: AllowNegative records debt, not Unclawed", c)
 	} else {
 		assert.Equal(t, st.Unclawed, unclawed, "%s: journal Unclawed (forgiven - taken)", c)
+		var sum int64
+		for i, part := range st.UnclawedParts {
+			assert.Positive(t, part.Points, "%s: UnclawedParts[%d]", c, i)
+			sum += part.Points
+		}
+		assert.Equal(t, st.Unclawed, sum, "%s: UnclawedParts add up to Unclawed", c)
+		if assert.Len(t, st.UnclawedParts, len(parts), "%s: UnclawedParts", c) {
+			for i := range parts {
+				assert.True(t, parts[i].At.Equal(st.UnclawedParts[i].At), "%s: UnclawedParts[%d].At", c, i)
+				assert.Equal(t, parts[i].Points, st.UnclawedParts[i].Points, "%s: UnclawedParts[%d].Points", c, i)
+			}
+		}
 	}
 	live := map[int64]bool{}
 	for _, l := range st.Lots {

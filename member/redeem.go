@@ -3,6 +3,7 @@ package member
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/shopspring/decimal"
 
@@ -352,8 +353,15 @@ func appendSpent(spent, moves []LotMove) []LotMove {
 var errHoldSettled = errors.New("member: hold already settled")
 
 // Capture spends the points of an open hold; they are remembered on the
-// hold's order for refunds. Capturing a captured hold changes nothing and
-// returns it with Replayed set.
+// hold's order for refunds, which give them back (see Refund). When the
+// order is already refunded in full (the refunds reach what it paid, see
+// RefundRequest.Amount), no refund is left to do so: the capture gives
+// the order's spent points back at once, in an EntryRefund after the
+// EntryCapture (to their lots; those of expired lots are forfeited, as a
+// refund's are, and the returned points pay off AccountState.Unclawed as
+// a refund's do). After a partial refund, the refunds that follow give
+// them back. Capturing a captured hold changes nothing and returns it
+// with Replayed set.
 //
 // Errors: ErrNotFound for an unknown hold; ErrConflict for a voided one.
 func (s *Service) Capture(ctx context.Context, tenant scrm.TenantID, holdID string) (HoldResult, error) {
@@ -363,11 +371,11 @@ func (s *Service) Capture(ctx context.Context, tenant scrm.TenantID, holdID stri
 // Void releases the points of an open hold back to their lots (see Hold for
 // lots that expired meanwhile). Released points pay off first what earlier
 // refunds could not claw back because the points were held or spent
-// (AccountState.Unclawed), when the hold was created at or before the
-// latest of those refunds (AccountState.UnclawedAt; a hold of points
-// earned since never pays it): an EntryClawback noted "unclawed" takes
-// them, reported as HoldResult.Clawed. Voiding a voided hold changes
-// nothing and returns it with Replayed set.
+// (AccountState.Unclawed), but only what refunds made since the hold was
+// created forgave (AccountState.UnclawedParts; what was forgiven before
+// it, the hold's points could not have paid): an EntryClawback noted
+// "unclawed" takes them, reported as HoldResult.Clawed. Voiding a voided
+// hold changes nothing and returns it with Replayed set.
 //
 // Errors: ErrNotFound for an unknown hold; ErrConflict for a captured one.
 func (s *Service) Void(ctx context.Context, tenant scrm.TenantID, holdID string) (HoldResult, error) {
@@ -423,16 +431,25 @@ func (s *Service) settle(ctx context.Context, op string, tenant scrm.TenantID, h
 				o.SpentValue = o.SpentValue.Add(hh.Value)
 				// The points left the balance when they were held.
 				o.SpentAt = later(o.SpentAt, hh.CreatedAt)
+				if base := o.refundBase(); base.IsPositive() && !o.Refunded.LessThan(base) {
+					// The order is refunded in full already: no refund
+					// is left to give the points back, so they come
+					// back now, in an EntryRefund. SpentLots may share
+					// the capture entry's moves: returnSpent changes it.
+					o.SpentLots = slices.Clone(o.SpentLots)
+					e.returnSpent(hh.OrderID, o, base, base)
+				}
 			} else {
 				before := e.a.Points()
 				ent := e.entry(EntryVoid)
 				ent.OrderID, ent.HoldID = hh.OrderID, hh.ID
 				release(e.a, ent, hh.Lots)
-				if e.a.Unclawed > 0 && !hh.CreatedAt.After(e.a.UnclawedAt) {
+				if e.a.unclawedSince(hh.CreatedAt) > 0 {
 					// Released points pay off what clawbacks could not
-					// take, when they were held before those clawbacks
-					// (AccountState.UnclawedAt); those whose lot expired
-					// meanwhile expire first: they do not come back.
+					// take, those since the hold was created
+					// (AccountState.UnclawedParts); those whose lot
+					// expired meanwhile expire first: they do not come
+					// back.
 					e.expire()
 					e.takeUnclawed(hh.OrderID, hh.ID, e.a.Points()-before, hh.CreatedAt)
 				}

@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -54,7 +55,8 @@ type RefundResult struct {
 // than the whole and a full refund undoes exactly everything. A refund
 // undoes that total less what earlier refunds undid, so points spent on the
 // order after a partial refund (a hold captured later) are given back by
-// the refunds that follow: in full once the whole order is refunded.
+// the refunds that follow: in full once the whole order is refunded (after
+// a full refund, by the capture itself: see Capture).
 //
 // Points spent on the order are given back first, to the lots they came from
 // (the latest-expiring first), unless a lot has expired since: those points
@@ -66,9 +68,9 @@ type RefundResult struct {
 // from points that come back to the account without being earned: the
 // points a Void releases, and the spent points a refund returns, which
 // therefore pay it off (an EntryClawback noted "unclawed") before this
-// order's own clawback, but only points held or spent at or before the
-// latest clawback that added to it (AccountState.UnclawedAt). New points
-// never pay it. Growth value is
+// order's own clawback, but only what clawbacks made since the points were
+// held or spent forgave (AccountState.UnclawedParts). New points never pay
+// it. Growth value is
 // clawed back (never below zero) and the tier re-evaluated: under every
 // policy and Downgrade mode it goes straight to the tier the remaining
 // growth qualifies for. Under Rolling the growth leaves the window
@@ -139,12 +141,8 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) 
 		o = e.tx.newOrder(orderID)
 		e.tx.Order = o
 	}
-	base := o.Paid
+	base := o.refundBase()
 	if !o.Earned {
-		base = o.OrderAmount
-		if !base.IsPositive() {
-			base = o.SpentValue // a points-only order: what its points paid
-		}
 		if early {
 			// A refund delivered before its order.paid: remembered, and
 			// taken back when the order is earned (earnOrder), against
@@ -177,6 +175,19 @@ func (e *engine) refund(op, orderID string, amount decimal.Decimal, early bool) 
 		e.evaluate(e.now, byLoss, "downgrade", rewardGrant)
 	}
 	return nil
+}
+
+// refundBase returns what refunds of the order o are measured against
+// (see RefundRequest.Amount): the amount its Earn credited on, else its
+// OrderAmount, else what its spent points paid (a points-only order).
+func (o *OrderRecord) refundBase() decimal.Decimal {
+	switch {
+	case o.Earned:
+		return o.Paid
+	case o.OrderAmount.IsPositive():
+		return o.OrderAmount
+	}
+	return o.SpentValue
 }
 
 // returnSpent gives back the points spent on the order o, latest-expiring
@@ -219,22 +230,7 @@ func (e *engine) clawBack(orderID string, o *OrderRecord, refunded, base decimal
 		ent := e.entry(EntryClawback)
 		ent.OrderID = orderID
 		if pc > 0 {
-			took := spend(e.a, ent, min(pc, max(e.a.Points(), 0)), o.Lot)
-			if short := pc - took; short > 0 {
-				if e.c.debt() == AllowNegative {
-					owed := min(short, maxBalancePoints-e.a.Debt) // see maxBalancePoints
-					e.a.Debt += owed
-					ent.Debt += owed
-					ent.Points -= owed
-					ent.Forgiven = short - owed
-				} else {
-					ent.Forgiven = short
-					// Held or spent points: taken when they come back
-					// (those that left the balance by now).
-					e.a.Unclawed = min(e.a.Unclawed, maxBalancePoints-short) + short
-					e.a.UnclawedAt = later(e.a.UnclawedAt, e.now)
-				}
-			}
+			e.takeBack(ent, pc, o.Lot)
 		}
 		if gc > 0 {
 			month := o.Month
@@ -249,6 +245,59 @@ func (e *engine) clawBack(orderID string, o *OrderRecord, refunded, base decimal
 	return gc
 }
 
+// takeBack takes n points from the balance in the clawback entry ent,
+// from lot first: what the balance cannot cover becomes Debt under
+// AllowNegative, else is forgiven and added to AccountState.Unclawed, to be
+// taken from the held or spent points when they come back.
+func (e *engine) takeBack(ent *Entry, n, first int64) {
+	took := spend(e.a, ent, min(n, max(e.a.Points(), 0)), first)
+	short := n - took
+	if short <= 0 {
+		return
+	}
+	if e.c.debt() == AllowNegative {
+		owed := min(short, maxBalancePoints-e.a.Debt) // see maxBalancePoints
+		e.a.Debt += owed
+		ent.Debt += owed
+		ent.Points -= owed
+		ent.Forgiven = short - owed
+		return
+	}
+	ent.Forgiven = short
+	// Held or spent points: taken when they come back (those that left
+	// the balance by now).
+	e.a.addUnclawed(short, e.now)
+}
+
+// noteOverReturned is the Note of the clawback entries that take back the
+// spent points a refund delivered before order.paid gave back beyond the
+// share the paid amount gives them (see earnOrder).
+const noteOverReturned = "over-returned"
+
+// takeOverReturned takes back the points spent on the order o that earlier
+// refunds gave back beyond floor(Spent × refunded / base) (an early refund
+// measured against less than the amount paid), in an EntryClawback noted
+// "over-returned", from the balance (see takeBack for what it cannot
+// cover). The points taken count as spent on the order again, for the
+// refunds that follow to give back.
+func (e *engine) takeOverReturned(orderID string, o *OrderRecord, refunded, base decimal.Decimal) {
+	over := o.Returned - proportion(o.Spent, refunded, base)
+	if over <= 0 {
+		return
+	}
+	ent := e.entry(EntryClawback)
+	ent.OrderID, ent.Note = orderID, noteOverReturned
+	e.takeBack(ent, over, 0)
+	spent := slices.Clip(o.SpentLots) // never into an entry's moves
+	for _, m := range ent.Lots {
+		if m.Points < 0 {
+			spent = append(spent, m)
+		}
+	}
+	o.SpentLots = spent
+	o.Returned -= over
+}
+
 // noteUnclawed is the Note of the clawback entries that pay off
 // AccountState.Unclawed.
 const noteUnclawed = "unclawed"
@@ -256,20 +305,24 @@ const noteUnclawed = "unclawed"
 // takeUnclawed pays off Unclawed from points that just came back to the
 // account without being earned (a Void's released points, a refund's
 // returned ones): gained is how much they raised the balance, left when
-// they left the balance (were held or spent). Only points that left it at
-// or before AccountState.UnclawedAt pay: the clawbacks may have missed
-// them; later ones are new points. It takes up to gained, never more than
-// the balance, in an EntryClawback noted "unclawed" with the order (and
-// hold) they came back from, and returns how much it took.
+// they left the balance (were held or spent). They pay only the parts of
+// Unclawed forgiven at or after left (AccountState.UnclawedParts), the
+// latest first: the clawbacks then may have missed them; to the earlier
+// ones they are new points. It takes up to gained, never more than the
+// balance, in an EntryClawback noted "unclawed" with the order (and hold)
+// they came back from, and returns how much it took.
 func (e *engine) takeUnclawed(orderID, holdID string, gained int64, left time.Time) int64 {
-	t := min(e.a.Unclawed, gained, max(e.a.Points(), 0))
-	if t <= 0 || left.After(e.a.UnclawedAt) {
+	if e.a.Unclawed <= 0 || gained <= 0 {
+		return 0
+	}
+	t := min(e.a.unclawedSince(left), gained, max(e.a.Points(), 0))
+	if t <= 0 {
 		return 0
 	}
 	ent := e.entry(EntryClawback)
 	ent.OrderID, ent.HoldID, ent.Note = orderID, holdID, noteUnclawed
 	took := spend(e.a, ent, t, 0)
-	e.a.Unclawed -= took
+	e.a.payUnclawed(took)
 	return took
 }
 

@@ -215,8 +215,8 @@ type OrderRecord struct {
 	// SpentAt is when the latest of the points captured or redeemed for
 	// the order left the balance: the redemption, or the creation of the
 	// captured hold (HoldRecord.CreatedAt); zero when none were. Their
-	// return by a refund pays off AccountState.Unclawed only when SpentAt
-	// is not after AccountState.UnclawedAt.
+	// return by a refund pays off only the parts of AccountState.Unclawed
+	// forgiven at or after SpentAt (AccountState.UnclawedParts).
 	SpentAt time.Time `json:"spentAt,omitzero"`
 	// Held is the points in open holds for the order, Spent the points
 	// captured or redeemed for it.

@@ -239,8 +239,8 @@ type ExchangeRecord struct {
 	Attempt    int64     `json:"attempt"`
 	LeaseUntil time.Time `json:"leaseUntil"`
 	// CreatedAt is when the exchange was charged: a refund's returned
-	// points pay off AccountState.Unclawed only when it is not after
-	// AccountState.UnclawedAt.
+	// points pay off only the parts of AccountState.Unclawed forgiven at
+	// or after it (AccountState.UnclawedParts).
 	CreatedAt time.Time `json:"createdAt"`
 	// SettledAt is when the exchange became done or refunded.
 	SettledAt time.Time `json:"settledAt,omitzero"`

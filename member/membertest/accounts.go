@@ -1,6 +1,7 @@
 package membertest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func fullAccount(tx *member.LedgerTx) error {
 	a.CreatedAt, a.UpdatedAt = t0, t0.Add(time.Hour)
 	a.Seq, a.LastLot = 7, 3
 	a.Growth, a.Debt, a.Held, a.Unclawed = 2500, 0, 40, 25
-	a.UnclawedAt = t0.Add(-30 * time.Minute)
+	a.UnclawedParts = []member.UnclawedPart{{At: t0.Add(-90 * time.Minute), Points: 10}, {At: t0.Add(-30 * time.Minute), Points: 15}}
 	a.Tier, a.TierSince = "gold", t0.Add(-48*time.Hour)
 	a.TierUntil = t0.AddDate(0, 6, 0)
 	a.TierDue = a.TierUntil
@@ -45,7 +46,11 @@ func assertSameAccount(t *testing.T, want, got member.AccountState) {
 	assert.Equal(t, want.Debt, got.Debt)
 	assert.Equal(t, want.Held, got.Held)
 	assert.Equal(t, want.Unclawed, got.Unclawed, "Unclawed")
-	assertTime(t, want.UnclawedAt, got.UnclawedAt, "UnclawedAt")
+	require.Len(t, got.UnclawedParts, len(want.UnclawedParts), "UnclawedParts")
+	for i, w := range want.UnclawedParts {
+		assertTime(t, w.At, got.UnclawedParts[i].At, fmt.Sprintf("UnclawedParts[%d].At", i))
+		assert.Equal(t, w.Points, got.UnclawedParts[i].Points, "UnclawedParts[%d].Points", i)
+	}
 	assert.Equal(t, want.Tier, got.Tier)
 	assertTime(t, want.TierSince, got.TierSince, "TierSince")
 	assertTime(t, want.TierUntil, got.TierUntil, "TierUntil")
@@ -112,6 +117,7 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) member.Store) {
 		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1"}, credit(100, time.Time{}))
 		_, _, err := s.Update(ctx, member.UpdateParams{Tenant: "t1", Customer: "c1", OrderID: "o1", HoldID: "h1"}, func(tx *member.LedgerTx) error {
 			tx.Account.Growth, tx.Account.Unclawed = 999, 7
+			tx.Account.UnclawedParts = append(tx.Account.UnclawedParts, member.UnclawedPart{At: t0, Points: 7})
 			tx.Account.Lots[0].Remaining = 1
 			tx.Order = &member.OrderRecord{OrderID: "o1", Points: 5}
 			tx.Hold = &member.HoldRecord{ID: "h1", Tenant: "t1", Customer: "c1", State: member.HoldOpen}
@@ -123,6 +129,7 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, int64(1), got.Version)
 		assert.Zero(t, got.Growth)
 		assert.Zero(t, got.Unclawed)
+		assert.Empty(t, got.UnclawedParts)
 		assert.Equal(t, int64(100), got.Lots[0].Remaining)
 		_, err = s.Order(ctx, "t1", "c1", "o1")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
