@@ -126,3 +126,25 @@ func TestCaptureAfterFullRefundGivesPointsBack(t *testing.T) {
 		assert.Equal(t, before, a.Points+a.Held, "refused capture leaves the points held")
 	}
 }
+
+// Points cannot pay for an order already refunded in full: no refund is
+// left to give them back (Hold and Redeem are ErrConflict, and nothing is
+// written).
+func TestNoPointsOnOrderRefundedInFull(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, standard())
+	f.earn(t, "c1", "o1", "1000")
+	_, err := f.svc.Earn(ctx, member.EarnRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "p2", OrderID: "o2", Amount: dec("100")})
+	require.NoError(t, err)
+	_, err = f.svc.Refund(ctx, member.RefundRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "r2", OrderID: "o2", Amount: dec("100")})
+	require.NoError(t, err)
+	before := f.account(t, "c1")
+	_, err = f.svc.Hold(ctx, member.HoldRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "h1", OrderID: "o2", Points: 100, OrderAmount: dec("100")})
+	require.ErrorIs(t, err, scrm.ErrConflict)
+	_, err = f.svc.Redeem(ctx, member.RedeemRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "d1", OrderID: "o2", Points: 100, OrderAmount: dec("100")})
+	require.ErrorIs(t, err, scrm.ErrConflict)
+	assert.Equal(t, before, f.account(t, "c1"), "nothing written")
+	// A corrected retry with the same key works on another order.
+	_, err = f.svc.Hold(ctx, member.HoldRequest{Tenant: tenant, Customer: "c1", IdempotencyKey: "h1", OrderID: "o3", Points: 100, OrderAmount: dec("100")})
+	require.NoError(t, err)
+}

@@ -160,6 +160,10 @@ func (e *engine) redeemOnOrder(op, orderID string, points int64, orderAmount dec
 	if o == nil {
 		o = e.tx.newOrder(orderID)
 	}
+	if base := o.refundBase(); base.IsPositive() && !o.Refunded.LessThan(base) {
+		// Points spent now could never be given back: no refund is left.
+		return nil, scrm.Errorf(scrm.ErrConflict, op, "order %q was refunded in full; its points cannot pay for it", orderID)
+	}
 	if !orderAmount.IsZero() {
 		used := o.Held + o.Spent - o.Returned
 		limit := shareLimit(e.c.p.Redeem, orderAmount)
@@ -197,7 +201,9 @@ func (e *engine) redeemOnOrder(op, orderID string, points int64, orderAmount dec
 // Errors: ErrInvalid naming the rule for points that are not positive, below
 // Redeem.MinPoints, not a multiple of Redeem.Step, or over Redeem.MaxShare of
 // the order; ErrExhausted when the balance is short; ErrForbidden when the
-// program does not allow redemption; ErrConflict for a reused key.
+// program does not allow redemption; ErrConflict for a reused key, or for
+// an order already refunded in full (points spent on it could never be
+// given back).
 func (s *Service) Hold(ctx context.Context, req HoldRequest) (HoldResult, error) {
 	const op = "member.Hold"
 	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
