@@ -3,6 +3,7 @@ package sop_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -292,5 +293,53 @@ func TestRewardJoinedRetryableFailureIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	if r.Retried != 1 || r.Failed != 0 {
 		t.Fatalf("RunDue = %+v: the joined ErrUnavailable should be retried, not failed", r)
+	}
+}
+
+// renderAlloc saves body as a WeCom template (declaring the optional
+// variables) and renders it, returning the save error, the render error and
+// the bytes the rendering allocated.
+func renderAlloc(t *testing.T, body string, vars map[string]string, optional ...string) (putErr, renderErr error, alloc uint64) {
+	t.Helper()
+	ctx := context.Background()
+	svc := configService(t)
+	_, putErr = svc.PutTemplate(ctx, sop.Template{Tenant: "t1", ID: "r8s", Channel: scrm.ChannelWeCom, Body: body, Optional: optional})
+	if putErr != nil {
+		return putErr, nil, 0
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, renderErr = svc.Render(ctx, sop.RenderRequest{Tenant: "t1", Template: "r8s", Vars: vars})
+	runtime.ReadMemStats(&after)
+	return nil, renderErr, after.TotalAlloc - before.TotalAlloc
+}
+
+// A value a body builds is bounded too, not only what it writes: a body
+// that doubles a variable ({{$x = print $x $x}}) without writing anything
+// built 32 MiB from 63 bytes (an exabyte with {{range 60}}); print, printf,
+// println, html, js and urlquery now refuse results over MaxRender.
+func TestVariableDoublingIsBounded(t *testing.T) {
+	for _, body := range []string{
+		`{{$x := "ab"}}{{range 24}}{{$x = print $x $x}}{{end}}{{len $x}}`,
+		`{{$x := "ab"}}{{range 24}}{{$x = printf "%s%s" $x $x}}{{end}}{{len $x}}`,
+		`{{$x := "<>"}}{{range 24}}{{$x = html $x $x}}{{end}}{{len $x}}`,
+	} {
+		testBoundedRender(t, body)
+	}
+}
+
+func testBoundedRender(t *testing.T, body string) {
+	putErr, err, alloc := renderAlloc(t, body, nil)
+	if putErr != nil {
+		t.Logf("PutTemplate refused the body: %v", putErr)
+		return // refusing it is a fine fix
+	}
+	t.Logf("Render: %v; allocated %d bytes", err, alloc)
+	if err == nil {
+		t.Errorf("%s: rendered, want a rendering failure", body)
+	}
+	if alloc > 4<<20 {
+		t.Fatalf("rendering a %d-byte body allocated %d MB (MaxRender is %d bytes)", len(body), alloc>>20, sop.MaxRender)
 	}
 }

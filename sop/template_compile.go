@@ -95,7 +95,59 @@ func simple(root *parse.ListNode, vars []string) ([]segment, int) {
 // templateFuncs are the functions bodies may call besides text/template's
 // built-ins.
 func templateFuncs() template.FuncMap {
-	return template.FuncMap{"yuan": yuanFunc, "default": defaultFunc}
+	return template.FuncMap{"yuan": yuanFunc, "default": defaultFunc,
+		// text/template's string builders, bounded: a value a body builds
+		// ({{$x = print $x $x}} in a loop doubles without writing) can
+		// never pass MaxRender, so no rendering needs much more memory
+		// than MaxRender per step.
+		"print":    boundedPrint(fmt.Sprint, 1),
+		"println":  boundedPrint(fmt.Sprintln, 1),
+		"html":     boundedPrint(template.HTMLEscaper, 6),
+		"js":       boundedPrint(template.JSEscaper, 6),
+		"urlquery": boundedPrint(template.URLQueryEscaper, 3),
+		"printf":   boundedPrintf,
+	}
+}
+
+// boundedPrint returns f refusing, before it builds anything, arguments
+// whose printed sizes, times grow (how much f may expand them), add up to
+// more than MaxRender.
+func boundedPrint(f func(...any) string, grow int) func(...any) (string, error) {
+	return func(args ...any) (string, error) {
+		if err := checkPrintSize(0, grow, args); err != nil {
+			return "", err
+		}
+		return f(args...), nil
+	}
+}
+
+// boundedPrintf is printf refusing, before it formats, a result that could
+// pass MaxRender: the format, each argument printed and each verb's width
+// (at most 999, see printfSizes) add up to a bound of its size.
+func boundedPrintf(format string, args ...any) (string, error) {
+	if err := checkPrintSize(len(format)+999*strings.Count(format, "%"), 1, args); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(format, args...), nil
+}
+
+// checkPrintSize adds the printed size of each argument, times grow, to
+// size, and refuses a total over MaxRender. Each argument is printed on its
+// own, and is no larger than MaxRender itself when a bounded function built
+// it, so the check costs at most a few times MaxRender.
+func checkPrintSize(size, grow int, args []any) error {
+	for _, a := range args {
+		n := 0
+		if s, ok := a.(string); ok {
+			n = len(s)
+		} else {
+			n = len(fmt.Sprint(a))
+		}
+		if size += n * grow; size > MaxRender {
+			return errRenderTooLong
+		}
+	}
+	return nil
 }
 
 // yuanFunc formats a money amount (a decimal, a number or a numeric string)

@@ -333,11 +333,13 @@ func isBlank(s string) bool {
 	return true
 }
 
-// MaxRender bounds what one rendering may write: a body of a few bytes can
-// loop ({{range 1000}} around a long text, see MaxRangeCount), and a
-// rendering that passes MaxRender stops
-// there with an error (a rendering failure, recorded on the task) instead
-// of building gigabytes. It is far above every channel's content limit.
+// MaxRender bounds what one rendering may write, and every value it builds
+// with print, printf, println, html, js or urlquery: a body of a few bytes
+// can loop ({{range 1000}} around a long text, see MaxRangeCount) or
+// double a variable ({{$x = print $x $x}}), and a rendering that would
+// pass MaxRender stops there with an error (a rendering failure, recorded
+// on the task) instead of building gigabytes. It is far above every
+// channel's content limit.
 const MaxRender = 4 * MaxTemplateBody
 
 // errRenderTooLong is the error of a rendering that passed MaxRender.
