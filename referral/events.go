@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/shopspring/decimal"
@@ -37,10 +38,12 @@ const (
 	// "order_id", and, as decimal.Decimal, "amount" (the entry's Amount
 	// now, what Settle will pay), "gross" (its Amount before refunds) and
 	// "refunded" (the order's refunds counted, Entry.Refunded). Time: the
-	// entry's ReducedAt. ID "referral.reduced:<entry>:<refunded in fen>":
-	// one per entry and refunded total, so publishing it again is
-	// harmless, and the one with the highest "refunded" is the entry's
-	// latest state. An entry later reversed gets EventReversed as well.
+	// entry's ReducedAt. ID "referral.reduced:<entry>:<taken off in fen>":
+	// one per entry and amount taken off, so publishing it again is
+	// harmless, a refund that takes no further fen off brings no new ID,
+	// and the one with the highest Amount is the entry's latest state. An
+	// entry later reversed gets EventReversed as well. None is published
+	// while refunds have taken nothing off the entry.
 	EventReduced = "referral.reduced"
 	// EventTeamSucceeded: a group-buy team filled in time. One per member;
 	// Customer: the member; Amount: the group price; Props: "group_buy",
@@ -112,8 +115,10 @@ func reversedEvent(e Entry) scrm.Event {
 
 func reducedEvent(e Entry) scrm.Event {
 	gross := grossOf(e)
-	refunded, _ := scrm.ToFen(e.Refunded) // whole fen: at most Base, a whole number of fen
-	return scrm.Event{ID: key(EventReduced, e.ID, strconv.FormatInt(refunded, 10)), Tenant: e.Tenant, Customer: e.Beneficiary,
+	// One ID per amount taken off (which only grows): a refund too small
+	// to take another fen off brings no new event.
+	taken, _ := scrm.ToFen(gross.Sub(e.Amount)) // whole fen: both are
+	return scrm.Event{ID: key(EventReduced, e.ID, strconv.FormatInt(taken, 10)), Tenant: e.Tenant, Customer: e.Beneficiary,
 		Type: EventReduced, Time: e.ReducedAt, Amount: gross.Sub(e.Amount),
 		Props: map[string]any{"program": e.Program, "entry": e.ID, "invitee": string(e.Invitee), "order_id": e.OrderID,
 			"amount": e.Amount, "gross": gross, "refunded": e.Refunded}}
@@ -126,6 +131,19 @@ func changedEvent(e Entry) scrm.Event {
 		return reversedEvent(e)
 	}
 	return reducedEvent(e)
+}
+
+// publishChanged publishes the event of each entry refunds changed, but
+// none for an entry they took nothing off yet (a refund rounding to no
+// fen): nothing happened to it.
+func (s *Service) publishChanged(ctx context.Context, errs []error, changed []Entry) []error {
+	for _, en := range changed {
+		if en.Status != EntryReversed && grossOf(en).Equal(en.Amount) {
+			continue
+		}
+		errs = appendErr(errs, s.publish(ctx, changedEvent(en)))
+	}
+	return errs
 }
 
 // grossOf returns e's Gross, or its Amount for an entry stored without

@@ -315,9 +315,7 @@ func (s *Service) rewardQualification(ctx context.Context, p *Program, q Qualifi
 		// a refund would have, and again on a redelivery, in case this
 		// failed.
 		if !s.noEvents {
-			for _, en := range changed {
-				errs = appendErr(errs, s.publish(ctx, changedEvent(en)))
-			}
+			errs = s.publishChanged(ctx, errs, changed)
 		}
 		if !due.After(now) {
 			// Payable at once under the program as it is now: try to pay
@@ -370,11 +368,7 @@ func (s *Service) refund(ctx context.Context, op string, b Binding, e scrm.Event
 	if err != nil {
 		return scrm.Wrap(nil, op, err)
 	}
-	var errs []error
-	for _, en := range changed {
-		errs = append(errs, s.publish(ctx, changedEvent(en)))
-	}
-	return joinErrs(op, errs)
+	return joinErrs(op, s.publishChanged(ctx, nil, changed))
 }
 
 // orderIDOf returns e's "order_id" property as a string: "" when it is

@@ -217,3 +217,24 @@ func TestRefundRoundingToNoFenLeavesReducedAtZero(t *testing.T) {
 	}
 	assert.Empty(t, r.events.Of(referral.EventReduced))
 }
+
+// A refund that takes no further fen off a reduced entry (¥0.01 of a
+// ¥1,000 order on a ¥90 commission: 0.09 fen) publishes no new
+// EventReduced: its ID counts the amount taken off, not the refunds
+// counted, so a host notifying the inviter on each one no longer told them
+// twice of one reduction.
+func TestRefundTakingNoFenOffPublishesNoNewReduction(t *testing.T) {
+	r := partialRig(t)
+	r.deliver(r.refundOf("100.00"))
+	pendingAmounts(t, r, "90.00", "27.00", "45.00")
+	before := len(r.events.Of(referral.EventReduced))
+	require.Equal(t, 3, before)
+	r.clock.Advance(time.Hour)
+	r.deliver(r.refundOf("0.01"))
+	pendingAmounts(t, r, "90.00", "27.00", "45.00") // nothing more taken off
+	after := r.events.Of(referral.EventReduced)
+	for _, ev := range after[before:] {
+		t.Errorf("EventReduced %s published for a refund that reduced nothing: Amount %s, amount %v, Time %s",
+			ev.ID, ev.Amount, ev.Props["amount"], ev.Time)
+	}
+}
