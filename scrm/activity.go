@@ -143,35 +143,46 @@ func (a *activity) add(t time.Time, n, fen int64, limits ProfileLimits) {
 	}
 	a.prune(a.cutoff(h))
 	if a.n > limits.MaxEntries {
-		a.coalesce()
+		a.coalesce(limits.MaxEntries)
 	}
 }
 
 // cutoff returns the instant before which entries are dropped: horizon h
-// before the horizon's reference, the newest entry that is at most h after
-// the entry before it. An entry more than a horizon away from every other
-// one (a date mistyped years ahead) thus prunes nothing and does not make
-// real events look older than the horizon, whether it came before them or
-// after; it becomes the reference once events close enough to it arrive.
-// When no entry is within h of another there is no reference: nothing is
-// pruned and an event of any date is kept. Looking for the reference is
-// one comparison unless the newest entries are such outliers.
+// before the horizon's reference. The reference is the newest of the last
+// three entries that is at most h after the entry before it; failing that,
+// the third newest entry. So up to two newest entries, each more than a
+// horizon after the one before it (a date mistyped years ahead), neither
+// prune the history nor make real events look older than the horizon,
+// while a customer whose events are all further apart than h (a daily
+// check-in with a one-hour horizon) keeps only the last few. With fewer
+// than three entries and no two within h there is no reference: nothing is
+// pruned and an event of any date is kept. It looks at three entries at
+// most.
 func (a *activity) cutoff(h int64) int64 {
-	ref, seen := int64(math.MinInt64), false
-	for ci := len(a.chunks) - 1; ci >= 0; ci-- {
+	var last [3]int64
+	k := 0
+	for ci := len(a.chunks) - 1; ci >= 0 && k < len(last); ci-- {
 		c := a.chunks[ci]
-		for ei := len(c) - 1; ei >= 0; ei-- {
-			t := c[ei].t
-			if seen && uint64(ref-t) <= uint64(h) { // ref >= t: no overflow as uint64
-				if ref < math.MinInt64+h {
-					return math.MinInt64
-				}
-				return ref - h
-			}
-			ref, seen = t, true
+		for ei := len(c) - 1; ei >= 0 && k < len(last); ei-- {
+			last[k] = c[ei].t
+			k++
 		}
 	}
-	return math.MinInt64
+	ref := int64(math.MinInt64)
+	switch {
+	case k >= 2 && uint64(last[0]-last[1]) <= uint64(h): // last[0] >= last[1]: no overflow as uint64
+		ref = last[0]
+	case k >= 3 && uint64(last[1]-last[2]) <= uint64(h):
+		ref = last[1]
+	case k >= 3:
+		ref = last[2]
+	default:
+		return math.MinInt64
+	}
+	if ref < math.MinInt64+h {
+		return math.MinInt64
+	}
+	return ref - h
 }
 
 // search returns the position of the first entry with t >= ts as a chunk
@@ -225,8 +236,13 @@ func (a *activity) prune(cutoff int64) {
 }
 
 // coalesce merges the older half of the entries per UTC day, stamping each
-// merged entry with the day's latest event time.
-func (a *activity) coalesce() {
+// merged entry with the day's latest event time. When that leaves more than
+// three quarters of maxEntries (events on many different days), it then
+// merges adjacent pairs of the older entries (each stamped with the later
+// time), round after round, until it does not, the newest entries left as
+// they are: so entries stay within maxEntries and the next coalesce is at
+// least maxEntries/4 adds away.
+func (a *activity) coalesce(maxEntries int) {
 	es := a.flat()
 	half := len(es) / 2
 	const day = int64(24 * time.Hour)
@@ -240,7 +256,24 @@ func (a *activity) coalesce() {
 		}
 		out = append(out, e)
 	}
-	a.setFlat(append(out, es[half:]...))
+	out = append(out, es[half:]...)
+	target := maxEntries - maxEntries/4
+	keep := target / 2 // newest entries never merged here
+	for len(out) > target && len(out)-keep > 1 {
+		old, j := len(out)-keep, 0
+		for i := 0; i < old; i += 2 {
+			e := out[i]
+			if i+1 < old {
+				e.t = out[i+1].t
+				e.n += out[i+1].n
+				e.fen += out[i+1].fen
+			}
+			out[j] = e
+			j++
+		}
+		out = append(out[:j], out[old:]...)
+	}
+	a.setFlat(out)
 }
 
 // absorb adds another activity of the same event type.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -428,7 +429,9 @@ func (d *Directory) Lookup(ctx context.Context, tenant TenantID, id Identity) (C
 // which sets the same attributes again.
 //
 // Errors: ErrInvalid naming the field (`Attrs[""]`, or `Attrs["avg"]` for a
-// NaN or infinite float anywhere in the value, which JSON cannot encode), with nothing written;
+// NaN or infinite float, or a json.Number that is not a valid JSON number
+// ("NaN", "12,5"), anywhere in the value, including the exported fields of
+// structs, which JSON cannot encode), with nothing written;
 // ErrNotFound when the tenant has no such customer; ErrUnavailable when the
 // attributes were stored but the event could not be published.
 func (d *Directory) SetAttrs(ctx context.Context, tenant TenantID, id CustomerID, attrs map[string]any) error {
@@ -445,7 +448,7 @@ func (d *Directory) SetAttrs(ctx context.Context, tenant TenantID, id CustomerID
 			return err
 		}
 		if !finiteAttr(attrs[k], 0) {
-			return Invalid(op, field, "NaN or infinite number")
+			return Invalid(op, field, "NaN or infinite number, or a json.Number that is not a JSON number")
 		}
 	}
 	if err := d.store.SetAttrs(ctx, SetAttrsParams{Tenant: tenant, Customer: id, Attrs: attrs}); err != nil {
@@ -528,15 +531,19 @@ func (d *Directory) attrsEventID(id CustomerID, at time.Time, attrs map[string]a
 // maps, so that a value that contains itself ends the walk.
 const maxAttrDepth = 32
 
-// finiteAttr reports whether v holds no NaN or infinite float: as a value
-// of any float kind, or behind pointers and inside slices, arrays and maps
-// of any element type (as deep as maxAttrDepth), all of which JSON encodes.
+// finiteAttr reports whether v holds no NaN or infinite float and no
+// json.Number that is not a valid JSON number: as a value of any float
+// kind or a json.Number, or behind pointers and inside slices, arrays, maps
+// and the exported (or embedded) fields of structs (as deep as
+// maxAttrDepth), all of which JSON encodes.
 func finiteAttr(v any, depth int) bool {
 	switch x := v.(type) {
 	case nil, string, bool, int, int64, []string:
 		return true
 	case float64:
 		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case json.Number:
+		return validJSONNumber(string(x))
 	}
 	return finiteValue(reflect.ValueOf(v), depth)
 }
@@ -546,9 +553,23 @@ func finiteValue(rv reflect.Value, depth int) bool {
 	case reflect.Float32, reflect.Float64:
 		f := rv.Float()
 		return !math.IsNaN(f) && !math.IsInf(f, 0)
+	case reflect.String:
+		if rv.Type() == jsonNumberType {
+			return validJSONNumber(rv.String())
+		}
 	case reflect.Pointer, reflect.Interface:
 		if !rv.IsNil() && depth < maxAttrDepth {
 			return finiteValue(rv.Elem(), depth+1)
+		}
+	case reflect.Struct:
+		if depth < maxAttrDepth {
+			t := rv.Type()
+			for i := range t.NumField() {
+				if f := t.Field(i); (f.IsExported() || f.Anonymous) && mayHoldFloat(f.Type) &&
+					!finiteValue(rv.Field(i), depth+1) {
+					return false
+				}
+			}
 		}
 	case reflect.Slice, reflect.Array:
 		if depth < maxAttrDepth && mayHoldFloat(rv.Type().Elem()) {
@@ -570,15 +591,62 @@ func finiteValue(rv reflect.Value, depth int) bool {
 	return true
 }
 
-// mayHoldFloat reports whether a value of type t can be or hold a float
-// finiteValue looks at.
+// mayHoldFloat reports whether a value of type t can be or hold a float or
+// a json.Number finiteValue looks at.
 func mayHoldFloat(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Float32, reflect.Float64, reflect.Pointer, reflect.Interface,
-		reflect.Slice, reflect.Array, reflect.Map:
+		reflect.Slice, reflect.Array, reflect.Map, reflect.Struct:
 		return true
 	}
-	return false
+	return t == jsonNumberType
+}
+
+var jsonNumberType = reflect.TypeFor[json.Number]()
+
+// validJSONNumber reports whether s is a number as JSON writes it (what
+// encoding/json requires of a json.Number it encodes, except that it
+// writes "" as 0).
+func validJSONNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == '-' {
+		s = s[1:]
+		if s == "" {
+			return false
+		}
+	}
+	switch {
+	case s[0] == '0':
+		s = s[1:]
+	case '1' <= s[0] && s[0] <= '9':
+		s = s[1:]
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	default:
+		return false
+	}
+	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
+		s = s[2:]
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	}
+	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s[0] == '+' || s[0] == '-' {
+			s = s[1:]
+			if s == "" {
+				return false
+			}
+		}
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	}
+	return s == ""
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -41,9 +41,12 @@ const DefaultMaxDepth = 8
 // were given. Events published while a handler runs (through the ctx the
 // Dispatcher passed it) are queued and delivered after the current event has
 // reached every handler: breadth-first, so a handler never sees an effect
-// before its cause. A cascade deeper than MaxDepth is cut off with an error
-// matching ErrExhausted that lists the chain of event types, which is almost
-// always two rules triggering each other.
+// before its cause. The ctx a handler receives carries the event it is
+// delivered, so an event published with it is one level below that event,
+// even from a goroutine of the handler while the cascade delivers other
+// events. A cascade deeper than MaxDepth is cut off with an error matching
+// ErrExhausted that lists the chain of event types, which is almost always
+// two rules triggering each other.
 //
 // A failing handler does not stop delivery: every handler still receives
 // every queued event, and Publish returns all the failures joined. Because
@@ -72,8 +75,6 @@ type cascade struct {
 	mu    sync.Mutex // handlers may publish from goroutines of their own
 	errs  []error    // cascade-depth errors, reported even if the handler drops them
 	queue []queued
-	depth int      // depth of the event being delivered
-	chain []string // event types from the root to the event being delivered
 	// done is set, under mu, when the delivery loop has ended; a Publish
 	// into a done cascade delivers its event itself instead of queueing it.
 	done bool
@@ -85,27 +86,47 @@ type queued struct {
 	chain []string
 }
 
+// handlerCtx is the ctx a handler receives: its cascade and the event it is
+// delivered (depth and chain), from which an event published with it,
+// however late and from whichever goroutine, takes its own depth and chain.
+type handlerCtx struct {
+	context.Context
+	c *cascade
+	q queued
+}
+
+// Value returns the handlerCtx itself for cascadeKey.
+func (h *handlerCtx) Value(key any) any {
+	if key == (cascadeKey{}) {
+		return h
+	}
+	return h.Context.Value(key)
+}
+
 // Publish validates e and delivers it, and everything it causes, to the
 // handlers. Called from inside a handler with the ctx that handler received,
 // it queues e behind the current event and returns nil at once; the result of
 // delivering it is reported by the outer Publish. Called with such a ctx
 // after the outer Publish has finished delivering (from a goroutine or a
 // callback of the handler that outlives it), it delivers e itself, like a
-// top-level Publish at the depth the cascade had reached, and returns the
-// result: every event is delivered exactly once, whichever of the two ends
-// the cascade.
+// top-level Publish, and returns the result: every event is delivered
+// exactly once, whichever of the two ends the cascade. Either way e is one
+// level below the event whose handler received ctx, whatever event the
+// cascade is delivering (or delivered last) when e is published, and
+// MaxDepth counts from there.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	if c, ok := ctx.Value(cascadeKey{}).(*cascade); ok && c.d == d {
+	if hc, ok := ctx.Value(cascadeKey{}).(*handlerCtx); ok && hc.c.d == d {
+		c := hc.c
 		max := d.MaxDepth
 		if max <= 0 {
 			max = DefaultMaxDepth
 		}
+		chain := append(append([]string(nil), hc.q.chain...), e.Type)
+		q := queued{e: e, depth: hc.q.depth + 1, chain: chain}
 		c.mu.Lock()
-		chain := append(append([]string(nil), c.chain...), e.Type)
-		q := queued{e: e, depth: c.depth + 1, chain: chain}
 		if q.depth > max {
 			err := &Error{Code: ErrExhausted, Op: "scrm.Dispatcher",
 				Msg: fmt.Sprintf("event cascade deeper than %d (%s); do two rules trigger each other?", max, strings.Join(chain, " → "))}
@@ -131,7 +152,6 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 // every failure, joined.
 func (d *Dispatcher) deliver(ctx context.Context, root queued) error {
 	c := &cascade{d: d, queue: []queued{root}}
-	hctx := context.WithValue(ctx, cascadeKey{}, c)
 	var errs []error
 	for {
 		c.mu.Lock()
@@ -150,8 +170,8 @@ func (d *Dispatcher) deliver(ctx context.Context, root queued) error {
 		}
 		q := c.queue[0]
 		c.queue = c.queue[1:]
-		c.depth, c.chain = q.depth, q.chain
 		c.mu.Unlock()
+		hctx := &handlerCtx{Context: ctx, c: c, q: q}
 		for i, h := range d.handlers {
 			if err := h.Handle(hctx, q.e); err != nil {
 				if err = dropCascadeErrs(c, err); err != nil {

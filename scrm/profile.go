@@ -41,21 +41,27 @@ type ProfileLimits struct {
 	// Horizon is how long events are kept for windowed counts and sums,
 	// measured back from the newest event of the same type; default
 	// DefaultHorizon. A window reaching further back than the horizon counts
-	// only what is kept; all-time counts and sums are always exact. An
-	// event more than a horizon away from every other kept event of its
-	// type (a date mistyped years ahead) does not count as the newest for
-	// this: the horizon is measured from the newest kept event at most a
-	// horizon after the one before it, and while no two kept events are
-	// within a horizon of each other every event is kept. So such an
+	// only what is kept; all-time counts and sums are always exact. Up to
+	// two newest kept events of the type, each more than a horizon after
+	// the one before it (a date mistyped years ahead), do not count as the
+	// newest for this: the horizon is measured from the newest of the last
+	// three kept events that is at most a horizon after the one before it,
+	// else from the third newest (and with fewer than three kept events,
+	// none within a horizon of the other, nothing is pruned). So such an
 	// outlier, whether it is the customer's first event of the type or
 	// came after others, neither prunes the customer's history nor pushes
-	// real events out of every window.
+	// real events out of every window, while events that are all further
+	// apart than the horizon (a daily check-in with a one-hour horizon)
+	// leave only the last few kept.
 	Horizon time.Duration
 	// MaxEntries bounds the entries kept per event type; default
-	// DefaultMaxEntries. Past it, the older half of the entries is coalesced
-	// per UTC day into one entry stamped with the day's latest event time,
-	// so a window boundary that falls inside such a day counts all of that
-	// day's events or none of them.
+	// DefaultMaxEntries (at least 16). Past it, the older half of the
+	// entries is coalesced per UTC day into one entry stamped with the day's
+	// latest event time, so a window boundary that falls inside such a day
+	// counts all of that day's events or none of them; when the events are
+	// on so many different days that this leaves more than three quarters
+	// of MaxEntries, adjacent older entries are merged further, each stamped
+	// with the later one's time, so no more than MaxEntries are kept.
 	MaxEntries int
 }
 
@@ -323,7 +329,8 @@ func (p *Profile) EventTypes() []string {
 // bool, int64 (all integer kinds that fit; an unsigned value above
 // math.MaxInt64 becomes a decimal.Decimal), float64 (float32),
 // decimal.Decimal, time.Time, []string ([]any of strings too), and
-// json.Number (kept as is). Values of named types are normalized by their
+// json.Number (kept as is when it is a valid JSON number, else stored as
+// its string, so the profile can always be JSON-encoded). Values of named types are normalized by their
 // kind, as package rule compares them: a type Level int becomes an int64,
 // a type Score float64 a float64, a type Tier string a string, and a list
 // of a string kind (type Tags []string, []Tier) a []string. A non-nil
@@ -368,7 +375,12 @@ func normalizeAttrDepth(v any, depth int) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
-	case string, bool, int64, decimal.Decimal, time.Time, json.Number:
+	case string, bool, int64, decimal.Decimal, time.Time:
+		return x
+	case json.Number:
+		if !validJSONNumber(string(x)) {
+			return string(x)
+		}
 		return x
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
