@@ -106,32 +106,27 @@ func (r CheckInRule) Validate() error {
 }
 
 // checkRewards validates rewards a rule grants, naming the field
-// ("Ladder[0].Rewards[1].Points"): what scrm.Grant.Validate checks, plus
-// points for kinds points and growth, an amount for stored_value and a
-// template for coupon.
+// ("Ladder[0].Rewards[1].Points"): scrm.Reward.Validate (a kind, no
+// negative values, and the value a standard kind grants), plus member's
+// own bounds on points and stored value.
 func checkRewards(op, field string, rs []scrm.Reward) error {
 	for j, r := range rs {
 		f := field + "[" + strconv.Itoa(j) + "]"
-		g := scrm.Grant{Tenant: "x", Customer: "x", IdempotencyKey: "x", Reward: r}
-		if err := g.Validate(); err != nil {
+		if err := r.Validate(); err != nil {
 			var se *scrm.Error
 			if asError(err, &se) {
-				return scrm.Invalid(op, f+"."+trimPrefix(se.Field, "Reward."), "%s", se.Msg)
+				return scrm.Invalid(op, f+"."+se.Field, "%s", se.Msg)
 			}
 			return scrm.Invalid(op, f, "%v", err)
 		}
 		switch r.Kind {
 		case scrm.RewardPoints, scrm.RewardGrowth:
-			if r.Points <= 0 || r.Points > maxPoints {
-				return scrm.Invalid(op, f+".Points", "must be positive, got %d", r.Points)
+			if r.Points > maxPoints {
+				return scrm.Invalid(op, f+".Points", "must be at most %d, got %d", maxPoints, r.Points)
 			}
 		case scrm.RewardStoredValue:
 			if err := checkAmount(op, f+".Amount", r.Amount); err != nil {
 				return err
-			}
-		case scrm.RewardCoupon:
-			if r.Template == "" {
-				return scrm.Invalid(op, f+".Template", "required for a coupon")
 			}
 		}
 	}

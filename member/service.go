@@ -345,8 +345,6 @@ func deriveID(prefix string, parts ...string) string {
 
 func asError(err error, target **scrm.Error) bool { return errors.As(err, target) }
 
-func trimPrefix(s, prefix string) string { return strings.TrimPrefix(s, prefix) }
-
 // The range of times the ledger accepts, in Unix seconds (1971-01-01 and
 // 2200-01-01 UTC), so that every instant it stores fits Unix nanoseconds.
 const (

@@ -268,28 +268,16 @@ func checkMoney(d decimal.Decimal) error {
 	return nil
 }
 
-// checkRewards validates rewards the way scrm.Grant.Validate would, naming
-// the field, e.g. `InviterRewards[1].Kind`.
+// checkRewards validates rewards with scrm.Reward.Validate (a kind, no
+// negative values, whole fen, and the value a standard kind grants: a
+// points reward without points would fail at every grant), and the kind's
+// length, naming the field, e.g. `InviterRewards[1].Kind`.
 func checkRewards(op, id, field string, rewards []scrm.Reward) error {
 	for i, r := range rewards {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		switch {
-		case r.Kind == "":
-			return at(op, id, f+".Kind", fmt.Errorf("required"))
-		case len(r.Kind) > scrm.MaxIDLength:
+		if len(r.Kind) > scrm.MaxIDLength {
 			return at(op, id, f+".Kind", fmt.Errorf("longer than %d bytes", scrm.MaxIDLength))
-		case r.Points < 0:
-			return at(op, id, f+".Points", fmt.Errorf("must not be negative, got %d", r.Points))
-		case r.Count < 0:
-			return at(op, id, f+".Count", fmt.Errorf("must not be negative, got %d", r.Count))
-		case r.Kind == scrm.RewardCoupon && r.Template == "":
-			return at(op, id, f+".Template", fmt.Errorf("required for a coupon reward"))
 		}
-		if err := checkMoney(r.Amount); err != nil {
-			return at(op, id, f+".Amount", err)
-		}
-		// A points reward without points, a stored_value one without an
-		// amount: refused now rather than by the Rewarder at every grant.
 		var se *scrm.Error
 		if err := r.Validate(); errors.As(err, &se) {
 			return at(op, id, f+"."+se.Field, errors.New(se.Msg))

@@ -43,17 +43,8 @@ type Reward struct {
 // coupon. Kinds of the host's own are checked for the rest only.
 func (r Reward) Validate() error {
 	const op = "scrm.Reward"
-	switch {
-	case r.Kind == "":
-		return Invalid(op, "Kind", "required")
-	case r.Points < 0:
-		return Invalid(op, "Points", "must not be negative, got %d", r.Points)
-	case r.Amount.IsNegative():
-		return Invalid(op, "Amount", "must not be negative, got %s", r.Amount)
-	case !IsFen(r.Amount):
-		return Invalid(op, "Amount", "at most 2 decimal places (fen), got %s", r.Amount)
-	case r.Count < 0:
-		return Invalid(op, "Count", "must not be negative, got %d", r.Count)
+	if err := r.checkShape(op, ""); err != nil {
+		return err
 	}
 	switch r.Kind {
 	case RewardPoints, RewardGrowth:
@@ -96,20 +87,24 @@ func (g Grant) Validate() error {
 	if err := CheckID(op, "IdempotencyKey", g.IdempotencyKey); err != nil {
 		return err
 	}
-	if g.Reward.Kind == "" {
-		return Invalid(op, "Reward.Kind", "required")
-	}
-	if g.Reward.Points < 0 {
-		return Invalid(op, "Reward.Points", "must not be negative, got %d", g.Reward.Points)
-	}
-	if g.Reward.Amount.IsNegative() {
-		return Invalid(op, "Reward.Amount", "must not be negative, got %s", g.Reward.Amount)
-	}
-	if !IsFen(g.Reward.Amount) {
-		return Invalid(op, "Reward.Amount", "at most 2 decimal places (fen), got %s", g.Reward.Amount)
-	}
-	if g.Reward.Count < 0 {
-		return Invalid(op, "Reward.Count", "must not be negative, got %d", g.Reward.Count)
+	return g.Reward.checkShape(op, "Reward.")
+}
+
+// checkShape reports the first field of r that no reward may have: no
+// Kind, negative Points, Amount or Count, an Amount below the fen. Fields
+// are named with prefix.
+func (r Reward) checkShape(op, prefix string) error {
+	switch {
+	case r.Kind == "":
+		return Invalid(op, prefix+"Kind", "required")
+	case r.Points < 0:
+		return Invalid(op, prefix+"Points", "must not be negative, got %d", r.Points)
+	case r.Amount.IsNegative():
+		return Invalid(op, prefix+"Amount", "must not be negative, got %s", r.Amount)
+	case !IsFen(r.Amount):
+		return Invalid(op, prefix+"Amount", "at most 2 decimal places (fen), got %s", r.Amount)
+	case r.Count < 0:
+		return Invalid(op, prefix+"Count", "must not be negative, got %d", r.Count)
 	}
 	return nil
 }
