@@ -34,7 +34,11 @@ type Plan struct {
 	TrialDays int      `json:"trialDays,omitzero"`
 	Benefits  Benefits `json:"benefits,omitzero"`
 	// Retired plans take no new subscriptions or trials; terms already
-	// bought run their course.
+	// bought run their course. Retiring takes effect for every Subscribe
+	// and StartTrial that starts after the PutPlan returns; one already
+	// under way, which read the plan before, may still sell its term (it
+	// is ordered before the retirement: plans and memberships are
+	// separate records, with no transaction across them).
 	Retired bool `json:"retired,omitzero"`
 }
 

@@ -21,7 +21,11 @@ const settleDelay = 2 * FutureTolerance
 // ones; older closed terms are dropped (nothing remains to do for them).
 const maxClosedTerms = 12
 
-// PlanRunResult counts what RunPlans did.
+// PlanRunResult counts what RunPlans did. Everything but Members and Failed
+// counts only what this run recorded: a tranche, birthday, settlement or end
+// that an overlapping run (or a Subscribe) recorded first is not counted
+// again, even though this run may have delivered it too (under the same
+// keys, which the Rewarder ignores).
 type PlanRunResult struct {
 	// Members is how many due memberships were visited.
 	Members int
@@ -77,6 +81,20 @@ func (c planCounts) result() PlanRunResult {
 // them as done: a run that fails in between grants again under the same keys,
 // which the Rewarder ignores.
 //
+// A run judges every membership at one time, the clock's reading when the run
+// starts, taken before any membership is read: what fell due by then is
+// delivered, what falls due during the run is left to the next run. So what a
+// run grants was due before any change a request makes while the run is under
+// way: a Cancel cuts a term at its own now, later, so a tranche due after the
+// cancellation, or the break-even settlement of the cancelled term, is never
+// granted, and a renewal saved before the old term's end is seen as the
+// successor it is (no member.plan_ended). The membership is recorded only if
+// it is still the version the grants were computed from; when a request (or
+// another run) changed it in between, nothing is recorded: what is due is
+// computed again from the membership as stored, at the same time, delivered
+// (again, under the same keys) and recorded, a few times at most, after
+// which the membership fails with ErrUnavailable and stays due.
+//
 // The plans are loaded once per run, and reloaded when a membership has an
 // open term of a version published since (a concurrent PutPlan and
 // Subscribe), so that its next due time counts that term; a term of a
@@ -121,7 +139,7 @@ func (s *Service) RunPlans(ctx context.Context, tenant scrm.TenantID) (PlanRunRe
 			if i < len(page.hints) {
 				hint = page.hints[i]
 			}
-			r, err := s.runState(ctx, w, tenant, &page.Memberships[i], hint, pr)
+			r, err := s.runState(ctx, w, tenant, &page.Memberships[i], hint, pr, now)
 			res.add(r)
 			if err != nil {
 				errs = append(errs, err)
@@ -167,7 +185,8 @@ func (ps *planSet) missing(st *MembershipState, lost map[planVersion]bool) (plan
 
 // planRun is the plans a run computes with. The set is loaded once, and
 // again only when a membership has an open term of a version it does not
-// know (see errStalePlans): so once per miss, not per membership. A version
+// know (a version published after the set was loaded: a concurrent PutPlan
+// and Subscribe; see know): so once per miss, not per membership. A version
 // still unknown after the reload is one the store lost; lost lists it, so
 // that it causes no more reloads, and planDue makes its membership due at
 // once, so that every run retries it rather than forgetting a paid term.
@@ -237,22 +256,23 @@ type planWork struct {
 	markBuf  [2]termMark
 	grantBuf [2]scrm.Grant
 
-	// What the update needs: the membership as read and as it will be
-	// saved when its Version is still read, and how to compute the marks
-	// again on a newer one. update is w.record, bound once per work so
-	// that passing it to the store allocates nothing. lost and lenient say
-	// which unknown plan versions record accepts (see planRun), miss is
-	// the one it did not.
-	s       *Service
-	ps      *planSet
-	lost    map[planVersion]bool
-	lenient bool
-	miss    planVersion
-	loc     *time.Location
-	next    *MembershipState
-	read    int64
-	update  func(tx *MembershipTx) error
+	// What the update needs: the membership as it will be saved when its
+	// Version is still read. update is w.record, bound once per work so
+	// that passing it to the store allocates nothing.
+	s      *Service
+	next   *MembershipState
+	read   int64
+	update func(tx *MembershipTx) error
 }
+
+// maxRunTries is how many times runState computes, delivers and tries to
+// record what a membership is due before giving up (see errMembershipMoved).
+const maxRunTries = 4
+
+// errMembershipMoved tells that the membership changed since runState read
+// it: record wrote nothing and copied the stored membership into the work's
+// state, from which runState computes again.
+var errMembershipMoved = errors.New("member: the membership changed since it was read")
 
 // newPlanWork returns a work for runState.
 func (s *Service) newPlanWork() *planWork {
@@ -261,27 +281,26 @@ func (s *Service) newPlanWork() *planWork {
 	return w
 }
 
-// record is the UpdateMembership function of runState: the next state as
-// computed on the copy read, unless the membership changed since.
+// record is the UpdateMembership function of runState: it saves the next
+// state as computed on the copy read when the membership is still that
+// version; otherwise it writes nothing, copies the membership as stored
+// into w.next and returns errMembershipMoved, so that what is recorded is
+// always what was computed from the membership it replaces.
 func (w *planWork) record(tx *MembershipTx) error {
-	now := w.s.clock.Now()
-	if tx.State.Version == w.read {
-		copyStateInto(tx.State, w.next)
-	} else {
-		w.apply(tx.State)
-		if pv, ok := w.ps.missing(tx.State, w.lost); ok && !w.lenient {
-			w.miss = pv
-			return errStalePlans
-		}
-		tx.State.DueAt = w.s.planDue(tx.State, w.ps, w.loc, now)
+	if tx.State.Version != w.read {
+		copyStateInto(w.next, tx.State)
+		return errMembershipMoved
 	}
-	touchMembership(tx.State, now)
+	copyStateInto(tx.State, w.next)
+	touchMembership(tx.State, w.s.clock.Now())
 	return nil
 }
 
 // runMember delivers what is due for one membership and records it.
 func (s *Service) runMember(ctx context.Context, tenant scrm.TenantID, customer scrm.CustomerID, ps *planSet) (planCounts, error) {
 	const op = "member.RunPlans"
+	// The time is taken before the read (see runState).
+	now := s.clock.Now()
 	st, err := s.store.Membership(ctx, tenant, customer)
 	if errors.Is(err, scrm.ErrNotFound) {
 		return planCounts{}, nil
@@ -295,64 +314,67 @@ func (s *Service) runMember(ctx context.Context, tenant scrm.TenantID, customer 
 	// The store keeps no reference to the update's fn once it returns, and
 	// the Rewarder got the grants by value: w can be recycled then.
 	defer s.cache.works.Put(w)
-	return s.runState(ctx, w, tenant, &st, nil, &planRun{ps: ps})
+	return s.runState(ctx, w, tenant, &st, nil, &planRun{ps: ps}, now)
 }
 
-// runState delivers what is due for the membership st, a copy the caller
-// owns, and records it; it changes st. hint is the memory store's record of
-// it, when listed by the memory store.
-func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantID, st *MembershipState, hint *plMember, pr *planRun) (planCounts, error) {
+// runState delivers what is due at now for the membership st, a copy the
+// caller owns, and records it; it changes st. hint is the memory store's
+// record of it, when listed by the memory store.
+//
+// now must have been taken before st was read. Requests change a membership
+// only from their own now on (Cancel cuts a term's End to it, Subscribe
+// starts a term at it or later, RecordSaving is closed before a settlement
+// is due), so what is due at now on st is still due on any later version:
+// the grants stand whatever happens before the record. The record itself
+// only replaces the version st is (see record); when the membership moved,
+// runState computes again from it as stored, at the same now.
+func (s *Service) runState(ctx context.Context, w *planWork, tenant scrm.TenantID, st *MembershipState, hint *plMember, pr *planRun, now time.Time) (planCounts, error) {
 	const op = "member.RunPlans"
 	customer := st.Customer
-	*w = planWork{s: w.s, update: w.update}
-	defer func() { w.ps, w.lost, w.loc, w.next = nil, nil, nil, nil }()
-	if err := pr.know(ctx, s, op, tenant, st); err != nil {
-		return planCounts{members: 1, failed: 1}, err
-	}
-	ps := pr.ps
 	loc := s.opts.LocationOf(tenant)
-	now := s.clock.Now()
-	s.planWork(w, tenant, customer, st, ps, loc, now)
-	w.counts.members = 1
-	// Deliver first, record after: the keys make a second delivery
-	// harmless, so a failure in between never loses one.
-	for _, g := range w.grants {
-		if err := s.rewarder.Grant(ctx, g); err != nil {
-			s.log.WarnContext(ctx, "member: plan benefit failed", "key", g.IdempotencyKey, "err", err)
-			// A refusal (a coupon template that ran out) is not made
-			// retryable: scrm.Join keeps its code.
-			return planCounts{members: 1, failed: 1}, scrm.Join(op, err)
+	defer func() { w.next = nil }()
+	for try := 1; ; try++ {
+		*w = planWork{s: w.s, update: w.update}
+		if err := pr.know(ctx, s, op, tenant, st); err != nil {
+			return planCounts{members: 1, failed: 1}, err
 		}
-	}
-	if !s.cache.noEvents {
-		for _, ev := range w.events {
-			if err := s.pub.Publish(ctx, ev); err != nil {
+		ps := pr.ps
+		s.planWork(w, tenant, customer, st, ps, loc, now)
+		w.counts.members = 1
+		// Deliver first, record after: the keys make a second delivery
+		// harmless, so a failure in between never loses one.
+		for _, g := range w.grants {
+			if err := s.rewarder.Grant(ctx, g); err != nil {
+				s.log.WarnContext(ctx, "member: plan benefit failed", "key", g.IdempotencyKey, "err", err)
+				// A refusal (a coupon template that ran out) is not made
+				// retryable: scrm.Join keeps its code.
 				return planCounts{members: 1, failed: 1}, scrm.Join(op, err)
 			}
 		}
-	}
-	// The next state, computed on the copy read; the update uses it as is
-	// unless the membership changed since.
-	w.read, w.next, w.ps, w.lost, w.loc = st.Version, st, ps, pr.lost, loc
-	oldDue := st.DueAt
-	changed := w.apply(st)
-	st.DueAt = s.planDue(st, ps, loc, now)
-	if !changed && st.DueAt.Equal(oldDue) {
-		return w.counts, nil
-	}
-	// A membership changed since it was read may have a term of a plan
-	// version published since the plans were loaded: record reports it,
-	// the plans are reloaded and the update tried again, at last accepting
-	// what is still unknown (due at once, see planDue).
-	for try := 0; ; try++ {
-		w.lenient = try >= 2
-		_, _, err := s.store.UpdateMembership(ctx, MembershipParams{Tenant: tenant, Customer: customer, hint: hint}, w.update)
-		if errors.Is(err, errStalePlans) {
-			if err := pr.reload(ctx, s, op, tenant, w.miss); err != nil {
-				return planCounts{members: 1, failed: 1}, err
+		if !s.cache.noEvents {
+			for _, ev := range w.events {
+				if err := s.pub.Publish(ctx, ev); err != nil {
+					return planCounts{members: 1, failed: 1}, scrm.Join(op, err)
+				}
 			}
-			w.ps, w.lost = pr.ps, pr.lost
-			continue
+		}
+		// The next state, computed on the copy read; the update saves it
+		// if the membership is still that version.
+		w.read, w.next = st.Version, st
+		oldDue := st.DueAt
+		changed := w.apply(st)
+		st.DueAt = s.planDue(st, ps, loc, now)
+		if !changed && st.DueAt.Equal(oldDue) {
+			return w.counts, nil
+		}
+		_, _, err := s.store.UpdateMembership(ctx, MembershipParams{Tenant: tenant, Customer: customer, hint: hint}, w.update)
+		if errors.Is(err, errMembershipMoved) {
+			// st is now the membership as stored.
+			if try < maxRunTries {
+				continue
+			}
+			return planCounts{members: 1, failed: 1}, scrm.Errorf(scrm.ErrUnavailable, op,
+				"customer %q: the membership kept changing while its plan benefits were recorded (%d tries)", customer, try)
 		}
 		if err != nil {
 			return planCounts{members: 1, failed: 1}, wrap(op, err)

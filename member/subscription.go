@@ -67,7 +67,8 @@ type TermResult struct {
 //
 // Errors: ErrInvalid for a malformed request, or Paid different from the
 // plan's price ("Paid"); ErrNotFound for an unknown plan; ErrForbidden for a
-// retired plan; ErrConflict for a reused key. An error matching
+// retired plan (as the request read it: see Plan.Retired); ErrConflict for
+// a reused key. An error matching
 // ErrUnavailable comes with the result when the term was saved but
 // releasing its first tranche or publishing failed (RunPlans retries them).
 func (s *Service) Subscribe(ctx context.Context, req SubscribeRequest) (TermResult, error) {
@@ -128,7 +129,7 @@ func (s *Service) Subscribe(ctx context.Context, req SubscribeRequest) (TermResu
 // ("Plan"); ErrExhausted naming Plan when the customer already used the
 // plan's trial; ErrConflict when the customer has a term that has not
 // ended, or for a reused key; ErrNotFound for an unknown plan; ErrForbidden
-// for a retired plan.
+// for a retired plan (as the request read it: see Plan.Retired).
 func (s *Service) StartTrial(ctx context.Context, req TrialRequest) (TermResult, error) {
 	const op = "member.StartTrial"
 	if err := checkIDs(op, req.Tenant, req.Customer, req.IdempotencyKey); err != nil {
@@ -385,7 +386,9 @@ type CancelResult struct {
 // RunPlans was scheduled: a coupon-pack tranche or birthday reward due before
 // now (a tranche at 00:00, the cancellation at 00:30, the hourly run not yet
 // done) is delivered by the next RunPlans, which then closes the term.
-// Cancel only cuts the term's End to now, so nothing due from now on is.
+// Cancel only cuts the term's End to now, so nothing due from now on is,
+// not even by a RunPlans already under way (it judges memberships at its
+// start, see RunPlans).
 //
 // Errors: ErrInvalid for a malformed request; ErrNotFound when the customer
 // has no term that has not ended; ErrConflict for a reused key.
