@@ -287,7 +287,10 @@ func checkTransferCommon(op, reason, key, def string) (string, error) {
 //     (reason OwnerReasonChannelCode);
 //  3. the store rule for Props "store" or, when that is empty, for the
 //     store of the (inactive) staff member found in 1 or 2: round-robin
-//     among the store's active staff (reason OwnerReasonStoreRule).
+//     among the store's active staff (reason OwnerReasonStoreRule). This
+//     also applies when the staff member found active in 1 or 2 leaves (or
+//     is removed) before the assignment is stored, exactly as if they had
+//     left before the event.
 //
 // A customer who already has an owner keeps it: a customer added later by
 // another staff member is still followed up by the first (use Transfer to
@@ -330,12 +333,14 @@ func (t *Team) Handle(ctx context.Context, e Event) error {
 		case err != nil:
 			return storeErr(op, err)
 		}
+		if fallback == "" {
+			// The store rule's store when s is inactive, or leaves before
+			// the assignment below.
+			fallback = s.Store
+		}
 		if s.Active {
 			staff, reason = s.ID, a.reason
 			break
-		}
-		if fallback == "" {
-			fallback = s.Store
 		}
 	}
 	if staff == "" {

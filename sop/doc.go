@@ -164,13 +164,20 @@
 //     is stored. Nothing goes out unconstrained.
 //   - Templates are versioned like playbooks (Version 0 creates, the version
 //     read replaces) and only the latest version is kept; a job renders the
-//     version stored when it runs. There is no delete: an action that
-//     renders a template must never silently turn into a channel-side name.
+//     version stored when its RunDue call read the tenant's templates (once
+//     per call and tenant, again for a job whose playbook changed since: a
+//     template saved during a batch serves the next RunDue call's jobs).
+//     There is no delete: an action that renders a template must never
+//     silently turn into a channel-side name.
 //   - Whether an action's Template is a content template is decided when
-//     the job runs, by ID, so a playbook may be saved before its template.
-//     Saving a playbook (or calendar) that sends a stored template on
-//     another channel than the template's is an error, and so is saving a
-//     template whose ID a stored playbook sends on another channel. A
+//     the job runs, by ID (among the templates its RunDue call read), so a
+//     playbook may be saved before its template. Saving a playbook (or
+//     calendar) that sends a stored template on another channel than the
+//     template's is an error, and so is saving a template whose ID a
+//     stored playbook sends on another channel; a playbook and a template
+//     saved at the same moment are checked against each other too (the
+//     Store makes each check and its write one atomic step, see
+//     PutPlaybookParams.CheckRevision). A
 //     stored template this Service cannot compile (stored under other
 //     ContentLimits) fails the jobs that name it rather than passing them
 //     through.

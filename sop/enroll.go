@@ -36,8 +36,11 @@ type EnrollRequest struct {
 // Enroll enrolls a customer in a playbook, scheduling one job per step;
 // it skips the trigger and its When condition but not the re-entry rule.
 // Customers are enrolled in paused playbooks too (their jobs wait for the
-// resume). Errors: ErrInvalid naming the field; ErrNotFound for an unknown
-// playbook; ErrConflict when the re-entry rule refuses (already enrolled).
+// resume). A playbook changed while enrolling (Pause, Resume, PutPlaybook)
+// is read again and the jobs computed from the stored version. Errors:
+// ErrInvalid naming the field; ErrNotFound for an unknown playbook;
+// ErrConflict when the re-entry rule refuses (already enrolled);
+// ErrUnavailable when the playbook kept changing (try again).
 func (s *Service) Enroll(ctx context.Context, req EnrollRequest) (Enrollment, error) {
 	const op = "sop.Enroll"
 	if err := scrm.CheckID(op, "Tenant", string(req.Tenant)); err != nil {
@@ -76,12 +79,18 @@ func (s *Service) Enroll(ctx context.Context, req EnrollRequest) (Enrollment, er
 }
 
 // enroll computes the jobs of cp for a customer and stores the enrollment,
-// recompiling once if the playbook changed under it. defaulted reports
-// that anchor is now because the caller named none (see
+// recompiling when the playbook changed under it (the Store's ErrConflict
+// naming "Version"), up to maxRevisionTries times. defaulted reports that
+// anchor is now because the caller named none (see
 // EnrollParams.AnchorDefaulted).
+//
+// An ErrConflict it returns is the Store's refusal of the enrollment itself
+// (re-entry, or an idempotency key used with another anchor), never a
+// version conflict: a playbook that kept changing is ErrUnavailable, and
+// one this Service can no longer load ErrNotFound.
 func (s *Service) enroll(ctx context.Context, tc *tenantCache, cp *compiledPlaybook, customer scrm.CustomerID, anchor time.Time, defaulted bool, now time.Time, key string) (Enrollment, error) {
 	const op = "sop.Enroll"
-	for attempt := 0; ; attempt++ {
+	for try := 1; ; try++ {
 		params := EnrollParams{
 			Tenant: cp.pb.Tenant, Playbook: cp.pb.ID, Version: cp.pb.Version, Customer: customer,
 			Anchor: anchor, AnchorDefaulted: defaulted, At: now, IdempotencyKey: key,
@@ -91,21 +100,22 @@ func (s *Service) enroll(ctx context.Context, tc *tenantCache, cp *compiledPlayb
 		if err == nil {
 			return res.Enrollment, nil
 		}
-		if !errors.Is(err, scrm.ErrConflict) || attempt > 0 {
+		if !conflictOn(err, "Version") {
 			return Enrollment{}, scrm.Wrap(nil, op, err)
 		}
-		// A conflict is a re-entry refusal, unless the playbook changed
-		// since it was compiled: then recompute from the new version.
-		cur, gerr := s.store.GetPlaybook(ctx, cp.pb.Tenant, cp.pb.ID)
-		if gerr != nil || cur.Version == cp.pb.Version {
+		if try >= maxRevisionTries {
+			// Not wrapping the conflict: callers read ErrConflict as a
+			// refusal.
+			return Enrollment{}, scrm.Errorf(scrm.ErrUnavailable, op, "playbook %q changed %d times while enrolling; try again (%v)", cp.pb.ID, try, err)
+		}
+		// The playbook changed since it was compiled: recompute from the
+		// stored version.
+		tenant, id := cp.pb.Tenant, cp.pb.ID
+		if tc, err = s.tenant(ctx, tenant); err != nil {
 			return Enrollment{}, scrm.Wrap(nil, op, err)
 		}
-		tc, gerr = s.load(ctx, cp.pb.Tenant, -1)
-		if gerr != nil {
-			return Enrollment{}, scrm.Wrap(nil, op, gerr)
-		}
-		if cp = tc.playbooks[cur.ID]; cp == nil {
-			return Enrollment{}, scrm.Wrap(nil, op, err)
+		if cp = tc.playbooks[id]; cp == nil {
+			return Enrollment{}, scrm.Errorf(scrm.ErrNotFound, op, "playbook %q is no longer loadable", id)
 		}
 	}
 }
@@ -218,7 +228,8 @@ func (s *Service) Arm(ctx context.Context, tenant scrm.TenantID, playbook, step 
 // Props "tag", by segment.entered with Props "segment") whose When holds,
 // anchored at the event's Time. Enrollments are keyed "event:<event ID>",
 // so handling an event again enrolls no one twice. Re-entry refusals are
-// not errors.
+// not errors; a playbook that kept changing while the customer was being
+// enrolled is (ErrUnavailable: handle the event again).
 func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	const op = "sop.Handle"
 	if err := e.Validate(); err != nil {
@@ -286,7 +297,10 @@ func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 			}
 		}
 		_, err := s.enroll(ctx, tc, cp, e.Customer, e.Time, false, now, "event:"+e.ID)
-		if err != nil && !errors.Is(err, scrm.ErrConflict) {
+		// ErrConflict: a re-entry refusal; ErrNotFound: the playbook
+		// changed into one this Service cannot load, which the event would
+		// not have triggered.
+		if err != nil && !errors.Is(err, scrm.ErrConflict) && !errors.Is(err, scrm.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("playbook %q: %w", cp.pb.ID, err))
 		}
 	}
@@ -407,7 +421,10 @@ type SweepResult struct {
 // anchor is now. Each quiet spell enrolls a customer once, even under
 // re-entry Always: the enrollment is keyed by the time of the last activity
 // ("inactive:<unix nanoseconds>"). Call it periodically (daily, say); it
-// reads every profile of the tenant.
+// reads every profile of the tenant. Re-entry refusals are not errors; a
+// playbook that kept changing while a customer was being enrolled stops the
+// sweep with ErrUnavailable (call it again: enrollments made are not
+// repeated).
 func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult, error) {
 	const op = "sop.Sweep"
 	var res SweepResult
@@ -446,8 +463,8 @@ func (s *Service) Sweep(ctx context.Context, tenant scrm.TenantID) (SweepResult,
 				switch {
 				case err == nil:
 					res.Enrolled++
-				case !errors.Is(err, scrm.ErrConflict):
-					return res, err
+				case !errors.Is(err, scrm.ErrConflict) && !errors.Is(err, scrm.ErrNotFound):
+					return res, err // ErrUnavailable for a playbook that kept changing
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package sop
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -283,6 +284,16 @@ func begin(ctx context.Context, op string, tenant scrm.TenantID) error {
 	return scrm.CheckID(op, "Tenant", string(tenant))
 }
 
+// checkRevision refuses a conditional put (check set) when the tenant's
+// revision is no longer rev.
+func (t *mtenant) checkRevision(op string, check bool, rev int64) error {
+	if check && t.revision != rev {
+		return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "Revision",
+			Msg: fmt.Sprintf("the tenant's playbooks and templates changed (revision %d, read at %d)", t.revision, rev)}
+	}
+	return nil
+}
+
 func (s *memoryStore) Revision(ctx context.Context, tenant scrm.TenantID) (int64, error) {
 	if err := begin(ctx, "sop.MemoryStore.Revision", tenant); err != nil {
 		return 0, err
@@ -316,6 +327,9 @@ func (s *memoryStore) PutPlaybook(ctx context.Context, params PutPlaybookParams)
 		stored = cur.pb.Version
 	}
 	if err := scrm.CheckVersion(op, "playbook", p.ID, p.Version, stored); err != nil {
+		return PutPlaybookResult{}, err
+	}
+	if err := t.checkRevision(op, params.CheckRevision, params.Revision); err != nil {
 		return PutPlaybookResult{}, err
 	}
 	if cur == nil {
@@ -669,7 +683,8 @@ func (s *memoryStore) Enroll(ctx context.Context, params EnrollParams) (EnrollRe
 		}
 	}
 	if pb.pb.Version != params.Version {
-		return EnrollResult{}, scrm.Errorf(scrm.ErrConflict, op, "playbook %q: jobs computed from version %d, stored %d", params.Playbook, params.Version, pb.pb.Version)
+		return EnrollResult{}, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "Version",
+			Msg: fmt.Sprintf("playbook %q: jobs computed from version %d, stored %d", params.Playbook, params.Version, pb.pb.Version)}
 	}
 	if last != nil {
 		r := pb.pb.Reentry

@@ -74,6 +74,9 @@ func (s *memoryStore) PutTemplate(ctx context.Context, params PutTemplateParams)
 	if err := scrm.CheckVersion(op, "template", tp.ID, tp.Version, stored); err != nil {
 		return Template{}, err
 	}
+	if err := t.checkRevision(op, params.CheckRevision, params.Revision); err != nil {
+		return Template{}, err
+	}
 	c.Version = stored + 1
 	c.UpdatedAt = params.At
 	t.templates[tp.ID] = &c

@@ -208,23 +208,67 @@ func (s *Service) now() time.Time { return s.opts.Clock.Now() }
 // and are skipped if it is gone; a job whose variant the step no longer
 // has runs the step's Action, or the customer's arm now) but not when they
 // run: due times are fixed at enrollment. Storing a paused playbook unpaused resumes it, with
-// Resume's grace. Errors: ErrInvalid naming the field, and nothing written;
-// ErrConflict on a version mismatch.
+// Resume's grace. The check against the stored templates and the write are
+// one atomic step in the Store (a template stored meanwhile, through any
+// Service, makes the Service read and check again), so a playbook and a
+// template saved at the same moment cannot both be stored when they
+// disagree on the channel. Errors: ErrInvalid naming the field, and nothing
+// written; ErrConflict on a version mismatch; ErrUnavailable when the
+// tenant's playbooks and templates kept changing under the check (try
+// again).
 func (s *Service) PutPlaybook(ctx context.Context, p Playbook) (Playbook, error) {
 	op := fmt.Sprintf("sop playbook %q", p.ID)
 	if _, err := s.compile(op, p); err != nil {
 		return Playbook{}, err
 	}
-	if err := s.checkTemplateRefs(ctx, op, p); err != nil {
-		return Playbook{}, err
+	for try := 1; ; try++ {
+		tc, err := s.tenant(ctx, p.Tenant)
+		if err != nil {
+			return Playbook{}, scrm.Wrap(nil, op, err)
+		}
+		if err := checkTemplateRefs(tc, op, p); err != nil {
+			return Playbook{}, err
+		}
+		now := s.now()
+		res, err := s.store.PutPlaybook(ctx, PutPlaybookParams{Playbook: p, At: now, SkipDueBefore: now.Add(-s.opts.Grace),
+			CheckRevision: true, Revision: tc.revision})
+		if conflictOn(err, "Revision") {
+			if try < maxRevisionTries {
+				continue
+			}
+			// Not wrapping the conflict: callers read ErrConflict as a
+			// version mismatch.
+			return Playbook{}, revisionUnavailable(op, err)
+		}
+		if err != nil {
+			return Playbook{}, scrm.Wrap(nil, op, err)
+		}
+		s.forget(p.Tenant)
+		return res.Playbook, nil
 	}
-	now := s.now()
-	res, err := s.store.PutPlaybook(ctx, PutPlaybookParams{Playbook: p, At: now, SkipDueBefore: now.Add(-s.opts.Grace)})
-	if err != nil {
-		return Playbook{}, scrm.Wrap(nil, op, err)
+}
+
+// maxRevisionTries bounds how often a Service reads and checks again when
+// a conditional write finds that the tenant's definitions (or a playbook's
+// version) moved since it read them.
+const maxRevisionTries = 8
+
+// revisionUnavailable is the error of a write whose conditional puts kept
+// finding the tenant's definitions changed: ErrUnavailable, with the last
+// conflict in the message only (an ErrConflict in its chain would read as
+// a version mismatch).
+func revisionUnavailable(op string, err error) error {
+	return scrm.Errorf(scrm.ErrUnavailable, op, "the tenant's playbooks and templates changed %d times while checking; try again (%v)", maxRevisionTries, err)
+}
+
+// conflictOn reports whether err is, or wraps, an ErrConflict naming field.
+func conflictOn(err error, field string) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if se, ok := e.(*scrm.Error); ok && se.Code == scrm.ErrConflict && se.Field == field {
+			return true
+		}
 	}
-	s.forget(p.Tenant)
-	return res.Playbook, nil
+	return false
 }
 
 // Playbook returns a stored playbook. Errors: ErrNotFound.

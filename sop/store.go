@@ -22,9 +22,10 @@ import (
 type Store interface {
 	// Revision returns a number that grows whenever a playbook, calendar,
 	// policy or content template of the tenant changes (pause and resume
-	// included), so that a
-	// Service can cache them and still see changes made through another
-	// Service sharing the store. 0 for a tenant with none.
+	// included), so that a Service can cache them and still see changes
+	// made through another Service sharing the store, and make a put
+	// conditional on it (PutPlaybookParams.CheckRevision). 0 for a tenant
+	// with none.
 	Revision(ctx context.Context, tenant scrm.TenantID) (int64, error)
 
 	// PutPlaybook stores a copy of params.Playbook: a new one when its
@@ -34,7 +35,10 @@ type Store interface {
 	// of the playbook due before params.SkipDueBefore are skipped in the
 	// same step, as in SetPaused. Errors: ErrConflict, and nothing written,
 	// when the version does not match (a playbook exists for Version 0, or
-	// none or another version for Version > 0).
+	// none or another version for Version > 0); ErrConflict naming
+	// "Revision", and nothing written, when params.CheckRevision is set and
+	// the tenant's Revision is no longer params.Revision (checked and
+	// written in one atomic step).
 	PutPlaybook(ctx context.Context, params PutPlaybookParams) (PutPlaybookResult, error)
 
 	// GetPlaybook returns a copy of the stored playbook. Errors: ErrNotFound.
@@ -87,10 +91,11 @@ type Store interface {
 	// way: both calls with AnchorDefaulted (whatever their Anchors, which
 	// are their own At), or both without it and with equal Anchors; else
 	// ErrConflict naming IdempotencyKey. Errors: ErrNotFound for an
-	// unknown playbook; ErrConflict when params.Version is not the stored
-	// playbook version (reload it and recompute the jobs), or when the
-	// re-entry rule refuses (nothing written in either case); ErrInvalid
-	// for no jobs or a step ID the playbook does not have.
+	// unknown playbook; ErrConflict naming "Version" when params.Version is
+	// not the stored playbook version (reload it and recompute the jobs),
+	// and ErrConflict naming no field when the re-entry rule refuses
+	// (nothing written in either case); ErrInvalid for no jobs or a step ID
+	// the playbook does not have.
 	Enroll(ctx context.Context, params EnrollParams) (EnrollResult, error)
 
 	// Enrollments returns copies of a customer's enrollments, in playbook ID
@@ -223,7 +228,10 @@ type Store interface {
 	// plus one, UpdatedAt params.At, and the tenant's Revision grows.
 	// Errors: ErrConflict, and nothing written, when the version does not
 	// match (a template exists for Version 0, or none or another version
-	// for Version > 0), so of N concurrent creators exactly one wins.
+	// for Version > 0), so of N concurrent creators exactly one wins;
+	// ErrConflict naming "Revision", and nothing written, when
+	// params.CheckRevision is set and the tenant's Revision is no longer
+	// params.Revision (checked and written in one atomic step).
 	PutTemplate(ctx context.Context, params PutTemplateParams) (Template, error)
 
 	// GetTemplate returns a copy of the stored template. Errors:
@@ -258,6 +266,13 @@ type PutPlaybookParams struct {
 	At       time.Time
 	// SkipDueBefore applies when this put resumes a paused playbook.
 	SkipDueBefore time.Time
+	// CheckRevision makes the put conditional on the tenant's Revision
+	// still being Revision: the Revision at which the caller read the
+	// tenant's templates to check the playbook against them. A template
+	// (or anything else) stored since then makes the put fail with
+	// ErrConflict naming "Revision"; read and check again.
+	CheckRevision bool
+	Revision      int64
 }
 
 // PutPlaybookResult is the outcome of Store.PutPlaybook and

@@ -156,4 +156,11 @@ func wellKnown(name string) bool {
 type PutTemplateParams struct {
 	Template Template
 	At       time.Time
+	// CheckRevision makes the put conditional on the tenant's Revision
+	// still being Revision: the Revision at which the caller read the
+	// tenant's playbooks to check the template against them. A playbook
+	// (or anything else) stored since then makes the put fail with
+	// ErrConflict naming "Revision"; read and check again.
+	CheckRevision bool
+	Revision      int64
 }

@@ -85,6 +85,26 @@ func testEnroll(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		enroll(t, s, p, "c2", t0)
 	})
 
+	// A version conflict names "Version" and a re-entry refusal does not,
+	// so that a Service recomputes the jobs on the first and reports the
+	// second as "already enrolled".
+	t.Run("VersionConflictToldFromReentryRefusal", func(t *testing.T) {
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 1))
+		paused, err := s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: true, At: t0})
+		require.NoError(t, err)
+		_, err = s.Enroll(ctx, enrollParams(p, "c1", t0))
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assert.Equal(t, "Version", conflictField(err), "jobs computed from the version before the pause")
+		ens, err := s.Enrollments(ctx, sop.ListEnrollmentsParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Empty(t, ens, "nothing written")
+		enroll(t, s, paused.Playbook, "c1", t0)
+		_, err = s.Enroll(ctx, enrollParams(paused.Playbook, "c1", t0))
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assert.NotEqual(t, "Version", conflictField(err), "re-entry Once refuses: not a version conflict")
+	})
+
 	t.Run("ReentryAfterExit", func(t *testing.T) {
 		s := newStore(t)
 		p := playbook("t1", "p1", 1)

@@ -31,8 +31,10 @@ import (
 // back), staff tasks and their
 // reassignment (16 concurrent movers: each task moves once), attribution
 // (a named message credits no other), stats, content templates (versions,
-// 16 concurrent creators: one wins), tenant isolation, cancelled contexts
-// and copies-not-aliases.
+// 16 concurrent creators: one wins), puts conditional on the tenant's
+// Revision (16 concurrent writers: one wins), version conflicts told from
+// re-entry refusals, tenant isolation, cancelled contexts and
+// copies-not-aliases.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Helper()
 	t.Run("Playbooks", func(t *testing.T) { testPlaybooks(t, newStore) })

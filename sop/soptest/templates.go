@@ -1,6 +1,7 @@
 package soptest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -140,6 +141,101 @@ func testTemplates(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), got.Version)
 	})
+
+	// A put with CheckRevision writes only while the tenant's Revision is
+	// the one given, so that a playbook checked against the templates (or
+	// a template against the playbooks) cannot be stored after the other
+	// changed.
+	t.Run("ConditionalOnRevision", func(t *testing.T) {
+		s := newStore(t)
+		rev0, err := s.Revision(ctx, "t1")
+		require.NoError(t, err)
+		tpl, err := s.PutTemplate(ctx, sop.PutTemplateParams{Template: template("t1", "tp"), At: t0, CheckRevision: true, Revision: rev0})
+		require.NoError(t, err, "the revision read: stored (also for a tenant with nothing yet)")
+		rev1, err := s.Revision(ctx, "t1")
+		require.NoError(t, err)
+
+		_, err = s.PutPlaybook(ctx, sop.PutPlaybookParams{Playbook: playbook("t1", "p1", 1), At: t0, CheckRevision: true, Revision: rev0})
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assert.Equal(t, "Revision", conflictField(err), "the revision moved since it was read")
+		_, err = s.GetPlaybook(ctx, "t1", "p1")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+		again, err := s.Revision(ctx, "t1")
+		require.NoError(t, err)
+		assert.Equal(t, rev1, again, "a refused put does not move the revision")
+
+		tpl.Body = "{{.Name}}"
+		tpl.Required = []string{"Name"}
+		_, err = s.PutTemplate(ctx, sop.PutTemplateParams{Template: tpl, At: t0, CheckRevision: true, Revision: rev0})
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assert.Equal(t, "Revision", conflictField(err))
+		got, err := s.GetTemplate(ctx, "t1", "tp")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), got.Version, "nothing written")
+
+		pb, err := s.PutPlaybook(ctx, sop.PutPlaybookParams{Playbook: playbook("t1", "p1", 1), At: t0, CheckRevision: true, Revision: rev1})
+		require.NoError(t, err, "the current revision")
+		rev2, err := s.Revision(ctx, "t1")
+		require.NoError(t, err)
+		_, err = s.PutTemplate(ctx, sop.PutTemplateParams{Template: tpl, At: t0, CheckRevision: true, Revision: rev1})
+		assert.Equal(t, "Revision", conflictField(err), "a playbook stored since")
+		_, err = s.PutTemplate(ctx, sop.PutTemplateParams{Template: tpl, At: t0, CheckRevision: true, Revision: rev2})
+		require.NoError(t, err)
+		_, err = s.PutPlaybook(ctx, sop.PutPlaybookParams{Playbook: pb.Playbook, At: t0})
+		require.NoError(t, err, "without CheckRevision the revision does not matter")
+		_, err = s.PutTemplate(ctx, sop.PutTemplateParams{Template: template("t2", "tp"), At: t0, CheckRevision: true, Revision: 0})
+		require.NoError(t, err, "revisions are per tenant")
+	})
+
+	// Conditional puts read at one revision are atomic: of N concurrent
+	// writers of different playbooks and templates, exactly one is stored.
+	t.Run("ConcurrentConditionalWritersOneWins", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.PutTemplate(ctx, sop.PutTemplateParams{Template: template("t1", "base"), At: t0})
+		require.NoError(t, err)
+		rev, err := s.Revision(ctx, "t1")
+		require.NoError(t, err)
+		const n = 16
+		var won, conflicts atomic.Int32
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				if i%2 == 0 {
+					_, err = s.PutTemplate(ctx, sop.PutTemplateParams{Template: template("t1", fmt.Sprintf("tp%d", i)), At: t0, CheckRevision: true, Revision: rev})
+				} else {
+					_, err = s.PutPlaybook(ctx, sop.PutPlaybookParams{Playbook: playbook("t1", fmt.Sprintf("p%d", i), 1), At: t0, CheckRevision: true, Revision: rev})
+				}
+				switch {
+				case err == nil:
+					won.Add(1)
+				case assert.Equal(t, "Revision", conflictField(err)):
+					conflicts.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), won.Load())
+		assert.Equal(t, int32(n-1), conflicts.Load())
+		tpls, err := s.ListTemplates(ctx, "t1")
+		require.NoError(t, err)
+		pbs, err := s.ListPlaybooks(ctx, "t1")
+		require.NoError(t, err)
+		assert.Equal(t, 2, len(tpls)+len(pbs), "base and the one winner")
+	})
+}
+
+// conflictField returns the Field of the ErrConflict err is or wraps, ""
+// when it names none, and "<no conflict>" when err is not an ErrConflict.
+func conflictField(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if se, ok := e.(*scrm.Error); ok && se.Code == scrm.ErrConflict {
+			return se.Field
+		}
+	}
+	return "<no conflict>"
 }
 
 func assertSameTemplate(t *testing.T, want, got sop.Template) {
