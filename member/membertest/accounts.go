@@ -169,6 +169,20 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) member.Store) {
 			return nil
 		})
 		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		_, _, err = s.Update(ctx, member.UpdateParams{Tenant: "t1", Customer: "c1", HoldID: "h1"}, func(tx *member.LedgerTx) error {
+			tx.Hold = &member.HoldRecord{ID: "h2", Tenant: "t1", Customer: "c1"}
+			return nil
+		})
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "a hold of another ID")
+		_, _, err = s.Update(ctx, member.UpdateParams{Tenant: "t1", Customer: "c1"}, func(tx *member.LedgerTx) error {
+			tx.Hold = &member.HoldRecord{ID: "h2", Tenant: "t1", Customer: "c1"}
+			return nil
+		})
+		assert.ErrorIs(t, err, scrm.ErrInvalid, "a hold the params do not name")
+		for _, id := range []string{"h1", "h2"} {
+			_, err = s.Hold(ctx, "t1", id)
+			assert.ErrorIs(t, err, scrm.ErrNotFound, "refused updates write no hold")
+		}
 		_, err = s.Account(ctx, "t1", "c1")
 		assert.ErrorIs(t, err, scrm.ErrNotFound, "refused updates write nothing")
 	})

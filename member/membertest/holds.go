@@ -89,6 +89,30 @@ func testHolds(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.False(t, called)
 	})
 
+	t.Run("OtherTenantsHold", func(t *testing.T) {
+		// A hold ID of another tenant names no hold: the update is handed
+		// none and may create its own.
+		s := newStore(t)
+		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1", HoldID: "h1"}, func(tx *member.LedgerTx) error {
+			h := sampleHold("h1", "c1")
+			tx.Hold = &h
+			return nil
+		})
+		update(t, s, member.UpdateParams{Tenant: "t2", Customer: "c1", HoldID: "h1"}, func(tx *member.LedgerTx) error {
+			assert.Nil(t, tx.Hold, "t2 has no hold h1")
+			h := sampleHold("h1", "c1")
+			h.Tenant, h.Points = "t2", 5
+			tx.Hold = &h
+			return nil
+		})
+		got, err := s.Hold(ctx, "t1", "h1")
+		require.NoError(t, err)
+		assertSameHold(t, sampleHold("h1", "c1"), got)
+		got, err = s.Hold(ctx, "t2", "h1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(5), got.Points)
+	})
+
 	t.Run("CopiesNotAliases", func(t *testing.T) {
 		s := newStore(t)
 		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1", HoldID: "h1"}, func(tx *member.LedgerTx) error {

@@ -52,6 +52,64 @@ func testIdempotency(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, int64(100), third.Entries[0].Points)
 	})
 
+	t.Run("ReplayReturnsWholeOutcome", func(t *testing.T) {
+		// A replay returns every field of the recorded outcome, not only
+		// its entries and balance: a replayed Hold must name its hold
+		// (HoldID), and a replayed upgrade must give its grants again.
+		s := newStore(t)
+		p := member.UpdateParams{Tenant: "t1", Customer: "c1", IdempotencyKey: "k1", Fingerprint: "fp1", OrderID: "o1", HoldID: "h1"}
+		grants := []scrm.Grant{
+			{Tenant: "t1", Customer: "c1", Reward: scrm.Reward{Kind: scrm.RewardCoupon, Template: "t-50", Count: 2}, IdempotencyKey: "k1:gold:0", Source: "member:upgrade"},
+			{Tenant: "t1", Customer: "c1", Reward: scrm.Reward{Kind: scrm.RewardStoredValue, Amount: dec("8.80"), Note: "升级"}, IdempotencyKey: "k1:gold:1", Source: "member:upgrade"},
+		}
+		first := update(t, s, p, func(tx *member.LedgerTx) error {
+			if err := credit(100, exp)(tx); err != nil {
+				return err
+			}
+			h := sampleHold("h1", "c1")
+			tx.Hold = &h
+			e := &tx.Outcome.Entries[0]
+			e.Key, e.OrderID, e.HoldID, e.Note, e.From, e.To, e.Program = "k1", "o1", "h1", "升级", "silver", "gold", 2
+			tx.Outcome.HoldID = "h1"
+			tx.Outcome.Grants = append([]scrm.Grant(nil), grants...)
+			return nil
+		})
+		require.Equal(t, "h1", first.HoldID)
+
+		again, replayed, err := s.Update(ctx, p, credit(1, exp))
+		require.NoError(t, err)
+		assert.True(t, replayed)
+		assert.Equal(t, "h1", again.HoldID, "a replayed hold names its hold")
+		require.Len(t, again.Grants, len(grants), "a replay returns the grants")
+		for i, g := range grants {
+			gg := again.Grants[i]
+			assert.Equal(t, g.Tenant, gg.Tenant)
+			assert.Equal(t, g.Customer, gg.Customer)
+			assert.Equal(t, g.IdempotencyKey, gg.IdempotencyKey)
+			assert.Equal(t, g.Source, gg.Source)
+			assert.Equal(t, g.Reward.Kind, gg.Reward.Kind)
+			assert.Equal(t, g.Reward.Template, gg.Reward.Template)
+			assert.Equal(t, g.Reward.Count, gg.Reward.Count)
+			assert.Equal(t, g.Reward.Note, gg.Reward.Note)
+			assert.True(t, g.Reward.Amount.Equal(gg.Reward.Amount), "Grants[%d].Reward.Amount", i)
+		}
+		require.Len(t, again.Entries, 1)
+		w, g := first.Entries[0], again.Entries[0]
+		assert.Equal(t, w.Seq, g.Seq)
+		assert.Equal(t, w.Kind, g.Kind)
+		assert.Equal(t, w.Points, g.Points)
+		assert.Equal(t, w.Key, g.Key)
+		assert.Equal(t, w.OrderID, g.OrderID)
+		assert.Equal(t, w.HoldID, g.HoldID)
+		assert.Equal(t, w.Note, g.Note)
+		assert.Equal(t, w.From, g.From)
+		assert.Equal(t, w.To, g.To)
+		assert.Equal(t, w.Program, g.Program)
+		assert.Equal(t, w.Lots, g.Lots)
+		assertTime(t, w.At, g.At)
+		assert.Equal(t, first.After, again.After)
+	})
+
 	t.Run("OtherPayloadConflicts", func(t *testing.T) {
 		s := newStore(t)
 		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1", IdempotencyKey: "k1", Fingerprint: "fp1"}, credit(100, exp))

@@ -18,6 +18,51 @@ func testJournal(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Zero(t, page.Next)
 	})
 
+	t.Run("CallerMayReuseEntries", func(t *testing.T) {
+		// tx.Outcome.Entries, with their Lots, may be storage of the
+		// caller's that it reuses once Update has returned: the journal
+		// and the replays keep what each update wrote.
+		s := newStore(t)
+		buf := make([]member.Entry, 0, 2)
+		lots := make([]member.LotMove, 0, 2)
+		step := func(points int64) func(tx *member.LedgerTx) error {
+			return func(tx *member.LedgerTx) error {
+				a := tx.Account
+				a.Seq++
+				a.LastLot++
+				a.Lots = append(a.Lots, member.Lot{ID: a.LastLot, Points: points, Remaining: points, Earned: t0.UnixNano()})
+				lots = append(lots[:0], member.LotMove{Lot: a.LastLot, Points: points})
+				buf = append(buf[:0], member.Entry{Seq: a.Seq, Kind: member.EntryEarn, At: t0, Points: points, Note: "earn", Lots: lots})
+				tx.Outcome.Entries = buf
+				tx.Outcome.After = member.Balance{Points: a.Points()}
+				return nil
+			}
+		}
+		p1 := member.UpdateParams{Tenant: "t1", Customer: "c1", IdempotencyKey: "k1", Fingerprint: "fp1"}
+		update(t, s, p1, step(10))
+		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1", IdempotencyKey: "k2", Fingerprint: "fp2"}, step(20))
+		// The caller reuses its storage again.
+		buf[0].Points, buf[0].Note = -1, "scribbled"
+		lots[0] = member.LotMove{Lot: 99, Points: -1}
+
+		page, err := s.Entries(ctx, member.ListEntriesParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		require.Len(t, page.Entries, 2)
+		for i, want := range []int64{10, 20} {
+			e := page.Entries[i]
+			assert.Equal(t, int64(i+1), e.Seq)
+			assert.Equal(t, want, e.Points, "entry %d", i+1)
+			assert.Equal(t, "earn", e.Note, "entry %d", i+1)
+			assert.Equal(t, []member.LotMove{{Lot: int64(i + 1), Points: want}}, e.Lots, "entry %d", i+1)
+		}
+		again, replayed, err := s.Update(ctx, p1, step(30))
+		require.NoError(t, err)
+		assert.True(t, replayed)
+		require.Len(t, again.Entries, 1)
+		assert.Equal(t, int64(10), again.Entries[0].Points)
+		assert.Equal(t, []member.LotMove{{Lot: 1, Points: 10}}, again.Entries[0].Lots, "the replay returns what k1 wrote")
+	})
+
 	t.Run("RoundTripAndPaging", func(t *testing.T) {
 		s := newStore(t)
 		exp := t0.AddDate(0, 3, 0)

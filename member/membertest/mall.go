@@ -863,6 +863,43 @@ func testExchangeHistory(t *testing.T, newStore func(t *testing.T) member.Store)
 	assert.Empty(t, page.Next)
 	_, err = s.ListExchanges(ctx, member.ListExchangesParams{Tenant: "t1", Customer: "c1", Cursor: "not a cursor"})
 	assert.ErrorIs(t, err, scrm.ErrInvalid)
+
+	t.Run("NewestFirstWhateverTheKeys", func(t *testing.T) {
+		// Newest first is the order charged, not the order of the keys.
+		s := newStore(t)
+		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1"}, credit(1000, time.Time{}))
+		it := sampleItem("t1", "i1")
+		it.PerCustomer = 0
+		putItem(t, s, it)
+		for i, k := range []string{"m", "z", "a", "q"} {
+			p := chargeParams("t1", "c1", "i1", k)
+			_, err := s.ChargeExchange(ctx, p, func(tx *member.ExchangeTx) error {
+				if err := chargeFn(p)(tx); err != nil {
+					return err
+				}
+				tx.Exchange.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		for _, limit := range []int{1, 3, 0} {
+			var keys []string
+			cursor := ""
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 10)
+				page, err := s.ListExchanges(ctx, member.ListExchangesParams{Tenant: "t1", Customer: "c1", Cursor: cursor, Limit: limit})
+				require.NoError(t, err)
+				for _, r := range page.Exchanges {
+					keys = append(keys, r.Key)
+				}
+				if page.Next == "" {
+					break
+				}
+				cursor = page.Next
+			}
+			assert.Equal(t, []string{"q", "a", "z", "m"}, keys, "limit %d", limit)
+		}
+	})
 }
 
 func testMallConcurrency(t *testing.T, newStore func(t *testing.T) member.Store) {

@@ -83,4 +83,35 @@ func testOrders(t *testing.T, newStore func(t *testing.T) member.Store) {
 		_, err = s.Order(ctx, "t1", "c2", "o1")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 	})
+
+	t.Run("PerCustomerInUpdate", func(t *testing.T) {
+		// An update loads its own customer's order record only: another
+		// customer's or another tenant's order of the same ID is not it
+		// (a refund would claw back what that customer earned).
+		s := newStore(t)
+		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1", OrderID: "o1"}, func(tx *member.LedgerTx) error {
+			o := sampleOrder("o1")
+			tx.Order = &o
+			return nil
+		})
+		for _, p := range []member.UpdateParams{
+			{Tenant: "t1", Customer: "c2", OrderID: "o1"},
+			{Tenant: "t2", Customer: "c1", OrderID: "o1"},
+		} {
+			update(t, s, p, func(tx *member.LedgerTx) error {
+				assert.Nil(t, tx.Order, "%s/%s has no order o1", p.Tenant, p.Customer)
+				tx.Order = &member.OrderRecord{OrderID: "o1", Points: 7}
+				return nil
+			})
+		}
+		got, err := s.Order(ctx, "t1", "c1", "o1")
+		require.NoError(t, err)
+		assertSameOrder(t, sampleOrder("o1"), got)
+		for _, tc := range [][2]string{{"t1", "c2"}, {"t2", "c1"}} {
+			got, err := s.Order(ctx, scrm.TenantID(tc[0]), scrm.CustomerID(tc[1]), "o1")
+			require.NoError(t, err)
+			assert.Equal(t, int64(7), got.Points)
+			assert.False(t, got.Earned)
+		}
+	})
 }

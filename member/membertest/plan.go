@@ -202,6 +202,39 @@ func testPlans(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.False(t, replayed, "the failed update's key is free")
 	})
 
+	t.Run("SavingsPerCustomer", func(t *testing.T) {
+		// An update loads its own customer's saving record only: another
+		// customer's or another tenant's saving of the same order is not it
+		// (RecordSaving would take it for a replay and count nothing).
+		s := newStore(t)
+		_, _, err := s.UpdateMembership(ctx, member.MembershipParams{Tenant: "t1", Customer: "c1", OrderID: "o1"}, func(tx *member.MembershipTx) error {
+			tx.Saving = &member.SavingRecord{OrderID: "o1", Saved: 500, Term: 1, At: t0}
+			return plAddTerm("monthly", t0, 1800, time.Time{})(tx)
+		})
+		require.NoError(t, err)
+		for _, p := range []member.MembershipParams{
+			{Tenant: "t1", Customer: "c2", OrderID: "o1"},
+			{Tenant: "t2", Customer: "c1", OrderID: "o1"},
+		} {
+			_, _, err := s.UpdateMembership(ctx, p, func(tx *member.MembershipTx) error {
+				assert.Nil(t, tx.Saving, "%s/%s has no saving for o1", p.Tenant, p.Customer)
+				tx.Saving = &member.SavingRecord{OrderID: "o1", Saved: 70, Term: 1, At: t0}
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		sv, err := s.Saving(ctx, "t1", "c1", "o1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(500), sv.Saved)
+		for _, tc := range [][2]string{{"t1", "c2"}, {"t2", "c1"}} {
+			sv, err := s.Saving(ctx, scrm.TenantID(tc[0]), scrm.CustomerID(tc[1]), "o1")
+			require.NoError(t, err)
+			assert.Equal(t, int64(70), sv.Saved)
+		}
+		_, err = s.Saving(ctx, "t1", "c3", "o1")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
 	t.Run("WhateverFnDoes", func(t *testing.T) {
 		// fn may reslice, grow or replace what it is given; the store
 		// saves exactly what fn left, and later updates cannot disturb it.

@@ -200,6 +200,90 @@ func testStoredValue(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, int64(101), b.Principal)
 	})
 
+	t.Run("PaymentsPerCustomer", func(t *testing.T) {
+		// An update loads its own customer's payment record only: another
+		// customer's or another tenant's payment of the same order is not
+		// it (a refund would return that customer's money).
+		s := newStore(t)
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, svCredit(1000, 0))
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1", OrderID: "o1"}, svPay("o1", 600))
+		for _, p := range []member.ValueParams{
+			{Tenant: "t1", Customer: "c2", OrderID: "o1"},
+			{Tenant: "t2", Customer: "c1", OrderID: "o1"},
+		} {
+			svUpdate(t, s, p, func(tx *member.ValueTx) error {
+				assert.Nil(t, tx.Payment, "%s/%s has no payment for o1", p.Tenant, p.Customer)
+				if err := svCredit(100, 0)(tx); err != nil {
+					return err
+				}
+				return svPay("o1", 100)(tx)
+			})
+		}
+		pay, err := s.ValuePayment(ctx, "t1", "c1", "o1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(600), pay.Amount)
+		for _, tc := range [][2]string{{"t1", "c2"}, {"t2", "c1"}} {
+			pay, err := s.ValuePayment(ctx, scrm.TenantID(tc[0]), scrm.CustomerID(tc[1]), "o1")
+			require.NoError(t, err)
+			assert.Equal(t, int64(100), pay.Amount)
+		}
+	})
+
+	t.Run("EntriesContinueJournal", func(t *testing.T) {
+		// The store refuses entries that do not continue the journal (Seq
+		// one more than the last saved entry's, then consecutive), and
+		// writes nothing.
+		s := newStore(t)
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, svCredit(100, 0))
+		for name, seqs := range map[string][]int64{"gap": {3}, "repeat": {1}, "not consecutive": {2, 2}, "backwards": {3, 2}} {
+			_, _, err := s.UpdateStoredValue(ctx, member.ValueParams{Tenant: "t1", Customer: "c1"}, func(tx *member.ValueTx) error {
+				for _, seq := range seqs {
+					tx.Account.Seq = max(tx.Account.Seq, seq)
+					tx.Account.Principal++
+					tx.Outcome.Entries = append(tx.Outcome.Entries, member.ValueEntry{Seq: seq, Kind: member.ValueTopUp, At: t0, Principal: 1})
+				}
+				return nil
+			})
+			assert.ErrorIs(t, err, scrm.ErrInvalid, name)
+		}
+		a, err := s.ValueAccount(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), a.Version, "nothing written")
+		assert.Equal(t, int64(100), a.Principal)
+		page, err := s.ValueEntries(ctx, member.ListEntriesParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Len(t, page.Entries, 1)
+		// Entries that continue it are saved.
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, func(tx *member.ValueTx) error {
+			if err := svCredit(1, 0)(tx); err != nil {
+				return err
+			}
+			return svCredit(2, 0)(tx)
+		})
+	})
+
+	t.Run("NegativeBalancesRefused", func(t *testing.T) {
+		// Neither balance may be saved negative, whatever the other one
+		// holds; nothing is written.
+		s := newStore(t)
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, svCredit(100, 500))
+		for name, f := range map[string]func(a *member.ValueAccount){
+			"principal": func(a *member.ValueAccount) { a.Principal -= 101 },
+			"bonus":     func(a *member.ValueAccount) { a.Bonus -= 501 },
+		} {
+			_, _, err := s.UpdateStoredValue(ctx, member.ValueParams{Tenant: "t1", Customer: "c1"}, func(tx *member.ValueTx) error {
+				f(tx.Account)
+				return nil
+			})
+			assert.ErrorIs(t, err, scrm.ErrInvalid, name)
+		}
+		a, err := s.ValueAccount(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), a.Version, "nothing written")
+		assert.Equal(t, int64(100), a.Principal)
+		assert.Equal(t, int64(500), a.Bonus)
+	})
+
 	t.Run("Idempotency", func(t *testing.T) {
 		s := newStore(t)
 		p := member.ValueParams{Tenant: "t1", Customer: "c1", IdempotencyKey: "k1", Fingerprint: "fp1"}
