@@ -63,7 +63,9 @@ func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list Seg
 	byID := make(map[string]*compiled, len(list.Segments))
 	for _, seg := range list.Segments {
 		c := &compiled{seg: seg}
-		if !seg.Static {
+		// A segment being deleted is not evaluated: its members are
+		// leaving and none may enter.
+		if !seg.Static && !seg.Deleting {
 			prog, err := seg.validate("segment.index", copts)
 			if err != nil {
 				// A stored condition that no longer compiles (the Schema
@@ -78,8 +80,9 @@ func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list Seg
 	}
 	// Dependency order: a segment after the segments it reads, so that
 	// deciding them in this order in one profile update lets a segment see
-	// the new membership of the segments it reads. Define rejects cycles;
-	// one that slipped in (concurrent Defines) is broken arbitrarily.
+	// the new membership of the segments it reads. Define rejects cycles,
+	// atomically with its write (Store.SaveSegment); one stored otherwise
+	// (a Store not keeping that promise) is broken arbitrarily.
 	state := make(map[string]int8, len(byID))
 	var visit func(c *compiled)
 	visit = func(c *compiled) {
@@ -138,7 +141,8 @@ func (idx *tenantIndex) affected(e scrm.Event) []*compiled {
 // segment is re-evaluated for the survivor.
 //
 // Segments whose conditions depend on time alone are not re-evaluated by
-// events; Refresh them periodically.
+// events; Refresh them periodically. Segments being deleted
+// (Segment.Deleting) are not re-evaluated, and take no survivor.
 //
 // Delivery: every membership change is announced at least once. The Store
 // keeps each change as unreported, in the same step that records it, until
@@ -298,7 +302,7 @@ func (s *Service) merge(ctx context.Context, idx *tenantIndex, e scrm.Event) err
 			Changes: []MembershipChange{{Customer: from, In: false, Version: version}}}); err != nil && !errors.Is(err, scrm.ErrNotFound) {
 			return err
 		}
-		if c.seg.Static {
+		if c.seg.Static && !c.seg.Deleting {
 			static = append(static, settleItem{segment: c.seg.ID, decide: func(*scrm.Profile) bool { return true }})
 		}
 	}

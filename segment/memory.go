@@ -68,17 +68,10 @@ func (s *memoryStore) CreateSegment(ctx context.Context, seg Segment) (Segment, 
 	if err := checkKey(ctx, op, seg.Tenant, seg.ID); err != nil {
 		return Segment{}, err
 	}
-	c := copySegment(seg)
 	mt := s.tenant(seg.Tenant, true)
 	mt.mu.Lock()
 	defer mt.mu.Unlock()
-	if mt.segments[seg.ID] != nil {
-		return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s already exists", seg.Tenant, seg.ID)
-	}
-	c.Version = 1
-	mt.segments[seg.ID] = &memorySegment{seg: c, records: make(map[scrm.CustomerID]memberRecord)}
-	mt.generation++
-	return copySegment(c), nil
+	return mt.create(op, seg)
 }
 
 func (s *memoryStore) UpdateSegment(ctx context.Context, seg Segment) (Segment, error) {
@@ -86,13 +79,53 @@ func (s *memoryStore) UpdateSegment(ctx context.Context, seg Segment) (Segment, 
 	if err := checkKey(ctx, op, seg.Tenant, seg.ID); err != nil {
 		return Segment{}, err
 	}
-	c := copySegment(seg)
 	mt := s.tenant(seg.Tenant, false)
 	if mt == nil {
 		return Segment{}, notFound(op, seg.Tenant, seg.ID)
 	}
 	mt.mu.Lock()
 	defer mt.mu.Unlock()
+	return mt.update(op, seg)
+}
+
+func (s *memoryStore) SaveSegment(ctx context.Context, seg Segment, generation int64) (Segment, error) {
+	const op = "segment.MemoryStore.SaveSegment"
+	if err := checkKey(ctx, op, seg.Tenant, seg.ID); err != nil {
+		return Segment{}, err
+	}
+	mt := s.tenant(seg.Tenant, seg.Version == 0)
+	if mt == nil {
+		if generation != 0 {
+			return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "tenant %s: generation 0, not %d", seg.Tenant, generation)
+		}
+		return Segment{}, notFound(op, seg.Tenant, seg.ID)
+	}
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	if mt.generation != generation {
+		return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "tenant %s: generation %d, not %d: segments changed", seg.Tenant, mt.generation, generation)
+	}
+	if seg.Version == 0 {
+		return mt.create(op, seg)
+	}
+	return mt.update(op, seg)
+}
+
+// create stores a new segment; the caller holds mt's write lock.
+func (mt *memoryTenant) create(op string, seg Segment) (Segment, error) {
+	if mt.segments[seg.ID] != nil {
+		return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s already exists", seg.Tenant, seg.ID)
+	}
+	c := copySegment(seg)
+	c.Version = 1
+	mt.segments[seg.ID] = &memorySegment{seg: c, records: make(map[scrm.CustomerID]memberRecord)}
+	mt.generation++
+	return copySegment(c), nil
+}
+
+// update replaces a stored segment at seg.Version; the caller holds mt's
+// write lock.
+func (mt *memoryTenant) update(op string, seg Segment) (Segment, error) {
 	ms := mt.segments[seg.ID]
 	if ms == nil {
 		return Segment{}, notFound(op, seg.Tenant, seg.ID)
@@ -100,6 +133,7 @@ func (s *memoryStore) UpdateSegment(ctx context.Context, seg Segment) (Segment, 
 	if ms.seg.Version != seg.Version {
 		return Segment{}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s: version %d, stored %d", seg.Tenant, seg.ID, seg.Version, ms.seg.Version)
 	}
+	c := copySegment(seg)
 	c.Version = ms.seg.Version + 1
 	c.CreatedAt = ms.seg.CreatedAt
 	ms.seg = c
@@ -158,6 +192,9 @@ func (s *memoryStore) DeleteSegment(ctx context.Context, tenant scrm.TenantID, i
 	ms := mt.segments[id]
 	if ms == nil {
 		return notFound(op, tenant, id)
+	}
+	if ms.members.n > 0 {
+		return scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s has %d members; they exit first", tenant, id, ms.members.n)
 	}
 	for _, us := range ms.unreported {
 		mt.unreported -= len(us)

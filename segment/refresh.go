@@ -38,9 +38,11 @@ import (
 //
 // Errors: ErrInvalid for malformed IDs, or when the stored condition no
 // longer compiles (for example after a Schema change); ErrNotFound when there
-// is no such segment; ErrUnavailable when a store fails or ctx is done (the
-// Diff then holds what was done so far; running Refresh again finishes the
-// job) or when some events could not be published (the Diff lists them in
+// is no such segment, or when it was deleted during the call (the flags of
+// entries it could not record are taken off the profiles again);
+// ErrConflict when it is being deleted (Segment.Deleting); ErrUnavailable
+// when a store fails or ctx is done (the Diff then holds what was done so
+// far; running Refresh again finishes the job) or when some events could not be published (the Diff lists them in
 // Unpublished; the changes stand and the next Refresh publishes them
 // again).
 func (s *Service) Refresh(ctx context.Context, tenant scrm.TenantID, segmentID string) (Diff, error) {
@@ -51,6 +53,9 @@ func (s *Service) Refresh(ctx context.Context, tenant scrm.TenantID, segmentID s
 	seg, err := s.store.GetSegment(ctx, tenant, segmentID)
 	if err != nil {
 		return Diff{}, scrm.Wrap(nil, op, err)
+	}
+	if seg.Deleting {
+		return Diff{Segment: segmentID}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s is being deleted; call Delete again to finish", tenant, segmentID)
 	}
 	diff := Diff{Segment: segmentID}
 	w := s.newWriter(tenant, segmentID, SourceRefresh, "", &diff)
@@ -83,8 +88,9 @@ func (s *Service) Refresh(ctx context.Context, tenant scrm.TenantID, segmentID s
 // RefreshAll refreshes every dynamic segment of the tenant, segments that
 // other segments read first, and returns their diffs in that order; then it
 // publishes again the unreported membership events of the static segments
-// (see Refresh), whose diffs it does not return. It stops at the first
-// error, returning the diffs done so far.
+// and of those being deleted (see Refresh and Segment.Deleting), whose diffs
+// it does not return. It stops at the first error, returning the diffs done
+// so far.
 func (s *Service) RefreshAll(ctx context.Context, tenant scrm.TenantID) ([]Diff, error) {
 	const op = "segment.RefreshAll"
 	if err := scrm.CheckID(op, "tenant", string(tenant)); err != nil {
@@ -103,7 +109,7 @@ func (s *Service) RefreshAll(ctx context.Context, tenant scrm.TenantID) ([]Diff,
 		}
 	}
 	for _, c := range idx.all {
-		if !c.seg.Static {
+		if !c.seg.Static && !c.seg.Deleting {
 			continue
 		}
 		var d Diff

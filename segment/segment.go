@@ -33,6 +33,14 @@ type Segment struct {
 	When   rule.Condition
 	Static bool
 
+	// Deleting is set by Service.Delete, before the segment's members
+	// exit: from then on no segment may start reading it (Define refuses),
+	// Handle and Refresh no longer evaluate it, and it is removed once its
+	// members have exited. A segment a failed Delete left Deleting is
+	// removed by calling Delete again. Define ignores the field; the Store
+	// stores it as given.
+	Deleting bool
+
 	// Version is the stored version: 0 for a segment not stored yet. Define
 	// with a non-zero Version replaces the stored segment only if it is
 	// still at that version.

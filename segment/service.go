@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -86,17 +87,31 @@ func (s *Service) compileOptions(tenant scrm.TenantID) *rule.CompileOptions {
 
 func (s *Service) logger() *slog.Logger { return s.opts.Logger }
 
+// catalogAttempts bounds how many times Define and Delete read the tenant's
+// segments, check their write against them and try it, when other
+// definitions keep changing in between (Store.SaveSegment refuses a write
+// checked against a stale list).
+const catalogAttempts = 5
+
 // Define creates a segment (seg.Version 0) or replaces one (seg.Version the
-// stored version), and returns it as stored. Name defaults to ID. Changing a
-// segment's condition does not change its membership until the next Refresh.
+// stored version), and returns it as stored. Name defaults to ID; Deleting is
+// ignored. Changing a segment's condition does not change its membership
+// until the next Refresh.
+//
+// The checks against the other segments (a cycle, a segment being deleted)
+// and the write are one atomic step of the Store (Store.SaveSegment), so
+// concurrent Defines and Deletes, on one Service or several sharing a Store,
+// cannot together store a cycle or a segment reading a deleted one.
 //
 // Errors: ErrInvalid naming the field for a missing tenant or ID, a
 // dynamic segment without a condition, a static one with a condition, a
 // condition that does not compile (Field "When.all[1].sum.gte"), or one that
 // reads its own segment, directly or through other segments; ErrConflict when
-// creating a segment that exists or replacing one whose version moved on;
-// ErrNotFound when replacing a segment that does not exist. Nothing is
-// written on error.
+// creating a segment that exists, replacing one whose version moved on or
+// that is being deleted (see Delete), when the condition reads a segment
+// being deleted, or when other definitions kept changing during the call
+// (try again); ErrNotFound when replacing a segment that does not exist.
+// Nothing is written on error.
 func (s *Service) Define(ctx context.Context, seg Segment) (Segment, error) {
 	const op = "segment.Define"
 	if _, err := seg.validate(op, s.compileOptions(seg.Tenant)); err != nil {
@@ -105,37 +120,72 @@ func (s *Service) Define(ctx context.Context, seg Segment) (Segment, error) {
 	if seg.Name == "" {
 		seg.Name = seg.ID
 	}
-	if !seg.Static {
-		if err := s.checkCycle(ctx, op, seg); err != nil {
-			return Segment{}, err
-		}
-	}
+	seg.Deleting = false
 	now := s.opts.Clock.Now()
 	seg.UpdatedAt = now
-	var out Segment
-	var err error
 	if seg.Version == 0 {
 		seg.CreatedAt = now
-		out, err = s.store.CreateSegment(ctx, seg)
-	} else {
-		out, err = s.store.UpdateSegment(ctx, seg)
 	}
-	if err != nil {
-		return Segment{}, scrm.Wrap(nil, op, err)
+	for attempt := 1; ; attempt++ {
+		list, err := s.store.ListSegments(ctx, seg.Tenant)
+		if err != nil {
+			return Segment{}, scrm.Wrap(nil, op, err)
+		}
+		if err := checkDefine(op, seg, list.Segments); err != nil {
+			return Segment{}, err
+		}
+		out, err := s.store.SaveSegment(ctx, seg, list.Generation)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, scrm.ErrConflict) || attempt == catalogAttempts {
+			return Segment{}, scrm.Wrap(nil, op, err)
+		}
+		// A definition changed since the list was read: check again.
 	}
-	return out, nil
+}
+
+// checkDefine checks seg against the tenant's stored segments: that a
+// condition does not read seg itself through other segments (see
+// checkCycle), that a new segment does not exist yet and a replaced one is
+// at seg.Version and not being deleted, and that a condition reads no
+// segment being deleted.
+func checkDefine(op string, seg Segment, stored []Segment) error {
+	if !seg.Static {
+		if err := checkCycle(op, seg, stored); err != nil {
+			return err
+		}
+	}
+	i, found := slices.BinarySearchFunc(stored, seg.ID, func(s Segment, id string) int { return strings.Compare(s.ID, id) })
+	switch {
+	case seg.Version == 0 && found:
+		return scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s already exists", seg.Tenant, seg.ID)
+	case seg.Version == 0:
+	case !found:
+		return notFound(op, seg.Tenant, seg.ID)
+	case stored[i].Version != seg.Version:
+		return scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s: version %d, stored %d", seg.Tenant, seg.ID, seg.Version, stored[i].Version)
+	case stored[i].Deleting:
+		return scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s is being deleted; call Delete again to finish", seg.Tenant, seg.ID)
+	}
+	if seg.Static {
+		return nil
+	}
+	refs := segmentRefs(seg.When)
+	for _, other := range stored {
+		if other.Deleting && slices.Contains(refs, other.ID) {
+			return scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s reads segment %s, which is being deleted", seg.Tenant, seg.ID, other.ID)
+		}
+	}
+	return nil
 }
 
 // checkCycle rejects a condition that reads seg itself through other
 // segments (a → b → a), which would make refreshes and events chase each
 // other.
-func (s *Service) checkCycle(ctx context.Context, op string, seg Segment) error {
-	list, err := s.store.ListSegments(ctx, seg.Tenant)
-	if err != nil {
-		return scrm.Wrap(nil, op, err)
-	}
-	reads := make(map[string][]string, len(list.Segments)+1)
-	for _, other := range list.Segments {
+func checkCycle(op string, seg Segment, stored []Segment) error {
+	reads := make(map[string][]string, len(stored)+1)
+	for _, other := range stored {
 		if other.Static || other.ID == seg.ID {
 			continue
 		}
@@ -223,82 +273,124 @@ func (s *Service) List(ctx context.Context, tenant scrm.TenantID) ([]Segment, er
 	return list.Segments, nil
 }
 
-// Delete removes a segment. Its members exit first, exactly as if they had
-// been removed one by one (their profiles no longer say they are in it,
-// and segment.exited events are published with source SourceRemove), then
-// the definition and its membership records are deleted. The returned Diff
-// lists the members that exited.
+// deleteAttempts bounds how many times Delete makes the members exit when
+// customers keep entering the segment after it made them exit.
+const deleteAttempts = 3
+
+// Delete removes a segment. It first marks the segment Deleting, in one
+// atomic step of the Store with the check that no other segment reads it:
+// from then on no segment can start reading it, and Handle and Refresh no
+// longer evaluate it. Then its members exit, exactly as if they had been
+// removed one by one (their profiles no longer say they are in it, and
+// segment.exited events are published with source SourceRemove), and the
+// definition and its membership records are deleted, in one atomic step of
+// the Store with the check that no member is left: a customer who entered
+// meanwhile (an Add, or a Handle or Refresh already under way) exits too,
+// with its event. The returned Diff lists the members that exited.
 //
 // Errors: ErrInvalid for a malformed tenant or id; ErrNotFound when there is
 // no such segment; ErrConflict, with nothing changed, when other segments'
-// conditions read this one (change them first); ErrUnavailable when a store
-// fails, or when some of the segment's membership events (these exits, or
-// ones earlier calls left unreported) could not be published: the exits
-// stand, but the segment is kept, with the events it owes, until Delete is
-// called again and publishes them.
+// conditions read this one (change them first), or when definitions kept
+// changing during the call; ErrConflict too when customers kept entering
+// the segment while their exits were recorded (try again); ErrUnavailable
+// when a store fails, or when some of the segment's membership events (these
+// exits, or ones earlier calls left unreported) could not be published. After
+// such an error, once the segment is marked, the exits stand and the segment
+// is kept, marked Deleting, with the events it owes, until Delete is called
+// again and finishes the job.
 func (s *Service) Delete(ctx context.Context, tenant scrm.TenantID, id string) (Diff, error) {
 	const op = "segment.Delete"
 	if err := checkSegmentKey(op, tenant, id); err != nil {
 		return Diff{}, err
 	}
-	list, err := s.store.ListSegments(ctx, tenant)
-	if err != nil {
-		return Diff{}, scrm.Wrap(nil, op, err)
-	}
-	found := false
-	var readers []string
-	for _, other := range list.Segments {
-		if other.ID == id {
-			found = true
-			continue
-		}
-		if slices.Contains(segmentRefs(other.When), id) {
-			readers = append(readers, other.ID)
-		}
-	}
-	if !found {
-		return Diff{}, notFound(op, tenant, id)
-	}
-	if len(readers) > 0 {
-		return Diff{}, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s is read by %s", tenant, id, strings.Join(readers, ", "))
+	if err := s.markDeleting(ctx, op, tenant, id); err != nil {
+		return Diff{}, err
 	}
 	diff := Diff{Segment: id}
 	w := s.newWriter(tenant, id, SourceRemove, "", &diff)
 	if err := w.republishSegment(ctx); err != nil {
 		return diff, scrm.Wrap(nil, op, err)
 	}
-	for {
-		// Always read the first page: the members it lists are removed
-		// before the next read.
-		page, err := s.store.Members(ctx, ListMembersParams{Tenant: tenant, Segment: id, Limit: s.pageSize})
-		if err != nil {
-			return diff, scrm.Wrap(nil, op, err)
-		}
-		if len(page.Customers) == 0 {
-			break
-		}
-		for _, c := range page.Customers {
-			if err := w.settle(ctx, c, func(*scrm.Profile) bool { return false }); err != nil {
+	for attempt := 1; ; attempt++ {
+		for {
+			// Always read the first page: the members it lists are removed
+			// before the next read.
+			page, err := s.store.Members(ctx, ListMembersParams{Tenant: tenant, Segment: id, Limit: s.pageSize})
+			if err != nil {
 				return diff, scrm.Wrap(nil, op, err)
 			}
+			if len(page.Customers) == 0 {
+				break
+			}
+			for _, c := range page.Customers {
+				if err := w.settle(ctx, c, func(*scrm.Profile) bool { return false }); err != nil {
+					return diff, scrm.Wrap(nil, op, err)
+				}
+			}
+			if err := w.flush(ctx); err != nil {
+				return diff, scrm.Wrap(nil, op, err)
+			}
+			if w.stuck {
+				// A member whose record did not change (a newer decision
+				// kept it in) would be listed forever; stop and report.
+				return diff, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s: members changed during Delete; try again", tenant, id)
+			}
 		}
-		if err := w.flush(ctx); err != nil {
+		if err := w.err(op); err != nil {
+			// Deleting the segment would drop the events it still owes.
+			return diff, err
+		}
+		err := s.store.DeleteSegment(ctx, tenant, id)
+		if err == nil {
+			return diff, nil
+		}
+		if !errors.Is(err, scrm.ErrConflict) || attempt == deleteAttempts {
 			return diff, scrm.Wrap(nil, op, err)
 		}
-		if w.stuck {
-			// A member whose record did not change (a newer decision
-			// kept it in) would be listed forever; stop and report.
-			return diff, scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s: members changed during Delete; try again", tenant, id)
+		// Customers entered after the walk: they exit too.
+	}
+}
+
+// markDeleting marks the segment Deleting (see Segment.Deleting) unless it
+// already is, after checking that no other segment reads it, in one atomic
+// step (Store.SaveSegment at the generation of the list checked).
+func (s *Service) markDeleting(ctx context.Context, op string, tenant scrm.TenantID, id string) error {
+	for attempt := 1; ; attempt++ {
+		list, err := s.store.ListSegments(ctx, tenant)
+		if err != nil {
+			return scrm.Wrap(nil, op, err)
 		}
+		var seg *Segment
+		var readers []string
+		for i, other := range list.Segments {
+			if other.ID == id {
+				seg = &list.Segments[i]
+				continue
+			}
+			if slices.Contains(segmentRefs(other.When), id) {
+				readers = append(readers, other.ID)
+			}
+		}
+		if seg == nil {
+			return notFound(op, tenant, id)
+		}
+		if len(readers) > 0 {
+			return scrm.Errorf(scrm.ErrConflict, op, "segment %s/%s is read by %s", tenant, id, strings.Join(readers, ", "))
+		}
+		if seg.Deleting {
+			return nil // a Delete that did not finish marked it
+		}
+		seg.Deleting = true
+		seg.UpdatedAt = s.opts.Clock.Now()
+		_, err = s.store.SaveSegment(ctx, *seg, list.Generation)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, scrm.ErrConflict) || attempt == catalogAttempts {
+			return scrm.Wrap(nil, op, err)
+		}
+		// A definition changed since the list was read: check again.
 	}
-	if err := w.err(op); err != nil {
-		// Deleting the segment would drop the events it still owes.
-		return diff, err
-	}
-	if err := s.store.DeleteSegment(ctx, tenant, id); err != nil {
-		return diff, scrm.Wrap(nil, op, err)
-	}
-	return diff, nil
 }
 
 // Contains reports whether customer is a member of the segment.

@@ -146,6 +146,9 @@ func (w *writer) flush(ctx context.Context) error {
 		}
 		w.s.inflight.done(inflightKey{w.tenant, w.segment, c})
 	}
+	if errors.Is(err, scrm.ErrNotFound) {
+		w.retract(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -168,6 +171,31 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 	w.failed = append(w.failed, w.s.report(ctx, w.tenant, w.segment, us, w.diff)...)
 	return nil
+}
+
+// retract takes the segment's flag off the profiles of the batch's
+// entries, which settle wrote before ApplyMembership found the segment
+// deleted (a Delete finished in between, its members walked before these
+// entries were recorded): no record holds them, so nothing else would ever
+// clear them. A failure is logged; the flag then stays until the customer's
+// profile is settled again.
+func (w *writer) retract(ctx context.Context) {
+	for _, c := range w.batch {
+		if !c.In {
+			continue
+		}
+		_, _, err := scrm.UpdateProfile(ctx, w.s.profiles, w.tenant, c.Customer, "", func(p *scrm.Profile) error {
+			if !p.InSegment(w.segment) {
+				return errUnchanged
+			}
+			p.SetSegment(w.segment, false)
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUnchanged) {
+			w.s.logger().WarnContext(ctx, "segment: clearing the flag of a deleted segment failed",
+				"tenant", w.tenant, "segment", w.segment, "customer", c.Customer, "error", err)
+		}
+	}
 }
 
 // report publishes the events of one segment's unreported changes, which the

@@ -15,6 +15,8 @@ import (
 // member yet. Customers already in the segment, and repeats in the list, are
 // skipped, so adding the same list again changes nothing. A customer absorbed
 // by a merge is replaced by its survivor. The Diff lists who entered.
+// Customers added to a segment being deleted (Segment.Deleting) exit again,
+// with their events, when the Delete finishes (see Delete).
 //
 // Add first publishes again the segment's events that earlier calls could
 // not publish (see Refresh), so when some of its events are not published

@@ -33,6 +33,18 @@ type Store interface {
 	// there is no such segment; ErrConflict when the versions differ.
 	UpdateSegment(ctx context.Context, seg Segment) (Segment, error)
 
+	// SaveSegment is CreateSegment (seg.Version 0) or UpdateSegment
+	// (seg.Version the stored version), done only if the tenant's
+	// generation still equals generation, in the same atomic step: a
+	// caller that checked a write against ListSegments (the Service checks
+	// that conditions do not read each other in a cycle, and that no
+	// segment reads one being deleted) passes the list's Generation, so
+	// that the write fails when any definition changed since.
+	//
+	// Errors: those of CreateSegment and UpdateSegment; ErrConflict when
+	// the generation differs.
+	SaveSegment(ctx context.Context, seg Segment, generation int64) (Segment, error)
+
 	// GetSegment returns a segment.
 	//
 	// Errors: ErrNotFound when the tenant has no segment id.
@@ -43,15 +55,21 @@ type Store interface {
 	// step. A tenant without segments gives an empty list.
 	ListSegments(ctx context.Context, tenant scrm.TenantID) (SegmentList, error)
 
-	// DeleteSegment removes a segment and every membership record of it.
+	// DeleteSegment removes a segment that has no members, with every
+	// membership record of it (non-members' records, unreported changes).
+	// The check and the removal are one atomic step, so a customer who
+	// entered after the caller made the members exit is never dropped with
+	// the segment (with its profile still saying it is in).
 	//
-	// Errors: ErrNotFound when the tenant has no segment id.
+	// Errors: ErrNotFound when the tenant has no segment id; ErrConflict
+	// when the segment has members.
 	DeleteSegment(ctx context.Context, tenant scrm.TenantID, id string) error
 
 	// Generation returns a number that changes every time a segment
 	// definition of the tenant is created, updated or deleted, and only
 	// then; 0 for a tenant that never had one. Services use it to tell
-	// when their compiled dependency index is stale.
+	// when their compiled dependency index is stale, and SaveSegment to
+	// tell that the definitions a write was checked against changed.
 	Generation(ctx context.Context, tenant scrm.TenantID) (int64, error)
 
 	// ApplyMembership records membership decisions for one segment. Each

@@ -65,6 +65,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 		_, err = s.UpdateSegment(ctx, segment.Segment{Tenant: tenant, ID: "nope", Version: 1, Static: true})
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		_, err = s.SaveSegment(ctx, segment.Segment{Tenant: tenant, ID: "nope", Version: 1, Static: true}, 0)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
 		assert.ErrorIs(t, s.DeleteSegment(ctx, tenant, "nope"), scrm.ErrNotFound)
 		_, err = s.Contains(ctx, tenant, "nope", "c1")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
@@ -309,12 +311,212 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		s := newStore(t)
 		create(t, s, dynamic("vip"))
 		apply(t, s, "vip", in("c1", 1), in("c2", 1))
-		require.NoError(t, s.DeleteSegment(ctx, tenant, "vip"))
-		_, err := s.GetSegment(ctx, tenant, "vip")
+		gen, err := s.Generation(ctx, tenant)
+		require.NoError(t, err)
+		assert.ErrorIs(t, s.DeleteSegment(ctx, tenant, "vip"), scrm.ErrConflict, "a segment with members is not deleted")
+		mustGet(t, s, tenant, "vip")
+		assertMembers(t, s, tenant, "vip", "c1", "c2")
+		gen2, err := s.Generation(ctx, tenant)
+		require.NoError(t, err)
+		assert.Equal(t, gen, gen2, "a refused delete writes nothing")
+
+		apply(t, s, "vip", out("c1", 2), out("c2", 2), out("c3", 5))
+		require.NoError(t, s.DeleteSegment(ctx, tenant, "vip"), "once its members exited")
+		_, err = s.GetSegment(ctx, tenant, "vip")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 		create(t, s, dynamic("vip"))
 		assertMembers(t, s, tenant, "vip")
-		assert.Equal(t, []segment.MembershipChange{in("c1", 1)}, apply(t, s, "vip", in("c1", 1)), "no record survives a delete")
+		assert.Equal(t, []segment.MembershipChange{in("c1", 1), in("c3", 1)}, apply(t, s, "vip", in("c1", 1), in("c3", 1)), "no record survives a delete")
+	})
+
+	t.Run("SaveSegmentAtGeneration", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.SaveSegment(ctx, dynamic("a"), 1)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a tenant without segments is at generation 0")
+		a, err := s.SaveSegment(ctx, dynamic("a"), 0)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), a.Version)
+		assertSameSegment(t, dynamic("a"), mustGet(t, s, tenant, "a"))
+		list, err := s.ListSegments(ctx, tenant)
+		require.NoError(t, err)
+		gen := list.Generation
+
+		// Another write moves the generation: a write checked against the
+		// old list is refused and writes nothing.
+		create(t, s, dynamic("b"))
+		_, err = s.SaveSegment(ctx, dynamic("c"), gen)
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		_, err = s.GetSegment(ctx, tenant, "c")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "a refused create writes nothing")
+		stale := a
+		stale.Name = "stale"
+		_, err = s.SaveSegment(ctx, stale, gen)
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		assert.Equal(t, "高价值 a", mustGet(t, s, tenant, "a").Name, "a refused update writes nothing")
+		gen2, err := s.Generation(ctx, tenant)
+		require.NoError(t, err)
+		assert.NotEqual(t, gen, gen2)
+
+		// At the current generation: creates and updates as CreateSegment
+		// and UpdateSegment do, with their errors.
+		_, err = s.SaveSegment(ctx, dynamic("a"), gen2)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "a exists")
+		_, err = s.SaveSegment(ctx, segment.Segment{Tenant: tenant, ID: "nope", Static: true, Version: 1}, gen2)
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		ahead := a
+		ahead.Version = 5
+		_, err = s.SaveSegment(ctx, ahead, gen2)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "versions differ")
+		_, err = s.SaveSegment(ctx, segment.Segment{Tenant: tenant, Static: true}, gen2)
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		_, err = s.SaveSegment(ctx, segment.Segment{ID: "x", Static: true}, gen2)
+		assert.ErrorIs(t, err, scrm.ErrInvalid)
+		apply(t, s, "a", in("c1", 1))
+		upd := a
+		upd.Name = "renamed"
+		upd.Deleting = true
+		upd.CreatedAt = t0.Add(time.Hour) // the stored CreatedAt is kept
+		upd.UpdatedAt = t0.Add(2 * time.Hour)
+		got, err := s.SaveSegment(ctx, upd, gen2)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+		for _, g := range []segment.Segment{got, mustGet(t, s, tenant, "a")} {
+			assert.Equal(t, "renamed", g.Name)
+			assert.True(t, g.Deleting, "Deleting is stored as given")
+			assert.WithinDuration(t, t0, g.CreatedAt, time.Millisecond)
+			assert.WithinDuration(t, t0.Add(2*time.Hour), g.UpdatedAt, time.Millisecond)
+		}
+		list, err = s.ListSegments(ctx, tenant)
+		require.NoError(t, err)
+		assert.True(t, list.Segments[0].Deleting)
+		assert.NotEqual(t, gen2, list.Generation, "an update changes the generation")
+		assertMembers(t, s, tenant, "a", "c1")
+		upd.Deleting, upd.Version = false, 2
+		got, err = s.UpdateSegment(ctx, upd)
+		require.NoError(t, err)
+		assert.False(t, got.Deleting, "UpdateSegment stores Deleting as given too")
+		c := dynamic("c")
+		c.Deleting = true
+		assert.True(t, create(t, s, c).Deleting, "and CreateSegment")
+	})
+
+	t.Run("ConcurrentSaveSegmentOneWinsPerGeneration", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, dynamic("base"))
+		list, err := s.ListSegments(ctx, tenant)
+		require.NoError(t, err)
+		var wins atomic.Int64
+		race(50, func(i int) {
+			_, err := s.SaveSegment(ctx, dynamic(fmt.Sprint("s", i)), list.Generation)
+			if err == nil {
+				wins.Add(1)
+			} else {
+				assert.ErrorIs(t, err, scrm.ErrConflict)
+			}
+		})
+		assert.Equal(t, int64(1), wins.Load(), "exactly one write checked against one generation wins")
+		list, err = s.ListSegments(ctx, tenant)
+		require.NoError(t, err)
+		assert.Len(t, list.Segments, 2)
+	})
+
+	t.Run("ConcurrentSaveSegmentSerializes", func(t *testing.T) {
+		s := newStore(t)
+		// Each racer reads the list and stores a segment named after the
+		// number of segments it saw, retrying when the generation moved:
+		// the names are 0..n-1, each write having seen every earlier one.
+		const n = 30
+		race(n, func(i int) {
+			for attempt := 0; attempt < 10*n; attempt++ {
+				list, err := s.ListSegments(ctx, tenant)
+				if !assert.NoError(t, err) {
+					return
+				}
+				seg := dynamic(fmt.Sprintf("s%02d", i))
+				seg.Name = fmt.Sprint(len(list.Segments))
+				_, err = s.SaveSegment(ctx, seg, list.Generation)
+				if err == nil {
+					return
+				}
+				if !assert.ErrorIs(t, err, scrm.ErrConflict) {
+					return
+				}
+			}
+			t.Errorf("racer %d never stored its segment", i)
+		})
+		list, err := s.ListSegments(ctx, tenant)
+		require.NoError(t, err)
+		names := map[string]bool{}
+		for _, seg := range list.Segments {
+			names[seg.Name] = true
+		}
+		assert.Len(t, list.Segments, n)
+		for i := 0; i < n; i++ {
+			assert.True(t, names[fmt.Sprint(i)], "no write saw %d segments: two writes saw the same list", i)
+		}
+	})
+
+	t.Run("ConcurrentDeleteDropsNoMember", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, dynamic("vip"))
+		// Customers enter while a deleter makes the members exit and
+		// deletes: every customer whose entry flipped membership exits
+		// before the segment goes, so no entry is dropped unannounced.
+		const n, each = 20, 20
+		var mu sync.Mutex
+		entered, exited := map[scrm.CustomerID]bool{}, map[scrm.CustomerID]bool{}
+		race(n+1, func(i int) {
+			for j := 0; i < n && j < each; j++ {
+				c := scrm.CustomerID(fmt.Sprintf("c%02d-%02d", i, j))
+				got, err := s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: tenant, Segment: "vip", Changes: []segment.MembershipChange{in(c, 1)}})
+				if err != nil {
+					assert.ErrorIs(t, err, scrm.ErrNotFound, "entries after the delete find no segment")
+					return
+				}
+				mu.Lock()
+				entered[c] = len(got) == 1
+				mu.Unlock()
+			}
+			if i < n {
+				return
+			}
+			for attempt := 0; attempt < 10*n*each; attempt++ {
+				page, err := s.Members(ctx, segment.ListMembersParams{Tenant: tenant, Segment: "vip", Limit: 1000})
+				if !assert.NoError(t, err) {
+					return
+				}
+				var outs []segment.MembershipChange
+				for _, c := range page.Customers {
+					outs = append(outs, out(c, 2))
+				}
+				if len(outs) > 0 {
+					got, err := s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: tenant, Segment: "vip", Changes: outs})
+					if !assert.NoError(t, err) {
+						return
+					}
+					mu.Lock()
+					for _, c := range got {
+						exited[c.Customer] = true
+					}
+					mu.Unlock()
+				}
+				err = s.DeleteSegment(ctx, tenant, "vip")
+				if err == nil {
+					return
+				}
+				if !assert.ErrorIs(t, err, scrm.ErrConflict, "only members keep a segment") {
+					return
+				}
+			}
+			t.Errorf("the segment was never deleted")
+		})
+		_, err := s.GetSegment(ctx, tenant, "vip")
+		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		for c, flipped := range entered {
+			if flipped {
+				assert.True(t, exited[c], "%s entered and was dropped with the segment without exiting", c)
+			}
+		}
 	})
 
 	t.Run("Unreported", func(t *testing.T) {
@@ -409,6 +611,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		page, err = s.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: "t3"})
 		require.NoError(t, err)
 		assert.Empty(t, page.Changes)
+		apply(t, s, "vip", out("c2", 20), out("c4", 20), out("c5", 20)) // without Report: kept nowhere
 		require.NoError(t, s.DeleteSegment(ctx, tenant, "vip"))
 		assert.Equal(t, []string{"a-first/c1@2:true"}, key(list(segment.ListUnreportedParams{})))
 		create(t, s, dynamic("vip"))
@@ -473,6 +676,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		assert.Equal(t, "t2's", mustGet(t, s, "t2", "vip").Name)
 		_, err = s.GetSegment(ctx, "t3", "vip")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
+		_, err = s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: "t2", Segment: "vip", Changes: []segment.MembershipChange{out("c2", 2)}})
+		require.NoError(t, err)
 		require.NoError(t, s.DeleteSegment(ctx, "t2", "vip"))
 		assertMembers(t, s, tenant, "vip", "c1")
 		list, err := s.ListSegments(ctx, "t3")
@@ -595,6 +800,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		_, err = s.ListSegments(cctx, tenant)
 		check(err)
 		check(s.DeleteSegment(cctx, tenant, "vip"))
+		_, err = s.SaveSegment(cctx, dynamic("other"), 1)
+		check(err)
+		_, err = s.SaveSegment(cctx, upd, 1)
+		check(err)
 		_, err = s.Generation(cctx, tenant)
 		check(err)
 		_, err = s.ApplyMembership(cctx, segment.ApplyMembershipParams{Tenant: tenant, Segment: "vip", Changes: []segment.MembershipChange{in("c1", 1)}})
