@@ -58,7 +58,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 	if len(req.Channel) > scrm.MaxIDLength {
 		return Coupon{}, scrm.Invalid(op, "Channel", "longer than %d bytes", scrm.MaxIDLength)
 	}
-	c, _, err := s.claim(ctx, claimArgs{
+	c, _, _, err := s.claim(ctx, claimArgs{
 		op: op, tenant: req.Tenant, customer: req.Customer, template: req.Template,
 		key: req.IdempotencyKey, count: 1, claimed: true, source: "claim", channel: req.Channel,
 		fingerprint: fingerprint("claim", string(req.Tenant), string(req.Customer), req.Template, req.Channel),
@@ -84,23 +84,25 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) ([]Coupon, error)
 	if len(req.Source) > scrm.MaxIDLength {
 		return nil, scrm.Invalid(op, "Source", "longer than %d bytes", scrm.MaxIDLength)
 	}
-	return s.issue(ctx, op, req, "")
+	cs, _, err := s.issue(ctx, op, req, "")
+	return cs, err
 }
 
 // issue issues req's coupons, recording fp as the idempotency fingerprint;
 // "" means req's own (Issue's), so that a replay of one kind of request is
-// never taken for another.
-func (s *Service) issue(ctx context.Context, op string, req IssueRequest, fp string) ([]Coupon, error) {
+// never taken for another. replayed reports that the key had issued them
+// before (see claim).
+func (s *Service) issue(ctx context.Context, op string, req IssueRequest, fp string) (cs []Coupon, replayed bool, err error) {
 	req = req.normalized()
 	if fp == "" {
 		fp = req.fingerprint()
 	}
-	_, cs, err := s.claim(ctx, claimArgs{
+	_, cs, replayed, err = s.claim(ctx, claimArgs{
 		op: op, tenant: req.Tenant, customer: req.Customer, template: req.Template,
 		key: req.IdempotencyKey, count: req.Count, source: req.Source, audience: req.CheckAudience,
 		fingerprint: fp,
 	})
-	return cs, err
+	return cs, replayed, err
 }
 
 // normalized fills in the defaults of Count and Source.
@@ -145,7 +147,7 @@ func (s *Service) Grant(ctx context.Context, g scrm.Grant) error {
 	if src == "" {
 		src = "grant"
 	}
-	_, err := s.issue(ctx, op, IssueRequest{Tenant: g.Tenant, Customer: g.Customer, Template: g.Reward.Template,
+	_, _, err := s.issue(ctx, op, IssueRequest{Tenant: g.Tenant, Customer: g.Customer, Template: g.Reward.Template,
 		IdempotencyKey: g.IdempotencyKey, Count: g.Reward.Count, Source: src}, grantFingerprint(g, src))
 	return err
 }
@@ -180,22 +182,26 @@ type claimArgs struct {
 
 // claim checks a claim or issue and has the store insert the coupons. A
 // single claim returns its coupon as one, others return them as all.
-func (s *Service) claim(ctx context.Context, a claimArgs) (one Coupon, all []Coupon, err error) {
+// replayed reports that the key had inserted them before: found by the
+// refusal's lookup, or answered so by Store.Claim (ClaimResult.Replayed),
+// which is how an attempt learns that another one with its key, in flight
+// at the same time, inserted first.
+func (s *Service) claim(ctx context.Context, a claimArgs) (one Coupon, all []Coupon, replayed bool, err error) {
 	tm, err := s.termsOf(ctx, a.op, a.tenant, a.template)
 	if err != nil {
-		return Coupon{}, nil, err
+		return Coupon{}, nil, false, err
 	}
 	now := s.opts.Clock.Now()
 	if err := s.mayClaim(ctx, tm, a, now); err != nil {
 		// The first attempt may have succeeded before the refusal held.
 		if rec, rerr := s.store.ClaimByKey(ctx, a.tenant, a.key); rerr == nil {
 			if cerr := scrm.CheckReplay(a.op, a.key, rec.Fingerprint, a.fingerprint); cerr != nil {
-				return Coupon{}, nil, cerr
+				return Coupon{}, nil, false, cerr
 			}
 			one, all = a.result(rec.Coupons)
-			return one, all, s.emitIssued(ctx, rec.Coupons)
+			return one, all, true, s.emitIssued(ctx, rec.Coupons)
 		}
-		return Coupon{}, nil, err
+		return Coupon{}, nil, false, err
 	}
 	loc := s.opts.LocationOf(a.tenant)
 	from, to := tm.t.Validity.window(now, loc)
@@ -225,10 +231,10 @@ func (s *Service) claim(ctx context.Context, a claimArgs) (one Coupon, all []Cou
 	p.DayStart, p.DayEnd = localDay(now, loc)
 	res, err := s.store.Claim(ctx, p)
 	if err != nil {
-		return Coupon{}, nil, scrm.Wrap(nil, a.op, err)
+		return Coupon{}, nil, false, scrm.Wrap(nil, a.op, err)
 	}
 	one, all = a.result(res.Coupons)
-	return one, all, s.emitIssued(ctx, res.Coupons)
+	return one, all, res.Replayed, s.emitIssued(ctx, res.Coupons)
 }
 
 // result hands the claimed coupons back: the first by value for a single
@@ -375,9 +381,11 @@ func (s *Service) IssueBatch(ctx context.Context, req BatchRequest) (BatchResult
 	return res, nil
 }
 
-// issueOne issues like Issue and tells whether it was a replay. A replay
-// publishes the coupons' EventIssued again, as any replay does, so that an
-// event whose publish failed in an earlier run is not lost.
+// issueOne issues like Issue and tells whether it was a replay: found by
+// its lookup of the key, or answered so by the store (a run with the key in
+// flight at the same time issued first). A replay publishes the coupons'
+// EventIssued again, as any replay does, so that an event whose publish
+// failed in an earlier run is not lost.
 func (s *Service) issueOne(ctx context.Context, op string, req IssueRequest) ([]Coupon, bool, error) {
 	if rec, err := s.store.ClaimByKey(ctx, req.Tenant, req.IdempotencyKey); err == nil {
 		if err := scrm.CheckReplay(op, req.IdempotencyKey, rec.Fingerprint, req.normalized().fingerprint()); err != nil {
@@ -387,8 +395,7 @@ func (s *Service) issueOne(ctx context.Context, op string, req IssueRequest) ([]
 	} else if !errors.Is(err, scrm.ErrNotFound) {
 		return nil, false, scrm.Wrap(nil, op, err)
 	}
-	cs, err := s.issue(ctx, op, req, "")
-	return cs, false, err
+	return s.issue(ctx, op, req, "")
 }
 
 // skipReason classifies an error about one customer of a batch; "" means

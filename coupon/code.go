@@ -185,7 +185,7 @@ func (s *Service) claimCode(ctx context.Context, op string, req CodeRequest) (Co
 	if !code.Shared && code.Customer != "" && code.Customer != req.Customer {
 		return Coupon{}, scrm.Errorf(scrm.ErrConflict, op, "the code was already used")
 	}
-	c, _, err := s.claim(ctx, claimArgs{
+	c, _, _, err := s.claim(ctx, claimArgs{
 		op: op, tenant: req.Tenant, customer: req.Customer, template: code.Template,
 		key: key, count: 1, claimed: true, source: "code", channel: req.Channel, code: n, shared: code.Shared,
 		fingerprint: fingerprint("code", string(req.Tenant), string(req.Customer), n), single: true,

@@ -108,8 +108,11 @@ type BindRequest struct {
 // Status Review and the Reasons in Flags: its rewards wait for Approve.
 //
 // An IdempotencyKey names one request. Replayed for the same invitee with
-// the same program, code and signals, it returns the binding it made; with
-// another program, code or signals it is refused with scrm.ErrConflict. A
+// the same program, code and signals, it returns the binding it made, also
+// when the replay ran at the same time as the request (whichever reaches
+// the Store second reads the binding the other made); with another
+// program, code or signals it is refused with scrm.ErrConflict naming
+// IdempotencyKey. A
 // key that bound another invitee is refused with scrm.ErrConflict too, by
 // the Store, which keeps a tenant's binding keys unique atomically with
 // the insert (see Store.Bind), so that requests racing with one key never
@@ -244,6 +247,16 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 	defer s.recycle(sc)
 	sc.limits = s.limits(sc.limits[:0], prog, b)
 	stored, err := s.store.Bind(ctx, BindParams{Binding: b, Limits: sc.limits})
+	if err != nil && req.IdempotencyKey != "" && ReasonOf(err) == ReasonAlreadyBound {
+		// Another attempt with this key, in flight at the same time, may
+		// have bound the invitee since the lookup above: answer as a replay.
+		if existing, gerr := s.store.GetBinding(ctx, req.Tenant, req.Invitee); gerr == nil && existing.IdempotencyKey == req.IdempotencyKey {
+			if err := scrm.CheckReplay(op, req.IdempotencyKey, existing.Fingerprint, fp); err != nil {
+				return Binding{}, err
+			}
+			return existing, s.afterBind(ctx, op, prog, existing)
+		}
+	}
 	if err != nil {
 		if r := ReasonOf(err); r != "" {
 			s.opts.Logger.InfoContext(ctx, "referral: binding refused", "reason", r, "binding", b)

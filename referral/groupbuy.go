@@ -40,6 +40,12 @@ type GroupBuy struct {
 	// later while a team opened under a longer Duration (the group buy was
 	// saved with a shorter one since) is still open.
 	Start, End time.Time
+	// Revision is set by the Store: 1 when the group buy is first stored,
+	// one more each time it is saved. SaveGroupBuy ignores the value given.
+	// Open and DrawGroupBuy act only on the revision they read (see
+	// Store.OpenTeam and Store.SaveDraw), so that a save racing with them
+	// makes them read it again.
+	Revision int64
 }
 
 // Validate reports the first malformed field of g as an error matching
@@ -152,6 +158,13 @@ func (t Team) Has(c scrm.CustomerID) bool {
 // fulfilled). Checking this lists the group buy's teams
 // (Store.ListTeams), only when the Lottery is added, removed or changed.
 //
+// What it checks holds when it stores: the Store puts the group buy only
+// if it is still the one read, and no team of the refused kind, or draw,
+// was added since it looked (Store.PutGroupBuy). Otherwise SaveGroupBuy
+// reads and checks again (a few times; then ErrUnavailable), so that of a
+// save and an Open or a DrawGroupBuy running at once, the outcome is one
+// of the two orders.
+//
 // A lottery group buy that was drawn (Service.DrawGroupBuy) keeps what the
 // draw was made on: a later End or a longer Duration, which would let in
 // teams the draw never enters, and any change to its Lottery (Winners,
@@ -162,39 +175,69 @@ func (t Team) Has(c scrm.CustomerID) bool {
 // Errors: ErrInvalid naming the field (a Size below 2, ...); ErrConflict
 // naming the field ("End", "Duration", "Lottery", "Lottery.Winners",
 // "Lottery.Consolation") for a change to a drawn lottery, or to the kind
-// or the draw of a group buy with teams, that is refused; nothing is
-// written.
+// or the draw of a group buy with teams, that is refused; ErrUnavailable
+// when the group buy kept changing while it checked; nothing is written.
 func (s *Service) SaveGroupBuy(ctx context.Context, g GroupBuy) error {
 	const op = "referral.SaveGroupBuy"
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	old, err := s.store.GetGroupBuy(ctx, g.Tenant, g.ID)
-	switch {
-	case is(err, scrm.ErrNotFound):
-		// A new group buy: no draw, no team.
-	case err != nil:
+	for try := 1; ; try++ {
+		p := PutGroupBuyParams{GroupBuy: g}
+		old, err := s.store.GetGroupBuy(ctx, g.Tenant, g.ID)
+		switch {
+		case is(err, scrm.ErrNotFound):
+			// A new group buy: no draw, no team (Revision 0: still none).
+		case err != nil:
+			return scrm.Wrap(nil, op, err)
+		default:
+			p.Revision = old.Revision
+			if err := s.checkDrawn(ctx, op, old, &p); err != nil {
+				return err
+			}
+			if err := s.checkTeams(ctx, op, old, &p); err != nil {
+				return err
+			}
+		}
+		// The store puts only if what was checked still holds: a save, a
+		// team or a draw that came in meanwhile makes it check again.
+		err = s.store.PutGroupBuy(ctx, p)
+		if is(err, scrm.ErrConflict) {
+			if try < maxGroupBuyTries {
+				continue
+			}
+			return groupBuyUnavailable(op, g.ID, err)
+		}
 		return scrm.Wrap(nil, op, err)
-	default:
-		if err := s.checkDrawn(ctx, op, old, g); err != nil {
-			return err
-		}
-		if err := s.checkTeams(ctx, op, old, g); err != nil {
-			return err
-		}
 	}
-	return scrm.Wrap(nil, op, s.store.PutGroupBuy(ctx, g.clone()))
 }
 
-// checkDrawn refuses, with ErrConflict naming the field, a g that would
-// replace old, a drawn lottery group buy, with one that lets new teams in
-// or changes the terms of its draw (see SaveGroupBuy).
-func (s *Service) checkDrawn(ctx context.Context, op string, old, g GroupBuy) error {
+// maxGroupBuyTries bounds how often SaveGroupBuy, Open and DrawGroupBuy
+// read a group buy again when the store finds it changed since they read
+// it.
+const maxGroupBuyTries = 8
+
+// groupBuyUnavailable is the error of a call that kept finding the group
+// buy changed: ErrUnavailable, with the last conflict in the message only
+// (an ErrConflict in its chain would read as a refusal of the request).
+func groupBuyUnavailable(op, id string, err error) error {
+	return scrm.Errorf(scrm.ErrUnavailable, op, "group buy %s changed %d times meanwhile; try again (%v)", id, maxGroupBuyTries, err)
+}
+
+// checkDrawn refuses, with ErrConflict naming the field, a p.GroupBuy that
+// would replace old, a drawn lottery group buy, with one that lets new
+// teams in or changes the terms of its draw (see SaveGroupBuy). When old
+// may be drawn and is not, it sets p.NotDrawn.
+func (s *Service) checkDrawn(ctx context.Context, op string, old GroupBuy, p *PutGroupBuyParams) error {
+	g := p.GroupBuy
 	if old.Lottery == nil {
-		return nil // never drawn: DrawGroupBuy draws lotteries only
+		// Never drawn: DrawGroupBuy draws lotteries only, and a draw is
+		// stored only on the revision it read (Store.SaveDraw).
+		return nil
 	}
 	d, err := s.store.GetDraw(ctx, g.Tenant, g.ID)
 	if is(err, scrm.ErrNotFound) {
+		p.NotDrawn = true // what follows holds of an undrawn group buy only
 		return nil
 	}
 	if err != nil {
@@ -219,11 +262,14 @@ func (s *Service) checkDrawn(ctx context.Context, op string, old, g GroupBuy) er
 	return nil
 }
 
-// checkTeams refuses, with ErrConflict naming the field, a g that would
-// replace old with a group buy of the other kind, or with other terms for
-// the draw, while old has teams of its kind (see SaveGroupBuy): a lottery
-// team's members wait for the draw, a regular team's are fulfilled.
-func (s *Service) checkTeams(ctx context.Context, op string, old, g GroupBuy) error {
+// checkTeams refuses, with ErrConflict naming the field, a p.GroupBuy that
+// would replace old with a group buy of the other kind, or with other terms
+// for the draw, while old has teams of its kind (see SaveGroupBuy): a
+// lottery team's members wait for the draw, a regular team's are
+// fulfilled. When it finds none, it sets p.NoLotteryTeams or
+// p.NoRegularTeams, so that the store puts only while there is still none.
+func (s *Service) checkTeams(ctx context.Context, op string, old GroupBuy, p *PutGroupBuyParams) error {
+	g := p.GroupBuy
 	var field, msg string
 	lottery := old.Lottery != nil // the kind of team that forbids the change
 	switch {
@@ -253,6 +299,11 @@ func (s *Service) checkTeams(ctx context.Context, op string, old, g GroupBuy) er
 			}
 		}
 		if page.Next == "" {
+			if lottery {
+				p.NoLotteryTeams = true
+			} else {
+				p.NoRegularTeams = true
+			}
 			return nil
 		}
 		cursor = page.Next
@@ -275,7 +326,10 @@ func (s *Service) GroupBuy(ctx context.Context, tenant scrm.TenantID, id string)
 // returns the leader's team of it that is still open (so a double tap opens
 // one team). The team has the group buy's Duration to fill. A lottery
 // group buy takes no new team once drawn (Service.DrawGroupBuy), whatever
-// its End: the draw would never enter it.
+// its End: the draw would never enter it. The team is opened under the
+// group buy as stored when it is inserted: when it was saved (or removed)
+// since Open read it, Open reads it again and answers for what it is now
+// (a few times; then ErrUnavailable).
 //
 // Errors: ErrNotFound for an unknown group buy; ErrExpired carrying
 // ReasonNotRunning outside its Start/End, and for a lottery group buy that
@@ -288,32 +342,42 @@ func (s *Service) Open(ctx context.Context, tenant scrm.TenantID, groupBuy strin
 	if err := scrm.CheckID(op, "Leader", string(leader)); err != nil {
 		return Team{}, err
 	}
-	g, err := s.store.GetGroupBuy(ctx, tenant, groupBuy)
-	if err != nil {
-		return Team{}, scrm.Wrap(nil, op, err)
-	}
 	now := s.opts.Clock.Now()
-	if now.Before(g.Start) || (!g.End.IsZero() && !now.Before(g.End)) {
-		return Team{}, refuse(scrm.ErrExpired, op, ReasonNotRunning, "group buy "+g.ID+" is not open for new teams")
-	}
-	if g.Lottery != nil {
-		// SaveGroupBuy keeps End after a draw, but one racing with the draw
-		// may have moved it.
-		_, err := s.store.GetDraw(ctx, tenant, groupBuy)
-		if err == nil {
-			return Team{}, refuse(scrm.ErrExpired, op, ReasonNotRunning, "group buy "+g.ID+" was drawn: it takes no new teams")
-		}
-		if !is(err, scrm.ErrNotFound) {
+	for try := 1; ; try++ {
+		g, err := s.store.GetGroupBuy(ctx, tenant, groupBuy)
+		if err != nil {
 			return Team{}, scrm.Wrap(nil, op, err)
 		}
+		if now.Before(g.Start) || (!g.End.IsZero() && !now.Before(g.End)) {
+			return Team{}, refuse(scrm.ErrExpired, op, ReasonNotRunning, "group buy "+g.ID+" is not open for new teams")
+		}
+		t := Team{
+			Tenant: tenant, ID: s.opts.NewID(), GroupBuy: g.ID, Leader: leader, Size: g.Size, Price: g.Price,
+			Lottery: g.Lottery != nil, Members: []Member{{Customer: leader, JoinedAt: now}},
+			OpenedAt: now, ExpiresAt: now.Add(g.Duration), Status: TeamOpen,
+		}
+		// The store refuses a drawn group buy (SaveGroupBuy keeps End after
+		// a draw, but one racing with the draw may have moved it), and one
+		// saved since g was read: read it again.
+		t, _, err = s.store.OpenTeam(ctx, OpenTeamParams{Team: t, Now: now, GroupBuyRevision: g.Revision})
+		if conflictOn(err, "GroupBuyRevision") {
+			if try < maxGroupBuyTries {
+				continue
+			}
+			return Team{}, groupBuyUnavailable(op, groupBuy, err)
+		}
+		return t, scrm.Wrap(nil, op, err)
 	}
-	t := Team{
-		Tenant: tenant, ID: s.opts.NewID(), GroupBuy: g.ID, Leader: leader, Size: g.Size, Price: g.Price,
-		Lottery: g.Lottery != nil, Members: []Member{{Customer: leader, JoinedAt: now}},
-		OpenedAt: now, ExpiresAt: now.Add(g.Duration), Status: TeamOpen,
+}
+
+// conflictOn reports whether err is, or wraps, an ErrConflict naming field.
+func conflictOn(err error, field string) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if se, ok := e.(*scrm.Error); ok && se.Code == scrm.ErrConflict && se.Field == field {
+			return true
+		}
 	}
-	t, _, err = s.store.OpenTeam(ctx, OpenTeamParams{Team: t, Now: now})
-	return t, scrm.Wrap(nil, op, err)
+	return false
 }
 
 // Join adds the customer to an open team. The member who fills the team

@@ -28,6 +28,10 @@ type Draw struct {
 	At       time.Time
 	Entrants []Entrant // every member of every successful lottery team (Team.Lottery): teams by ID, members in join order
 	Winners  []Entrant // in the order drawn
+	// GroupBuyRevision is the Revision of the group buy the draw was made
+	// on (its Lottery, End and Duration); Store.SaveDraw stores the draw
+	// only while the group buy still has it.
+	GroupBuyRevision int64
 }
 
 func (d Draw) clone() Draw {
@@ -109,6 +113,9 @@ func DrawWinners(seed uint64, entrants []Entrant, n int) []Entrant {
 // refuses a later End, a longer Duration or any change to the Lottery, so
 // every successful lottery team is entered and a failed consolation grant
 // is retried with the rewards it was drawn with.
+// The draw is stored only on the group buy it read (Draw.GroupBuyRevision):
+// when the group buy was saved meanwhile, DrawGroupBuy reads it and draws
+// again (a few times; then ErrUnavailable).
 // Calling DrawGroupBuy again returns the recorded draw and finishes any
 // grant or event that failed. (Service.Draw is the lucky draw's.)
 //
@@ -121,6 +128,23 @@ func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupB
 	if err := checkTenantID(op, tenant, "GroupBuy", groupBuy); err != nil {
 		return Draw{}, err
 	}
+	for try := 1; ; try++ {
+		d, err := s.drawGroupBuy(ctx, op, tenant, groupBuy)
+		if conflictOn(err, "GroupBuyRevision") {
+			// Saved since it was read: draw on what it is now.
+			if try < maxGroupBuyTries {
+				continue
+			}
+			return Draw{}, groupBuyUnavailable(op, groupBuy, err)
+		}
+		return d, err
+	}
+}
+
+// drawGroupBuy is one attempt of DrawGroupBuy: the store refuses to save
+// its draw, with ErrConflict naming "GroupBuyRevision", when the group buy
+// was saved since it was read.
+func (s *Service) drawGroupBuy(ctx context.Context, op string, tenant scrm.TenantID, groupBuy string) (Draw, error) {
 	g, err := s.store.GetGroupBuy(ctx, tenant, groupBuy)
 	if err != nil {
 		return Draw{}, scrm.Wrap(nil, op, err)
@@ -170,7 +194,7 @@ func (s *Service) DrawGroupBuy(ctx context.Context, tenant scrm.TenantID, groupB
 	}
 	seed := s.opts.Seed()
 	d = Draw{Tenant: tenant, GroupBuy: groupBuy, Seed: seed, At: now, Entrants: entrants,
-		Winners: DrawWinners(seed, entrants, g.Lottery.Winners)}
+		Winners: DrawWinners(seed, entrants, g.Lottery.Winners), GroupBuyRevision: g.Revision}
 	d, _, err = s.store.SaveDraw(ctx, d) // a concurrent DrawGroupBuy may have won: use what is stored
 	if err != nil {
 		return Draw{}, scrm.Wrap(nil, op, err)

@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"sync"
@@ -69,6 +70,7 @@ type memTenant struct {
 	unreported map[string]struct{}
 	leaders    map[leaderKey]string // the leader's latest team of a group buy
 	draws      map[string]Draw
+	teamKinds  map[string]teamKind // by group buy: the kinds of team opened
 
 	bargains map[string]Bargain
 	sessions map[string]*Session
@@ -382,7 +384,8 @@ func newMemTenant(seed maphash.Seed) *memTenant {
 		classIndex: map[grantClassKey]int32{},
 		groupBuys:  map[string]GroupBuy{}, teams: map[string]Team{}, openTeams: map[string]struct{}{},
 		unreported: map[string]struct{}{}, leaders: map[leaderKey]string{}, draws: map[string]Draw{},
-		bargains: map[string]Bargain{}, sessions: map[string]*Session{}, starters: map[leaderKey]string{},
+		teamKinds: map[string]teamKind{},
+		bargains:  map[string]Bargain{}, sessions: map[string]*Session{}, starters: map[leaderKey]string{},
 		unreportedSessions: map[string]struct{}{},
 	}
 	mt.times = map[LimitBy]*timeIndex{LimitByDevice: newTimeIndex(seed), LimitByIP: newTimeIndex(seed)}
@@ -528,8 +531,24 @@ func (s *memoryStore) GetProgram(ctx context.Context, tenant scrm.TenantID, id s
 	return p.clone(), nil
 }
 
-func (s *memoryStore) PutGroupBuy(ctx context.Context, g GroupBuy) error {
+// teamKind is a set of the kinds of team a group buy has had.
+type teamKind uint8
+
+const (
+	lotteryTeams teamKind = 1 << iota // a team opened as a lottery team
+	regularTeams                      // a team opened as a regular team
+)
+
+func kindOf(t *Team) teamKind {
+	if t.Lottery {
+		return lotteryTeams
+	}
+	return regularTeams
+}
+
+func (s *memoryStore) PutGroupBuy(ctx context.Context, p PutGroupBuyParams) error {
 	const op = "referral.MemoryStore.PutGroupBuy"
+	g := p.GroupBuy.clone()
 	if err := checkTenantID(op, g.Tenant, "ID", g.ID); err != nil {
 		return err
 	}
@@ -538,7 +557,24 @@ func (s *memoryStore) PutGroupBuy(ctx context.Context, g GroupBuy) error {
 		return err
 	}
 	defer mt.mu.Unlock()
-	mt.groupBuys[g.ID] = g.clone()
+	rev := mt.groupBuys[g.ID].Revision // 0 when none is stored
+	kinds := mt.teamKinds[g.ID]
+	_, drawn := mt.draws[g.ID]
+	conflict := func(field, msg string) error {
+		return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: field, Msg: "group buy " + g.ID + " " + msg}
+	}
+	switch {
+	case rev != p.Revision:
+		return conflict("Revision", fmt.Sprintf("is at revision %d, not %d", rev, p.Revision))
+	case p.NoLotteryTeams && kinds&lotteryTeams != 0:
+		return conflict("NoLotteryTeams", "has a lottery team")
+	case p.NoRegularTeams && kinds&regularTeams != 0:
+		return conflict("NoRegularTeams", "has a regular team")
+	case p.NotDrawn && drawn:
+		return conflict("NotDrawn", "was drawn")
+	}
+	g.Revision = rev + 1
+	mt.groupBuys[g.ID] = g
 	return nil
 }
 

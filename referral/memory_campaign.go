@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -27,11 +28,22 @@ func (s *memoryStore) OpenTeam(ctx context.Context, p OpenTeamParams) (Team, boo
 			return old.clone(), false, nil
 		}
 	}
+	if d, ok := mt.draws[t.GroupBuy]; ok {
+		return Team{}, false, refuse(scrm.ErrExpired, op, ReasonNotRunning,
+			"group buy "+t.GroupBuy+" was drawn at "+d.At.Format(time.RFC3339)+": it takes no new teams")
+	}
+	if p.GroupBuyRevision != 0 {
+		if rev := mt.groupBuys[t.GroupBuy].Revision; rev != p.GroupBuyRevision {
+			return Team{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "GroupBuyRevision",
+				Msg: fmt.Sprintf("group buy %s is at revision %d, not %d", t.GroupBuy, rev, p.GroupBuyRevision)}
+		}
+	}
 	if _, ok := mt.teams[t.ID]; ok {
 		return Team{}, false, scrm.Errorf(scrm.ErrConflict, op, "team %s exists", t.ID)
 	}
 	mt.teams[t.ID] = t
 	mt.leaders[lk] = t.ID
+	mt.teamKinds[t.GroupBuy] |= kindOf(&t)
 	if t.Status == TeamOpen {
 		mt.openTeams[t.ID] = struct{}{}
 	} else if !t.Reported {
@@ -188,6 +200,12 @@ func (s *memoryStore) SaveDraw(ctx context.Context, d Draw) (Draw, bool, error) 
 	defer mt.mu.Unlock()
 	if old, ok := mt.draws[d.GroupBuy]; ok {
 		return old.clone(), false, nil
+	}
+	if d.GroupBuyRevision != 0 {
+		if rev := mt.groupBuys[d.GroupBuy].Revision; rev != d.GroupBuyRevision {
+			return Draw{}, false, &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: "GroupBuyRevision",
+				Msg: fmt.Sprintf("group buy %s is at revision %d, not %d", d.GroupBuy, rev, d.GroupBuyRevision)}
+		}
 	}
 	mt.draws[d.GroupBuy] = d.clone()
 	return d.clone(), true, nil

@@ -59,7 +59,7 @@ func TestLotteryGroupBuyTakesNoTeamAfterItsDraw(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, stored.End.Equal(end), "nothing written")
 
-	require.NoError(t, r.store.PutGroupBuy(r.ctx, g))
+	require.NoError(t, r.store.PutGroupBuy(r.ctx, referral.PutGroupBuyParams{GroupBuy: g, Revision: stored.Revision}))
 	_, err = r.svc.Open(r.ctx, tenant, "gb1", "C")
 	requireRefused(t, err, scrm.ErrExpired, referral.ReasonNotRunning)
 	page, err := r.store.ListTeams(r.ctx, referral.ListTeamsParams{Tenant: tenant, GroupBuy: "gb1"})

@@ -98,7 +98,7 @@ func TestLotteryDrawEntersOnlyLotteryTeams(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, stored.Lottery, "nothing written")
 
-	require.NoError(t, r.store.PutGroupBuy(r.ctx, g)) // past the check
+	require.NoError(t, r.store.PutGroupBuy(r.ctx, referral.PutGroupBuyParams{GroupBuy: g, Revision: stored.Revision})) // past the check
 	lottery := fillTeam(t, r, "gb1", "C", "D")
 	require.True(t, lottery.Lottery)
 	r.clock.Set(end.Add(2 * time.Hour))

@@ -208,14 +208,31 @@ type Store interface {
 	// default 10, at most 1000) with Rank set.
 	Leaderboard(ctx context.Context, p LeaderboardParams) ([]Standing, error)
 
-	// PutGroupBuy stores g (already validated), replacing the one of the
-	// same ID.
-	PutGroupBuy(ctx context.Context, g GroupBuy) error
+	// PutGroupBuy stores p.GroupBuy (already validated), replacing the one
+	// of the same ID, with Revision one more than the stored one's (1 for a
+	// new one), if, in the same atomic step, what the caller checked it
+	// against still holds: the stored group buy's Revision is p.Revision
+	// (0: none is stored), and, as p asks, the group buy has no team
+	// opened as a lottery team (p.NoLotteryTeams) or as a regular team
+	// (p.NoRegularTeams), counting the teams OpenTeam inserted with its
+	// ID, and no draw (p.NotDrawn). Otherwise it returns ErrConflict naming
+	// the first of "Revision", "NoLotteryTeams", "NoRegularTeams" and
+	// "NotDrawn" that does not hold, and writes nothing: read and check
+	// again. So of a put and a team opened (or a draw saved) at once, the
+	// outcome is one of the two orders.
+	PutGroupBuy(ctx context.Context, p PutGroupBuyParams) error
 	// GetGroupBuy returns a group buy. Errors: ErrNotFound.
 	GetGroupBuy(ctx context.Context, tenant scrm.TenantID, id string) (GroupBuy, error)
 	// OpenTeam inserts p.Team, unless its leader has a TeamOpen team of the
 	// same group buy that expires after p.Now: then it returns that one with
-	// created false. Errors: ErrConflict when the team ID exists.
+	// created false. Otherwise, checked in this order in the same atomic
+	// step: ErrExpired carrying ReasonNotRunning when the group buy
+	// (p.Team.GroupBuy) has a draw (see SaveDraw): no team opens after it;
+	// ErrConflict naming "GroupBuyRevision" when p.GroupBuyRevision is not
+	// 0 and the stored group buy's Revision is not p.GroupBuyRevision (it
+	// was saved since the caller read it, or is gone: read it again);
+	// ErrConflict (no field) when the team ID exists. Nothing is written
+	// on error.
 	OpenTeam(ctx context.Context, p OpenTeamParams) (t Team, created bool, err error)
 	// JoinTeam appends p.Customer to the team's members at p.Now; the member
 	// who brings the team to Size makes it TeamSucceeded with ClosedAt
@@ -243,7 +260,11 @@ type Store interface {
 	// MarkTeamReported sets a team's Reported. Errors: ErrNotFound.
 	MarkTeamReported(ctx context.Context, tenant scrm.TenantID, id string) error
 	// SaveDraw stores a group buy's draw once: when one is stored it returns
-	// that with created false and writes nothing.
+	// that with created false and writes nothing. Otherwise, when
+	// d.GroupBuyRevision is not 0 and the stored group buy's Revision is
+	// not d.GroupBuyRevision (it was saved since the draw was computed
+	// from it), it returns ErrConflict naming "GroupBuyRevision" and writes
+	// nothing: read it and draw again.
 	SaveDraw(ctx context.Context, d Draw) (stored Draw, created bool, err error)
 	// GetDraw returns a group buy's draw. Errors: ErrNotFound.
 	GetDraw(ctx context.Context, tenant scrm.TenantID, groupBuy string) (Draw, error)
@@ -505,10 +526,31 @@ type LeaderboardParams struct {
 	Staff   bool // rank staff members instead of inviting customers
 }
 
+// PutGroupBuyParams is the input of Store.PutGroupBuy: a group buy and
+// what must still hold, in the same atomic step, for it to be stored.
+type PutGroupBuyParams struct {
+	GroupBuy GroupBuy
+	// Revision is the Revision of the stored group buy the caller read and
+	// checked GroupBuy against; 0 when none was stored.
+	Revision int64
+	// NoLotteryTeams and NoRegularTeams require that the group buy has no
+	// team opened as a lottery team (Team.Lottery), respectively as a
+	// regular one: the caller found none and changes what such a team was
+	// opened under.
+	NoLotteryTeams, NoRegularTeams bool
+	// NotDrawn requires that the group buy has no draw: the caller found
+	// none and makes a change a draw would forbid.
+	NotDrawn bool
+}
+
 // OpenTeamParams is the input of Store.OpenTeam.
 type OpenTeamParams struct {
 	Team Team
 	Now  time.Time
+	// GroupBuyRevision, when not 0, is the Revision of the group buy the
+	// team was made from (its Size, Price, Duration and kind): the team is
+	// inserted only while the stored group buy still has it.
+	GroupBuyRevision int64
 }
 
 // JoinTeamParams is the input of Store.JoinTeam.

@@ -223,6 +223,7 @@ func testClaimConcurrency(t *testing.T, h harness) {
 		putTemplate(t, s, cashTemplate(tenant, "c"))
 		const n = 50
 		ids := make([]string, n)
+		replayed := make([]bool, n)
 		var wg sync.WaitGroup
 		for g := range n {
 			wg.Add(1)
@@ -230,14 +231,23 @@ func testClaimConcurrency(t *testing.T, h harness) {
 				defer wg.Done()
 				res, err := s.Claim(ctx, claimParams(tenant, "c", "u1", "same", newCoupon(tenant, "c", "u1", fmt.Sprintf("cp%d", g))))
 				if assert.NoError(t, err) && assert.Len(t, res.Coupons, 1) {
-					ids[g] = res.Coupons[0].ID
+					ids[g], replayed[g] = res.Coupons[0].ID, res.Replayed
 				}
 			}()
 		}
 		wg.Wait()
-		for _, id := range ids {
+		inserted := 0
+		for g, id := range ids {
 			assert.Equal(t, ids[0], id, "every replay returns the one coupon")
+			if !replayed[g] {
+				inserted++
+				assert.Equal(t, fmt.Sprintf("cp%d", g), id, "the caller told it inserted is the one whose coupon was inserted")
+			}
 		}
+		// Callers tell a first issue from a replay by Replayed (a batch
+		// run again reports what an earlier run issued): exactly one
+		// caller inserted, every other one is answered as a replay.
+		assert.Equal(t, 1, inserted, "exactly one caller is answered without Replayed")
 		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
 	})
 }

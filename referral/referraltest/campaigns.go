@@ -406,7 +406,7 @@ func testCancelled(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	check("Stats", err)
 	_, err = s.Leaderboard(cctx, referral.LeaderboardParams{Tenant: tenant, Program: "p1"})
 	check("Leaderboard", err)
-	check("PutGroupBuy", s.PutGroupBuy(cctx, referral.GroupBuy{Tenant: tenant, ID: "g1", Size: 2, Duration: time.Hour}))
+	check("PutGroupBuy", s.PutGroupBuy(cctx, referral.PutGroupBuyParams{GroupBuy: referral.GroupBuy{Tenant: tenant, ID: "g1", Size: 2, Duration: time.Hour}}))
 	_, err = s.GetGroupBuy(cctx, tenant, "g1")
 	check("GetGroupBuy", err)
 	_, _, err = s.OpenTeam(cctx, referral.OpenTeamParams{Team: team("t1", "L", 2, t0), Now: t0})

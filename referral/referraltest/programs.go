@@ -135,7 +135,7 @@ func testPrograms(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		s := newStore(t)
 		g := referral.GroupBuy{Tenant: tenant, ID: "g1", Size: 3, Duration: time.Hour, Price: scrm.Yuan("9.90"), End: t0,
 			Lottery: &referral.Lottery{Winners: 2, Consolation: []scrm.Reward{{Kind: scrm.RewardCoupon, Template: "c"}}}}
-		require.NoError(t, s.PutGroupBuy(ctx, g))
+		require.NoError(t, s.PutGroupBuy(ctx, referral.PutGroupBuyParams{GroupBuy: g}))
 		g.Lottery.Consolation[0].Template = "changed"
 		got, err := s.GetGroupBuy(ctx, tenant, "g1")
 		require.NoError(t, err)

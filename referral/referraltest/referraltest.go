@@ -45,6 +45,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStore) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, newStore) })
 	t.Run("Teams", func(t *testing.T) { testTeams(t, newStore) })
+	t.Run("GroupBuys", func(t *testing.T) { testGroupBuys(t, newStore) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStore) })
 	t.Run("Lotteries", func(t *testing.T) { testLotteries(t, newStore) })
 	t.Run("LotteryDraws", func(t *testing.T) { testLotteryDraws(t, newStore) })
