@@ -285,6 +285,56 @@ func RunDirectoryStoreTests(t *testing.T, newStore func(t *testing.T) scrm.Direc
 		assert.Equal(t, map[string]any{"late": "yes"}, c.Attrs)
 	})
 
+	// SetAttrs is one atomic step: concurrent calls setting different
+	// attributes of one customer, directly or through a customer absorbed
+	// into it, all land (a read-modify-write of the whole attribute set
+	// would lose some).
+	t.Run("ConcurrentSetAttrsLoseNothing", func(t *testing.T) {
+		s := newStore(t)
+		dirResolve(t, s, tenant, "c1", t0, dirPhone(1))
+		dirResolve(t, s, tenant, "c2", t0.Add(time.Hour), dirPhone(2))
+		dirResolve(t, s, tenant, "x", t0.Add(2*time.Hour), dirPhone(1), dirPhone(2)) // c2 absorbed into c1
+		const workers, each = 20, 10
+		want := map[string]any{}
+		for w := range workers {
+			for i := range each {
+				want[fmt.Sprintf("w%02d-%02d", w, i)] = fmt.Sprint(w * i)
+			}
+		}
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				target := scrm.CustomerID("c1")
+				if w%2 == 1 {
+					target = "c2"
+				}
+				for i := range each {
+					k := fmt.Sprintf("w%02d-%02d", w, i)
+					if err := s.SetAttrs(ctx, scrm.SetAttrsParams{Tenant: tenant, Customer: target, Attrs: map[string]any{k: want[k]}}); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...))
+		c, err := s.Get(ctx, tenant, "c1")
+		require.NoError(t, err)
+		var lost []string
+		for k, v := range want {
+			if c.Attrs[k] != v {
+				lost = append(lost, k)
+			}
+		}
+		slices.Sort(lost)
+		assert.Empty(t, lost, "every concurrent SetAttrs lands: %d of %d attributes lost", len(lost), len(want))
+		assert.Len(t, c.Attrs, len(want))
+	})
+
 	t.Run("CopiesNotAliases", func(t *testing.T) {
 		s := newStore(t)
 		ids := []scrm.Identity{dirPhone(1), dirUnion(1)}

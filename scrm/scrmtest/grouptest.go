@@ -46,6 +46,25 @@ func RunGroupStoreTests(t *testing.T, newStore func(t *testing.T) scrm.GroupStor
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 	})
 
+	// Replacing a group keeps its membership.
+	t.Run("PutGroupKeepsMembership", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.PutGroup(ctx, scrm.Group{Tenant: tenant, ID: "g1", Name: "old"}))
+		grApply(t, s, tenant, "g1", "c1", true, t0, "e1")
+		grApply(t, s, tenant, "g1", "c2", true, t0.Add(time.Minute), "e2")
+		require.NoError(t, s.PutGroup(ctx, scrm.Group{Tenant: tenant, ID: "g1", Name: "new", Tags: []string{"x"}}))
+		assert.Equal(t, 2, grSize(t, s, tenant, "g1"), "PutGroup keeps the members")
+		assert.Equal(t, []scrm.CustomerID{"c1", "c2"}, grMembers(t, s, tenant, "g1", 10))
+		ms, err := s.GroupsOf(ctx, tenant, "c1")
+		require.NoError(t, err)
+		require.Len(t, ms, 1)
+		assert.WithinDuration(t, t0, ms[0].JoinedAt, time.Millisecond)
+		// A group first known by its members keeps them when registered.
+		grApply(t, s, tenant, "g2", "c3", true, t0, "e3")
+		require.NoError(t, s.PutGroup(ctx, scrm.Group{Tenant: tenant, ID: "g2", Name: "later"}))
+		assert.Equal(t, 1, grSize(t, s, tenant, "g2"))
+	})
+
 	t.Run("ListGroupsPages", func(t *testing.T) {
 		s := newStore(t)
 		rng := rand.New(rand.NewPCG(9, 10))
@@ -116,6 +135,21 @@ func RunGroupStoreTests(t *testing.T, newStore func(t *testing.T) scrm.GroupStor
 		require.NoError(t, err)
 		assert.Empty(t, page.Members)
 		assert.Zero(t, page.Total)
+	})
+
+	// GroupsOf lists memberships in group ID order, whatever the join order.
+	t.Run("GroupsOfInGroupIDOrder", func(t *testing.T) {
+		s := newStore(t)
+		grApply(t, s, tenant, "g3", "c1", true, t0, "e3")
+		grApply(t, s, tenant, "g1", "c1", true, t0.Add(time.Minute), "e1")
+		grApply(t, s, tenant, "g2", "c1", true, t0.Add(2*time.Minute), "e2")
+		ms, err := s.GroupsOf(ctx, tenant, "c1")
+		require.NoError(t, err)
+		var got []string
+		for _, m := range ms {
+			got = append(got, m.Group)
+		}
+		assert.Equal(t, []string{"g1", "g2", "g3"}, got)
 	})
 
 	t.Run("EventIDOnce", func(t *testing.T) {
@@ -282,6 +316,75 @@ func RunGroupStoreTests(t *testing.T, newStore func(t *testing.T) scrm.GroupStor
 		require.Len(t, got, 1)
 		grSameAcq(t, scrm.Acquisition{Tenant: tenant, Customer: "c1", AddedAt: t0.Add(-2 * time.Hour), Store: "A0", Staff: "s0",
 			FirstJoinedAt: t0.Add(-time.Hour)}, got[0])
+	})
+
+	// RecordFirstOwner keeps the earliest first-owner record, whichever
+	// arrives first.
+	t.Run("FirstOwnerEarliestKept", func(t *testing.T) {
+		s := newStore(t)
+		for _, c := range []scrm.CustomerID{"c1", "c2"} {
+			require.NoError(t, s.RecordAdded(ctx, scrm.AttributionParams{Tenant: tenant, Customer: c, EventID: "a-" + string(c), At: t0}))
+		}
+		early := scrm.AttributionParams{Tenant: tenant, EventID: "o-early", At: t0.Add(time.Hour), Store: "A", Staff: "s1"}
+		late := scrm.AttributionParams{Tenant: tenant, EventID: "o-late", At: t0.Add(2 * time.Hour), Store: "B", Staff: "s2"}
+		for c, order := range map[scrm.CustomerID][]scrm.AttributionParams{"c1": {early, late}, "c2": {late, early}} {
+			for _, p := range order {
+				p.Customer = c
+				require.NoError(t, s.RecordFirstOwner(ctx, p))
+			}
+		}
+		got := grAcqAll(t, s, tenant, t0, t0.Add(time.Hour), 10)
+		require.Len(t, got, 2)
+		for _, a := range got {
+			assert.Equal(t, "A", a.Store, "%s: the earliest first owner's store", a.Customer)
+			assert.Equal(t, "s1", a.Staff, "%s: the earliest first owner", a.Customer)
+		}
+	})
+
+	// Two customer.added events of a customer at the same time (a customer
+	// adding two staff members at once): the smaller event ID is kept,
+	// whichever arrives first.
+	t.Run("EarliestAddTieByEventID", func(t *testing.T) {
+		s := newStore(t)
+		a1 := scrm.AttributionParams{Tenant: tenant, EventID: "a1", At: t0, Store: "A", Staff: "s1"}
+		a2 := scrm.AttributionParams{Tenant: tenant, EventID: "a2", At: t0, Store: "B", Staff: "s2"}
+		for c, order := range map[scrm.CustomerID][]scrm.AttributionParams{"c1": {a1, a2}, "c2": {a2, a1}} {
+			for _, p := range order {
+				p.Customer = c
+				require.NoError(t, s.RecordAdded(ctx, p))
+			}
+		}
+		got := grAcqAll(t, s, tenant, t0, t0.Add(time.Hour), 10)
+		require.Len(t, got, 2)
+		for _, a := range got {
+			assert.Equal(t, "A", a.Store, "%s: the add with the smaller event ID", a.Customer)
+			assert.Equal(t, "s1", a.Staff, "%s: the add with the smaller event ID", a.Customer)
+		}
+	})
+
+	// A join counts towards FirstJoinedAt even when it arrives after a
+	// later leave of the same group (and so never takes effect).
+	t.Run("StaleJoinStillCounts", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.RecordAdded(ctx, scrm.AttributionParams{Tenant: tenant, Customer: "c1", EventID: "a1", At: t0}))
+		grApply(t, s, tenant, "g1", "c1", false, t0.Add(2*time.Hour), "l1")
+		r := grApply(t, s, tenant, "g1", "c1", true, t0.Add(time.Hour), "j1")
+		assert.Equal(t, scrm.MembershipResult{Applied: true}, r, "the stale join changes no membership")
+		got := grAcqAll(t, s, tenant, t0, t0.Add(time.Hour), 10)
+		require.Len(t, got, 1)
+		grSameAcq(t, scrm.Acquisition{Tenant: tenant, Customer: "c1", AddedAt: t0, FirstJoinedAt: t0.Add(time.Hour)}, got[0])
+	})
+
+	// FirstJoinedAt is the first join at or after AddedAt: a join at the
+	// very time of the add counts.
+	t.Run("JoinAtAddCounts", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.RecordAdded(ctx, scrm.AttributionParams{Tenant: tenant, Customer: "c1", EventID: "a1", At: t0}))
+		grApply(t, s, tenant, "g1", "c1", true, t0, "j1")
+		grApply(t, s, tenant, "g2", "c1", true, t0.Add(time.Hour), "j2")
+		got := grAcqAll(t, s, tenant, t0, t0.Add(time.Hour), 10)
+		require.Len(t, got, 1)
+		grSameAcq(t, scrm.Acquisition{Tenant: tenant, Customer: "c1", AddedAt: t0, FirstJoinedAt: t0}, got[0])
 	})
 
 	t.Run("AcquisitionPages", func(t *testing.T) {

@@ -108,6 +108,32 @@ func RunProfileStoreTests(t *testing.T, newStore func(t *testing.T) scrm.Profile
 		assert.Equal(t, int64(2), v)
 	})
 
+	// Save records its event ID in the same atomic step as the profile: a
+	// save refused for its version records nothing, so that UpdateProfile,
+	// retrying after the conflict, still applies the event.
+	t.Run("VersionConflictRecordsNoEvent", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.Save(ctx, scrm.SaveProfileParams{Profile: scrm.NewProfile("t1", "c1")})
+		require.NoError(t, err)
+		stale := scrm.NewProfile("t1", "c1")
+		stale.SetAttr("n", 2)
+		_, err = s.Save(ctx, scrm.SaveProfileParams{Profile: stale, EventID: "e1"})
+		assert.ErrorIs(t, err, scrm.ErrConflict)
+		done, err := s.Applied(ctx, "t1", "e1")
+		require.NoError(t, err)
+		assert.False(t, done, "a save refused for its version recorded its event ID")
+
+		got, err := s.Get(ctx, "t1", "c1")
+		require.NoError(t, err)
+		got.SetAttr("n", 3)
+		v, err := s.Save(ctx, scrm.SaveProfileParams{Profile: got, EventID: "e1"})
+		require.NoError(t, err, "the retry with the right version applies the event")
+		assert.Equal(t, int64(2), v)
+		done, err = s.Applied(ctx, "t1", "e1")
+		require.NoError(t, err)
+		assert.True(t, done)
+	})
+
 	t.Run("EventIDRecordedOnce", func(t *testing.T) {
 		s := newStore(t)
 		p := scrm.NewProfile("t1", "c1")
@@ -355,6 +381,90 @@ func RunProfileStoreTests(t *testing.T, newStore func(t *testing.T) scrm.Profile
 		cancel()
 		_, _, err = u.UpdateProfile(cctx, scrm.UpdateProfileParams{Tenant: "t1", Customer: "c1"}, func(p *scrm.Profile) error { return nil })
 		assert.ErrorIs(t, err, context.Canceled)
+	})
+
+	// The optional updater records event IDs per tenant, in the same set as
+	// Save: an event applied to one customer is a replay for every other
+	// customer of the tenant (a customer merged since, say), whichever
+	// method recorded it.
+	t.Run("UpdaterEventIDsPerTenant", func(t *testing.T) {
+		s := newStore(t)
+		u, ok := s.(scrm.ProfileUpdater)
+		if !ok {
+			t.Skip("the store does not implement the optional scrm.ProfileUpdater")
+		}
+		_, applied, err := u.UpdateProfile(ctx, scrm.UpdateProfileParams{Tenant: "t1", Customer: "c1", EventID: "e1"}, func(p *scrm.Profile) error {
+			p.SetAttr("n", 1)
+			return nil
+		})
+		require.NoError(t, err)
+		require.True(t, applied)
+		done, err := s.Applied(ctx, "t1", "e1")
+		require.NoError(t, err)
+		assert.True(t, done, "Applied sees the event ID UpdateProfile recorded")
+
+		_, applied, err = u.UpdateProfile(ctx, scrm.UpdateProfileParams{Tenant: "t1", Customer: "c2", EventID: "e1"}, func(p *scrm.Profile) error {
+			t.Error("fn must not run for an event applied to another customer of the tenant")
+			return nil
+		})
+		require.NoError(t, err)
+		assert.False(t, applied)
+		_, err = s.Get(ctx, "t1", "c2")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "a replay writes nothing")
+		_, err = s.Save(ctx, scrm.SaveProfileParams{Profile: scrm.NewProfile("t1", "c3"), EventID: "e1"})
+		assert.ErrorIs(t, err, scrm.ErrConflict, "Save sees the event ID UpdateProfile recorded")
+
+		_, err = s.Save(ctx, scrm.SaveProfileParams{Profile: scrm.NewProfile("t1", "c4"), EventID: "e2"})
+		require.NoError(t, err)
+		_, applied, err = u.UpdateProfile(ctx, scrm.UpdateProfileParams{Tenant: "t1", Customer: "c5", EventID: "e2"}, func(p *scrm.Profile) error {
+			t.Error("fn must not run for an event Save recorded")
+			return nil
+		})
+		require.NoError(t, err)
+		assert.False(t, applied)
+
+		_, applied, err = u.UpdateProfile(ctx, scrm.UpdateProfileParams{Tenant: "t2", Customer: "c1", EventID: "e1"}, func(p *scrm.Profile) error { return nil })
+		require.NoError(t, err)
+		assert.True(t, applied, "event IDs are per tenant")
+	})
+
+	// A replayed event returns the profile as stored (following merges), not
+	// an empty one: callers (tagging) replay their result from it.
+	t.Run("UpdaterReplayReturnsStored", func(t *testing.T) {
+		s := newStore(t)
+		u, ok := s.(scrm.ProfileUpdater)
+		if !ok {
+			t.Skip("the store does not implement the optional scrm.ProfileUpdater")
+		}
+		_, _, err := u.UpdateProfile(ctx, scrm.UpdateProfileParams{Tenant: "t1", Customer: "c1", EventID: "e1"}, func(p *scrm.Profile) error {
+			p.SetAttr("n", 1)
+			p.SetTag("vip", scrm.TagMark{At: t0, Source: "manual", By: "s1"})
+			return nil
+		})
+		require.NoError(t, err)
+		check := func(customer scrm.CustomerID) {
+			t.Helper()
+			p, applied, err := u.UpdateProfile(ctx, scrm.UpdateProfileParams{Tenant: "t1", Customer: customer, EventID: "e1"}, func(p *scrm.Profile) error {
+				t.Error("fn must not run for a replayed event")
+				return nil
+			})
+			require.NoError(t, err)
+			assert.False(t, applied)
+			require.NotNil(t, p, "a replay returns the stored profile")
+			assert.Equal(t, scrm.CustomerID("c1"), p.Customer)
+			assert.Equal(t, int64(1), p.Version, "a replay returns the stored profile")
+			n, _ := p.Attr("n")
+			assert.Equal(t, int64(1), n, "a replay returns the stored profile")
+			m, ok := p.TagMark("vip")
+			assert.True(t, ok, "a replay returns the stored profile")
+			assert.Equal(t, "s1", m.By)
+		}
+		check("c1")
+		a := scrm.NewProfile("t1", "absorbed")
+		a.MergedInto = "c1"
+		_, err = s.Save(ctx, scrm.SaveProfileParams{Profile: a})
+		require.NoError(t, err)
+		check("absorbed")
 	})
 
 	t.Run("ConcurrentSameEventOnce", func(t *testing.T) {

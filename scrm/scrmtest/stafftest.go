@@ -220,6 +220,26 @@ func RunStaffStoreTests(t *testing.T, newStore func(t *testing.T) scrm.StaffStor
 		assert.Equal(t, "b1", r.Change.To)
 	})
 
+	// Round-robin counters are per tenant and store: another tenant's store
+	// of the same name takes its own turns.
+	t.Run("RoundRobinPerTenant", func(t *testing.T) {
+		s := newStore(t)
+		for _, tn := range []scrm.TenantID{"t1", "t2"} {
+			for _, id := range []string{"a1", "a2", "a3"} {
+				stPut(t, s, scrm.Staff{Tenant: tn, ID: id, Store: "A", Active: true})
+			}
+		}
+		r, err := s.Assign(ctx, scrm.AssignParams{Tenant: "t1", Customer: "c1", Store: "A", Reason: "store_rule", Cause: "e1", At: t0})
+		require.NoError(t, err)
+		assert.Equal(t, "a1", r.Change.To)
+		r, err = s.Assign(ctx, scrm.AssignParams{Tenant: "t2", Customer: "c1", Store: "A", Reason: "store_rule", Cause: "e1", At: t0})
+		require.NoError(t, err)
+		assert.Equal(t, "a1", r.Change.To, "t1's assignment took no turn of t2's store")
+		r, err = s.Assign(ctx, scrm.AssignParams{Tenant: "t1", Customer: "c2", Store: "A", Reason: "store_rule", Cause: "e2", At: t0})
+		require.NoError(t, err)
+		assert.Equal(t, "a2", r.Change.To, "t2's assignment took no turn of t1's store")
+	})
+
 	t.Run("TransferAll", func(t *testing.T) {
 		s := newStore(t)
 		stTeam(t, s, map[string][]scrm.CustomerID{"s1": {"c5", "c1", "c3", "c2", "c4"}, "s2": {"c6"}}, t0)
@@ -382,6 +402,23 @@ func RunStaffStoreTests(t *testing.T, newStore func(t *testing.T) scrm.StaffStor
 		assert.Empty(t, res.Changes)
 	})
 
+	// A replayed deactivation returns the original result, Deactivated
+	// included, although the staff member is inactive by now.
+	t.Run("DeactivateReplayReturnsOriginal", func(t *testing.T) {
+		s := newStore(t)
+		stTeam(t, s, map[string][]scrm.CustomerID{"s1": {"c1", "c2"}, "s2": nil}, t0)
+		p := scrm.TransferParams{Tenant: tenant, From: "s1", To: "s2", Deactivate: true, Reason: "departure",
+			IdempotencyKey: "leave", Fingerprint: "fp", At: t0.Add(time.Hour)}
+		first, err := s.Transfer(ctx, p)
+		require.NoError(t, err)
+		require.True(t, first.Deactivated)
+		again, err := s.Transfer(ctx, p)
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		assert.True(t, again.Deactivated, "a replay returns the original Deactivated")
+		assert.Len(t, again.Changes, 2)
+	})
+
 	t.Run("DeactivateByStoreRule", func(t *testing.T) {
 		s := newStore(t)
 		stTeam(t, s, map[string][]scrm.CustomerID{"s1": {"c5", "c4", "c3", "c2", "c1"}, "s2": nil, "s3": nil}, t0)
@@ -401,6 +438,21 @@ func RunStaffStoreTests(t *testing.T, newStore func(t *testing.T) scrm.StaffStor
 		assert.Equal(t, []scrm.CustomerID{"c1", "c3", "c5"}, stOwned(t, s, tenant, "s2", 10))
 		assert.Equal(t, []scrm.CustomerID{"c2", "c4"}, stOwned(t, s, tenant, "s3", 10))
 		assert.Empty(t, stOwned(t, s, tenant, "b1", 10), "staff of other stores inherit nothing")
+	})
+
+	// A deactivation inheriting by store rule advances the store's
+	// round-robin counter by one per customer, as Assign does: the next
+	// store-rule assignment continues where it ended.
+	t.Run("StoreRuleTransferTakesTurns", func(t *testing.T) {
+		s := newStore(t)
+		stTeam(t, s, map[string][]scrm.CustomerID{"s1": {"c1", "c2", "c3"}, "s2": nil, "s3": nil}, t0)
+		res, err := s.Transfer(ctx, scrm.TransferParams{Tenant: tenant, From: "s1", Deactivate: true, Reason: "departure",
+			IdempotencyKey: "leave", Fingerprint: "fp", At: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, res.Changes, 3) // turns 0, 1, 2: s2, s3, s2
+		r, err := s.Assign(ctx, scrm.AssignParams{Tenant: tenant, Customer: "c9", Store: "A", Reason: "store_rule", Cause: "e9", At: t0.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		assert.Equal(t, "s3", r.Change.To, "turn 3 of [s2 s3]: the transfer's turns advanced the counter")
 	})
 
 	t.Run("DeactivateWithoutHeir", func(t *testing.T) {
