@@ -88,6 +88,39 @@ func testPlaybooks(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Greater(t, rev2, rev1)
 	})
 
+	// A Service caches the tenant's playbooks, policy, calendars and
+	// templates while the Revision stays put: every change moves it, or
+	// another Service sharing the store keeps sending by a stale pause
+	// state, quiet hours or caps.
+	t.Run("RevisionMovesOnEveryChange", func(t *testing.T) {
+		s := newStore(t)
+		put(t, s, playbook("t1", "p1", 1))
+		last, err := s.Revision(ctx, "t1")
+		require.NoError(t, err)
+		moved := func(what string, err error) {
+			t.Helper()
+			require.NoError(t, err, what)
+			now, err := s.Revision(ctx, "t1")
+			require.NoError(t, err)
+			assert.Greater(t, now, last, "%s moves the revision", what)
+			last = now
+		}
+		_, err = s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: true, At: t0})
+		moved("a pause", err)
+		_, err = s.SetPaused(ctx, sop.SetPausedParams{Tenant: "t1", Playbook: "p1", Paused: false, At: t0, SkipDueBefore: t0})
+		moved("a resume", err)
+		_, err = s.PutPolicy(ctx, "t1", sop.Policy{QuietHours: &sop.Window{Start: "22:00", End: "08:00"}})
+		moved("a policy", err)
+		_, err = s.PutCalendar(ctx, sop.PutCalendarParams{At: t0, Calendar: sop.Calendar{Tenant: "t1", ID: "c1", Entries: []sop.Entry{
+			{Weekday: time.Monday, At: "10:00", Groups: []string{"g1"}, Channel: scrm.ChannelWeComGroup, Template: "种草"}}}})
+		moved("a calendar", err)
+		_, err = s.PutTemplate(ctx, sop.PutTemplateParams{Template: template("t1", "tp"), At: t0})
+		moved("a template", err)
+		other, err := s.Revision(ctx, "t2")
+		require.NoError(t, err)
+		assert.Zero(t, other, "revisions are per tenant")
+	})
+
 	t.Run("CopiesNotAliases", func(t *testing.T) {
 		s := newStore(t)
 		p := playbook("t1", "p1", 2)

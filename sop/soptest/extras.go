@@ -269,6 +269,22 @@ func testTasks(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Equal(t, int64(1), st["s1"].TasksDone+st["s2"].TasksDone-st["s1"].TasksLate-st["s2"].TasksLate)
 		assert.Equal(t, int64(1), st["s1"].TasksLate+st["s2"].TasksLate)
 	})
+
+	// Tasks lists in CreatedAt order, ties in ID order.
+	t.Run("CreatedAtThenIDOrder", func(t *testing.T) {
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 3))
+		enroll(t, s, p, "c1", t0, t0, t0)
+		created := map[string]time.Time{"s1": t0.Add(2 * time.Second), "s2": t0.Add(time.Second), "s3": t0.Add(time.Second)}
+		for _, j := range claim(t, s, "w", t0, 3) {
+			_, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0, State: sop.JobDone,
+				Task: &sop.StaffTask{ID: j.ID, Staff: "li", Customer: "c1", Playbook: "p1", Step: j.Step,
+					CreatedAt: created[j.Step], DueBy: t0.Add(time.Hour)}})
+			require.NoError(t, err)
+		}
+		id := func(step string) string { return sop.JobID("t1", "p1", "c1", 1, step) }
+		assert.Equal(t, []string{id("s2"), id("s3"), id("s1")}, taskIDs(t, s, "t1", "li", ""))
+	})
 }
 
 func testAttribution(t *testing.T, newStore func(t *testing.T) sop.Store) {

@@ -188,6 +188,40 @@ func testEnroll(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Equal(t, int64(1), stats(t, s, "t1", "p1")["s1"].Enrolled)
 	})
 
+	// A key is looked for among all the customer's enrollments in the
+	// playbook, not only the latest: the retry of an event that enrolled
+	// the customer before a later enrollment must not enroll (and
+	// message) the customer again.
+	t.Run("IdempotentReplayOfEarlierEnrollment", func(t *testing.T) {
+		s := newStore(t)
+		p := playbook("t1", "p1", 1)
+		p.Reentry = sop.Reentry{Mode: sop.Always}
+		p = put(t, s, p)
+		first := enrollParams(p, "c1", t0)
+		first.IdempotencyKey = "event:e1"
+		res, err := s.Enroll(ctx, first)
+		require.NoError(t, err)
+		second := enrollParams(p, "c1", t0.Add(time.Hour))
+		second.At, second.Anchor, second.IdempotencyKey = t0.Add(time.Hour), t0.Add(time.Hour), "event:e2"
+		_, err = s.Enroll(ctx, second)
+		require.NoError(t, err)
+
+		again, err := s.Enroll(ctx, first)
+		require.NoError(t, err)
+		assert.True(t, again.Replayed, "the first enrollment's key")
+		assert.Equal(t, res.Enrollment, again.Enrollment)
+		first.Anchor = t0.Add(time.Minute)
+		_, err = s.Enroll(ctx, first)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "the first key with another anchor")
+		assert.Equal(t, "IdempotencyKey", conflictField(err))
+		ens, err := s.Enrollments(ctx, sop.ListEnrollmentsParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Len(t, ens, 2, "a replay enrolls nobody")
+		jobs, err := s.Jobs(ctx, sop.ListJobsParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		assert.Len(t, jobs, 2, "a replay schedules nothing")
+	})
+
 	t.Run("IdempotentReplayWithDefaultedAnchor", func(t *testing.T) {
 		s := newStore(t)
 		p := put(t, s, playbook("t1", "p1", 1))
@@ -406,6 +440,49 @@ func testTransitions(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		_, err = s.Reschedule(ctx, sop.RescheduleParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0.Add(time.Minute), Due: t0})
 		assert.ErrorIs(t, err, scrm.ErrConflict, "no longer leased")
 		assert.Equal(t, int64(1), stats(t, s, "t1", "p1")["s1"].Deferred)
+	})
+
+	// Admit and Reschedule, like Start and Complete, act for the worker
+	// holding a live lease only: a worker whose lease expired (the job
+	// runs again elsewhere) must not be admitted and send, nor give back
+	// a job another worker holds (which would then run twice).
+	t.Run("OnlyTheLeaseHolder", func(t *testing.T) {
+		day := []sop.CapPeriod{{Max: 5, Per: sop.Day, Start: t0.Truncate(24 * time.Hour), End: t0.Truncate(24 * time.Hour).Add(24 * time.Hour)}}
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 1))
+		enroll(t, s, p, "c1", t0)
+		j := claim(t, s, "w1", t0, 1)[0]
+		admit := func(worker string, at time.Time) error {
+			_, err := s.Admit(ctx, sop.AdmitParams{Tenant: "t1", Job: j.ID, Worker: worker, At: at, Customer: "c1",
+				Channel: scrm.ChannelSMS, Caps: day})
+			return err
+		}
+		reschedule := func(worker string, at time.Time) error {
+			_, err := s.Reschedule(ctx, sop.RescheduleParams{Tenant: "t1", Job: j.ID, Worker: worker, At: at,
+				Due: at.Add(time.Hour), Retry: true, Reason: "timeout"})
+			return err
+		}
+		assert.ErrorIs(t, admit("w2", t0), scrm.ErrConflict, "Admit: not the lease holder")
+		assert.ErrorIs(t, reschedule("w2", t0), scrm.ErrConflict, "Reschedule: not the lease holder")
+		assert.ErrorIs(t, admit("w1", t0.Add(lease)), scrm.ErrConflict, "Admit: the lease expired")
+		assert.ErrorIs(t, reschedule("w1", t0.Add(lease)), scrm.ErrConflict, "Reschedule: the lease expired")
+
+		// Nothing was written: the expired lease is claimed again.
+		again := claim(t, s, "w2", t0.Add(lease), 10)
+		require.Len(t, again, 1)
+		assert.Equal(t, j.ID, again[0].ID)
+		assert.Equal(t, 2, again[0].Attempts)
+		assert.True(t, near(again[0].Due, t0), "not rescheduled")
+		assert.ErrorIs(t, reschedule("w1", t0.Add(lease)), scrm.ErrConflict, "Reschedule: the lease went to w2")
+		assert.ErrorIs(t, admit("w1", t0.Add(lease)), scrm.ErrConflict, "Admit: the lease went to w2")
+		require.NoError(t, admit("w2", t0.Add(lease)))
+		done, err := complete(s, again[0], "w2", t0.Add(lease), sop.JobDone)
+		require.NoError(t, err)
+		assert.Equal(t, sop.JobDone, done.State)
+		assert.ErrorIs(t, admit("w2", t0.Add(lease)), scrm.ErrConflict, "Admit: no longer leased")
+		st := stats(t, s, "t1", "p1")["s1"]
+		assert.Equal(t, int64(1), st.Sent)
+		assert.Zero(t, st.Deferred)
 	})
 
 	t.Run("EndEnrollmentsCancelsJobs", func(t *testing.T) {

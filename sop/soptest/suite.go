@@ -22,8 +22,10 @@ import (
 // RunStoreTests is the conformance suite every sop.Store must pass. newStore
 // is called once per subtest and must return an empty store. It covers
 // not-found errors, round trips, version conflicts, re-entry and idempotent
-// enrollment (a replay with a defaulted anchor included), due-time
-// ordering, lease exclusivity under 8 concurrent workers, lease expiry, an
+// enrollment (a replay with a defaulted anchor, or of an earlier
+// enrollment, included), due-time ordering, lease exclusivity under 8
+// concurrent workers, lease expiry (Admit, Reschedule and Complete act for
+// the live lease holder only), an
 // exit while a job is leased (its worker's outcome decides: sent keeps its
 // cap slot), cap counting under concurrency, pause and resume (an expired
 // lease counts as pending at its due time), starting a leased job (a pause
@@ -33,7 +35,9 @@ import (
 // (a named message credits no other), stats, content templates (versions,
 // 16 concurrent creators: one wins), puts conditional on the tenant's
 // Revision (16 concurrent writers: one wins), version conflicts told from
-// re-entry refusals, tenant isolation, cancelled contexts and
+// re-entry refusals, a Revision that moves on every change (pause, policy
+// and calendar included), tasks in CreatedAt then ID order, tenant
+// isolation, cancelled contexts and
 // copies-not-aliases.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Helper()

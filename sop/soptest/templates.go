@@ -358,9 +358,17 @@ func testReassign(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.True(t, replay.Replayed)
 		assert.Equal(t, first.Moved, replay.Moved, "the original result")
 		assert.ElementsMatch(t, ids, taskIDs(t, s, "t1", "li", sop.TaskOpen), "nothing changed")
-		params.To = "zhao"
-		_, err = s.ReassignTasks(ctx, params)
-		assert.ErrorIs(t, err, scrm.ErrConflict, "the key with another payload")
+		for name, other := range map[string]func(p *sop.ReassignTasksParams){
+			"To":       func(p *sop.ReassignTasksParams) { p.To = "zhao" },
+			"From":     func(p *sop.ReassignTasksParams) { p.From = "zhao" },
+			"Customer": func(p *sop.ReassignTasksParams) { p.Customer = "c2" },
+		} {
+			changed := params
+			other(&changed)
+			_, err = s.ReassignTasks(ctx, changed)
+			assert.ErrorIs(t, err, scrm.ErrConflict, "the key with another %s", name)
+			assert.Equal(t, "IdempotencyKey", conflictField(err), "the key with another %s", name)
+		}
 		_, err = s.ReassignTasks(ctx, sop.ReassignTasksParams{Tenant: "t2", Customer: "c1", From: "li", To: "zhao", At: t0, IdempotencyKey: "event:e1"})
 		assert.NoError(t, err, "keys are per tenant")
 	})

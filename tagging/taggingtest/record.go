@@ -154,6 +154,37 @@ func (e *env) testHistory(t *testing.T) {
 		_, err = s.ListHistory(e.ctx, tagging.ListHistoryParams{Tenant: t1, Customer: "c1", Cursor: "no-such-entry"})
 		assert.ErrorIs(t, err, scrm.ErrInvalid)
 	})
+
+	// Entries at the same At (one event's changes) list in reverse
+	// recorded order, not by ID, and a cursor between two of them loses
+	// and repeats none: a Service republishes a replay's entries in that
+	// order, and a history screen pages through them.
+	t.Run("SameTimePagesInRecordedOrder", func(t *testing.T) {
+		s := e.newStore(t)
+		recorded := []string{"z", "a", "m", "b", "y"}
+		var es []tagging.HistoryEntry
+		for _, id := range recorded {
+			en := entry(id, "vip", tagging.ActionApplied, e.t0)
+			en.Cause = "event:same"
+			es = append(es, en)
+		}
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c1", Version: 1, Entries: es}))
+		want := []string{"y", "b", "m", "a", "z"}
+		for _, cause := range []string{"", "event:same"} {
+			var got []string
+			p := tagging.ListHistoryParams{Tenant: t1, Customer: "c1", Cause: cause, Limit: 2}
+			for {
+				page, err := s.ListHistory(e.ctx, p)
+				require.NoError(t, err)
+				got = append(got, ids(page.Entries)...)
+				if page.Next == "" || len(got) > len(want) {
+					break
+				}
+				p.Cursor = page.Next
+			}
+			assert.Equal(t, want, got, "cause %q", cause)
+		}
+	})
 }
 
 func (e *env) testIndex(t *testing.T) {
@@ -316,6 +347,35 @@ func (e *env) testMerge(t *testing.T) {
 		// Another tenant's c2 is another customer.
 		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t2, Customer: "c2", Version: 1, Tags: marks(e.t0, "vip")}))
 		assert.Equal(t, []scrm.CustomerID{"c2"}, e.customers(t, s, t2, "vip", 0))
+	})
+
+	// A merge recorded with a profile version older than the survivor's
+	// (a concurrent write of the survivor got there first) leaves the
+	// survivor's index alone but still absorbs: the absorbed customer's
+	// history moves and it leaves the index for good.
+	t.Run("StaleVersionStillAbsorbs", func(t *testing.T) {
+		s := e.newStore(t)
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c1", Version: 5, Tags: marks(e.t0, "vip")}))
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c2", Version: 1, Tags: marks(e.t0, "vip", "高"),
+			Entries: []tagging.HistoryEntry{entry("b1", "高", tagging.ActionApplied, e.t0)}}))
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c1", Version: 3, Tags: marks(e.t0, "vip", "高", "x"),
+			Entries:  []tagging.HistoryEntry{entry("m1", "x", tagging.ActionApplied, e.t0.Add(time.Hour))},
+			Absorbed: []scrm.CustomerID{"c2"}}))
+		assert.Equal(t, []string{"m1", "b1"}, ids(e.history(t, s, t1, "c1")))
+		assert.Empty(t, e.history(t, s, t1, "c2"))
+		for tag, want := range map[string][]scrm.CustomerID{"vip": {"c1"}, "高": nil, "x": nil} {
+			n, err := s.Count(e.ctx, t1, tag)
+			require.NoError(t, err)
+			assert.Equal(t, len(want), n, tag)
+			assert.Equal(t, want, e.customers(t, s, t1, tag, 0), tag)
+		}
+		// c2 stays absorbed.
+		require.NoError(t, s.Record(e.ctx, tagging.RecordParams{Tenant: t1, Customer: "c2", Version: 2, Tags: marks(e.t0, "高"),
+			Entries: []tagging.HistoryEntry{entry("late", "高", tagging.ActionApplied, e.t0.Add(2*time.Hour))}}))
+		assert.Equal(t, []string{"late", "m1", "b1"}, ids(e.history(t, s, t1, "c1")))
+		n, err := s.Count(e.ctx, t1, "高")
+		require.NoError(t, err)
+		assert.Zero(t, n)
 	})
 
 	t.Run("Invalid", func(t *testing.T) {

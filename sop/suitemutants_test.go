@@ -1,0 +1,525 @@
+package sop_test
+
+// Mutation tests of the conformance suite (soptest.RunStoreTests): each
+// mutant is the memory store with one method broken the way a plausible
+// host implementation would break it. TestSMSuiteMutants runs the suite
+// against every mutant in a child process (TestSMSuiteMutantChild) and
+// requires the suite to fail it, in the subtest named.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/sop"
+	"github.com/scrmkit/scrmkit/sop/soptest"
+)
+
+// smEnv names the mutant a child process runs the suite against.
+const smEnv = "SCRMKIT_SOP_MUTANT"
+
+// smMutant is one broken store and where the suite must catch it.
+type smMutant struct {
+	name string
+	// run is the path of the suite's subtests to run (a -test.run pattern
+	// beneath TestSMSuiteMutantChild); want is the subtest that must fail.
+	run, want string
+	store     func() sop.Store
+}
+
+var smMutants = []smMutant{
+	// Gaps the suite had: each has its own conformance case now.
+	{"RevisionIgnoresPolicy", "Playbooks/RevisionMovesOnEveryChange", "Playbooks/RevisionMovesOnEveryChange",
+		func() sop.Store { return newSMRevision("policy") }},
+	{"RevisionIgnoresPause", "Playbooks/RevisionMovesOnEveryChange", "Playbooks/RevisionMovesOnEveryChange",
+		func() sop.Store { return newSMRevision("pause") }},
+	{"RevisionIgnoresCalendar", "Playbooks/RevisionMovesOnEveryChange", "Playbooks/RevisionMovesOnEveryChange",
+		func() sop.Store { return newSMRevision("calendar") }},
+	{"EnrollKeyOfLatestOnly", "Enroll/IdempotentReplayOfEarlierEnrollment", "Enroll/IdempotentReplayOfEarlierEnrollment",
+		func() sop.Store { return &smLatestKey{Store: sop.NewMemoryStore(), latest: map[string]smKeyRec{}} }},
+	{"AdmitIgnoresLeaseExpiry", "Transitions/OnlyTheLeaseHolder", "Transitions/OnlyTheLeaseHolder",
+		func() sop.Store { return &smAdmitExpired{smLeases: newSMLeases()} }},
+	{"RescheduleAnyWorker", "Transitions/OnlyTheLeaseHolder", "Transitions/OnlyTheLeaseHolder",
+		func() sop.Store { return &smRescheduleAnyWorker{smLeases: newSMLeases()} }},
+	{"RescheduleIgnoresLeaseExpiry", "Transitions/OnlyTheLeaseHolder", "Transitions/OnlyTheLeaseHolder",
+		func() sop.Store { return &smRescheduleExpired{smLeases: newSMLeases()} }},
+	{"TasksInIDOrder", "Tasks/CreatedAtThenIDOrder", "Tasks/CreatedAtThenIDOrder",
+		func() sop.Store { return &smTasksByID{Store: sop.NewMemoryStore()} }},
+	{"ReassignKeyIgnoresFrom", "ReassignTasks/IdempotencyKey", "ReassignTasks/IdempotencyKey",
+		func() sop.Store { return &smReassignFrom{Store: sop.NewMemoryStore(), first: map[string]string{}} }},
+
+	// Mutants the suite already caught.
+	{"PutPlaybookLastWriteWins", "Playbooks/VersionConflict", "Playbooks/VersionConflict",
+		func() sop.Store { return &smPlaybookLWW{Store: sop.NewMemoryStore()} }},
+	{"PutTemplateLastWriteWins", "Templates/ConcurrentCreatorsOneWins", "Templates/ConcurrentCreatorsOneWins",
+		func() sop.Store { return &smTemplateLWW{Store: sop.NewMemoryStore()} }},
+	{"CheckRevisionThenPut", "Templates/ConcurrentConditionalWritersOneWins", "Templates/ConcurrentConditionalWritersOneWins",
+		func() sop.Store { return &smRevisionRace{Store: sop.NewMemoryStore()} }},
+	{"EnrollIgnoresVersion", "Enroll/VersionConflictToldFromReentryRefusal", "Enroll/VersionConflictToldFromReentryRefusal",
+		func() sop.Store { return &smEnrollVersion{Store: sop.NewMemoryStore()} }},
+	{"EnrollReplayNotFlagged", "Enroll/IdempotentReplay", "Enroll/IdempotentReplay",
+		func() sop.Store { return &smReplayUnflagged{Store: sop.NewMemoryStore()} }},
+	{"JobsNewestFirst", "Enroll/CreatesJobs", "Enroll/CreatesJobs",
+		func() sop.Store { return &smJobsReversed{Store: sop.NewMemoryStore()} }},
+	{"ClaimLatestDueFirst", "Claim/DueTimeOrdering", "Claim/DueTimeOrdering",
+		func() sop.Store { return &smClaimReversed{Store: sop.NewMemoryStore()} }},
+	{"CompleteAnyWorker", "Transitions/CompleteStates", "Transitions/CompleteStates",
+		func() sop.Store { return &smCompleteAnyWorker{smLeases: newSMLeases()} }},
+	{"CompleteIgnoresLeaseExpiry", "Claim/LeaseExpiry", "Claim/LeaseExpiry",
+		func() sop.Store { return &smCompleteExpired{smLeases: newSMLeases()} }},
+	{"AttributeUnknownMessageToAny", "Attribution/MessageIDCreditsThatTouchOnly", "Attribution/MessageIDCreditsThatTouchOnly",
+		func() sop.Store { return &smAttributeAny{Store: sop.NewMemoryStore()} }},
+	{"ReassignKeyNotKept", "ReassignTasks/IdempotencyKey", "ReassignTasks/IdempotencyKey",
+		func() sop.Store { return &smReassignNoKey{Store: sop.NewMemoryStore()} }},
+	{"JobsIgnoreContext", "CancelledContext", "CancelledContext",
+		func() sop.Store { return &smNoContext{Store: sop.NewMemoryStore()} }},
+}
+
+// TestSMSuiteMutantChild runs the suite against the mutant named by smEnv;
+// it is TestSMSuiteMutants' child process and skips otherwise.
+func TestSMSuiteMutantChild(t *testing.T) {
+	name := os.Getenv(smEnv)
+	if name == "" {
+		t.Skip("run by TestSMSuiteMutants")
+	}
+	for _, m := range smMutants {
+		if m.name == name {
+			soptest.RunStoreTests(t, func(*testing.T) sop.Store { return m.store() })
+			return
+		}
+	}
+	t.Fatalf("no mutant %q", name)
+}
+
+// TestSMSuiteMutants proves that the conformance suite fails every mutant.
+func TestSMSuiteMutants(t *testing.T) {
+	if os.Getenv(smEnv) != "" {
+		t.Skip("in a child")
+	}
+	if testing.Short() {
+		t.Skip("spawns a process per mutant")
+	}
+	for _, m := range smMutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			run := "^TestSMSuiteMutantChild$"
+			for _, part := range strings.Split(m.run, "/") {
+				run += "/^" + part + "$"
+			}
+			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
+			cmd.Env = append(os.Environ(), smEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
+			}
+			assert.Contains(t, string(out), "--- FAIL: TestSMSuiteMutantChild/"+m.want+" ",
+				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
+		})
+	}
+}
+
+// smRevision keeps the tenant's revision itself (checking conditional
+// puts against it) and forgets to move it on one kind of change: "pause"
+// (SetPaused), "policy" (PutPolicy) or "calendar" (PutCalendar). A
+// Service sharing the store then keeps the cached state from before.
+type smRevision struct {
+	sop.Store
+	skip string
+	mu   sync.Mutex
+	rev  map[scrm.TenantID]int64
+}
+
+func newSMRevision(skip string) *smRevision {
+	return &smRevision{Store: sop.NewMemoryStore(), skip: skip, rev: map[scrm.TenantID]int64{}}
+}
+
+func (m *smRevision) Revision(ctx context.Context, tenant scrm.TenantID) (int64, error) {
+	if _, err := m.Store.Revision(ctx, tenant); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rev[tenant], nil
+}
+
+func (m *smRevision) check(tenant scrm.TenantID, check bool, rev int64) error {
+	if check && m.rev[tenant] != rev {
+		return &scrm.Error{Code: scrm.ErrConflict, Op: "mutant", Field: "Revision", Msg: "moved"}
+	}
+	return nil
+}
+
+func (m *smRevision) bump(tenant scrm.TenantID, kind string, err error) {
+	if err == nil && kind != m.skip {
+		m.rev[tenant]++
+	}
+}
+
+func (m *smRevision) PutPlaybook(ctx context.Context, p sop.PutPlaybookParams) (sop.PutPlaybookResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(p.Playbook.Tenant, p.CheckRevision, p.Revision); err != nil {
+		return sop.PutPlaybookResult{}, err
+	}
+	p.CheckRevision = false
+	res, err := m.Store.PutPlaybook(ctx, p)
+	m.bump(p.Playbook.Tenant, "playbook", err)
+	return res, err
+}
+
+func (m *smRevision) PutTemplate(ctx context.Context, p sop.PutTemplateParams) (sop.Template, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(p.Template.Tenant, p.CheckRevision, p.Revision); err != nil {
+		return sop.Template{}, err
+	}
+	p.CheckRevision = false
+	res, err := m.Store.PutTemplate(ctx, p)
+	m.bump(p.Template.Tenant, "template", err)
+	return res, err
+}
+
+func (m *smRevision) SetPaused(ctx context.Context, p sop.SetPausedParams) (sop.PutPlaybookResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	before, err := m.Store.GetPlaybook(ctx, p.Tenant, p.Playbook)
+	res, err2 := m.Store.SetPaused(ctx, p)
+	if err == nil && err2 == nil && before.Paused != p.Paused {
+		m.bump(p.Tenant, "pause", nil)
+	}
+	return res, err2
+}
+
+func (m *smRevision) PutPolicy(ctx context.Context, tenant scrm.TenantID, p sop.Policy) (sop.Policy, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	res, err := m.Store.PutPolicy(ctx, tenant, p)
+	m.bump(tenant, "policy", err)
+	return res, err
+}
+
+func (m *smRevision) PutCalendar(ctx context.Context, p sop.PutCalendarParams) (sop.Calendar, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	res, err := m.Store.PutCalendar(ctx, p)
+	m.bump(p.Calendar.Tenant, "calendar", err)
+	return res, err
+}
+
+// smKeyRec is the idempotency key of a customer's latest enrollment in a
+// playbook, as smLatestKey keeps it.
+type smKeyRec struct {
+	key       string
+	defaulted bool
+	anchor    time.Time
+}
+
+// smLatestKey keeps only the latest enrollment's idempotency key per
+// customer and playbook (a column on the membership row): the retry of an
+// event that enrolled the customer before a later enrollment enrolls the
+// customer again.
+type smLatestKey struct {
+	sop.Store
+	mu     sync.Mutex
+	latest map[string]smKeyRec
+}
+
+func (m *smLatestKey) Enroll(ctx context.Context, p sop.EnrollParams) (sop.EnrollResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := string(p.Tenant) + "/" + p.Playbook + "/" + string(p.Customer)
+	if rec, ok := m.latest[k]; ok && p.IdempotencyKey != "" && rec.key == p.IdempotencyKey {
+		if rec.defaulted != p.AnchorDefaulted || (!rec.defaulted && !rec.anchor.Equal(p.Anchor)) {
+			return sop.EnrollResult{}, &scrm.Error{Code: scrm.ErrConflict, Op: "mutant", Field: "IdempotencyKey", Msg: "other anchor"}
+		}
+		ens, err := m.Store.Enrollments(ctx, sop.ListEnrollmentsParams{Tenant: p.Tenant, Customer: p.Customer, Playbook: p.Playbook})
+		if err != nil || len(ens) == 0 {
+			return sop.EnrollResult{}, errors.Join(err, errors.New("mutant: no enrollment"))
+		}
+		en := ens[len(ens)-1]
+		en.IdempotencyKey = rec.key
+		return sop.EnrollResult{Enrollment: en, Replayed: true}, nil
+	}
+	key := p.IdempotencyKey
+	p.IdempotencyKey = ""
+	res, err := m.Store.Enroll(ctx, p)
+	if err == nil {
+		m.latest[k] = smKeyRec{key: key, defaulted: p.AnchorDefaulted, anchor: p.Anchor}
+		res.Enrollment.IdempotencyKey = key
+	}
+	return res, err
+}
+
+func (m *smLatestKey) Enrollments(ctx context.Context, p sop.ListEnrollmentsParams) ([]sop.Enrollment, error) {
+	ens, err := m.Store.Enrollments(ctx, p)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, en := range ens {
+		if rec, ok := m.latest[string(en.Tenant)+"/"+en.Playbook+"/"+string(en.Customer)]; ok && i == len(ens)-1 {
+			ens[i].IdempotencyKey = rec.key
+		}
+	}
+	return ens, err
+}
+
+// smLeases remembers the lease each Claim handed out, for the mutants
+// that check a lease less strictly than the memory store.
+type smLeases struct {
+	sop.Store
+	mu     sync.Mutex
+	leases map[string]sop.Job
+}
+
+func newSMLeases() *smLeases {
+	return &smLeases{Store: sop.NewMemoryStore(), leases: map[string]sop.Job{}}
+}
+
+func (m *smLeases) Claim(ctx context.Context, p sop.ClaimParams) ([]sop.Job, error) {
+	jobs, err := m.Store.Claim(ctx, p)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, j := range jobs {
+		m.leases[j.ID] = j
+	}
+	return jobs, err
+}
+
+// holder returns the worker of job id's last lease and a time within it.
+func (m *smLeases) holder(id string) (string, time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.leases[id]
+	return j.Worker, j.LeaseUntil.Add(-time.Nanosecond), ok
+}
+
+// smAdmitExpired checks that the worker holds the lease but not that the
+// lease still runs: a worker whose lease expired is admitted and sends.
+type smAdmitExpired struct{ *smLeases }
+
+func (m *smAdmitExpired) Admit(ctx context.Context, p sop.AdmitParams) (sop.AdmitResult, error) {
+	if w, in, ok := m.holder(p.Job); ok && w == p.Worker && !p.At.Before(in) {
+		p.At = in
+	}
+	return m.Store.Admit(ctx, p)
+}
+
+// smRescheduleAnyWorker gives a leased job back whoever asks.
+type smRescheduleAnyWorker struct{ *smLeases }
+
+func (m *smRescheduleAnyWorker) Reschedule(ctx context.Context, p sop.RescheduleParams) (sop.Job, error) {
+	if w, _, ok := m.holder(p.Job); ok {
+		p.Worker = w
+	}
+	return m.Store.Reschedule(ctx, p)
+}
+
+// smRescheduleExpired checks the worker but not that its lease still
+// runs.
+type smRescheduleExpired struct{ *smLeases }
+
+func (m *smRescheduleExpired) Reschedule(ctx context.Context, p sop.RescheduleParams) (sop.Job, error) {
+	if w, in, ok := m.holder(p.Job); ok && w == p.Worker && !p.At.Before(in) {
+		p.At = in
+	}
+	return m.Store.Reschedule(ctx, p)
+}
+
+// smCompleteAnyWorker completes a leased job whoever asks.
+type smCompleteAnyWorker struct{ *smLeases }
+
+func (m *smCompleteAnyWorker) Complete(ctx context.Context, p sop.CompleteParams) (sop.Job, error) {
+	if w, _, ok := m.holder(p.Job); ok {
+		p.Worker = w
+	}
+	return m.Store.Complete(ctx, p)
+}
+
+// smCompleteExpired completes for the worker whether its lease runs or
+// not.
+type smCompleteExpired struct{ *smLeases }
+
+func (m *smCompleteExpired) Complete(ctx context.Context, p sop.CompleteParams) (sop.Job, error) {
+	if w, in, ok := m.holder(p.Job); ok && w == p.Worker && !p.At.Before(in) {
+		p.At = in
+	}
+	return m.Store.Complete(ctx, p)
+}
+
+// smTasksByID lists a staff member's tasks in ID order, whatever their
+// CreatedAt.
+type smTasksByID struct{ sop.Store }
+
+func (m *smTasksByID) Tasks(ctx context.Context, p sop.ListTasksParams) ([]sop.StaffTask, error) {
+	out, err := m.Store.Tasks(ctx, p)
+	slices.SortFunc(out, func(a, b sop.StaffTask) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// smReassignFrom fingerprints an idempotency key by Customer and To only:
+// a second call with the key and another From replays the first.
+type smReassignFrom struct {
+	sop.Store
+	mu    sync.Mutex
+	first map[string]string // tenant/key → the first call's From
+}
+
+func (m *smReassignFrom) ReassignTasks(ctx context.Context, p sop.ReassignTasksParams) (sop.ReassignTasksResult, error) {
+	if p.IdempotencyKey == "" {
+		return m.Store.ReassignTasks(ctx, p)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := string(p.Tenant) + "/" + p.IdempotencyKey
+	if from, ok := m.first[k]; ok {
+		p.From = from
+	}
+	res, err := m.Store.ReassignTasks(ctx, p)
+	if _, ok := m.first[k]; !ok && err == nil {
+		m.first[k] = p.From
+	}
+	return res, err
+}
+
+// smPlaybookLWW stores whatever version the caller read.
+type smPlaybookLWW struct{ sop.Store }
+
+func (m *smPlaybookLWW) PutPlaybook(ctx context.Context, p sop.PutPlaybookParams) (sop.PutPlaybookResult, error) {
+	if cur, err := m.Store.GetPlaybook(ctx, p.Playbook.Tenant, p.Playbook.ID); err == nil {
+		p.Playbook.Version = cur.Version
+	}
+	return m.Store.PutPlaybook(ctx, p)
+}
+
+// smTemplateLWW creates or replaces a template whatever the version (a
+// check-then-put without a condition).
+type smTemplateLWW struct{ sop.Store }
+
+func (m *smTemplateLWW) PutTemplate(ctx context.Context, p sop.PutTemplateParams) (sop.Template, error) {
+	for {
+		cur, err := m.Store.GetTemplate(ctx, p.Template.Tenant, p.Template.ID)
+		p.Template.Version = cur.Version
+		if err != nil {
+			p.Template.Version = 0
+		}
+		out, err := m.Store.PutTemplate(ctx, p)
+		if !errors.Is(err, scrm.ErrConflict) || smConflictField(err) == "Revision" {
+			return out, err
+		}
+	}
+}
+
+// smRevisionRace checks the revision, then puts without the condition.
+type smRevisionRace struct{ sop.Store }
+
+func (m *smRevisionRace) check(ctx context.Context, tenant scrm.TenantID, check bool, rev int64) error {
+	if !check {
+		return nil
+	}
+	cur, err := m.Store.Revision(ctx, tenant)
+	if err == nil && cur != rev {
+		err = &scrm.Error{Code: scrm.ErrConflict, Op: "mutant", Field: "Revision", Msg: "moved"}
+	}
+	time.Sleep(time.Millisecond)
+	return err
+}
+
+func (m *smRevisionRace) PutPlaybook(ctx context.Context, p sop.PutPlaybookParams) (sop.PutPlaybookResult, error) {
+	if err := m.check(ctx, p.Playbook.Tenant, p.CheckRevision, p.Revision); err != nil {
+		return sop.PutPlaybookResult{}, err
+	}
+	p.CheckRevision = false
+	return m.Store.PutPlaybook(ctx, p)
+}
+
+func (m *smRevisionRace) PutTemplate(ctx context.Context, p sop.PutTemplateParams) (sop.Template, error) {
+	if err := m.check(ctx, p.Template.Tenant, p.CheckRevision, p.Revision); err != nil {
+		return sop.Template{}, err
+	}
+	p.CheckRevision = false
+	return m.Store.PutTemplate(ctx, p)
+}
+
+// smEnrollVersion enrolls with the jobs of whatever version the caller
+// computed them from.
+type smEnrollVersion struct{ sop.Store }
+
+func (m *smEnrollVersion) Enroll(ctx context.Context, p sop.EnrollParams) (sop.EnrollResult, error) {
+	if cur, err := m.Store.GetPlaybook(ctx, p.Tenant, p.Playbook); err == nil {
+		p.Version = cur.Version
+	}
+	return m.Store.Enroll(ctx, p)
+}
+
+// smReplayUnflagged does not report a replayed enrollment as one.
+type smReplayUnflagged struct{ sop.Store }
+
+func (m *smReplayUnflagged) Enroll(ctx context.Context, p sop.EnrollParams) (sop.EnrollResult, error) {
+	res, err := m.Store.Enroll(ctx, p)
+	res.Replayed = false
+	return res, err
+}
+
+// smJobsReversed lists jobs latest due first.
+type smJobsReversed struct{ sop.Store }
+
+func (m *smJobsReversed) Jobs(ctx context.Context, p sop.ListJobsParams) ([]sop.Job, error) {
+	out, err := m.Store.Jobs(ctx, p)
+	slices.Reverse(out)
+	return out, err
+}
+
+// smClaimReversed takes the jobs due latest first.
+type smClaimReversed struct{ sop.Store }
+
+func (m *smClaimReversed) Claim(ctx context.Context, p sop.ClaimParams) ([]sop.Job, error) {
+	out, err := m.Store.Claim(ctx, p)
+	slices.Reverse(out)
+	return out, err
+}
+
+// smAttributeAny credits every touch in the window when the message named
+// is not recorded.
+type smAttributeAny struct{ sop.Store }
+
+func (m *smAttributeAny) Attribute(ctx context.Context, p sop.AttributeParams) (int, error) {
+	n, err := m.Store.Attribute(ctx, p)
+	if err == nil && n == 0 && p.MessageID != "" {
+		p.MessageID = ""
+		return m.Store.Attribute(ctx, p)
+	}
+	return n, err
+}
+
+// smReassignNoKey ignores the idempotency key.
+type smReassignNoKey struct{ sop.Store }
+
+func (m *smReassignNoKey) ReassignTasks(ctx context.Context, p sop.ReassignTasksParams) (sop.ReassignTasksResult, error) {
+	p.IdempotencyKey = ""
+	return m.Store.ReassignTasks(ctx, p)
+}
+
+// smNoContext lists jobs whatever the context.
+type smNoContext struct{ sop.Store }
+
+func (m *smNoContext) Jobs(_ context.Context, p sop.ListJobsParams) ([]sop.Job, error) {
+	return m.Store.Jobs(context.Background(), p)
+}
+
+// smConflictField returns the Field of the ErrConflict err wraps.
+func smConflictField(err error) string {
+	var se *scrm.Error
+	if errors.As(err, &se) {
+		return se.Field
+	}
+	return ""
+}
