@@ -11,7 +11,9 @@ import (
 // until MarkReported clears it), so that republish leaves alone an event
 // that a concurrent call, or the call whose Publisher is running Handle
 // synchronously, is about to publish and mark: the Store alone cannot tell
-// an event in flight from one whose publishing failed. Other instances
+// an event in flight from one whose publishing failed. republish claims a
+// listed change and then checks that the Store still keeps it, since the
+// call that had it in flight may have finished in between. Other instances
 // sharing the Store may still publish such an event twice, which its
 // deterministic ID makes harmless. The zero value is ready to use.
 type inflight struct {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/rule"
+	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 	"github.com/scrmkit/scrmkit/segment"
 )
 
@@ -288,4 +289,107 @@ func TestRefreshRacesWithEvents(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, in, last[c] == scrm.EventSegmentEntered, "%s: the last event says otherwise", c)
 	}
+}
+
+// listPausingStore wraps a segment.Store; once armed, the first
+// ListUnreported of a whole segment signals listed after reading its result
+// and waits for resume before returning it.
+type listPausingStore struct {
+	segment.Store
+	mu     sync.Mutex
+	armed  bool
+	listed chan struct{}
+	resume chan struct{}
+}
+
+func (s *listPausingStore) ListUnreported(ctx context.Context, p segment.ListUnreportedParams) (segment.UnreportedPage, error) {
+	page, err := s.Store.ListUnreported(ctx, p)
+	s.mu.Lock()
+	pause := s.armed && p.Segment != "" && p.Customer == ""
+	if pause {
+		s.armed = false
+	}
+	s.mu.Unlock()
+	if pause {
+		close(s.listed)
+		<-s.resume
+	}
+	return page, err
+}
+
+// TestRefreshDoesNotRepublishWhatWasJustReported: a Refresh lists the
+// segment's unreported changes while a Handle is publishing one of them;
+// the Handle then publishes it, marks it reported and releases it before
+// the Refresh gets to it. The Refresh's listing is stale by then, and the
+// change is announced once: a segment.entered published twice is a double
+// touch for the customer (a welcome coupon or an SOP enrollment twice).
+func TestRefreshDoesNotRepublishWhatWasJustReported(t *testing.T) {
+	ctx := context.Background()
+	store := &listPausingStore{Store: segment.NewMemoryStore(), listed: make(chan struct{}), resume: make(chan struct{})}
+	profiles := scrm.NewMemoryProfileStore()
+	var (
+		mu         sync.Mutex
+		entered    []string
+		block      bool
+		publishing = make(chan struct{})
+		proceed    = make(chan struct{})
+	)
+	pub := scrm.PublisherFunc(func(_ context.Context, e scrm.Event) error {
+		if e.Type != scrm.EventSegmentEntered {
+			return nil
+		}
+		mu.Lock()
+		entered = append(entered, e.ID)
+		wait := block
+		block = false
+		mu.Unlock()
+		if wait {
+			close(publishing)
+			<-proceed
+		}
+		return nil
+	})
+	svc := segment.New(store, profiles, &segment.Options{Options: scrm.Options{Clock: scrmtest.NewClock(t0), Publisher: pub}})
+	seg := repeatBuyers()
+	seg.Tenant = tenant
+	_, err := svc.Define(ctx, seg)
+	require.NoError(t, err)
+	feed := func(e scrm.Event) error {
+		if err := scrm.NewProfiles(profiles, nil).Handle(ctx, e); err != nil {
+			return err
+		}
+		return svc.Handle(ctx, e)
+	}
+	require.NoError(t, feed(scrm.Event{ID: "a1", Tenant: tenant, Customer: "c1", Type: scrm.EventAttrsSet, Time: t0.Add(-3 * day),
+		Props: map[string]any{"attrs": map[string]any{"city": "上海"}}}))
+	require.NoError(t, feed(scrm.Event{ID: "o1", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: t0.Add(-2 * day), Amount: scrm.Yuan("10")}))
+
+	mu.Lock()
+	block = true
+	mu.Unlock()
+	handled := make(chan error, 1)
+	go func() { // c1 enters; its event's publishing waits for proceed
+		handled <- feed(scrm.Event{ID: "o2", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: t0.Add(-day), Amount: scrm.Yuan("10")})
+	}()
+	<-publishing
+	store.mu.Lock()
+	store.armed = true
+	store.mu.Unlock()
+	refreshed := make(chan error, 1)
+	go func() { // lists c1's entry as unreported, then waits for resume
+		_, err := svc.Refresh(ctx, tenant, "repeat")
+		refreshed <- err
+	}()
+	<-store.listed
+	close(proceed)
+	require.NoError(t, <-handled) // published, marked reported, released
+	close(store.resume)
+	require.NoError(t, <-refreshed)
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, entered, 1, "c1's entry is announced once: %v", entered)
+	in, err := svc.Contains(ctx, tenant, "repeat", "c1")
+	require.NoError(t, err)
+	assert.True(t, in)
 }

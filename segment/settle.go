@@ -236,9 +236,11 @@ func (s *Service) report(ctx context.Context, tenant scrm.TenantID, segment stri
 
 // republish publishes again the membership events the Store keeps as
 // unreported that match p (one segment's or one customer's), page by page,
-// leaving alone those another call of this Service has in flight. Events
-// the Publisher refuses again are appended to diff.Unpublished and their
-// errors returned in failed; err is a Store failure.
+// leaving alone those another call of this Service has in flight, and those
+// such a call published and marked reported after the page was read (see
+// stillUnreported). Events the Publisher refuses again are appended to
+// diff.Unpublished and their errors returned in failed; err is a Store
+// failure.
 func (s *Service) republish(ctx context.Context, p ListUnreportedParams, diff *Diff) (failed []error, err error) {
 	p.Limit = s.pageSize
 	for {
@@ -255,12 +257,78 @@ func (s *Service) republish(ctx context.Context, p ListUnreportedParams, diff *D
 				}
 				rest = rest[1:]
 			}
+			mine, err := s.stillUnreported(ctx, p.Tenant, seg, mine)
+			if err != nil {
+				return failed, err
+			}
 			if len(mine) > 0 {
 				failed = append(failed, s.report(ctx, p.Tenant, seg, mine, diff)...)
 			}
 		}
 		if page.Next == "" {
 			return failed, nil
+		}
+		p.Cursor = page.Next
+	}
+}
+
+// stillUnreported keeps of us, one segment's changes that republish listed
+// and has claimed, those the Store still keeps as unreported, releasing the
+// others. The listing may predate the claim: a call that had a change in
+// flight may have published it, marked it reported and released it in
+// between, and publishing it again would announce the change twice. Once
+// claimed, a change the Store still keeps is this call's alone to publish
+// (a change flips membership once, so no later call registers it again).
+// On error every claim is released.
+func (s *Service) stillUnreported(ctx context.Context, tenant scrm.TenantID, segment string, us []Unreported) ([]Unreported, error) {
+	keep := us[:0]
+	for len(us) > 0 {
+		customer := us[0].Customer
+		n := 1
+		for n < len(us) && us[n].Customer == customer {
+			n++
+		}
+		kept, err := s.keptChanges(ctx, tenant, segment, customer)
+		if err != nil {
+			for _, u := range us {
+				s.inflight.done(inflightKey{tenant, segment, u.MembershipChange})
+			}
+			for _, u := range keep {
+				s.inflight.done(inflightKey{tenant, segment, u.MembershipChange})
+			}
+			return nil, err
+		}
+		for _, u := range us[:n] {
+			if slices.Contains(kept, u.MembershipChange) {
+				keep = append(keep, u)
+			} else {
+				s.inflight.done(inflightKey{tenant, segment, u.MembershipChange})
+			}
+		}
+		us = us[n:]
+	}
+	return keep, nil
+}
+
+// keptChanges returns the changes of customer in segment that the Store
+// keeps as unreported; none when the segment was deleted (its unreported
+// changes went with it).
+func (s *Service) keptChanges(ctx context.Context, tenant scrm.TenantID, segment string, customer scrm.CustomerID) ([]MembershipChange, error) {
+	var kept []MembershipChange
+	p := ListUnreportedParams{Tenant: tenant, Segment: segment, Customer: customer, Limit: s.pageSize}
+	for {
+		page, err := s.store.ListUnreported(ctx, p)
+		if errors.Is(err, scrm.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page.Changes {
+			kept = append(kept, u.MembershipChange)
+		}
+		if page.Next == "" {
+			return kept, nil
 		}
 		p.Cursor = page.Next
 	}
