@@ -370,6 +370,36 @@ func testRefunds(t *testing.T, h harness) {
 		assertMoney(t, "0", stats(t, s, tenant, "c").Discount)
 	})
 
+	t.Run("KeysArePerOrder", func(t *testing.T) {
+		// A refund key is unique per order, not per tenant: another order's
+		// refund with the same key and fingerprint is recorded, not answered
+		// as a replay of the first.
+		s := setup(t)
+		issue(t, s, tenant, "c", "u1", "b")
+		_, err := s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, "o2", "u1", "k2", at, use("b", "c", "10.00")), Fingerprint: "f"})
+		require.NoError(t, err)
+		_, err = s.Confirm(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o2", Now: at})
+		require.NoError(t, err)
+		o1, err := s.Order(ctx, tenant, "o1")
+		require.NoError(t, err)
+		o2, err := s.Order(ctx, tenant, "o2")
+		require.NoError(t, err)
+		_, err = s.Refund(ctx, partial(o1, "r1"))
+		require.NoError(t, err)
+
+		p := partial(o2, "r1")
+		p.OrderID, p.Refund.Order = "o2", "o2"
+		res, err := s.Refund(ctx, p)
+		require.NoError(t, err, "o1's refund key does not bind o2")
+		assert.False(t, res.Replayed, "a new refund of o2")
+		assert.Equal(t, "o2", res.Order.ID)
+		assert.Equal(t, []int{1}, res.Order.Refunded)
+		assert.Len(t, res.Order.Refunds, 1)
+		st := stats(t, s, tenant, "c")
+		assertMoney(t, "10.00", st.Discount, "both refunds gave back 5.00 of 20.00")
+		assertMoney(t, "190.00", st.GMV)
+	})
+
 	t.Run("FullAfterExpiry", func(t *testing.T) {
 		s := setup(t)
 		o, err := s.Order(ctx, tenant, "o1")

@@ -181,6 +181,24 @@ func testBindings(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		assert.Equal(t, referral.StatusReview, got.Status)
 		assert.Equal(t, []referral.Reason{referral.ReasonIPLimit}, got.Flags)
 	})
+	t.Run("LimitsCountEveryStatus", func(t *testing.T) {
+		// Bindings under review or rejected count towards a limit as active
+		// ones do: a fraudster's held bindings do not free places.
+		s := newStore(t)
+		limit := referral.BindLimit{By: referral.LimitByInviter, Value: "alice", Max: 1, Reason: referral.ReasonInviterRate, Review: true}
+		mustBind(t, s, binding("b1", "alice", t0), limit)
+		held := mustBind(t, s, binding("b2", "alice", t0), limit)
+		require.Equal(t, referral.StatusReview, held.Status)
+		limit.Max, limit.Review = 2, false
+		_, err := s.Bind(ctx, referral.BindParams{Binding: binding("b3", "alice", t0), Limits: []referral.BindLimit{limit}})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonInviterRate)
+		_, err = s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: "b2", Approve: false, At: t0})
+		require.NoError(t, err)
+		_, err = s.Bind(ctx, referral.BindParams{Binding: binding("b3", "alice", t0), Limits: []referral.BindLimit{limit}})
+		refused(t, err, scrm.ErrForbidden, referral.ReasonInviterRate)
+		_, err = s.GetBinding(ctx, tenant, "b3")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "nothing written")
+	})
 	t.Run("LimitOnAnotherInviter", func(t *testing.T) {
 		// A limit counts the bindings whose field equals its Value, which
 		// need not be the new binding's own.

@@ -106,6 +106,27 @@ func testGroupBuys(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		got = putGroupBuy(t, s, referral.PutGroupBuyParams{GroupBuy: g})
 		assert.Equal(t, int64(1), got.Revision, "revisions are per tenant")
 	})
+	t.Run("OtherTenantsTeamsAndDrawDoNotCount", func(t *testing.T) {
+		// Another tenant's group buy of the same ID, its teams of both
+		// kinds and its draw never block this tenant's conditional put.
+		s := newStore(t)
+		g := groupBuy(true)
+		putGroupBuy(t, s, referral.PutGroupBuyParams{GroupBuy: g})
+		og := g
+		og.Tenant = other
+		putGroupBuy(t, s, referral.PutGroupBuyParams{GroupBuy: og})
+		for _, tm := range []referral.Team{lotteryTeam("o-1", "L1"), team("o-2", "L2", 2, t0)} {
+			tm.Tenant = other
+			_, _, err := s.OpenTeam(ctx, referral.OpenTeamParams{Team: tm, Now: t0})
+			require.NoError(t, err)
+		}
+		_, _, err := s.SaveDraw(ctx, referral.Draw{Tenant: other, GroupBuy: "g1", Seed: 1, At: t0})
+		require.NoError(t, err)
+		got := putGroupBuy(t, s, referral.PutGroupBuyParams{GroupBuy: g, Revision: 1, NoLotteryTeams: true, NoRegularTeams: true, NotDrawn: true})
+		assert.Equal(t, int64(2), got.Revision, "only the tenant's own teams and draw count")
+		_, _, err = s.OpenTeam(ctx, referral.OpenTeamParams{Team: lotteryTeam("t-1", "L1"), Now: t0, GroupBuyRevision: 2})
+		require.NoError(t, err, "another tenant's draw does not close this tenant's group buy")
+	})
 	t.Run("OpenTeamChecksTheGroupBuy", func(t *testing.T) {
 		s := newStore(t)
 		g := groupBuy(true)

@@ -281,6 +281,38 @@ func testGrants(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.True(t, theirs[0].Claimed, "keys are per tenant")
 	})
+	t.Run("CompleteAndReleaseArePerTenant", func(t *testing.T) {
+		// Keys are not unique across tenants: completing or releasing a key
+		// in one tenant leaves another tenant's grant of the same key alone,
+		// so that it is made exactly once there too.
+		s := newStore(t)
+		claimOther := func(now time.Time, rec referral.GrantRecord) referral.GrantClaim {
+			t.Helper()
+			rec.Tenant = other
+			got, err := s.ClaimGrants(ctx, referral.ClaimGrantsParams{Tenant: other, Records: []referral.GrantRecord{rec}, Now: now, Until: now.Add(time.Minute)})
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			return got[0]
+		}
+		assert.True(t, claim(t, s, t0, grantRecord("k1", "fp"), grantRecord("k2", "fp"))[0].Claimed)
+		assert.True(t, claimOther(t0, grantRecord("k1", "fp")).Claimed)
+
+		require.NoError(t, s.ReleaseGrants(ctx, other, []string{"k1"}))
+		c := claim(t, s, t0.Add(time.Second), grantRecord("k1", "fp"))
+		assert.False(t, c[0].Claimed, "another tenant's release leaves this tenant's claim in flight")
+		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status)
+
+		assert.True(t, claimOther(t0.Add(time.Second), grantRecord("k1", "fp")).Claimed, "released in the other tenant")
+		require.NoError(t, s.CompleteGrants(ctx, other, []string{"k1"}, t0.Add(2*time.Second)))
+		c = claim(t, s, t0.Add(3*time.Second), grantRecord("k1", "fp"))
+		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status, "another tenant's completion leaves this tenant's grant to be made")
+		assert.Equal(t, referral.GrantDone, claimOther(t0.Add(3*time.Second), grantRecord("k1", "fp")).Record.Status)
+
+		err := s.CompleteGrants(ctx, other, []string{"k2"}, t0.Add(2*time.Second))
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "k2 has no record in the other tenant")
+		c = claim(t, s, t0.Add(3*time.Second), grantRecord("k2", "fp"))
+		assert.Equal(t, referral.GrantClaimed, c[0].Record.Status, "nothing written")
+	})
 	t.Run("SameKeyTwiceInOneCall", func(t *testing.T) {
 		s := newStore(t)
 		c := claim(t, s, t0, grantRecord("k", "fp"), grantRecord("k", "fp"))

@@ -685,6 +685,30 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		assert.Empty(t, list.Segments)
 	})
 
+	t.Run("GenerationIsPerTenant", func(t *testing.T) {
+		// Another tenant's definitions never move this tenant's generation,
+		// so its writes never fail this tenant's SaveSegment.
+		s := newStore(t)
+		create(t, s, dynamic("a"))
+		gen, err := s.Generation(ctx, tenant)
+		require.NoError(t, err)
+		b := dynamic("b")
+		b.Tenant = "t2"
+		b = create(t, s, b)
+		b.Name = "renamed"
+		_, err = s.UpdateSegment(ctx, b)
+		require.NoError(t, err)
+		require.NoError(t, s.DeleteSegment(ctx, "t2", "b"))
+		got, err := s.Generation(ctx, tenant)
+		require.NoError(t, err)
+		assert.Equal(t, gen, got, "t2's writes leave t1's generation")
+		list, err := s.ListSegments(ctx, tenant)
+		require.NoError(t, err)
+		assert.Equal(t, gen, list.Generation)
+		_, err = s.SaveSegment(ctx, dynamic("c"), gen)
+		assert.NoError(t, err, "a write checked against t1's definitions is not refused for t2's")
+	})
+
 	t.Run("ConcurrentCreateOneWins", func(t *testing.T) {
 		s := newStore(t)
 		var wins atomic.Int64

@@ -1,0 +1,306 @@
+package referral_test
+
+// Mutation tests of the conformance suite (referraltest.RunStoreTests):
+// each mutant is the memory store with one method broken the way a
+// plausible host implementation would break it. TestSuiteMutants runs the
+// suite against every mutant in a child process (TestSuiteMutantChild) and
+// requires the suite to fail it, in the subtest named.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/scrmkit/scrmkit/referral"
+	"github.com/scrmkit/scrmkit/referral/referraltest"
+	"github.com/scrmkit/scrmkit/scrm"
+)
+
+// rmEnv names the mutant a child process runs the suite against.
+const rmEnv = "SCRMKIT_REFERRAL_MUTANT"
+
+// rmMutant is one broken store and where the suite must catch it.
+type rmMutant struct {
+	name string
+	// run is the path of the suite's subtests to run (a -test.run pattern
+	// beneath TestSuiteMutantChild); want is the subtest that must fail.
+	run, want string
+	store     func() referral.Store
+}
+
+var rmMutants = []rmMutant{
+	// Gaps the suite had: each has its own conformance case now.
+	{"PutGroupBuyCountsOtherTenants", "GroupBuys/OtherTenantsTeamsAndDrawDoNotCount", "GroupBuys/OtherTenantsTeamsAndDrawDoNotCount",
+		func() referral.Store { return newRmCrossTenantKinds() }},
+	{"LimitsCountActiveOnly", "Bindings/LimitsCountEveryStatus", "Bindings/LimitsCountEveryStatus",
+		func() referral.Store { return &rmLimitsActiveOnly{Store: referral.NewMemoryStore()} }},
+	{"ReleaseGrantsAcrossTenants", "Grants/CompleteAndReleaseArePerTenant", "Grants/CompleteAndReleaseArePerTenant",
+		func() referral.Store { return &rmGrantsByKey{Store: referral.NewMemoryStore(), release: true} }},
+	{"CompleteGrantsAcrossTenants", "Grants/CompleteAndReleaseArePerTenant", "Grants/CompleteAndReleaseArePerTenant",
+		func() referral.Store { return &rmGrantsByKey{Store: referral.NewMemoryStore()} }},
+
+	// Mutants the suite already caught.
+	{"PutGroupBuyIgnoresTeams", "GroupBuys/PutIsConditional", "GroupBuys/PutIsConditional",
+		func() referral.Store { return &rmPutIgnoresTeams{Store: referral.NewMemoryStore()} }},
+	{"PutGroupBuyCheckThenAct", "GroupBuys/ConcurrentPutsOneWins", "GroupBuys/ConcurrentPutsOneWins",
+		func() referral.Store { return &rmPutCheckThenAct{Store: referral.NewMemoryStore()} }},
+	{"OpenTeamIgnoresRevision", "GroupBuys/OpenTeamChecksTheGroupBuy", "GroupBuys/OpenTeamChecksTheGroupBuy",
+		func() referral.Store { return &rmOpenIgnoresRevision{Store: referral.NewMemoryStore()} }},
+	{"SaveDrawIgnoresRevision", "GroupBuys/SaveDrawChecksTheGroupBuy", "GroupBuys/SaveDrawChecksTheGroupBuy",
+		func() referral.Store { return &rmDrawIgnoresRevision{Store: referral.NewMemoryStore()} }},
+}
+
+// TestSuiteMutantChild runs the suite against the mutant named by rmEnv;
+// it is TestSuiteMutants' child process and skips otherwise.
+func TestSuiteMutantChild(t *testing.T) {
+	name := os.Getenv(rmEnv)
+	if name == "" {
+		t.Skip("run by TestSuiteMutants")
+	}
+	for _, m := range rmMutants {
+		if m.name == name {
+			referraltest.RunStoreTests(t, func(*testing.T) referral.Store { return m.store() })
+			return
+		}
+	}
+	t.Fatalf("no mutant %q", name)
+}
+
+// TestSuiteMutants proves that the conformance suite fails every mutant.
+func TestSuiteMutants(t *testing.T) {
+	if os.Getenv(rmEnv) != "" {
+		t.Skip("in a child")
+	}
+	if testing.Short() {
+		t.Skip("spawns a process per mutant")
+	}
+	for _, m := range rmMutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			run := "^TestSuiteMutantChild$"
+			for _, part := range strings.Split(m.run, "/") {
+				run += "/^" + part + "$"
+			}
+			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
+			cmd.Env = append(os.Environ(), rmEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
+			}
+			assert.Contains(t, string(out), "--- FAIL: TestSuiteMutantChild/"+m.want+" ",
+				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
+		})
+	}
+}
+
+func rmConflict(field string) error {
+	return &scrm.Error{Code: scrm.ErrConflict, Op: "mutant.PutGroupBuy", Field: field, Msg: "mutant"}
+}
+
+// rmCrossTenantKinds looks up a group buy's teams and draw by its ID only
+// (a query without the tenant), so another tenant's teams and draw of a
+// group buy with the same ID block a conditional put.
+type rmCrossTenantKinds struct {
+	referral.Store
+	mu      sync.Mutex
+	lottery map[string]bool // group buy ID → has a lottery team, in any tenant
+	regular map[string]bool
+	drawn   map[string]bool
+}
+
+func newRmCrossTenantKinds() *rmCrossTenantKinds {
+	return &rmCrossTenantKinds{Store: referral.NewMemoryStore(),
+		lottery: map[string]bool{}, regular: map[string]bool{}, drawn: map[string]bool{}}
+}
+
+func (m *rmCrossTenantKinds) OpenTeam(ctx context.Context, p referral.OpenTeamParams) (referral.Team, bool, error) {
+	t, created, err := m.Store.OpenTeam(ctx, p)
+	if err == nil && created {
+		m.mu.Lock()
+		if t.Lottery {
+			m.lottery[t.GroupBuy] = true
+		} else {
+			m.regular[t.GroupBuy] = true
+		}
+		m.mu.Unlock()
+	}
+	return t, created, err
+}
+
+func (m *rmCrossTenantKinds) SaveDraw(ctx context.Context, d referral.Draw) (referral.Draw, bool, error) {
+	got, created, err := m.Store.SaveDraw(ctx, d)
+	if err == nil && created {
+		m.mu.Lock()
+		m.drawn[d.GroupBuy] = true
+		m.mu.Unlock()
+	}
+	return got, created, err
+}
+
+func (m *rmCrossTenantKinds) PutGroupBuy(ctx context.Context, p referral.PutGroupBuyParams) error {
+	id := p.GroupBuy.ID
+	m.mu.Lock()
+	lottery, regular, drawn := m.lottery[id], m.regular[id], m.drawn[id]
+	m.mu.Unlock()
+	switch {
+	case p.NoLotteryTeams && lottery:
+		return rmConflict("NoLotteryTeams")
+	case p.NoRegularTeams && regular:
+		return rmConflict("NoRegularTeams")
+	case p.NotDrawn && drawn:
+		return rmConflict("NotDrawn")
+	}
+	return m.Store.PutGroupBuy(ctx, p)
+}
+
+// rmPutIgnoresTeams checks the revision but not the teams found.
+type rmPutIgnoresTeams struct{ referral.Store }
+
+func (m *rmPutIgnoresTeams) PutGroupBuy(ctx context.Context, p referral.PutGroupBuyParams) error {
+	p.NoLotteryTeams, p.NoRegularTeams = false, false
+	return m.Store.PutGroupBuy(ctx, p)
+}
+
+// rmPutCheckThenAct reads the revision, checks it, then writes in a
+// separate step (no row lock, no conditional update): concurrent puts over
+// one revision all win.
+type rmPutCheckThenAct struct{ referral.Store }
+
+func (m *rmPutCheckThenAct) PutGroupBuy(ctx context.Context, p referral.PutGroupBuyParams) error {
+	stored := func() int64 {
+		g, err := m.Store.GetGroupBuy(ctx, p.GroupBuy.Tenant, p.GroupBuy.ID)
+		if err != nil {
+			return 0
+		}
+		return g.Revision
+	}
+	if stored() != p.Revision {
+		return rmConflict("Revision")
+	}
+	runtime.Gosched()
+	time.Sleep(time.Millisecond)
+	p.Revision = stored()
+	return m.Store.PutGroupBuy(ctx, p)
+}
+
+// rmOpenIgnoresRevision opens teams whatever the group buy's revision.
+type rmOpenIgnoresRevision struct{ referral.Store }
+
+func (m *rmOpenIgnoresRevision) OpenTeam(ctx context.Context, p referral.OpenTeamParams) (referral.Team, bool, error) {
+	p.GroupBuyRevision = 0
+	return m.Store.OpenTeam(ctx, p)
+}
+
+// rmDrawIgnoresRevision saves draws whatever the group buy's revision.
+type rmDrawIgnoresRevision struct{ referral.Store }
+
+func (m *rmDrawIgnoresRevision) SaveDraw(ctx context.Context, d referral.Draw) (referral.Draw, bool, error) {
+	d.GroupBuyRevision = 0
+	return m.Store.SaveDraw(ctx, d)
+}
+
+// rmGrantsByKey completes (or, with release, releases) grants by key in
+// every tenant, as a statement without the tenant in its WHERE would.
+type rmGrantsByKey struct {
+	referral.Store
+	release bool
+	mu      sync.Mutex
+	tenants []scrm.TenantID
+}
+
+func (m *rmGrantsByKey) ClaimGrants(ctx context.Context, p referral.ClaimGrantsParams) ([]referral.GrantClaim, error) {
+	m.mu.Lock()
+	if !slices.Contains(m.tenants, p.Tenant) {
+		m.tenants = append(m.tenants, p.Tenant)
+	}
+	m.mu.Unlock()
+	return m.Store.ClaimGrants(ctx, p)
+}
+
+func (m *rmGrantsByKey) others(tenant scrm.TenantID) []scrm.TenantID {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []scrm.TenantID
+	for _, t := range m.tenants {
+		if t != tenant {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (m *rmGrantsByKey) CompleteGrants(ctx context.Context, tenant scrm.TenantID, keys []string, at time.Time) error {
+	if err := m.Store.CompleteGrants(ctx, tenant, keys, at); err != nil || m.release {
+		return err
+	}
+	for _, o := range m.others(tenant) {
+		for _, k := range keys {
+			_ = m.Store.CompleteGrants(ctx, o, []string{k}, at)
+		}
+	}
+	return nil
+}
+
+func (m *rmGrantsByKey) ReleaseGrants(ctx context.Context, tenant scrm.TenantID, keys []string) error {
+	if err := m.Store.ReleaseGrants(ctx, tenant, keys); err != nil || !m.release {
+		return err
+	}
+	for _, o := range m.others(tenant) {
+		_ = m.Store.ReleaseGrants(ctx, o, keys)
+	}
+	return nil
+}
+
+// rmLimitsActiveOnly counts only active bindings towards a Bind limit (a
+// count with "status = 'active'"), so bindings held for review or
+// rejected free places.
+type rmLimitsActiveOnly struct {
+	referral.Store
+	mu   sync.Mutex
+	held []referral.Binding // bindings stored under review or rejected
+}
+
+func (m *rmLimitsActiveOnly) Bind(ctx context.Context, p referral.BindParams) (referral.Binding, error) {
+	m.mu.Lock()
+	limits := slices.Clone(p.Limits)
+	for i, l := range limits {
+		for _, b := range m.held {
+			v := map[referral.LimitBy]string{referral.LimitByInviter: string(b.Inviter),
+				referral.LimitByDevice: b.Signals.Device, referral.LimitByIP: b.Signals.IP}[l.By]
+			if b.Tenant == p.Binding.Tenant && v == l.Value && !b.At.Before(l.Since) {
+				limits[i].Max++
+			}
+		}
+	}
+	m.mu.Unlock()
+	p.Limits = limits
+	b, err := m.Store.Bind(ctx, p)
+	if err == nil && b.Status == referral.StatusReview {
+		m.mu.Lock()
+		m.held = append(m.held, b)
+		m.mu.Unlock()
+	}
+	return b, err
+}
+
+func (m *rmLimitsActiveOnly) Review(ctx context.Context, p referral.ReviewParams) (referral.ReviewResult, error) {
+	res, err := m.Store.Review(ctx, p)
+	if err == nil && p.Approve {
+		m.mu.Lock()
+		m.held = slices.DeleteFunc(m.held, func(b referral.Binding) bool {
+			return b.Tenant == p.Tenant && b.Invitee == p.Invitee
+		})
+		m.mu.Unlock()
+	}
+	return res, err
+}

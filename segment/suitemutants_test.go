@@ -1,0 +1,221 @@
+package segment_test
+
+// Mutation tests of the conformance suite (segmenttest.RunStoreTests): each
+// mutant is the memory store with one method broken the way a plausible
+// host implementation would break it. TestSuiteMutants runs the suite
+// against every mutant in a child process (TestSuiteMutantChild) and
+// requires the suite to fail it, in the subtest named.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/scrmkit/scrmkit/scrm"
+	"github.com/scrmkit/scrmkit/segment"
+	"github.com/scrmkit/scrmkit/segment/segmenttest"
+)
+
+// gmEnv names the mutant a child process runs the suite against.
+const gmEnv = "SCRMKIT_SEGMENT_MUTANT"
+
+// gmMutant is one broken store and where the suite must catch it.
+type gmMutant struct {
+	name string
+	// run is the path of the suite's subtests to run (a -test.run pattern
+	// beneath TestSuiteMutantChild); want is the subtest that must fail.
+	run, want string
+	store     func() segment.Store
+}
+
+var gmMutants = []gmMutant{
+	// Gaps the suite had: each has its own conformance case now.
+	{"GenerationAcrossTenants", "GenerationIsPerTenant", "GenerationIsPerTenant",
+		func() segment.Store { return &gmGlobalGeneration{Store: segment.NewMemoryStore()} }},
+
+	// Mutants the suite already caught.
+	{"SaveSegmentIgnoresGeneration", "SaveSegmentAtGeneration", "SaveSegmentAtGeneration",
+		func() segment.Store { return &gmSaveIgnoresGeneration{Store: segment.NewMemoryStore()} }},
+	{"EqualVersionIgnored", "Membership", "Membership",
+		func() segment.Store { return &gmEqualVersionIgnored{Store: segment.NewMemoryStore()} }},
+	{"MarkReportedByCustomer", "Unreported", "Unreported",
+		func() segment.Store { return &gmMarkByCustomer{Store: segment.NewMemoryStore()} }},
+}
+
+// TestSuiteMutantChild runs the suite against the mutant named by gmEnv;
+// it is TestSuiteMutants' child process and skips otherwise.
+func TestSuiteMutantChild(t *testing.T) {
+	name := os.Getenv(gmEnv)
+	if name == "" {
+		t.Skip("run by TestSuiteMutants")
+	}
+	for _, m := range gmMutants {
+		if m.name == name {
+			segmenttest.RunStoreTests(t, func(*testing.T) segment.Store { return m.store() })
+			return
+		}
+	}
+	t.Fatalf("no mutant %q", name)
+}
+
+// TestSuiteMutants proves that the conformance suite fails every mutant.
+func TestSuiteMutants(t *testing.T) {
+	if os.Getenv(gmEnv) != "" {
+		t.Skip("in a child")
+	}
+	if testing.Short() {
+		t.Skip("spawns a process per mutant")
+	}
+	for _, m := range gmMutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			run := "^TestSuiteMutantChild$"
+			for _, part := range strings.Split(m.run, "/") {
+				run += "/^" + part + "$"
+			}
+			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
+			cmd.Env = append(os.Environ(), gmEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
+			}
+			assert.Contains(t, string(out), "--- FAIL: TestSuiteMutantChild/"+m.want+" ",
+				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
+		})
+	}
+}
+
+// gmGlobalGeneration numbers definition writes with one sequence for all
+// tenants (a shared database sequence), so another tenant's writes move a
+// tenant's generation.
+type gmGlobalGeneration struct {
+	segment.Store
+	mu     sync.Mutex
+	writes map[scrm.TenantID]int64
+	total  int64
+}
+
+// offset is the number of other tenants' writes.
+func (m *gmGlobalGeneration) offset(tenant scrm.TenantID) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total - m.writes[tenant]
+}
+
+func (m *gmGlobalGeneration) bump(tenant scrm.TenantID, err error) {
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.writes == nil {
+		m.writes = map[scrm.TenantID]int64{}
+	}
+	m.writes[tenant]++
+	m.total++
+}
+
+func (m *gmGlobalGeneration) CreateSegment(ctx context.Context, seg segment.Segment) (segment.Segment, error) {
+	got, err := m.Store.CreateSegment(ctx, seg)
+	m.bump(seg.Tenant, err)
+	return got, err
+}
+
+func (m *gmGlobalGeneration) UpdateSegment(ctx context.Context, seg segment.Segment) (segment.Segment, error) {
+	got, err := m.Store.UpdateSegment(ctx, seg)
+	m.bump(seg.Tenant, err)
+	return got, err
+}
+
+func (m *gmGlobalGeneration) SaveSegment(ctx context.Context, seg segment.Segment, generation int64) (segment.Segment, error) {
+	got, err := m.Store.SaveSegment(ctx, seg, generation-m.offset(seg.Tenant))
+	m.bump(seg.Tenant, err)
+	return got, err
+}
+
+func (m *gmGlobalGeneration) DeleteSegment(ctx context.Context, tenant scrm.TenantID, id string) error {
+	err := m.Store.DeleteSegment(ctx, tenant, id)
+	m.bump(tenant, err)
+	return err
+}
+
+func (m *gmGlobalGeneration) Generation(ctx context.Context, tenant scrm.TenantID) (int64, error) {
+	g, err := m.Store.Generation(ctx, tenant)
+	return g + m.offset(tenant), err
+}
+
+func (m *gmGlobalGeneration) ListSegments(ctx context.Context, tenant scrm.TenantID) (segment.SegmentList, error) {
+	list, err := m.Store.ListSegments(ctx, tenant)
+	list.Generation += m.offset(tenant)
+	return list, err
+}
+
+// gmSaveIgnoresGeneration creates or updates whatever the generation.
+type gmSaveIgnoresGeneration struct{ segment.Store }
+
+func (m *gmSaveIgnoresGeneration) SaveSegment(ctx context.Context, seg segment.Segment, _ int64) (segment.Segment, error) {
+	if seg.Version == 0 {
+		return m.Store.CreateSegment(ctx, seg)
+	}
+	return m.Store.UpdateSegment(ctx, seg)
+}
+
+// gmEqualVersionIgnored applies a change only over a strictly older record
+// (WHERE stored.version < new.version): at equal versions the earlier call
+// wins.
+type gmEqualVersionIgnored struct {
+	segment.Store
+	mu   sync.Mutex
+	last map[string]int64 // tenant, segment, customer → version applied
+}
+
+func (m *gmEqualVersionIgnored) ApplyMembership(ctx context.Context, p segment.ApplyMembershipParams) ([]segment.MembershipChange, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.last == nil {
+		m.last = map[string]int64{}
+	}
+	key := func(c segment.MembershipChange) string {
+		return string(p.Tenant) + "\x00" + p.Segment + "\x00" + string(c.Customer)
+	}
+	var kept []segment.MembershipChange
+	for _, c := range p.Changes {
+		if v, ok := m.last[key(c)]; !ok || c.Version > v {
+			kept = append(kept, c)
+		}
+	}
+	p.Changes = kept
+	flipped, err := m.Store.ApplyMembership(ctx, p)
+	if err == nil {
+		for _, c := range kept {
+			m.last[key(c)] = c.Version
+		}
+	}
+	return flipped, err
+}
+
+// gmMarkByCustomer clears every unreported change of a customer named,
+// whatever its In and Version.
+type gmMarkByCustomer struct{ segment.Store }
+
+func (m *gmMarkByCustomer) MarkReported(ctx context.Context, p segment.MarkReportedParams) error {
+	var all []segment.MembershipChange
+	for _, c := range p.Changes {
+		page, err := m.Store.ListUnreported(ctx, segment.ListUnreportedParams{Tenant: p.Tenant, Segment: p.Segment, Customer: c.Customer, Limit: 1000})
+		if err != nil {
+			return m.Store.MarkReported(ctx, p)
+		}
+		for _, u := range page.Changes {
+			all = append(all, u.MembershipChange)
+		}
+	}
+	p.Changes = append(p.Changes, all...)
+	return m.Store.MarkReported(ctx, p)
+}
