@@ -9,16 +9,12 @@ package coupon_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"github.com/scrmkit/scrmkit/coupon"
 	"github.com/scrmkit/scrmkit/coupon/coupontest"
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/scrm"
 )
 
@@ -46,49 +42,23 @@ var cmMutants = []cmMutant{
 		func() coupon.Store { return &cmRefundReplayAnyFingerprint{Store: coupon.NewMemoryStore()} }},
 }
 
-// TestSuiteMutantChild runs the suite against the mutant named by cmEnv;
-// it is TestSuiteMutants' child process and skips otherwise.
-func TestSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(cmEnv)
-	if name == "" {
-		t.Skip("run by TestSuiteMutants")
-	}
+// cmMutantsList converts cmMutants for package mutants
+// (each Suite captures its own element).
+func cmMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(cmMutants))
 	for _, m := range cmMutants {
-		if m.name == name {
-			coupontest.RunStoreTests(t, func(*testing.T) coupon.Store { return m.store() })
-			return
-		}
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: func(t *testing.T) { coupontest.RunStoreTests(t, func(*testing.T) coupon.Store { return m.store() }) }})
 	}
-	t.Fatalf("no mutant %q", name)
+	return ms
 }
 
+// TestSuiteMutantChild runs the suite against the mutant named by cmEnv;
+// it is TestSuiteMutants' child process and skips otherwise.
+func TestSuiteMutantChild(t *testing.T) { mutants.Child(t, cmEnv, cmMutantsList()) }
+
 // TestSuiteMutants proves that the conformance suite fails every mutant.
-func TestSuiteMutants(t *testing.T) {
-	if os.Getenv(cmEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range cmMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), cmEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
-}
+func TestSuiteMutants(t *testing.T) { mutants.Spawn(t, cmEnv, "TestSuiteMutantChild", cmMutantsList()) }
 
 // cmRefundKeysPerTenant keeps refund idempotency keys unique per tenant
 // (a unique index without the order): another order's refund with a key

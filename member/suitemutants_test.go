@@ -11,8 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/member"
 	"github.com/scrmkit/scrmkit/member/membertest"
 	"github.com/scrmkit/scrmkit/scrm"
@@ -95,48 +92,24 @@ var suiteMutants = []suiteMutant{
 		func() member.Store { return &mutExchangeTenant{Store: member.NewMemoryStore()} }},
 }
 
+// suiteMutantsList converts suiteMutants for package mutants
+// (each Suite captures its own element).
+func suiteMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(suiteMutants))
+	for _, m := range suiteMutants {
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: func(t *testing.T) { membertest.RunStoreTests(t, func(*testing.T) member.Store { return m.store() }) }})
+	}
+	return ms
+}
+
 // TestSuiteMutantChild runs the suite against the mutant named by mutEnv;
 // it is TestSuiteMutants' child process and skips otherwise.
-func TestSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(mutEnv)
-	if name == "" {
-		t.Skip("run by TestSuiteMutants")
-	}
-	for _, m := range suiteMutants {
-		if m.name == name {
-			membertest.RunStoreTests(t, func(*testing.T) member.Store { return m.store() })
-			return
-		}
-	}
-	t.Fatalf("no mutant %q", name)
-}
+func TestSuiteMutantChild(t *testing.T) { mutants.Child(t, mutEnv, suiteMutantsList()) }
 
 // TestSuiteMutants proves that the conformance suite fails every mutant.
 func TestSuiteMutants(t *testing.T) {
-	if os.Getenv(mutEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range suiteMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), mutEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
+	mutants.Spawn(t, mutEnv, "TestSuiteMutantChild", suiteMutantsList())
 }
 
 // mutCustomers remembers the customers each tenant's updates named, for

@@ -8,18 +8,13 @@ package referral_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/referral"
 	"github.com/scrmkit/scrmkit/referral/referraltest"
 	"github.com/scrmkit/scrmkit/scrm"
@@ -59,49 +54,25 @@ var rmMutants = []rmMutant{
 		func() referral.Store { return &rmDrawIgnoresRevision{Store: referral.NewMemoryStore()} }},
 }
 
-// TestSuiteMutantChild runs the suite against the mutant named by rmEnv;
-// it is TestSuiteMutants' child process and skips otherwise.
-func TestSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(rmEnv)
-	if name == "" {
-		t.Skip("run by TestSuiteMutants")
-	}
+// rmMutantsList converts rmMutants for package mutants
+// (each Suite captures its own element).
+func rmMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(rmMutants))
 	for _, m := range rmMutants {
-		if m.name == name {
-			referraltest.RunStoreTests(t, func(*testing.T) referral.Store { return m.store() })
-			return
-		}
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: func(t *testing.T) {
+				referraltest.RunStoreTests(t, func(*testing.T) referral.Store { return m.store() })
+			}})
 	}
-	t.Fatalf("no mutant %q", name)
+	return ms
 }
 
+// TestSuiteMutantChild runs the suite against the mutant named by rmEnv;
+// it is TestSuiteMutants' child process and skips otherwise.
+func TestSuiteMutantChild(t *testing.T) { mutants.Child(t, rmEnv, rmMutantsList()) }
+
 // TestSuiteMutants proves that the conformance suite fails every mutant.
-func TestSuiteMutants(t *testing.T) {
-	if os.Getenv(rmEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range rmMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), rmEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
-}
+func TestSuiteMutants(t *testing.T) { mutants.Spawn(t, rmEnv, "TestSuiteMutantChild", rmMutantsList()) }
 
 func rmConflict(field string) error {
 	return &scrm.Error{Code: scrm.ErrConflict, Op: "mutant.PutGroupBuy", Field: field, Msg: "mutant"}

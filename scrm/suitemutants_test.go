@@ -11,17 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 )
@@ -127,48 +123,24 @@ var kmSuiteMutants = []kmSuiteMutant{
 		kmGroup(func(s scrm.GroupStore) scrm.GroupStore { return &kmGroupLastArrival{GroupStore: s} })},
 }
 
+// kmSuiteMutantsList converts kmSuiteMutants for package mutants
+// (each Suite captures its own element).
+func kmSuiteMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(kmSuiteMutants))
+	for _, m := range kmSuiteMutants {
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: m.suite})
+	}
+	return ms
+}
+
 // TestKMSuiteMutantChild runs a suite against the mutant named by kmMutEnv;
 // it is TestKMSuiteMutants' child process and skips otherwise.
-func TestKMSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(kmMutEnv)
-	if name == "" {
-		t.Skip("run by TestKMSuiteMutants")
-	}
-	for _, m := range kmSuiteMutants {
-		if m.name == name {
-			m.suite(t)
-			return
-		}
-	}
-	t.Fatalf("no mutant %q", name)
-}
+func TestKMSuiteMutantChild(t *testing.T) { mutants.Child(t, kmMutEnv, kmSuiteMutantsList()) }
 
 // TestKMSuiteMutants proves that the conformance suites fail every mutant.
 func TestKMSuiteMutants(t *testing.T) {
-	if os.Getenv(kmMutEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range kmSuiteMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestKMSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), kmMutEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestKMSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
+	mutants.Spawn(t, kmMutEnv, "TestKMSuiteMutantChild", kmSuiteMutantsList())
 }
 
 // ---- DirectoryStore mutants ----

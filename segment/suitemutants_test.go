@@ -8,15 +8,10 @@ package segment_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/segment"
 	"github.com/scrmkit/scrmkit/segment/segmenttest"
@@ -48,49 +43,23 @@ var gmMutants = []gmMutant{
 		func() segment.Store { return &gmMarkByCustomer{Store: segment.NewMemoryStore()} }},
 }
 
-// TestSuiteMutantChild runs the suite against the mutant named by gmEnv;
-// it is TestSuiteMutants' child process and skips otherwise.
-func TestSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(gmEnv)
-	if name == "" {
-		t.Skip("run by TestSuiteMutants")
-	}
+// gmMutantsList converts gmMutants for package mutants
+// (each Suite captures its own element).
+func gmMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(gmMutants))
 	for _, m := range gmMutants {
-		if m.name == name {
-			segmenttest.RunStoreTests(t, func(*testing.T) segment.Store { return m.store() })
-			return
-		}
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: func(t *testing.T) { segmenttest.RunStoreTests(t, func(*testing.T) segment.Store { return m.store() }) }})
 	}
-	t.Fatalf("no mutant %q", name)
+	return ms
 }
 
+// TestSuiteMutantChild runs the suite against the mutant named by gmEnv;
+// it is TestSuiteMutants' child process and skips otherwise.
+func TestSuiteMutantChild(t *testing.T) { mutants.Child(t, gmEnv, gmMutantsList()) }
+
 // TestSuiteMutants proves that the conformance suite fails every mutant.
-func TestSuiteMutants(t *testing.T) {
-	if os.Getenv(gmEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range gmMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), gmEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
-}
+func TestSuiteMutants(t *testing.T) { mutants.Spawn(t, gmEnv, "TestSuiteMutantChild", gmMutantsList()) }
 
 // gmGlobalGeneration numbers definition writes with one sequence for all
 // tenants (a shared database sequence), so another tenant's writes move a

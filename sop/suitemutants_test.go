@@ -9,16 +9,13 @@ package sop_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/sop"
 	"github.com/scrmkit/scrmkit/sop/soptest"
@@ -84,48 +81,24 @@ var smMutants = []smMutant{
 		func() sop.Store { return &smNoContext{Store: sop.NewMemoryStore()} }},
 }
 
+// smMutantsList converts smMutants for package mutants
+// (each Suite captures its own element).
+func smMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(smMutants))
+	for _, m := range smMutants {
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: func(t *testing.T) { soptest.RunStoreTests(t, func(*testing.T) sop.Store { return m.store() }) }})
+	}
+	return ms
+}
+
 // TestSMSuiteMutantChild runs the suite against the mutant named by smEnv;
 // it is TestSMSuiteMutants' child process and skips otherwise.
-func TestSMSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(smEnv)
-	if name == "" {
-		t.Skip("run by TestSMSuiteMutants")
-	}
-	for _, m := range smMutants {
-		if m.name == name {
-			soptest.RunStoreTests(t, func(*testing.T) sop.Store { return m.store() })
-			return
-		}
-	}
-	t.Fatalf("no mutant %q", name)
-}
+func TestSMSuiteMutantChild(t *testing.T) { mutants.Child(t, smEnv, smMutantsList()) }
 
 // TestSMSuiteMutants proves that the conformance suite fails every mutant.
 func TestSMSuiteMutants(t *testing.T) {
-	if os.Getenv(smEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range smMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestSMSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), smEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestSMSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
+	mutants.Spawn(t, smEnv, "TestSMSuiteMutantChild", smMutantsList())
 }
 
 // smRevision keeps the tenant's revision itself (checking conditional

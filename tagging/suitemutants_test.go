@@ -9,17 +9,13 @@ package tagging_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/tagging"
 	"github.com/scrmkit/scrmkit/tagging/taggingtest"
@@ -74,48 +70,24 @@ var tmMutants = []tmMutant{
 		func() tagging.Store { return &tmNoContext{Store: tagging.NewMemoryStore()} }},
 }
 
+// tmMutantsList converts tmMutants for package mutants
+// (each Suite captures its own element).
+func tmMutantsList() []mutants.Mutant {
+	ms := make([]mutants.Mutant, 0, len(tmMutants))
+	for _, m := range tmMutants {
+		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
+			Suite: func(t *testing.T) { taggingtest.RunStoreTests(t, func(*testing.T) tagging.Store { return m.store() }) }})
+	}
+	return ms
+}
+
 // TestTMSuiteMutantChild runs the suite against the mutant named by tmEnv;
 // it is TestTMSuiteMutants' child process and skips otherwise.
-func TestTMSuiteMutantChild(t *testing.T) {
-	name := os.Getenv(tmEnv)
-	if name == "" {
-		t.Skip("run by TestTMSuiteMutants")
-	}
-	for _, m := range tmMutants {
-		if m.name == name {
-			taggingtest.RunStoreTests(t, func(*testing.T) tagging.Store { return m.store() })
-			return
-		}
-	}
-	t.Fatalf("no mutant %q", name)
-}
+func TestTMSuiteMutantChild(t *testing.T) { mutants.Child(t, tmEnv, tmMutantsList()) }
 
 // TestTMSuiteMutants proves that the conformance suite fails every mutant.
 func TestTMSuiteMutants(t *testing.T) {
-	if os.Getenv(tmEnv) != "" {
-		t.Skip("in a child")
-	}
-	if testing.Short() {
-		t.Skip("spawns a process per mutant")
-	}
-	for _, m := range tmMutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			run := "^TestTMSuiteMutantChild$"
-			for _, part := range strings.Split(m.run, "/") {
-				run += "/^" + part + "$"
-			}
-			cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1", "-test.timeout=120s")
-			cmd.Env = append(os.Environ(), tmEnv+"="+m.name)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("the suite passed mutant %s (err %v):\n%s", m.name, err, out)
-			}
-			assert.Contains(t, string(out), "--- FAIL: TestTMSuiteMutantChild/"+m.want+" ",
-				"the suite must catch %s in %s:\n%s", m.name, m.want, out)
-		})
-	}
+	mutants.Spawn(t, tmEnv, "TestTMSuiteMutantChild", tmMutantsList())
 }
 
 // tmAllHistory reads every entry of a customer (of one cause, if set),
