@@ -116,6 +116,41 @@ func newRaceFixture(t *testing.T, store member.Store, rewarder func(svc *member.
 	return f
 }
 
+// subscribeAndRunToMidMarch subscribes A and B to the monthly plan and
+// runs the plans on 9 and 16 March (the Day 7 and Day 14 tranches).
+func (f *raceFixture) subscribeAndRunToMidMarch(t *testing.T, ctx context.Context) {
+	t.Helper()
+	for _, c := range []scrm.CustomerID{"A", "B"} {
+		_, err := f.svc.Subscribe(ctx, member.SubscribeRequest{Tenant: raceTenant, Customer: c, Plan: "monthly",
+			IdempotencyKey: "sub-" + string(c), Paid: decimal.NewFromInt(18)})
+		require.NoError(t, err)
+	}
+	for _, d := range []int{9, 16} {
+		f.clock.Set(time.Date(2026, 3, d, 0, 5, 0, 0, scrm.DefaultLocation()))
+		_, err := f.svc.RunPlans(ctx, raceTenant)
+		require.NoError(t, err)
+	}
+}
+
+// stalledRun starts a RunPlans whose first coupon grant blocks until
+// f.coupons.release is closed; it returns the run's result channel and the
+// customer the run has not reached yet.
+func (f *raceFixture) stalledRun(ctx context.Context) (chan error, scrm.CustomerID) {
+	f.coupons.mu.Lock()
+	f.coupons.armed = true
+	f.coupons.mu.Unlock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.svc.RunPlans(ctx, raceTenant)
+		done <- err
+	}()
+	other := scrm.CustomerID("B")
+	if first := <-f.coupons.entered; first == "B" {
+		other = "A"
+	}
+	return done, other
+}
+
 // raceMonthly: ¥18 a month, a coupon on days 0, 7, 14 and 21 of each
 // membership month.
 func raceMonthly() member.Plan {
@@ -153,19 +188,7 @@ func TestRunPlansReleasesNoTrancheDueAfterConcurrentCancel(t *testing.T) {
 	loc := scrm.DefaultLocation()
 	f.clock.Set(time.Date(2026, 3, 15, 23, 59, 50, 0, loc))
 
-	f.coupons.mu.Lock()
-	f.coupons.armed = true
-	f.coupons.mu.Unlock()
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.svc.RunPlans(ctx, raceTenant)
-		done <- err
-	}()
-	first := <-f.coupons.entered
-	other := scrm.CustomerID("B")
-	if first == "B" {
-		other = "A"
-	}
+	done, other := f.stalledRun(ctx)
 	f.clock.Set(time.Date(2026, 3, 15, 23, 59, 55, 0, loc))
 	c, err := f.svc.Cancel(ctx, member.CancelRequest{Tenant: raceTenant, Customer: other, IdempotencyKey: "cancel", ProRata: true})
 	require.NoError(t, err)
@@ -194,34 +217,13 @@ func TestRunPlansDoesNotEndMembershipRenewedDuringRun(t *testing.T) {
 	f := newRaceFixture(t, nil, nil)
 	_, err := f.svc.PutPlan(ctx, raceMonthly())
 	require.NoError(t, err)
-	for _, c := range []scrm.CustomerID{"A", "B"} {
-		_, err := f.svc.Subscribe(ctx, member.SubscribeRequest{Tenant: raceTenant, Customer: c, Plan: "monthly",
-			IdempotencyKey: "sub-" + string(c), Paid: decimal.NewFromInt(18)})
-		require.NoError(t, err)
-	}
-	loc := scrm.DefaultLocation()
 	// Runs on 9 and 16 March; none after, so the Day 21 tranche (23 March)
 	// is owed.
-	for _, d := range []int{9, 16} {
-		f.clock.Set(time.Date(2026, 3, d, 0, 5, 0, 0, loc))
-		_, err := f.svc.RunPlans(ctx, raceTenant)
-		require.NoError(t, err)
-	}
+	f.subscribeAndRunToMidMarch(t, ctx)
+	loc := scrm.DefaultLocation()
 	f.clock.Set(time.Date(2026, 4, 2, 9, 59, 50, 0, loc))
 
-	f.coupons.mu.Lock()
-	f.coupons.armed = true
-	f.coupons.mu.Unlock()
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.svc.RunPlans(ctx, raceTenant)
-		done <- err
-	}()
-	first := <-f.coupons.entered
-	other := scrm.CustomerID("B")
-	if first == "B" {
-		other = "A"
-	}
+	done, other := f.stalledRun(ctx)
 	f.clock.Set(time.Date(2026, 4, 2, 9, 59, 55, 0, loc))
 	r, err := f.svc.Subscribe(ctx, member.SubscribeRequest{Tenant: raceTenant, Customer: other, Plan: "monthly",
 		IdempotencyKey: "renew-" + string(other), Paid: decimal.NewFromInt(18)})
@@ -253,32 +255,11 @@ func TestRunPlansDoesNotSettleTermCancelledDuringRun(t *testing.T) {
 	p.Benefits.BreakEven = true
 	_, err := f.svc.PutPlan(ctx, p)
 	require.NoError(t, err)
-	for _, c := range []scrm.CustomerID{"A", "B"} {
-		_, err := f.svc.Subscribe(ctx, member.SubscribeRequest{Tenant: raceTenant, Customer: c, Plan: "monthly",
-			IdempotencyKey: "sub-" + string(c), Paid: decimal.NewFromInt(18)})
-		require.NoError(t, err)
-	}
+	f.subscribeAndRunToMidMarch(t, ctx)
 	loc := scrm.DefaultLocation()
-	for _, d := range []int{9, 16} {
-		f.clock.Set(time.Date(2026, 3, d, 0, 5, 0, 0, loc))
-		_, err := f.svc.RunPlans(ctx, raceTenant)
-		require.NoError(t, err)
-	}
 	f.clock.Set(time.Date(2026, 4, 2, 9, 59, 50, 0, loc))
 
-	f.coupons.mu.Lock()
-	f.coupons.armed = true
-	f.coupons.mu.Unlock()
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.svc.RunPlans(ctx, raceTenant)
-		done <- err
-	}()
-	first := <-f.coupons.entered
-	other := scrm.CustomerID("B")
-	if first == "B" {
-		other = "A"
-	}
+	done, other := f.stalledRun(ctx)
 	f.clock.Set(time.Date(2026, 4, 2, 9, 59, 55, 0, loc))
 	_, err = f.svc.Cancel(ctx, member.CancelRequest{Tenant: raceTenant, Customer: other, IdempotencyKey: "cancel", ProRata: true})
 	require.NoError(t, err)

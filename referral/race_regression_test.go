@@ -103,6 +103,21 @@ type openResult struct {
 	err  error
 }
 
+// openPausedAtInsert starts an Open of gb1 by leader that stops just before
+// Store.OpenTeam (after reading the group buy and checking its window)
+// until release is closed; done receives its result.
+func openPausedAtInsert(r *rig, ws *pausingStore, leader scrm.CustomerID) (release chan struct{}, done chan openResult) {
+	reached := make(chan struct{})
+	release, done = make(chan struct{}), make(chan openResult)
+	ws.hook("OpenTeam", pauseFirst(reached, release))
+	go func() {
+		tm, err := r.svc.Open(r.ctx, tenant, "gb1", leader)
+		done <- openResult{tm, err}
+	}()
+	<-reached
+	return release, done
+}
+
 // TestOpenRacingTheDrawTakesNoTeam: Open reads the group buy (running, a
 // lottery) and then inserts the team with OpenTeam. When, between the two,
 // the operator ends the campaign early (SaveGroupBuy with an earlier End,
@@ -121,14 +136,7 @@ func TestOpenRacingTheDrawTakesNoTeam(t *testing.T) {
 	_, err = r.svc.Join(r.ctx, tenant, first.ID, "M1")
 	require.NoError(t, err)
 
-	reached, release := make(chan struct{}), make(chan struct{})
-	ws.hook("OpenTeam", pauseFirst(reached, release))
-	done := make(chan openResult)
-	go func() {
-		tm, err := r.svc.Open(r.ctx, tenant, "gb1", "L2")
-		done <- openResult{tm, err}
-	}()
-	<-reached // Open has read the group buy and checked its window
+	release, done := openPausedAtInsert(r, ws, "L2") // Open has read the group buy and checked its window
 
 	g.End = t0.Add(-2 * time.Hour) // the operator ends the campaign now ...
 	require.NoError(t, r.svc.SaveGroupBuy(r.ctx, g))
@@ -169,14 +177,7 @@ func TestOpenRacingLotteryRemovalOpensUnderTheStoredKind(t *testing.T) {
 	g := saveGroupBuy(t, r, referral.GroupBuy{Size: 2, Duration: time.Hour, Price: scrm.Yuan("1.00"),
 		End: t0.Add(48 * time.Hour), Lottery: &referral.Lottery{Winners: 1}})
 
-	reached, release := make(chan struct{}), make(chan struct{})
-	ws.hook("OpenTeam", pauseFirst(reached, release))
-	done := make(chan openResult)
-	go func() {
-		tm, err := r.svc.Open(r.ctx, tenant, "gb1", "L1")
-		done <- openResult{tm, err}
-	}()
-	<-reached
+	release, done := openPausedAtInsert(r, ws, "L1")
 
 	g.Lottery = nil
 	saveErr := r.svc.SaveGroupBuy(r.ctx, g)
@@ -208,14 +209,7 @@ func TestOpenRacingAWinnersChangeOpensUnderTheNewTerms(t *testing.T) {
 	g := saveGroupBuy(t, r, referral.GroupBuy{Size: 2, Duration: time.Hour, Price: scrm.Yuan("1.00"),
 		End: t0.Add(48 * time.Hour), Lottery: &referral.Lottery{Winners: 1}})
 
-	reached, release := make(chan struct{}), make(chan struct{})
-	ws.hook("OpenTeam", pauseFirst(reached, release))
-	done := make(chan openResult)
-	go func() {
-		tm, err := r.svc.Open(r.ctx, tenant, "gb1", "L1")
-		done <- openResult{tm, err}
-	}()
-	<-reached
+	release, done := openPausedAtInsert(r, ws, "L1")
 	g.Lottery = &referral.Lottery{Winners: 5}
 	g.Price = scrm.Yuan("2.00")
 	require.NoError(t, r.svc.SaveGroupBuy(r.ctx, g), "no lottery team yet")
