@@ -246,13 +246,6 @@ func (r *jReader) byte() byte {
 	return r.b[r.i-1]
 }
 
-// raw reads a string as a slice of the chunk.
-func (r *jReader) raw() []byte {
-	n := int(r.uvarint())
-	r.i += n
-	return r.b[r.i-n : r.i]
-}
-
 func (r *jReader) string() string {
 	n := int(r.uvarint())
 	r.i += n

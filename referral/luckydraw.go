@@ -224,16 +224,6 @@ func (l *Lottery) overlaps(o *Lottery) bool {
 	return l.Start.Before(o.End) && o.Start.Before(l.End)
 }
 
-// prize returns the prize of an ID, or nil.
-func (l *Lottery) prize(id string) *Prize {
-	for i := range l.Prizes {
-		if l.Prizes[i].ID == id {
-			return &l.Prizes[i]
-		}
-	}
-	return nil
-}
-
 // PrizeOdds is one prize's part in a draw: its Weight, and the stock it
 // had Left just before the draw. A prize with nothing left is not picked.
 type PrizeOdds struct {

@@ -7,7 +7,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/scrmkit/scrmkit/coupon"
-	"github.com/scrmkit/scrmkit/member"
 )
 
 // The JSON API. Money is always a decimal string of yuan with at most two
@@ -294,11 +293,6 @@ func rejectedJSON(q coupon.Quote) []rejectionJSON {
 		out = append(out, j)
 	}
 	return out
-}
-
-// fromBalance converts a member balance.
-func fromBalance(b member.Balance) *balanceJSON {
-	return &balanceJSON{Points: b.Points, Held: b.Held, Growth: b.Growth, Tier: b.Tier}
 }
 
 // walletJSON converts a wallet, with times in the tenant's zone.
