@@ -12,7 +12,11 @@ import (
 //   - order.paid earns the order's points and growth (Earn with the event ID
 //     as the idempotency key, Props "order_id" as the order, the event's
 //     Amount, "items" and Time); an order.paid without an amount earns
-//     nothing;
+//     nothing. "items" may take any form scrm.Event.OrderItems accepts (as
+//     built in Go, or as JSON decoding leaves it); a malformed list is an
+//     ErrInvalid naming it ("Props.items[1].Price"), and nothing is
+//     earned, rather than an order earned without its category
+//     multipliers;
 //   - order.refunded claws back in proportion (Refund with the event ID as
 //     the key). A refund delivered before its order.paid (events from two
 //     queues, a redelivery) is remembered on the order's record, whatever
@@ -75,8 +79,12 @@ func (s *Service) Handle(ctx context.Context, ev scrm.Event) error {
 		if !ev.Amount.IsPositive() {
 			return nil
 		}
-		_, err := s.Earn(ctx, EarnRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
-			OrderID: order, Amount: ev.Amount, Items: ev.Items(), At: ev.Time})
+		items, err := ev.OrderItems(op)
+		if err != nil {
+			return err
+		}
+		_, err = s.Earn(ctx, EarnRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
+			OrderID: order, Amount: ev.Amount, Items: items, At: ev.Time})
 		return err
 	case scrm.EventOrderRefunded:
 		if !ev.Amount.IsPositive() {

@@ -100,20 +100,3 @@ func (e Event) Prop(key string) string {
 	}
 	return ""
 }
-
-// Items returns the "items" property of an order event, or nil.
-func (e Event) Items() []OrderItem {
-	switch v := e.Props["items"].(type) {
-	case []OrderItem:
-		return v
-	case []*OrderItem:
-		out := make([]OrderItem, 0, len(v))
-		for _, it := range v {
-			if it != nil {
-				out = append(out, *it)
-			}
-		}
-		return out
-	}
-	return nil
-}
