@@ -57,8 +57,9 @@ var rmMutants = []rmMutant{
 // rmMutantsList converts rmMutants for package mutants
 // (each Suite captures its own element).
 func rmMutantsList() []mutants.Mutant {
-	ms := make([]mutants.Mutant, 0, len(rmMutants))
-	for _, m := range rmMutants {
+	all := slices.Concat(rmMutants, rmMutants2)
+	ms := make([]mutants.Mutant, 0, len(all))
+	for _, m := range all {
 		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
 			Suite: func(t *testing.T) {
 				referraltest.RunStoreTests(t, func(*testing.T) referral.Store { return m.store() })

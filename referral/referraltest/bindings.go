@@ -333,6 +333,40 @@ func testQualifications(t *testing.T, newStore func(t *testing.T) referral.Store
 		}
 		assert.Equal(t, 3, wins, "exactly MaxPerInviter are rewarded")
 	})
+	t.Run("RanksArePerInviterProgramAndTenant", func(t *testing.T) {
+		// Rank counts the inviter's active qualifications in this program
+		// of this tenant only: those in another program or tenant neither
+		// take ranks nor use up MaxPerInviter.
+		s := newStore(t)
+		for _, tn := range []scrm.TenantID{tenant, other} {
+			for _, program := range []string{"p2", "p3"} {
+				b := binding(cid("x-%s", program), "alice", t0)
+				b.Tenant, b.Program = tn, program
+				mustBind(t, s, b)
+				q := qual(b.Invitee, "e-"+program)
+				q.Tenant, q.Program = tn, program
+				got, _, err := s.Qualify(ctx, referral.QualifyParams{Qualification: q, MaxPerInviter: 1})
+				require.NoError(t, err)
+				assert.Equal(t, 1, got.Rank, "%s %s: the first of alice's there", tn, program)
+				assert.True(t, got.Rewarded, "%s %s", tn, program)
+			}
+		}
+		mustBind(t, s, binding("b1", "alice", t0))
+		mustBind(t, s, binding("b2", "alice", t0))
+		q, created, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual("b1", "e1"), MaxPerInviter: 1})
+		require.NoError(t, err)
+		require.True(t, created)
+		assert.Equal(t, 1, q.Rank, "the first in p1 of this tenant")
+		assert.True(t, q.Rewarded, "within MaxPerInviter 1 of p1")
+		q, _, err = s.Qualify(ctx, referral.QualifyParams{Qualification: qual("b2", "e2"), MaxPerInviter: 1})
+		require.NoError(t, err)
+		assert.Equal(t, 2, q.Rank)
+		assert.False(t, q.Rewarded, "past MaxPerInviter 1")
+		got, err := s.GetQualification(ctx, tenant, "p1", "b1")
+		require.NoError(t, err)
+		assert.Equal(t, 1, got.Rank)
+		assert.True(t, got.Rewarded)
+	})
 	t.Run("StaffHeldAndRejected", func(t *testing.T) {
 		s := newStore(t)
 		staff := binding("s1", "", t0)

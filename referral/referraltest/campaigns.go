@@ -160,6 +160,59 @@ func testTeams(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.Len(t, open.Teams, 2)
 	})
+	t.Run("ClosedAtItsExpiresAt", func(t *testing.T) {
+		// A team closes at its ExpiresAt: no one joins it then, and a
+		// sweep then fails it.
+		s := newStore(t)
+		_, _, err := s.OpenTeam(ctx, referral.OpenTeamParams{Team: team("t-1", "L", 2, t0), Now: t0})
+		require.NoError(t, err)
+		_, err = join(s, "t-1", "A", t0.Add(time.Hour))
+		refused(t, err, scrm.ErrExpired, referral.ReasonTeamClosed)
+		got, err := s.GetTeam(ctx, tenant, "t-1")
+		require.NoError(t, err)
+		assert.Equal(t, referral.TeamOpen, got.Status, "JoinTeam changes nothing")
+		assert.Len(t, got.Members, 1)
+		failed, err := s.ExpireTeams(ctx, referral.ExpireTeamsParams{Tenant: tenant, Now: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, failed, 1, "expired at its ExpiresAt")
+	})
+	t.Run("TenantsAreIsolated", func(t *testing.T) {
+		// Team IDs are per tenant: joining, failing, listing and marking
+		// one tenant's team never touches another's of the same ID.
+		s := newStore(t)
+		for _, tn := range []scrm.TenantID{tenant, other} {
+			tm := team("t-1", "L", 3, t0)
+			tm.Tenant = tn
+			_, created, err := s.OpenTeam(ctx, referral.OpenTeamParams{Team: tm, Now: t0})
+			require.NoError(t, err)
+			require.True(t, created, "%s", tn)
+		}
+		_, err := s.JoinTeam(ctx, referral.JoinTeamParams{Tenant: other, Team: "t-1", Customer: "A", Now: t0})
+		require.NoError(t, err)
+		failed, err := s.ExpireTeams(ctx, referral.ExpireTeamsParams{Tenant: other, Now: t0.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, failed, 1)
+		assert.Equal(t, other, failed[0].Tenant)
+		mine, err := s.GetTeam(ctx, tenant, "t-1")
+		require.NoError(t, err)
+		assert.Equal(t, referral.TeamOpen, mine.Status, "not failed by the other tenant's sweep")
+		assert.Len(t, mine.Members, 1, "not joined through the other tenant")
+
+		page, err := s.ListTeams(ctx, referral.ListTeamsParams{Tenant: other})
+		require.NoError(t, err)
+		require.Len(t, page.Teams, 1)
+		assert.Equal(t, other, page.Teams[0].Tenant)
+		require.NoError(t, s.MarkTeamReported(ctx, other, "t-1"))
+
+		failed, err = s.ExpireTeams(ctx, referral.ExpireTeamsParams{Tenant: tenant, Now: t0.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, failed, 1)
+		page, err = s.ListTeams(ctx, referral.ListTeamsParams{Tenant: tenant, Unreported: true})
+		require.NoError(t, err)
+		require.Len(t, page.Teams, 1, "not marked reported by the other tenant's mark")
+		assert.Equal(t, tenant, page.Teams[0].Tenant)
+		assert.False(t, page.Teams[0].Reported)
+	})
 	t.Run("DrawOnce", func(t *testing.T) {
 		s := newStore(t)
 		_, err := s.GetDraw(ctx, tenant, "g1")

@@ -199,6 +199,31 @@ func testEntries(t *testing.T, newStore func(t *testing.T) referral.Store) {
 		require.NoError(t, err)
 		assert.Empty(t, other, "an order without entries")
 	})
+	t.Run("TenantsAreIsolated", func(t *testing.T) {
+		// Entry IDs and orders are per tenant: another tenant's entry of
+		// the same ID is inserted, and its refund reverses only its own.
+		s := newStore(t)
+		addEntries(t, s, entry("e1", "bob", "o1", "5", due))
+		theirs := entry("e1", "bob", "o1", "7", due)
+		theirs.Tenant = other
+		_, err := s.AddEntries(ctx, other, []referral.Entry{theirs})
+		require.NoError(t, err)
+		page, err := s.ListEntries(ctx, referral.ListEntriesParams{Tenant: other, Status: referral.EntryPending})
+		require.NoError(t, err)
+		require.Len(t, page.Entries, 1, "the other tenant's e1 is its own entry")
+		assert.True(t, page.Entries[0].Amount.Equal(scrm.Yuan("7")))
+		assert.Equal(t, other, page.Entries[0].Tenant)
+
+		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: other, Invitee: "bob", OrderID: "o1", At: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, rev, 1)
+		assert.Equal(t, other, rev[0].Tenant)
+		assert.True(t, rev[0].Amount.Equal(scrm.Yuan("7")))
+		mine := listAll(t, s, referral.EntryPending, time.Time{})
+		require.Len(t, mine, 1, "another tenant's refund leaves this tenant's entries alone")
+		assert.True(t, mine[0].Amount.Equal(scrm.Yuan("5")))
+		assert.Empty(t, listAll(t, s, referral.EntryReversed, time.Time{}))
+	})
 	t.Run("RefundBeforeEntries", func(t *testing.T) {
 		s := newStore(t)
 		rev, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "bob", OrderID: "o1", At: t0})
@@ -374,6 +399,78 @@ func testGrants(t *testing.T, newStore func(t *testing.T) referral.Store) {
 var errNotClaimed = errors.New("not claimed")
 
 func testStats(t *testing.T, newStore func(t *testing.T) referral.Store) {
+	t.Run("CountsAndLeaderboard", func(t *testing.T) { testStatsCounts(t, newStore) })
+	t.Run("MoneyByEntryStatus", func(t *testing.T) {
+		// Pending is what is not paid yet (pending or settling), Settled
+		// what was paid, Reversed what refunds cancelled; for an inviter,
+		// only the entries for them, and only the program's.
+		s := newStore(t)
+		due := t0.Add(time.Hour)
+		bobs := entry("bobs", "x9", "o9", "32.00", due)
+		bobs.Beneficiary = "bob"
+		otherProgram := entry("p2", "x8", "o8", "64.00", due)
+		otherProgram.Program = "p2"
+		addEntries(t, s, entry("pending", "x1", "o1", "1.00", due), entry("settling", "x2", "o2", "2.00", due),
+			entry("settled", "x3", "o3", "4.00", due), entry("reversed", "x4", "o4", "8.00", due), bobs, otherProgram)
+		for id, to := range map[string]referral.EntryStatus{"settling": referral.EntrySettling, "settled": referral.EntrySettled} {
+			_, err := s.SetEntryStatus(ctx, referral.SetEntryStatusParams{Tenant: tenant, ID: id, From: referral.EntryPending, To: to, At: due})
+			require.NoError(t, err)
+		}
+		_, err := s.ReverseOrder(ctx, referral.ReverseParams{Tenant: tenant, Invitee: "x4", OrderID: "o4", At: t0})
+		require.NoError(t, err)
+
+		st, err := s.Stats(ctx, referral.StatsParams{Tenant: tenant, Program: "p1", Inviter: "alice"})
+		require.NoError(t, err)
+		assert.True(t, st.Pending.Equal(scrm.Yuan("3.00")), "pending and settling: got %s", st.Pending)
+		assert.True(t, st.Settled.Equal(scrm.Yuan("4.00")), "settled: got %s", st.Settled)
+		assert.True(t, st.Reversed.Equal(scrm.Yuan("8.00")), "reversed: got %s", st.Reversed)
+		all, err := s.Stats(ctx, referral.StatsParams{Tenant: tenant, Program: "p1"})
+		require.NoError(t, err)
+		assert.True(t, all.Pending.Equal(scrm.Yuan("35.00")), "bob's too: got %s", all.Pending)
+		assert.True(t, all.Settled.Equal(scrm.Yuan("4.00")), "got %s", all.Settled)
+		assert.True(t, all.Reversed.Equal(scrm.Yuan("8.00")), "got %s", all.Reversed)
+	})
+	t.Run("LeaderboardOrder", func(t *testing.T) {
+		// Ranked by active qualifications first, then active or
+		// under-review bindings (rejected ones do not count), then ID.
+		s := newStore(t)
+		bind := func(invitee, inviter scrm.CustomerID, status referral.Status) {
+			b := binding(invitee, inviter, t0)
+			b.Status = status
+			mustBind(t, s, b)
+		}
+		for i := range 3 {
+			bind(cid("a%d", i), "a", referral.StatusActive) // most bindings, none qualified
+		}
+		bind("c0", "c", referral.StatusActive)
+		bind("b0", "b", referral.StatusActive)
+		bind("d0", "d", referral.StatusReview)
+		for i := range 4 {
+			bind(cid("e%d", i), "e", referral.StatusReview)
+		}
+		for i := range 4 {
+			_, err := s.Review(ctx, referral.ReviewParams{Tenant: tenant, Invitee: cid("e%d", i), Approve: false, At: t0})
+			require.NoError(t, err)
+		}
+		for _, c := range []scrm.CustomerID{"b0", "c0"} {
+			_, _, err := s.Qualify(ctx, referral.QualifyParams{Qualification: qual(c, "e-"+string(c))})
+			require.NoError(t, err)
+		}
+		top, err := s.Leaderboard(ctx, referral.LeaderboardParams{Tenant: tenant, Program: "p1"})
+		require.NoError(t, err)
+		assert.Equal(t, []referral.Standing{
+			{Rank: 1, Inviter: "b", Bound: 1, Qualified: 1},
+			{Rank: 2, Inviter: "c", Bound: 1, Qualified: 1},
+			{Rank: 3, Inviter: "a", Bound: 3},
+			{Rank: 4, Inviter: "d", Bound: 1},
+		}, top)
+		two, err := s.Leaderboard(ctx, referral.LeaderboardParams{Tenant: tenant, Program: "p1", Limit: 2})
+		require.NoError(t, err)
+		assert.Equal(t, top[:2], two)
+	})
+}
+
+func testStatsCounts(t *testing.T, newStore func(t *testing.T) referral.Store) {
 	s := newStore(t)
 	for i, inviter := range []scrm.CustomerID{"a", "a", "a", "b", "b", "c"} {
 		mustBind(t, s, binding(cid("x%d", i), inviter, t0))

@@ -194,6 +194,8 @@ func testLotteryDraws(t *testing.T, newStore func(t *testing.T) referral.Store) 
 		sameTime(t, t0.Add(2*time.Minute), again.At)
 		_, _, err = enter(s, "L1", "someone else", "k2", day1, t0)
 		assert.ErrorIs(t, err, scrm.ErrConflict)
+		_, _, err = enter(s, "L2", "c2", "k2", day1, t0)
+		assert.ErrorIs(t, err, scrm.ErrConflict, "the key drew in another lottery")
 		_, _, err = enter(s, "L1", "c2", "k2", day1, t0) // after a conflict, still a replay
 		require.NoError(t, err)
 
@@ -462,6 +464,9 @@ func testLotteryDraws(t *testing.T, newStore func(t *testing.T) referral.Store) 
 			}
 		}
 		assert.ErrorIs(t, s.MarkLotteryDrawGranted(ctx, tenant, lost.IdempotencyKey, t0), scrm.ErrConflict)
+		ok, err := s.ClaimLotteryGrant(ctx, grantClaim(lost.IdempotencyKey, t0))
+		require.NoError(t, err)
+		assert.False(t, ok, "a draw that won nothing has no grant to claim")
 		un, err := s.ListUnfinishedLotteryDraws(ctx, referral.ListUnfinishedParams{Tenant: tenant, Before: t0})
 		require.NoError(t, err)
 		for _, d := range un.Results {
@@ -594,6 +599,75 @@ func testLotteryDraws(t *testing.T, newStore func(t *testing.T) referral.Store) 
 			assert.Equal(t, ids[0], ids[i], "one draw for one key")
 		}
 		assert.Equal(t, 1, count)
+	})
+	t.Run("KeysArePerTenant", func(t *testing.T) {
+		// The same key in two tenants names two draws: settling,
+		// cancelling or listing one tenant's never touches the other's.
+		s := newStore(t)
+		for _, tn := range []scrm.TenantID{tenant, other} {
+			l := lottery("L1")
+			l.Tenant, l.EntryCostPoints = tn, 10
+			putLottery(t, s, l)
+			for _, key := range []string{"k1", "k2"} {
+				_, created, err := s.EnterLottery(ctx, referral.EnterLotteryParams{Tenant: tn, Lottery: "L1", Customer: "c1",
+					IdempotencyKey: key, ID: "L1/" + key, Day: day1, Now: t0})
+				require.NoError(t, err)
+				require.True(t, created)
+			}
+		}
+		require.NoError(t, s.CancelLotteryDraw(ctx, tenant, "k1"))
+		theirs, err := s.GetLotteryDraw(ctx, other, "k1")
+		require.NoError(t, err, "the other tenant's k1 is not cancelled")
+		assert.Equal(t, referral.DrawPending, theirs.Status)
+		_, _, err = s.SettleLotteryDraw(ctx, settle("k2", t0.Add(time.Minute)))
+		require.NoError(t, err)
+		theirs, err = s.GetLotteryDraw(ctx, other, "k2")
+		require.NoError(t, err)
+		assert.Equal(t, referral.DrawPending, theirs.Status, "the other tenant's k2 is not settled")
+		assert.True(t, theirs.SettledAt.IsZero())
+
+		un, err := s.ListUnfinishedLotteryDraws(ctx, referral.ListUnfinishedParams{Tenant: tenant, Before: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		for _, d := range un.Results {
+			assert.Equal(t, tenant, d.Tenant, "only the tenant's draws: %s", d.IdempotencyKey)
+		}
+		un, err = s.ListUnfinishedLotteryDraws(ctx, referral.ListUnfinishedParams{Tenant: other, Before: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		var keys []string
+		for _, d := range un.Results {
+			assert.Equal(t, other, d.Tenant)
+			keys = append(keys, d.IdempotencyKey)
+		}
+		assert.Equal(t, []string{"k1", "k2"}, keys)
+	})
+	t.Run("UnfinishedPages", func(t *testing.T) {
+		// In key order, whatever the order drawn in, each draw once
+		// across pages.
+		s := newStore(t)
+		l := lottery("L1")
+		l.EntryCostPoints = 10
+		l.Prizes[0].Stock = 100
+		putLottery(t, s, l)
+		for i, key := range []string{"k5", "k1", "k4", "k2", "k3"} {
+			mustEnter(t, s, "L1", cid("c%d", i), key, day1, t0.Add(time.Duration(i)*time.Minute))
+		}
+		var keys []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 10)
+			page, err := s.ListUnfinishedLotteryDraws(ctx, referral.ListUnfinishedParams{Tenant: tenant, Before: t0.Add(time.Hour),
+				Cursor: cursor, Limit: 2})
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(page.Results), 2)
+			for _, d := range page.Results {
+				keys = append(keys, d.IdempotencyKey)
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+		assert.Equal(t, []string{"k1", "k2", "k3", "k4", "k5"}, keys)
 	})
 	t.Run("CancelledContext", func(t *testing.T) {
 		s := newStore(t)
