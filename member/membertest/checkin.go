@@ -341,6 +341,127 @@ func testCheckIn(t *testing.T, newStore func(t *testing.T) member.Store) {
 		}
 	})
 
+	t.Run("ConcurrentSameKeyRunsOnce", func(t *testing.T) {
+		// 30 requests of one make-up (one key, one date) race: fn runs
+		// once, and every other request is a replay of the record the key
+		// wrote, not a conflict with it (MakeUp would return the points of
+		// a make-up that happened).
+		s := newStore(t)
+		p := member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260302, IdempotencyKey: "mu-1", Fingerprint: "fp1"}
+		const n = 30
+		var calls, replays atomic.Int32
+		var wg sync.WaitGroup
+		recs := make([]member.CheckInRecord, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec, replayed, err := s.UpdateCheckIn(ctx, p, func(tx *member.CheckInTx) error {
+					calls.Add(1)
+					time.Sleep(time.Millisecond)
+					if tx.Existing != nil {
+						return ciErrSeen
+					}
+					err := ciRecord(20260302, 3)(tx)
+					tx.Record.MakeUp, tx.Record.Cost, tx.Record.Key = true, 20, "mu-1"
+					return err
+				})
+				assert.NoError(t, err)
+				if replayed {
+					replays.Add(1)
+				}
+				recs[i] = rec
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), calls.Load(), "fn runs once per key")
+		assert.Equal(t, int32(n-1), replays.Load())
+		for _, r := range recs {
+			assert.Equal(t, int32(20260302), r.Date)
+			assert.Equal(t, 3, r.Streak)
+			assert.Equal(t, "mu-1", r.Key)
+		}
+		st, err := s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), st.Total)
+		assert.Equal(t, int64(1), st.Version)
+	})
+
+	t.Run("StateRoundTrip", func(t *testing.T) {
+		// Every field of the state fn leaves comes back, through
+		// CheckInState and the next update's tx.State: the make-up count
+		// is what enforces the rule's monthly limit.
+		s := newStore(t)
+		cst := time.FixedZone("CST", 8*3600)
+		want := member.CheckInState{Tenant: "t1", Customer: "c1", Version: 1,
+			CreatedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, cst), UpdatedAt: time.Date(2026, 3, 5, 9, 30, 0, 0, cst),
+			Total: 12, Runs: []member.DayRun{{First: 20260220, Last: 20260226}, {First: 20260301, Last: 20260305}},
+			MakeUpMonth: 2026*12 + 2, MakeUps: 2}
+		_, _, err := s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260305}, func(tx *member.CheckInTx) error {
+			st := want
+			st.Tenant, st.Customer, st.Version = tx.State.Tenant, tx.State.Customer, tx.State.Version
+			st.Runs = slices.Clone(want.Runs)
+			*tx.State = st
+			tx.Record = &member.CheckInRecord{Date: 20260305, At: t0, Streak: 5, CycleDay: 5, MakeUp: true, Cost: 20, Key: "mu"}
+			return nil
+		})
+		require.NoError(t, err)
+		assertState := func(t *testing.T, want, got member.CheckInState) {
+			t.Helper()
+			assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
+			assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt")
+			got.CreatedAt, got.UpdatedAt = want.CreatedAt, want.UpdatedAt
+			assert.Equal(t, want, got)
+		}
+		got, err := s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assertState(t, want, got)
+		_, _, err = s.UpdateCheckIn(ctx, member.CheckInParams{Tenant: "t1", Customer: "c1", Date: 20260306}, func(tx *member.CheckInTx) error {
+			assertState(t, want, *tx.State)
+			tx.State.MakeUps++
+			tx.State.Total++
+			tx.State.Runs[1].Last = 20260306
+			tx.Record = &member.CheckInRecord{Date: 20260306, At: t0, Streak: 6, CycleDay: 6}
+			return nil
+		})
+		require.NoError(t, err)
+		got, err = s.CheckInState(ctx, "t1", "c1")
+		require.NoError(t, err)
+		want.Version, want.Total, want.MakeUps = 2, 13, 3
+		want.Runs[1].Last = 20260306
+		assertState(t, want, got)
+	})
+
+	t.Run("RuleVersionsUnderConcurrentPuts", func(t *testing.T) {
+		// Concurrent puts each get a version of their own, 1 to n, under
+		// which the store keeps what that put stored.
+		s := newStore(t)
+		const n = 20
+		var wg sync.WaitGroup
+		got := make([]member.CheckInRule, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				got[i], err = s.PutCheckInRule(ctx, member.CheckInRule{Tenant: "t1", Cycle: i + 1})
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		seen := map[int64]bool{}
+		for i, r := range got {
+			assert.False(t, seen[r.Version], "version %d returned twice", r.Version)
+			seen[r.Version] = true
+			stored, err := s.CheckInRule(ctx, "t1", r.Version)
+			require.NoError(t, err)
+			assert.Equal(t, i+1, stored.Cycle, "version %d is what its put stored", r.Version)
+		}
+		v, err := s.CheckInRuleVersion(ctx, "t1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(n), v)
+	})
+
 	t.Run("Isolation", func(t *testing.T) {
 		s := newStore(t)
 		_, err := s.PutCheckInRule(ctx, member.CheckInRule{Tenant: "t1"})

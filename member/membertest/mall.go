@@ -216,6 +216,56 @@ func testCatalog(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, 3, pages)
 	})
 
+	t.Run("ConcurrentPutsOneWins", func(t *testing.T) {
+		// Operators racing to create an item, then to update it from one
+		// version: exactly one of each wins, the others get ErrConflict
+		// (the version check and the write are one step).
+		s := newStore(t)
+		const n = 20
+		race := func(put func(i int) member.CatalogItem) (won int, winner member.CatalogItem) {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					got, err := s.PutCatalogItem(ctx, put(i))
+					if err != nil {
+						assert.ErrorIs(t, err, scrm.ErrConflict)
+						return
+					}
+					mu.Lock()
+					won++
+					winner = got
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			return won, winner
+		}
+		won, created := race(func(i int) member.CatalogItem {
+			it := sampleItem("t1", "i1")
+			it.Name = fmt.Sprintf("create %d", i)
+			return it
+		})
+		assert.Equal(t, 1, won, "one creation wins")
+		stored, err := s.CatalogItem(ctx, "t1", "i1")
+		require.NoError(t, err)
+		assert.Equal(t, created.Name, stored.Name)
+		assert.Equal(t, int64(1), stored.Version)
+		won, updated := race(func(i int) member.CatalogItem {
+			it := stored.Clone()
+			it.Name, it.Stock = fmt.Sprintf("update %d", i), int64(100+i)
+			return it
+		})
+		assert.Equal(t, 1, won, "one update of version 1 wins")
+		stored, err = s.CatalogItem(ctx, "t1", "i1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), stored.Version)
+		assert.Equal(t, updated.Name, stored.Name)
+		assert.Equal(t, updated.Stock, stored.Stock)
+	})
+
 	t.Run("CopiesNotAliases", func(t *testing.T) {
 		s := newStore(t)
 		in := sampleItem("t1", "i1")
@@ -296,6 +346,42 @@ func testCharge(t *testing.T, newStore func(t *testing.T) member.Store) {
 		got2, err := s.ExchangeByKey(ctx, "t1", "k2")
 		require.NoError(t, err)
 		assertSameExchange(t, res2.Exchange, got2)
+	})
+
+	t.Run("RewardRoundTrip", func(t *testing.T) {
+		// The record keeps the reward as charged, every field of it: a
+		// resumed exchange grants the record's reward (a coupon's template
+		// and count), whatever the item has become.
+		s := newStore(t)
+		update(t, s, member.UpdateParams{Tenant: "t1", Customer: "c1"}, credit(100, time.Time{}))
+		it := sampleItem("t1", "i1")
+		it.Reward = scrm.Reward{Kind: scrm.RewardCoupon, Template: "cp-50", Count: 3, Note: "满减券"}
+		it = putItem(t, s, it)
+		want := it.Reward
+		charged := charge(t, s, chargeParams("t1", "c1", "i1", "k1"))
+		it.Reward = scrm.Reward{Kind: scrm.RewardPoints, Points: 1}
+		putItem(t, s, it)
+		assertReward := func(got scrm.Reward, where string) {
+			t.Helper()
+			assert.True(t, want.Amount.Equal(got.Amount), where)
+			got.Amount = want.Amount
+			assert.Equal(t, want, got, where)
+		}
+		assertReward(charged.Reward, "ChargeExchange")
+		got, err := s.ExchangeByKey(ctx, "t1", "k1")
+		require.NoError(t, err)
+		assertReward(got.Reward, "ExchangeByKey")
+		hist, err := s.ListExchanges(ctx, member.ListExchangesParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		require.Len(t, hist.Exchanges, 1)
+		assertReward(hist.Exchanges[0].Reward, "ListExchanges")
+		pending, err := s.ListPendingExchanges(ctx, member.ListPendingExchangesParams{Tenant: "t1", Before: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, pending, 1)
+		assertReward(pending[0].Reward, "ListPendingExchanges")
+		claimed, err := s.ClaimExchange(ctx, member.ClaimExchangeParams{Tenant: "t1", Key: "k1", Now: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		assertReward(claimed.Reward, "ClaimExchange")
 	})
 
 	t.Run("UnknownItem", func(t *testing.T) {
@@ -387,6 +473,9 @@ func assertSameExchange(t *testing.T, want, got member.ExchangeRecord) {
 	assert.Equal(t, want.Reward.Kind, got.Reward.Kind)
 	assert.Equal(t, want.Reward.Points, got.Reward.Points)
 	assert.True(t, want.Reward.Amount.Equal(got.Reward.Amount), "Reward.Amount")
+	assert.Equal(t, want.Reward.Template, got.Reward.Template, "Reward.Template")
+	assert.Equal(t, want.Reward.Count, got.Reward.Count, "Reward.Count")
+	assert.Equal(t, want.Reward.Note, got.Reward.Note, "Reward.Note")
 	assert.Equal(t, want.State, got.State)
 	assert.Equal(t, want.Balance, got.Balance)
 	assert.Equal(t, want.Returned, got.Returned)
@@ -680,6 +769,27 @@ func testSettle(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, member.ExchangePending, r.State)
 		assert.Equal(t, int64(70), account(t, s, "t1", "c1").Points())
 		assert.Equal(t, int64(1), sold(t, s, "t1", "i1"))
+	})
+
+	t.Run("LedgerEntriesJournaled", func(t *testing.T) {
+		// A charge and a refund do what Update does: their ledger entries
+		// join the customer's journal, which explains the balance.
+		s := setup(t)
+		res, err := s.RefundExchange(ctx, member.SettleExchangeParams{Tenant: "t1", Key: "k1", Attempt: 1, At: t0}, refundFn)
+		require.NoError(t, err)
+		require.Len(t, res.Outcome.Entries, 1)
+		page, err := s.Entries(ctx, member.ListEntriesParams{Tenant: "t1", Customer: "c1"})
+		require.NoError(t, err)
+		var seqs, points []int64
+		var sum int64
+		for _, e := range page.Entries {
+			seqs = append(seqs, e.Seq)
+			points = append(points, e.Points)
+			sum += e.Points
+		}
+		assert.Equal(t, []int64{1, 2, 3}, seqs, "the credit, the charge and the refund")
+		assert.Equal(t, []int64{100, -30, 30}, points)
+		assert.Equal(t, account(t, s, "t1", "c1").Points(), sum, "the journal explains the balance")
 	})
 
 	t.Run("ConcurrentSettleOnce", func(t *testing.T) {

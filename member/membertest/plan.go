@@ -202,6 +202,107 @@ func testPlans(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.False(t, replayed, "the failed update's key is free")
 	})
 
+	t.Run("MembershipRoundTrip", func(t *testing.T) {
+		// Every field of the membership and its terms that fn leaves comes
+		// back, through Membership, ListDueMemberships and the next
+		// update's tx.State: a term's Settled and the BirthdayYear are
+		// what keep RunPlans from paying a settlement or a birthday twice.
+		s := newStore(t)
+		cst := time.FixedZone("CST", 8*3600)
+		at := time.Date(2026, 1, 5, 9, 0, 0, 0, cst)
+		want := member.MembershipState{Tenant: "t1", Customer: "c1", Version: 1,
+			CreatedAt: at, UpdatedAt: at.AddDate(0, 2, 0),
+			Terms: []member.PlanTerm{
+				{Seq: 1, Plan: "monthly", PlanVersion: 2, Trial: true, Start: at, End: at.AddDate(0, 0, 7), Converted: true, Closed: true, Key: "trial-1"},
+				{Seq: 2, Plan: "monthly", PlanVersion: 3, Start: at.AddDate(0, 0, 7), End: at.AddDate(0, 1, 7), Paid: 1800, Saved: 950,
+					Key: "sub-1", Released: 3, Settled: true, Settlement: 850, Closed: true},
+				{Seq: 3, Plan: "annual", PlanVersion: 1, Start: at.AddDate(0, 1, 7), End: at.AddDate(1, 1, 7), Paid: 9800, Saved: 120,
+					Key: "sub-2", Cancelled: at.AddDate(0, 2, 0), Refund: 4000, Released: 1},
+			},
+			LastTerm: 3, Trials: []string{"monthly", "annual"},
+			BirthMonth: 3, BirthDay: 8, BirthdayYear: 2026, DueAt: t0.Add(time.Hour)}
+		_, _, err := s.UpdateMembership(ctx, member.MembershipParams{Tenant: "t1", Customer: "c1"}, func(tx *member.MembershipTx) error {
+			st := want.Clone()
+			st.Tenant, st.Customer, st.Version = tx.State.Tenant, tx.State.Customer, tx.State.Version
+			*tx.State = st
+			return nil
+		})
+		require.NoError(t, err)
+		assertMembership := func(t *testing.T, want, got member.MembershipState) {
+			t.Helper()
+			assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
+			assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt")
+			assertTime(t, want.DueAt, got.DueAt, "DueAt")
+			got.CreatedAt, got.UpdatedAt, got.DueAt = want.CreatedAt, want.UpdatedAt, want.DueAt
+			require.Len(t, got.Terms, len(want.Terms))
+			for i, w := range want.Terms {
+				g := got.Terms[i]
+				assertTime(t, w.Start, g.Start, "Terms[%d].Start", i)
+				assertTime(t, w.End, g.End, "Terms[%d].End", i)
+				assertTime(t, w.Cancelled, g.Cancelled, "Terms[%d].Cancelled", i)
+				g.Start, g.End, g.Cancelled = w.Start, w.End, w.Cancelled
+				assert.Equal(t, w, g, "Terms[%d]", i)
+			}
+			got.Terms = want.Terms
+			assert.Equal(t, want, got)
+		}
+		got, err := s.Membership(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assertMembership(t, want, got)
+		dm := new(member.DueMemberships)
+		require.NoError(t, s.ListDueMemberships(ctx, member.ListDueParams{Tenant: "t1", Before: t0.Add(time.Hour)}, dm))
+		require.Len(t, dm.Memberships, 1)
+		assertMembership(t, want, dm.Memberships[0])
+		_, _, err = s.UpdateMembership(ctx, member.MembershipParams{Tenant: "t1", Customer: "c1"}, func(tx *member.MembershipTx) error {
+			assertMembership(t, want, *tx.State)
+			tx.State.Terms[2].Released++
+			return nil
+		})
+		require.NoError(t, err)
+		got, err = s.Membership(ctx, "t1", "c1")
+		require.NoError(t, err)
+		want.Version = 2
+		want.Terms[2].Released = 2
+		assertMembership(t, want, got)
+	})
+
+	t.Run("RevisionCountsConcurrentPuts", func(t *testing.T) {
+		// Concurrent puts of a few plans: each gets a version of its own
+		// within its ID, and each moves PlansRevision (the service's cached
+		// plans must not miss one).
+		s := newStore(t)
+		const n = 30
+		var wg sync.WaitGroup
+		got := make([]member.Plan, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p := plSamplePlan("t1", fmt.Sprintf("p%d", i%3))
+				p.TrialDays = i + 1
+				var err error
+				got[i], err = s.PutPlan(ctx, p)
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		rev, err := s.PlansRevision(ctx, "t1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(n), rev)
+		seen := map[string]bool{}
+		for i, p := range got {
+			k := fmt.Sprintf("%s@%d", p.ID, p.Version)
+			assert.False(t, seen[k], "%s returned twice", k)
+			seen[k] = true
+			stored, err := s.Plan(ctx, "t1", p.ID, p.Version)
+			require.NoError(t, err)
+			assert.Equal(t, i+1, stored.TrialDays, "%s is what its put stored", k)
+		}
+		all, err := s.Plans(ctx, "t1")
+		require.NoError(t, err)
+		assert.Len(t, all, n)
+	})
+
 	t.Run("SavingsPerCustomer", func(t *testing.T) {
 		// An update loads its own customer's saving record only: another
 		// customer's or another tenant's saving of the same order is not it

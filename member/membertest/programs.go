@@ -130,6 +130,19 @@ func testPrograms(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
 	})
 
+	t.Run("VersionFollowsPuts", func(t *testing.T) {
+		// ProgramVersion is read on every request to keep the compiled
+		// program current: it moves with every put, never stale.
+		s := newStore(t)
+		for want := int64(0); want <= 3; want++ {
+			v, err := s.ProgramVersion(ctx, "t1")
+			require.NoError(t, err)
+			assert.Equal(t, want, v)
+			_, err = s.PutProgram(ctx, sampleProgram("t1"))
+			require.NoError(t, err)
+		}
+	})
+
 	t.Run("MissingTenant", func(t *testing.T) {
 		s := newStore(t)
 		_, err := s.PutProgram(ctx, member.Program{})

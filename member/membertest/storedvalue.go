@@ -200,6 +200,78 @@ func testStoredValue(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Equal(t, int64(101), b.Principal)
 	})
 
+	t.Run("AccountRoundTrip", func(t *testing.T) {
+		// Every field of the account fn leaves comes back, through
+		// ValueAccount and the next update's tx.Account: the cycle's
+		// settled amounts and the withdrawal counters are what Withdraw
+		// pays out by.
+		s := newStore(t)
+		cst := time.FixedZone("CST", 8*3600)
+		want := member.ValueAccount{Tenant: "t1", Customer: "c1", Version: 1,
+			CreatedAt: time.Date(2026, 1, 5, 9, 0, 0, 0, cst), UpdatedAt: time.Date(2026, 3, 1, 18, 30, 0, 0, cst),
+			Seq: 1, Principal: 7000, Bonus: 900,
+			Cycle: member.ValueCycle{PrincipalIn: 10000, BonusIn: 1500, PrincipalUsed: 3000, BonusUsed: 600,
+				SettledPrincipal: 2000, SettledBonus: 300},
+			Withdrawals: 2, Withdrawn: 12000, Kept: 450, Forfeited: 800}
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, func(tx *member.ValueTx) error {
+			a := want
+			a.Tenant, a.Customer, a.Version = tx.Account.Tenant, tx.Account.Customer, tx.Account.Version
+			*tx.Account = a
+			tx.Outcome.Entries = []member.ValueEntry{{Seq: 1, Kind: member.ValueTopUp, At: t0, Principal: 7000, Bonus: 900}}
+			tx.Outcome.Principal, tx.Outcome.Bonus = a.Principal, a.Bonus
+			return nil
+		})
+		assertAccount := func(t *testing.T, want, got member.ValueAccount) {
+			t.Helper()
+			assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
+			assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt")
+			got.CreatedAt, got.UpdatedAt = want.CreatedAt, want.UpdatedAt
+			assert.Equal(t, want, got)
+		}
+		got, err := s.ValueAccount(ctx, "t1", "c1")
+		require.NoError(t, err)
+		assertAccount(t, want, got)
+		svUpdate(t, s, member.ValueParams{Tenant: "t1", Customer: "c1"}, func(tx *member.ValueTx) error {
+			assertAccount(t, want, *tx.Account)
+			return svCredit(100, 0)(tx)
+		})
+		got, err = s.ValueAccount(ctx, "t1", "c1")
+		require.NoError(t, err)
+		want.Version, want.Seq, want.Principal, want.Cycle.PrincipalIn = 2, 2, 7100, 10100
+		assertAccount(t, want, got)
+	})
+
+	t.Run("TopUpRuleVersionsUnderConcurrentPuts", func(t *testing.T) {
+		// Concurrent puts each get a version of their own, 1 to n, under
+		// which the store keeps what that put stored.
+		s := newStore(t)
+		const n = 20
+		var wg sync.WaitGroup
+		got := make([]member.TopUpRule, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				got[i], err = s.PutTopUpRule(ctx, member.TopUpRule{Tenant: "t1", Steps: []member.TopUpStep{{Min: dec("100"), BonusPoints: int64(i + 1)}}})
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		seen := map[int64]bool{}
+		for i, r := range got {
+			assert.False(t, seen[r.Version], "version %d returned twice", r.Version)
+			seen[r.Version] = true
+			stored, err := s.TopUpRule(ctx, "t1", r.Version)
+			require.NoError(t, err)
+			require.Len(t, stored.Steps, 1)
+			assert.Equal(t, int64(i+1), stored.Steps[0].BonusPoints, "version %d is what its put stored", r.Version)
+		}
+		newest, err := s.TopUpRule(ctx, "t1", 0)
+		require.NoError(t, err)
+		assert.Equal(t, int64(n), newest.Version)
+	})
+
 	t.Run("PaymentsPerCustomer", func(t *testing.T) {
 		// An update loads its own customer's payment record only: another
 		// customer's or another tenant's payment of the same order is not
