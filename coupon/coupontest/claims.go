@@ -105,6 +105,91 @@ func testClaims(t *testing.T, h harness) {
 		require.NoError(t, claimOn(3, "c"), "a new day has a new allowance")
 	})
 
+	t.Run("PerCustomerCountsTheTemplate", func(t *testing.T) {
+		// PerCustomer counts the customer's coupons of the template, those
+		// the system issued included, and no other template's.
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.PerCustomer = 2
+		putTemplate(t, s, tp)
+		putTemplate(t, s, cashTemplate(tenant, "d"))
+		for _, id := range []string{"d1", "d2", "d3"} {
+			issue(t, s, tenant, "d", "u1", id)
+		}
+		issue(t, s, tenant, "c", "u1", "c1") // u1's coupons of d do not count
+		c2 := newCoupon(tenant, "c", "u1", "c2")
+		c2.Claimed, c2.Source = false, "grant"
+		sys := claimParams(tenant, "c", "u1", "k-c2", c2)
+		sys.Claimed = false
+		_, err := s.Claim(ctx, sys)
+		require.NoError(t, err, "u1 holds one coupon of c")
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u1", "k-c3", newCoupon(tenant, "c", "u1", "c3")))
+		assert.ErrorIs(t, err, scrm.ErrExhausted, "the coupon the system issued counts too")
+		assertField(t, err, "PerCustomer")
+		assert.Equal(t, int64(2), stats(t, s, tenant, "c").Issued)
+	})
+
+	t.Run("LimitsAreThoseStoredNow", func(t *testing.T) {
+		// Claim applies the limits stored now: a template updated after it
+		// issued coupons is held to its new Stock and PerCustomer, and a
+		// template priced since is not given away.
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.Stock = 1
+		tp = putTemplate(t, s, tp)
+		issue(t, s, tenant, "c", "u1", "a")
+		_, err := s.Claim(ctx, claimParams(tenant, "c", "u2", "k-b", newCoupon(tenant, "c", "u2", "b")))
+		assert.ErrorIs(t, err, scrm.ErrExhausted)
+
+		tp.Stock, tp.PerCustomer = 3, 1
+		tp = putTemplate(t, s, tp)
+		got, err := s.Template(ctx, tenant, "c")
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), got.Stock, "an update stores the new stock")
+		assert.Equal(t, 1, got.PerCustomer, "an update stores the new limit")
+		issue(t, s, tenant, "c", "u2", "b") // the raised stock
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u1", "k-c", newCoupon(tenant, "c", "u1", "c")))
+		assert.ErrorIs(t, err, scrm.ErrExhausted, "a per-customer limit set after u1's claim")
+		assertField(t, err, "PerCustomer")
+
+		tp.Price = scrm.Yuan("9.90")
+		putTemplate(t, s, tp)
+		_, err = s.Claim(ctx, claimParams(tenant, "c", "u3", "k-d", newCoupon(tenant, "c", "u3", "d")))
+		assert.ErrorIs(t, err, scrm.ErrForbidden, "priced since: claimed only with a single-use code")
+		assert.Equal(t, int64(2), stats(t, s, tenant, "c").Issued)
+	})
+
+	t.Run("BatchAllOrNothing", func(t *testing.T) {
+		// A batch one of whose coupon IDs exists inserts none of them and
+		// does not record its key; the batch with new IDs then goes through.
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		issue(t, s, tenant, "c", "u1", "b")
+		batch := func(ids ...string) coupon.ClaimParams {
+			p := claimParams(tenant, "c", "u1", "kb")
+			for _, id := range ids {
+				p.Coupons = append(p.Coupons, newCoupon(tenant, "c", "u1", id))
+			}
+			p.Claimed = false
+			return p
+		}
+		_, err := s.Claim(ctx, batch("a", "b", "c"))
+		assert.ErrorIs(t, err, scrm.ErrConflict, "coupon b exists")
+		for _, id := range []string{"a", "c"} {
+			_, err := s.Coupon(ctx, tenant, id)
+			assert.ErrorIs(t, err, scrm.ErrNotFound, "coupon %s of the refused batch must not be written", id)
+		}
+		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Issued)
+		_, err = s.ClaimByKey(ctx, tenant, "kb")
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "a refused batch does not record its key")
+
+		res, err := s.Claim(ctx, batch("a", "c", "d"))
+		require.NoError(t, err)
+		assert.False(t, res.Replayed, "nothing was recorded under kb")
+		assert.Len(t, res.Coupons, 3)
+		assert.Equal(t, int64(4), stats(t, s, tenant, "c").Issued)
+	})
+
 	t.Run("Replay", func(t *testing.T) {
 		s := h.newStore(t)
 		tp := cashTemplate(tenant, "c")

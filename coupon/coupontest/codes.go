@@ -188,6 +188,40 @@ func testCodes(t *testing.T, h harness) {
 		assert.Equal(t, int64(1), code.Uses)
 	})
 
+	t.Run("RefusedClaimLeavesCodeUnused", func(t *testing.T) {
+		// A claim with a code that a limit refuses writes nothing: the code
+		// is neither spent nor counted, and another customer can use it.
+		s := h.newStore(t)
+		tp := cashTemplate(tenant, "c")
+		tp.PerCustomer = 1
+		putTemplate(t, s, tp)
+		issue(t, s, tenant, "c", "u1", "a")
+		require.NoError(t, s.PutCodes(ctx, tenant, []coupon.Code{
+			{Tenant: tenant, Code: "ONCE", Template: "c"}, {Tenant: tenant, Code: "MANY", Template: "c", Shared: true}}))
+		for _, code := range []string{"ONCE", "MANY"} {
+			p := claimParams(tenant, "c", "u1", "k-"+code, newCoupon(tenant, "c", "u1", "x-"+code))
+			p.Code = code
+			_, err := s.Claim(ctx, p)
+			assert.ErrorIs(t, err, scrm.ErrExhausted, "u1 holds one coupon (code %s)", code)
+			got, err := s.Code(ctx, tenant, code)
+			require.NoError(t, err)
+			assert.Zero(t, got.Uses, "code %s", code)
+			assert.Empty(t, got.Customer, "code %s", code)
+			assert.Empty(t, got.Coupon, "code %s", code)
+		}
+		for i, code := range []string{"ONCE", "MANY"} {
+			cust := scrm.CustomerID(fmt.Sprint("u", i+2))
+			p := claimParams(tenant, "c", cust, "k2-"+code, newCoupon(tenant, "c", cust, "y-"+code))
+			p.Code = code
+			_, err := s.Claim(ctx, p)
+			require.NoError(t, err, "code %s refused to u1 is still usable", code)
+		}
+		got, err := s.Code(ctx, tenant, "ONCE")
+		require.NoError(t, err)
+		assert.Equal(t, scrm.CustomerID("u2"), got.Customer)
+		assert.Equal(t, int64(1), got.Uses)
+	})
+
 	t.Run("SingleUseRace", func(t *testing.T) {
 		s := h.newStore(t)
 		putTemplate(t, s, cashTemplate(tenant, "c"))

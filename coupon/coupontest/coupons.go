@@ -117,8 +117,11 @@ func testCoupons(t *testing.T, h harness) {
 		require.NoError(t, err)
 		assert.Equal(t, coupon.StateRevoked, c.State)
 		assert.WithinDuration(t, t0, c.ClosedAt, time.Millisecond)
-		_, err = s.Revoke(ctx, coupon.RevokeParams{Tenant: tenant, ID: "a", Now: t0.Add(time.Hour)})
+		again, err := s.Revoke(ctx, coupon.RevokeParams{Tenant: tenant, ID: "a", Now: t0.Add(time.Hour)})
 		require.NoError(t, err)
+		assert.Equal(t, coupon.StateRevoked, again.State)
+		assert.WithinDuration(t, t0, again.ClosedAt, time.Millisecond, "a revoked coupon is returned unchanged")
+		assert.WithinDuration(t, t0, getCoupon(t, s, tenant, "a").ClosedAt, time.Millisecond, "revoking again writes nothing")
 		assert.Equal(t, int64(1), stats(t, s, tenant, "c").Revoked, "revoking twice counts once")
 
 		_, err = s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, "o1", "u1", "lk", t0.Add(time.Hour), use("b", "c", "10.00")), Fingerprint: "f"})

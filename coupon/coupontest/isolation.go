@@ -50,7 +50,23 @@ func testTenantIsolation(t *testing.T, h harness) {
 	_, err = s.Lock(ctx, coupon.LockParams{Order: lockOrder(other, "o1", "u1", "k1", at, use("a", "c", "1.00")), Fingerprint: "f"})
 	require.NoError(t, err, "order IDs and lock keys are per tenant")
 
-	page, err := s.ListCoupons(ctx, coupon.ListCouponsParams{Tenant: "t3"})
+	// Reads by ID or by customer see only the tenant asked: the same
+	// customer ID in two tenants is two customers.
+	issue(t, s, tenant, "c", "u1", "only-t1")
+	page, err := s.ListCoupons(ctx, coupon.ListCouponsParams{Tenant: other, Customer: "u1"})
+	require.NoError(t, err)
+	if assert.Len(t, page.Coupons, 1, "u1 of t2 holds one coupon") {
+		assert.Equal(t, other, page.Coupons[0].Tenant)
+		assert.Equal(t, coupon.StateLocked, page.Coupons[0].State)
+	}
+	_, err = s.Coupon(ctx, other, "only-t1")
+	assert.ErrorIs(t, err, scrm.ErrNotFound, "a coupon of another tenant")
+	_, err = s.Coupons(ctx, other, []string{"a", "only-t1"})
+	assert.ErrorIs(t, err, scrm.ErrNotFound, "a coupon of another tenant")
+	_, err = s.Coupons(ctx, "t3", []string{"a"})
+	assert.ErrorIs(t, err, scrm.ErrNotFound)
+
+	page, err = s.ListCoupons(ctx, coupon.ListCouponsParams{Tenant: "t3"})
 	require.NoError(t, err)
 	assert.Empty(t, page.Coupons)
 	expired, err := s.Expire(ctx, coupon.ExpireParams{Tenant: other, Now: t0.AddDate(1, 0, 0)})
@@ -59,6 +75,8 @@ func testTenantIsolation(t *testing.T, h harness) {
 	expired, err = s.Expire(ctx, coupon.ExpireParams{Tenant: "t3", Now: t0.AddDate(1, 0, 0)})
 	require.NoError(t, err)
 	assert.Empty(t, expired)
+	assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "only-t1").State, "expiring one tenant leaves the others alone")
+	assert.Zero(t, stats(t, s, tenant, "c").Expired)
 }
 
 func testCancelledContext(t *testing.T, h harness) {

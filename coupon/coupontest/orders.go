@@ -1,6 +1,7 @@
 package coupontest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,42 @@ func testOrders(t *testing.T, h harness) {
 		assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "b").State)
 	})
 
+	t.Run("ReplayAfterConfirmAndRelease", func(t *testing.T) {
+		// A lock's key and fingerprint answer its replay whatever became of
+		// the order since: confirmed or released, it is returned as it is,
+		// with Replayed, and nothing changes.
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		issue(t, s, tenant, "c", "u1", "a")
+		issue(t, s, tenant, "c", "u1", "b")
+		lock := func(order, key, id string) (coupon.LockResult, error) {
+			return s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, order, "u1", key, at, use(id, "c", "10.00")), Fingerprint: "f-" + key})
+		}
+		_, err := lock("o1", "lk1", "a")
+		require.NoError(t, err)
+		confirmed, err := s.Confirm(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o1", Now: at})
+		require.NoError(t, err)
+		_, err = lock("o2", "lk2", "b")
+		require.NoError(t, err)
+		released, err := s.Release(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o2", Now: at})
+		require.NoError(t, err)
+
+		for _, want := range []coupon.Order{confirmed, released} {
+			res, err := lock(want.ID, want.IdempotencyKey, want.Coupons[0])
+			require.NoError(t, err, "a replay of %s's lock", want.ID)
+			assert.True(t, res.Replayed, want.ID)
+			assert.Equal(t, want.State, res.Order.State, want.ID)
+			assert.Equal(t, want.Version, res.Order.Version, want.ID)
+		}
+		assert.Equal(t, coupon.StateRedeemed, getCoupon(t, s, tenant, "a").State)
+		assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "b").State, "a replay does not lock again")
+		st := stats(t, s, tenant, "c")
+		assert.Zero(t, st.Locked)
+		assert.Equal(t, int64(1), st.Redeemed)
+		assertMoney(t, "0", st.Reserved)
+		assertMoney(t, "10.00", st.Discount)
+	})
+
 	t.Run("LockRefusals", func(t *testing.T) {
 		s := h.newStore(t)
 		putTemplate(t, s, cashTemplate(tenant, "c"))
@@ -253,6 +290,53 @@ func testLockConcurrency(t *testing.T, h harness) {
 		st := stats(t, s, tenant, "c")
 		assert.Equal(t, int64(1), st.Locked)
 		assertMoney(t, "10.00", st.Reserved)
+	})
+
+	// settleRace locks coupon a for order o1 and has 20 goroutines settle
+	// it at once with settle (Confirm or Release); each must succeed.
+	settleRace := func(t *testing.T, settle func(coupon.Store) func(context.Context, coupon.OrderParams) (coupon.Order, error)) coupon.Store {
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		issue(t, s, tenant, "c", "u1", "a")
+		_, err := s.Lock(ctx, coupon.LockParams{Order: lockOrder(tenant, "o1", "u1", "k1", at, use("a", "c", "10.00")), Fingerprint: "f"})
+		require.NoError(t, err)
+		fn := settle(s)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := fn(ctx, coupon.OrderParams{Tenant: tenant, OrderID: "o1", Now: at})
+				assert.NoError(t, err)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		return s
+	}
+
+	t.Run("ConfirmsCountOnce", func(t *testing.T) {
+		// Payment callbacks confirm one order 20 times at once: it is
+		// confirmed once, its discount and GMV counted once.
+		s := settleRace(t, func(s coupon.Store) func(context.Context, coupon.OrderParams) (coupon.Order, error) { return s.Confirm })
+		st := stats(t, s, tenant, "c")
+		assert.Equal(t, int64(1), st.Redeemed)
+		assert.Zero(t, st.Locked)
+		assertMoney(t, "0", st.Reserved)
+		assertMoney(t, "10.00", st.Discount)
+		assertMoney(t, "190.00", st.GMV)
+	})
+
+	t.Run("ReleasesReturnOnce", func(t *testing.T) {
+		// Timeouts release one order 20 times at once: its reservation is
+		// returned once.
+		s := settleRace(t, func(s coupon.Store) func(context.Context, coupon.OrderParams) (coupon.Order, error) { return s.Release })
+		st := stats(t, s, tenant, "c")
+		assert.Zero(t, st.Locked)
+		assertMoney(t, "0", st.Reserved)
+		assert.Equal(t, coupon.StateAvailable, getCoupon(t, s, tenant, "a").State)
 	})
 
 	t.Run("BudgetRace", func(t *testing.T) {

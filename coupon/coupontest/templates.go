@@ -1,6 +1,9 @@
 package coupontest
 
 import (
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,6 +120,46 @@ func testTemplates(t *testing.T, h harness) {
 		assert.Equal(t, tp.Version+1, v)
 		_, err = tv.TemplateVersion(ctx, "t2", "c")
 		assert.ErrorIs(t, err, scrm.ErrNotFound)
+	})
+
+	t.Run("ConcurrentPutsOneWins", func(t *testing.T) {
+		// 20 editors put one version of a template at once (and 20 create
+		// one): exactly one put wins, the others are ErrConflict.
+		s := h.newStore(t)
+		putTemplate(t, s, cashTemplate(tenant, "c"))
+		for _, c := range []struct {
+			id      string
+			version int64
+		}{{"c", 1}, {"new", 0}} {
+			var won atomic.Int64
+			var winner atomic.Value
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for g := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tp := cashTemplate(tenant, c.id)
+					tp.Version, tp.Name = c.version, fmt.Sprint("editor ", g)
+					<-start
+					v, err := s.PutTemplate(ctx, tp)
+					if err == nil {
+						won.Add(1)
+						winner.Store(tp.Name)
+						assert.Equal(t, c.version+1, v)
+					} else {
+						assert.ErrorIs(t, err, scrm.ErrConflict)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			assert.Equal(t, int64(1), won.Load(), "template %s", c.id)
+			got, err := s.Template(ctx, tenant, c.id)
+			require.NoError(t, err)
+			assert.Equal(t, c.version+1, got.Version)
+			assert.Equal(t, winner.Load(), got.Name, "the winner's put is stored")
+		}
 	})
 
 	t.Run("TermsFrozenOnceIssued", func(t *testing.T) {
