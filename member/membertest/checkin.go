@@ -436,30 +436,13 @@ func testCheckIn(t *testing.T, newStore func(t *testing.T) member.Store) {
 		// Concurrent puts each get a version of their own, 1 to n, under
 		// which the store keeps what that put stored.
 		s := newStore(t)
-		const n = 20
-		var wg sync.WaitGroup
-		got := make([]member.CheckInRule, n)
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var err error
-				got[i], err = s.PutCheckInRule(ctx, member.CheckInRule{Tenant: "t1", Cycle: i + 1})
-				assert.NoError(t, err)
-			}()
-		}
-		wg.Wait()
-		seen := map[int64]bool{}
-		for i, r := range got {
-			assert.False(t, seen[r.Version], "version %d returned twice", r.Version)
-			seen[r.Version] = true
-			stored, err := s.CheckInRule(ctx, "t1", r.Version)
-			require.NoError(t, err)
-			assert.Equal(t, i+1, stored.Cycle, "version %d is what its put stored", r.Version)
-		}
-		v, err := s.CheckInRuleVersion(ctx, "t1")
-		require.NoError(t, err)
-		assert.Equal(t, int64(n), v)
+		assertVersionedPuts(t, 20, func(i int) (int64, error) {
+			r, err := s.PutCheckInRule(ctx, member.CheckInRule{Tenant: "t1", Cycle: i + 1})
+			return r.Version, err
+		}, func(v int64) (int, error) {
+			r, err := s.CheckInRule(ctx, "t1", v)
+			return r.Cycle - 1, err
+		}, func() (int64, error) { return s.CheckInRuleVersion(ctx, "t1") })
 	})
 
 	t.Run("Isolation", func(t *testing.T) {

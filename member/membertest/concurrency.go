@@ -87,3 +87,34 @@ func testConcurrency(t *testing.T, newStore func(t *testing.T) member.Store) {
 		assert.Len(t, due, customers, "every account indexed once")
 	})
 }
+
+// assertVersionedPuts runs n puts at once (put(i) stores the i-th value and
+// returns the version it got) and checks that each got a version of its
+// own, 1 to n, under which stored(version) reads back that put's i, and
+// that newest() reports version n.
+func assertVersionedPuts(t *testing.T, n int, put func(i int) (int64, error), stored func(version int64) (int, error), newest func() (int64, error)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	versions := make([]int64, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			versions[i], err = put(i)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i, v := range versions {
+		assert.False(t, seen[v], "version %d returned twice", v)
+		seen[v] = true
+		got, err := stored(v)
+		require.NoError(t, err, "version %d", v)
+		assert.Equal(t, i, got, "version %d is what its put stored", v)
+	}
+	v, err := newest()
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), v, "the newest version")
+}

@@ -245,31 +245,22 @@ func testStoredValue(t *testing.T, newStore func(t *testing.T) member.Store) {
 		// Concurrent puts each get a version of their own, 1 to n, under
 		// which the store keeps what that put stored.
 		s := newStore(t)
-		const n = 20
-		var wg sync.WaitGroup
-		got := make([]member.TopUpRule, n)
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var err error
-				got[i], err = s.PutTopUpRule(ctx, member.TopUpRule{Tenant: "t1", Steps: []member.TopUpStep{{Min: dec("100"), BonusPoints: int64(i + 1)}}})
-				assert.NoError(t, err)
-			}()
-		}
-		wg.Wait()
-		seen := map[int64]bool{}
-		for i, r := range got {
-			assert.False(t, seen[r.Version], "version %d returned twice", r.Version)
-			seen[r.Version] = true
-			stored, err := s.TopUpRule(ctx, "t1", r.Version)
-			require.NoError(t, err)
-			require.Len(t, stored.Steps, 1)
-			assert.Equal(t, int64(i+1), stored.Steps[0].BonusPoints, "version %d is what its put stored", r.Version)
-		}
-		newest, err := s.TopUpRule(ctx, "t1", 0)
-		require.NoError(t, err)
-		assert.Equal(t, int64(n), newest.Version)
+		assertVersionedPuts(t, 20, func(i int) (int64, error) {
+			r, err := s.PutTopUpRule(ctx, member.TopUpRule{Tenant: "t1", Steps: []member.TopUpStep{{Min: dec("100"), BonusPoints: int64(i + 1)}}})
+			return r.Version, err
+		}, func(v int64) (int, error) {
+			r, err := s.TopUpRule(ctx, "t1", v)
+			if err != nil {
+				return 0, err
+			}
+			if len(r.Steps) != 1 {
+				return 0, fmt.Errorf("version %d has %d steps, not 1", v, len(r.Steps))
+			}
+			return int(r.Steps[0].BonusPoints) - 1, nil
+		}, func() (int64, error) {
+			r, err := s.TopUpRule(ctx, "t1", 0)
+			return r.Version, err
+		})
 	})
 
 	t.Run("PaymentsPerCustomer", func(t *testing.T) {
