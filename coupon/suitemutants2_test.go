@@ -12,14 +12,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/scrmkit/scrmkit/coupon"
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/scrm"
 )
-
-// cmWindow widens the gap between a racy mutant's check and its write.
-const cmWindow = time.Millisecond
 
 func cmConflict(op, field string) error {
 	return &scrm.Error{Code: scrm.ErrConflict, Op: op, Field: field, Msg: "mutant"}
@@ -216,11 +213,14 @@ func (m *cmClaimReplayAnyFingerprint) Claim(ctx context.Context, p coupon.ClaimP
 
 // cmClaimKeyCheckThenAct looks the key up, then inserts: of concurrent
 // first claims with one key, each is told it inserted its own coupons.
-type cmClaimKeyCheckThenAct struct{ coupon.Store }
+type cmClaimKeyCheckThenAct struct {
+	coupon.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *cmClaimKeyCheckThenAct) Claim(ctx context.Context, p coupon.ClaimParams) (coupon.ClaimResult, error) {
 	_, seen := m.Store.ClaimByKey(ctx, p.Tenant, p.IdempotencyKey)
-	time.Sleep(cmWindow)
+	m.ov.Wait()
 	res, err := m.Store.Claim(ctx, p)
 	if err == nil && res.Replayed && seen != nil {
 		return coupon.ClaimResult{Coupons: p.Coupons}, nil
@@ -231,6 +231,7 @@ func (m *cmClaimKeyCheckThenAct) Claim(ctx context.Context, p coupon.ClaimParams
 // cmStockCheckThenAct reads the issued count, then inserts: concurrent
 // claims oversell the stock. The stock is kept beside the store.
 type cmStockCheckThenAct struct {
+	ov mutants.Overlap // widens the read-to-write window
 	coupon.Store
 	mu    sync.Mutex
 	stock map[string]int64
@@ -268,7 +269,7 @@ func (m *cmStockCheckThenAct) Claim(ctx context.Context, p coupon.ClaimParams) (
 		if err == nil && st.Issued+int64(len(p.Coupons)) > stock {
 			return coupon.ClaimResult{}, &scrm.Error{Code: scrm.ErrExhausted, Op: "mutant.Claim", Field: "Stock", Msg: "mutant"}
 		}
-		time.Sleep(cmWindow)
+		m.ov.Wait()
 	}
 	return m.Store.Claim(ctx, p)
 }
@@ -534,6 +535,7 @@ func (m *cmLockReplayNotMarked) Lock(ctx context.Context, p coupon.LockParams) (
 // concurrent confirms (or releases) of one locked order, each applies the
 // settlement to the counters.
 type cmSettleCheckThenAct struct {
+	ov mutants.Overlap // widens the read-to-write window
 	coupon.Store
 	stats   cmStats
 	release bool // Release is broken; else Confirm
@@ -546,7 +548,7 @@ func (m *cmSettleCheckThenAct) settle(ctx context.Context, p coupon.OrderParams,
 	if err != nil || before.State != coupon.OrderLocked {
 		return fn(ctx, p)
 	}
-	time.Sleep(cmWindow)
+	m.ov.Wait()
 	o, err := fn(ctx, p)
 	if err != nil {
 		return o, err
@@ -623,6 +625,7 @@ func (m *cmReleaseConfirmed) Release(ctx context.Context, p coupon.OrderParams) 
 // cmPutTemplateCheckThenAct reads the stored version, compares, then
 // writes: of concurrent puts of one version, every one succeeds.
 type cmPutTemplateCheckThenAct struct {
+	ov mutants.Overlap // widens the read-to-write window
 	coupon.Store
 	mu sync.Mutex // serializes the writes only
 }
@@ -636,7 +639,7 @@ func (m *cmPutTemplateCheckThenAct) PutTemplate(ctx context.Context, t coupon.Te
 	if t.Version != stored {
 		return 0, cmConflict("mutant.PutTemplate", "Version")
 	}
-	time.Sleep(cmWindow)
+	m.ov.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t.Version, _ = tv.TemplateVersion(ctx, t.Tenant, t.ID)

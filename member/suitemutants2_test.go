@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/member"
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -79,14 +80,17 @@ func (m *mutCheckInStateDropsMakeUps) UpdateCheckIn(ctx context.Context, p membe
 
 // mutRuleVersionRace numbers a check-in rule from the newest version it
 // read before the write: concurrent puts are told the same version.
-type mutRuleVersionRace struct{ member.Store }
+type mutRuleVersionRace struct {
+	member.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *mutRuleVersionRace) PutCheckInRule(ctx context.Context, r member.CheckInRule) (member.CheckInRule, error) {
 	v, err := m.Store.CheckInRuleVersion(ctx, r.Tenant)
 	if err != nil {
 		return member.CheckInRule{}, err
 	}
-	time.Sleep(time.Millisecond) // the round trip between the read and the write
+	m.ov.Wait() // the round trip between the read and the write
 	got, err := m.Store.PutCheckInRule(ctx, r)
 	if err == nil {
 		got.Version = v + 1
@@ -96,14 +100,17 @@ func (m *mutRuleVersionRace) PutCheckInRule(ctx context.Context, r member.CheckI
 
 // mutTopUpVersionRace numbers a top-up rule from the newest version it read
 // before the write.
-type mutTopUpVersionRace struct{ member.Store }
+type mutTopUpVersionRace struct {
+	member.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *mutTopUpVersionRace) PutTopUpRule(ctx context.Context, r member.TopUpRule) (member.TopUpRule, error) {
 	var v int64
 	if cur, err := m.Store.TopUpRule(ctx, r.Tenant, 0); err == nil {
 		v = cur.Version
 	}
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	got, err := m.Store.PutTopUpRule(ctx, r)
 	if err == nil {
 		got.Version = v + 1
@@ -114,6 +121,7 @@ func (m *mutTopUpVersionRace) PutTopUpRule(ctx context.Context, r member.TopUpRu
 // mutPlansRevisionLost keeps PlansRevision in a counter of its own that a
 // put reads, then writes back one more: concurrent puts lose increments.
 type mutPlansRevisionLost struct {
+	ov mutants.Overlap // widens the read-to-write window
 	member.Store
 	mu  sync.Mutex
 	rev map[scrm.TenantID]int64
@@ -124,7 +132,7 @@ func (m *mutPlansRevisionLost) PutPlan(ctx context.Context, p member.Plan) (memb
 	r := m.rev[p.Tenant]
 	m.mu.Unlock()
 	got, err := m.Store.PutPlan(ctx, p)
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	if err == nil {
 		m.mu.Lock()
 		if m.rev == nil {
@@ -281,7 +289,10 @@ func (m *mutRefundSavesOnError) RefundExchange(ctx context.Context, p member.Set
 
 // mutCatalogCheckThenAct checks an item's version, then writes it over
 // whatever is stored by then (an UPDATE without the version in its WHERE).
-type mutCatalogCheckThenAct struct{ member.Store }
+type mutCatalogCheckThenAct struct {
+	member.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *mutCatalogCheckThenAct) PutCatalogItem(ctx context.Context, it member.CatalogItem) (member.CatalogItem, error) {
 	var v int64
@@ -291,7 +302,7 @@ func (m *mutCatalogCheckThenAct) PutCatalogItem(ctx context.Context, it member.C
 	if it.Version != v {
 		return member.CatalogItem{}, scrm.Errorf(scrm.ErrConflict, "mutant", "version %d, stored %d", it.Version, v)
 	}
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	for range 100 {
 		if cur, err := m.Store.CatalogItem(ctx, it.Tenant, it.ID); err == nil {
 			it.Version = cur.Version

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/scrmkit/scrmkit/internal/mutants"
 	"github.com/scrmkit/scrmkit/referral"
 	"github.com/scrmkit/scrmkit/scrm"
 )
@@ -551,7 +552,10 @@ func (m *rmSetEntryIgnoresDue) SetEntryStatus(ctx context.Context, p referral.Se
 
 // rmSetEntryCheckThenAct checks the entry's status, then writes the new
 // one in a separate step, unconditionally.
-type rmSetEntryCheckThenAct struct{ referral.Store }
+type rmSetEntryCheckThenAct struct {
+	referral.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *rmSetEntryCheckThenAct) status(ctx context.Context, tenant scrm.TenantID, id string) referral.EntryStatus {
 	for _, st := range []referral.EntryStatus{referral.EntryPending, referral.EntrySettling, referral.EntrySettled, referral.EntryReversed} {
@@ -579,7 +583,7 @@ func (m *rmSetEntryCheckThenAct) SetEntryStatus(ctx context.Context, p referral.
 		return m.Store.SetEntryStatus(ctx, p)
 	}
 	runtime.Gosched()
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	if st := m.status(ctx, p.Tenant, p.ID); st != "" {
 		p.From = st
 	}
@@ -659,7 +663,10 @@ func (m *rmClaimIgnoresClaims) ClaimLotteryGrant(ctx context.Context, p referral
 // rmHelpCheckThenAct checks the help's number against the session read,
 // then appends it in a separate step at whatever number and price the
 // session has then: concurrent helps all go in.
-type rmHelpCheckThenAct struct{ referral.Store }
+type rmHelpCheckThenAct struct {
+	referral.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *rmHelpCheckThenAct) Help(ctx context.Context, p referral.HelpParams) (referral.Session, error) {
 	s0, err := m.Store.GetSession(ctx, p.Tenant, p.Session)
@@ -667,7 +674,7 @@ func (m *rmHelpCheckThenAct) Help(ctx context.Context, p referral.HelpParams) (r
 		return m.Store.Help(ctx, p)
 	}
 	runtime.Gosched()
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	if s1, err := m.Store.GetSession(ctx, p.Tenant, p.Session); err == nil {
 		p.Cut.Index = len(s1.Cuts) + 1
 		p.Cut.Price = s1.Price.Sub(p.Cut.Amount)
@@ -715,6 +722,7 @@ func (m *rmListTeamsUnreportedOpen) ListTeams(ctx context.Context, p referral.Li
 // checking it, then writing it back with the member appended in a
 // separate step (no row lock): concurrent joins all pass the size check.
 type rmJoinCheckThenAct struct {
+	ov mutants.Overlap // widens the read-to-write window
 	referral.Store
 	mu    sync.Mutex
 	teams map[[2]string]referral.Team
@@ -764,7 +772,7 @@ func (m *rmJoinCheckThenAct) JoinTeam(ctx context.Context, p referral.JoinTeamPa
 		return referral.Team{}, &scrm.Error{Code: scrm.ErrExhausted, Op: op, Err: referral.ReasonTeamFull}
 	}
 	runtime.Gosched()
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur := m.teams[[2]string{string(t.Tenant), t.ID}]

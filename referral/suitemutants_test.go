@@ -146,7 +146,10 @@ func (m *rmPutIgnoresTeams) PutGroupBuy(ctx context.Context, p referral.PutGroup
 // rmPutCheckThenAct reads the revision, checks it, then writes in a
 // separate step (no row lock, no conditional update): concurrent puts over
 // one revision all win.
-type rmPutCheckThenAct struct{ referral.Store }
+type rmPutCheckThenAct struct {
+	referral.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *rmPutCheckThenAct) PutGroupBuy(ctx context.Context, p referral.PutGroupBuyParams) error {
 	stored := func() int64 {
@@ -160,7 +163,7 @@ func (m *rmPutCheckThenAct) PutGroupBuy(ctx context.Context, p referral.PutGroup
 		return rmConflict("Revision")
 	}
 	runtime.Gosched()
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	p.Revision = stored()
 	return m.Store.PutGroupBuy(ctx, p)
 }

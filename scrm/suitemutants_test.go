@@ -147,8 +147,13 @@ func TestKMSuiteMutants(t *testing.T) {
 
 // kmDirAttrsRMW implements SetAttrs as a read-modify-write of the whole
 // attribute map outside any lock (SELECT attrs; merge; UPDATE ... SET attrs
-// = $1), so that concurrent calls lose each other's attributes.
-type kmDirAttrsRMW struct{ scrm.DirectoryStore }
+// = $1, the UPDATE itself atomic: mu), so that concurrent calls lose each
+// other's attributes.
+type kmDirAttrsRMW struct {
+	scrm.DirectoryStore
+	ov mutants.Overlap // widens the read-to-write window
+	mu sync.Mutex      // the UPDATE: one write of the whole map at a time
+}
 
 func (m *kmDirAttrsRMW) SetAttrs(ctx context.Context, p scrm.SetAttrsParams) error {
 	c, err := m.Get(ctx, p.Tenant, p.Customer)
@@ -171,7 +176,9 @@ func (m *kmDirAttrsRMW) SetAttrs(ctx context.Context, p scrm.SetAttrsParams) err
 			attrs[k] = v
 		}
 	}
-	time.Sleep(50 * time.Microsecond)
+	m.ov.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	cur, err := m.Get(ctx, p.Tenant, c.ID)
 	if err != nil {
 		return err

@@ -392,7 +392,10 @@ func (m *smTemplateLWW) PutTemplate(ctx context.Context, p sop.PutTemplateParams
 }
 
 // smRevisionRace checks the revision, then puts without the condition.
-type smRevisionRace struct{ sop.Store }
+type smRevisionRace struct {
+	sop.Store
+	ov mutants.Overlap // widens the read-to-write window
+}
 
 func (m *smRevisionRace) check(ctx context.Context, tenant scrm.TenantID, check bool, rev int64) error {
 	if !check {
@@ -402,7 +405,7 @@ func (m *smRevisionRace) check(ctx context.Context, tenant scrm.TenantID, check 
 	if err == nil && cur != rev {
 		err = &scrm.Error{Code: scrm.ErrConflict, Op: "mutant", Field: "Revision", Msg: "moved"}
 	}
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	return err
 }
 

@@ -230,6 +230,7 @@ func (m *tmKeyPerCustomer) PutKey(ctx context.Context, k tagging.KeyRecord) (tag
 // tmKeyRace looks a key up, then stores it unconditionally: two new
 // requests racing with one key both win.
 type tmKeyRace struct {
+	ov mutants.Overlap // widens the read-to-write window
 	tagging.Store
 	mu   sync.Mutex
 	seen map[string]tagging.KeyRecord
@@ -246,7 +247,7 @@ func (m *tmKeyRace) PutKey(ctx context.Context, k tagging.KeyRecord) (tagging.Ke
 	if ok {
 		return r, nil
 	}
-	time.Sleep(time.Millisecond)
+	m.ov.Wait()
 	m.mu.Lock()
 	m.seen[id] = k
 	m.mu.Unlock()
