@@ -43,7 +43,7 @@ type Options struct {
 	// also any unknown value) or BestRate.
 	PlanRates RateMode
 	// BirthdayAttr is the profile attribute Subscribe reads a member's
-	// birthday from ("YYYY-MM-DD", "MM-DD" or a time.Time) when the request
+	// birthday from (in any form scrm.BirthdayOf reads) when the request
 	// gives none; default "birthday".
 	BirthdayAttr string
 }

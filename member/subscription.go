@@ -34,9 +34,10 @@ type SubscribeRequest struct {
 	IdempotencyKey string
 	// Paid is what the customer paid; it must equal the plan's Price.
 	Paid decimal.Decimal
-	// Birthday ("YYYY-MM-DD" or "MM-DD") is recorded for the birthday
-	// reward; empty means read it from the profile attribute
-	// Options.BirthdayAttr, when the service has a ProfileStore.
+	// Birthday ("YYYY-MM-DD", "MM-DD" or RFC 3339: any string
+	// scrm.BirthdayOf reads) is recorded for the birthday reward; empty
+	// means read it from the profile attribute Options.BirthdayAttr, when
+	// the service has a ProfileStore.
 	Birthday string
 }
 
@@ -286,9 +287,9 @@ func setBirthday(st *MembershipState, m, d int) {
 // when the request has none (0, 0 when unknown or malformed there).
 func (s *Service) birthday(ctx context.Context, op string, tenant scrm.TenantID, customer scrm.CustomerID, given string) (int, int, error) {
 	if given != "" {
-		m, d, ok := parseBirthday(given)
+		m, d, ok := scrm.BirthdayOf(given)
 		if !ok {
-			return 0, 0, scrm.Invalid(op, "Birthday", "not a date (\"YYYY-MM-DD\" or \"MM-DD\"): %q", given)
+			return 0, 0, scrm.Invalid(op, "Birthday", "not a date (\"YYYY-MM-DD\", \"MM-DD\" or RFC 3339): %q", given)
 		}
 		return m, d, nil
 	}
@@ -307,37 +308,8 @@ func (s *Service) birthday(ctx context.Context, op string, tenant scrm.TenantID,
 	if !ok {
 		return 0, 0, nil
 	}
-	switch x := v.(type) {
-	case time.Time:
-		if !x.IsZero() {
-			_, m, d := x.Date()
-			return int(m), d, nil
-		}
-	case string:
-		if m, d, ok := parseBirthday(x); ok {
-			return m, d, nil
-		}
-	}
-	return 0, 0, nil
-}
-
-// parseBirthday parses "YYYY-MM-DD" or "MM-DD" ("02-29" is valid).
-func parseBirthday(s string) (m, d int, ok bool) {
-	switch len(s) {
-	case 5:
-		t, err := time.Parse("2006-01-02", "2000-"+s) // a leap year
-		if err != nil {
-			return 0, 0, false
-		}
-		return int(t.Month()), t.Day(), true
-	case 10:
-		t, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			return 0, 0, false
-		}
-		return int(t.Month()), t.Day(), true
-	}
-	return 0, 0, false
+	m, d, _ := scrm.BirthdayOf(v) // 0, 0 when malformed
+	return m, d, nil
 }
 
 // CancelRequest ends a customer's membership now.

@@ -23,21 +23,6 @@ func parseDate(s string) (y, m, d int, ok bool) {
 	return y, m, d, true
 }
 
-// parseMonthDay parses a birthday: "YYYY-MM-DD" or "MM-DD". "02-29" is
-// valid; the year, when given, must make the date valid.
-func parseMonthDay(s string) (m, d int, ok bool) {
-	if len(s) == 5 && s[2] == '-' {
-		m, ok1 := digits(s[0:2])
-		d, ok2 := digits(s[3:5])
-		if !ok1 || !ok2 || !validDate(2000, m, d) { // 2000 is a leap year
-			return 0, 0, false
-		}
-		return m, d, true
-	}
-	_, m, d, ok = parseDate(s)
-	return m, d, ok
-}
-
 func digits(s string) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -142,28 +127,7 @@ func timeOf(v any, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// monthDayOf reads a birthday attribute: a non-zero time.Time, whose
-// calendar date is read in its own location (a birthday is a date, not an
-// instant), or a string "YYYY-MM-DD" or "MM-DD".
-func monthDayOf(v any) (m, d int, ok bool) {
-	switch x := v.(type) {
-	case time.Time:
-		if x.IsZero() {
-			return 0, 0, false
-		}
-		_, tm, td := x.Date()
-		return int(tm), td, true
-	case *time.Time:
-		if x == nil || x.IsZero() {
-			return 0, 0, false
-		}
-		_, tm, td := x.Date()
-		return int(tm), td, true
-	case string:
-		return parseMonthDay(x)
-	}
-	if s, ok := namedString(v); ok {
-		return parseMonthDay(s)
-	}
-	return 0, 0, false
-}
+// monthDayOf reads a birthday attribute in any form scrm.BirthdayOf
+// accepts (a time.Time, "YYYY-MM-DD", "MM-DD", or RFC 3339 as a time.Time
+// reads after a JSON round trip).
+func monthDayOf(v any) (m, d int, ok bool) { return scrm.BirthdayOf(v) }

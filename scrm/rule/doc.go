@@ -92,7 +92,9 @@
 // floats, and decimals (and json.Numbers in plain notation) exactly. Time attributes
 // may be time.Time or strings "2006-01-02" (the day's start in the
 // Location) or RFC 3339; birthdays may be time.Time (its calendar date in
-// its own location), "YYYY-MM-DD" or "MM-DD". A zero time.Time counts as
+// its own location), "YYYY-MM-DD", "MM-DD" or RFC 3339 (the date in the
+// offset it carries, as a time.Time reads after a JSON round trip; see
+// scrm.BirthdayOf). A zero time.Time counts as
 // no time. A value whose type does not compare with the operator's
 // constant (a bool against "gold", a string against gt 5, a string "5"
 // against eq 5) makes the operator false, ne and nin included; Eval never
