@@ -101,6 +101,15 @@ func checkIDs(op string, tenant scrm.TenantID, customer scrm.CustomerID, key str
 // result's Points is what the order earned, and Clawed and GrowthClawed
 // what was taken back. Refunds beyond Amount count as Amount.
 //
+// The member day and the points' expiry follow At, but the tier
+// multiplier is that of the tier the account holds when Earn runs: orders
+// earned out of their order (a queue delivering Tuesday's order.paid
+// before Monday's, which lifted the customer to 银卡) earn at the tier of
+// their turn, and points already earned are not recomputed when an earlier
+// order processed later changes the tier. Keeping a tier history to judge
+// each order at its own time would let a late event rewrite points a
+// customer may have spent already.
+//
 // Errors: ErrInvalid for a malformed request (Amount not positive or below
 // the fen, At in the future); ErrNotFound when the tenant has no program;
 // ErrConflict for a key reused with another payload or an order already

@@ -18,7 +18,10 @@ import (
 //     earned, rather than an order earned without its category
 //     multipliers;
 //   - order.refunded claws back in proportion (Refund with the event ID as
-//     the key). A refund delivered before its order.paid (events from two
+//     the key). A negative Amount (a refund booked as a negative number,
+//     as many ERPs do) counts as its absolute value, as referral and
+//     metrics read it; a zero Amount refunds nothing here (referral reads
+//     it as the whole order: send the amount refunded). A refund delivered before its order.paid (events from two
 //     queues, a redelivery) is remembered on the order's record, whatever
 //     points were held or spent on the order, and never refused for
 //     exceeding what is known of the order yet: the points spent on it are
@@ -29,10 +32,16 @@ import (
 //     would write (all of it when the refunds reach the paid amount),
 //     giving back the spent points the early refund did not, or taking
 //     back from the balance those it gave back beyond the paid amount's
-//     share (see Earn): so the order of the two events changes nothing,
-//     and an order refunded in full
-//     before its payment event arrived leaves no points or growth and
-//     gives back all its spent points. Refund itself, called directly,
+//     share (see Earn): so the order of the two events changes nothing
+//     in points, growth, spent points and the tier they end in, and an
+//     order refunded in full before its payment event arrived leaves no
+//     points or growth and gives back all its spent points. Upgrade
+//     rewards are the exception, by choice: delivered in order, a
+//     payment that lifts the customer to a tier grants that tier's
+//     rewards at once, and a later refund that takes the tier back does
+//     not take them back (a coupon may be used already; rewards are never
+//     clawed back); delivered refund first, the net order never reaches
+//     the tier and grants nothing. Refund itself, called directly,
 //     still answers ErrNotFound for an order whose order.paid has not
 //     arrived and that nothing was held or spent on, even once Handle
 //     remembered a refund of it.
@@ -87,11 +96,12 @@ func (s *Service) Handle(ctx context.Context, ev scrm.Event) error {
 			OrderID: order, Amount: ev.Amount, Items: items, At: ev.Time})
 		return err
 	case scrm.EventOrderRefunded:
-		if !ev.Amount.IsPositive() {
+		amount := ev.Amount.Abs() // a refund booked as a negative number is the same refund
+		if !amount.IsPositive() {
 			return nil
 		}
 		_, err := s.refundOrder(ctx, "member.Refund", RefundRequest{Tenant: ev.Tenant, Customer: ev.Customer, IdempotencyKey: ev.ID,
-			OrderID: order, Amount: ev.Amount}, true)
+			OrderID: order, Amount: amount}, true)
 		return err
 	}
 	if _, ok := c.events[ev.Type]; !ok {

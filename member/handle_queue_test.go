@@ -61,3 +61,22 @@ func TestHandleItemsFromJSON(t *testing.T) {
 		assert.ErrorIs(t, err, scrm.ErrNotFound, "%s: nothing written", name)
 	}
 }
+
+// A refund booked as a negative number (as many ERPs book them) claws back
+// the same as its absolute value; a zero amount refunds nothing.
+func TestHandleNegativeRefund(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		amount         string
+		points, growth int64
+	}{{"-300.00", 400, 400}, {"300.00", 400, 400}, {"0", 700, 700}} {
+		f := newFixture(t, standard())
+		require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "paid", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderPaid, Time: start,
+			Amount: dec("700.00"), Props: map[string]any{"order_id": "o1"}}))
+		require.NoError(t, f.svc.Handle(ctx, scrm.Event{ID: "refund", Tenant: tenant, Customer: "c1", Type: scrm.EventOrderRefunded, Time: start,
+			Amount: dec(tc.amount), Props: map[string]any{"order_id": "o1"}}))
+		a := f.account(t, "c1")
+		assert.Equal(t, tc.points, a.Points, "refund of %s: 700 earned as 普卡 (×1), 银卡 reached after", tc.amount)
+		assert.Equal(t, tc.growth, a.Growth, tc.amount)
+	}
+}

@@ -294,7 +294,13 @@ func checkTransferCommon(op, reason, key, def string) (string, error) {
 //
 // A customer who already has an owner keeps it: a customer added later by
 // another staff member is still followed up by the first (use Transfer to
-// change that). When nothing attributes the customer, or the store has no
+// change that). "First" is in the order the events are handled, not by
+// their Time: when a queue delivers a customer's later customer.added
+// before the earlier one, the later one's staff member becomes the owner
+// (metrics, which attributes a customer by the earliest customer.added's
+// Time, then credits the other). Hosts whose queues may reorder one
+// customer's events deliver them in order or correct the owner with
+// Transfer. When nothing attributes the customer, or the store has no
 // active staff, the customer stays unowned (logged at warn level for an
 // unknown staff member, code or empty store; Assign can give an owner
 // later); that is not an error.

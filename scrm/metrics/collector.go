@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -236,7 +237,9 @@ func (c *Collector) customerOf(op string, id scrm.CustomerID, source uint8) (uin
 // "staff", "status", "entry"; order.paid and order.refunded "order_id", as
 // scrm.Event.IDProp reads it (an order_id it cannot read, such as a
 // fraction or a number beyond 2^53, names no order: the event counts, and
-// a refund of it is subtracted in full, as one without order_id).
+// a refund of it is subtracted in full, as one without order_id). An
+// order.refunded Amount counts as its absolute value (a refund booked as
+// a negative number is the same refund), as member and referral read it.
 func (c *Collector) Add(e scrm.Event) error {
 	const op = "metrics.Add"
 	if e.Tenant != c.tenant {
@@ -264,7 +267,7 @@ func (c *Collector) Add(e scrm.Event) error {
 	}
 	t := e.Time.UnixNano()
 	fen, ok := scrm.ToFen(e.Amount)
-	if !ok {
+	if !ok || fen == math.MinInt64 {
 		return scrm.Invalid(op, "Amount", "at most 2 decimal places (fen), got %s", e.Amount)
 	}
 	h := uint32(maphash.String(c.seed, e.ID))
@@ -319,6 +322,10 @@ func (c *Collector) Add(e scrm.Event) error {
 			c.orders[k] = append(c.orders[k], orderRef{cust: ci, hash: h, key: order})
 		}
 	case c.tRefunded:
+		// A refund booked as a negative number is the same refund.
+		if fen < 0 {
+			fen = -fen
+		}
 		if order != 0 {
 			aux = order
 			w := int(ci >> 6)
