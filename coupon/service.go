@@ -128,6 +128,12 @@ func (s *Service) Stats(ctx context.Context, tenant scrm.TenantID, template stri
 func (s *Service) termsOf(ctx context.Context, op string, tenant scrm.TenantID, id string) (*terms, error) {
 	key := termsKey{tenant, id}
 	cached, _ := s.terms.Load(key)
+	// Compiled terms hold the tenant's zone (audience conditions, validity
+	// days): a zone changed since they were compiled makes them stale.
+	loc := s.opts.LocationOf(tenant)
+	if cached != nil && cached.(*terms).loc != loc {
+		cached = nil
+	}
 	if tv, ok := s.store.(TemplateVersioner); ok && cached != nil {
 		v, err := tv.TemplateVersion(ctx, tenant, id)
 		if err != nil {
@@ -146,7 +152,7 @@ func (s *Service) termsOf(ctx context.Context, op string, tenant scrm.TenantID, 
 			return tm, nil
 		}
 	}
-	tm, err := compileTerms(t, s.opts.LocationOf(tenant))
+	tm, err := compileTerms(t, loc)
 	if err != nil {
 		// A template that no longer validates was stored by another
 		// writer; report it rather than price with it.

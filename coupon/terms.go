@@ -16,6 +16,7 @@ import (
 // shared by concurrent quotes.
 type terms struct {
 	t        Template
+	loc      *time.Location // the tenant's zone the terms were compiled in
 	phase    int
 	amount   int64
 	minSpend int64
@@ -45,6 +46,7 @@ func compileTerms(t Template, loc *time.Location) (*terms, error) {
 	}
 	tm := &terms{
 		t:        t,
+		loc:      loc,
 		phase:    t.Kind.phase(),
 		amount:   fen(t.Amount),
 		minSpend: fen(t.MinSpend),

@@ -133,7 +133,14 @@ func (s *Service) earnEvent(ctx context.Context, ev scrm.Event) (EarnResult, err
 		// An event dated ahead of the clock (within FutureTolerance) on the
 		// next date counts for today: a day that has not begun would make
 		// the rest of today's events late, and uncapped per day.
-		day := min(dayKey(at, e.c.loc), dayKey(e.now, e.c.loc))
+		today := dayKey(e.now, e.c.loc)
+		if u.Day > today {
+			// The day counted is ahead of today: the tenant's zone moved
+			// west (or the clock back). Its count stands for today, so the
+			// cap holds rather than every event being "late".
+			u.Day = today
+		}
+		day := min(dayKey(at, e.c.loc), today)
 		if day > u.Day {
 			u.Day, u.Today = day, 0
 		}

@@ -25,7 +25,16 @@ type Options struct {
 	Location *time.Location
 	// TenantLocation, when set, gives each tenant its own time zone; a nil
 	// result falls back to Location. Use LocationOf rather than reading
-	// Location directly.
+	// Location directly. Services call it whenever they judge a time for
+	// the tenant, and rebuild what they compiled in the old zone (member
+	// programs, sop playbooks, policies and calendars, coupon terms,
+	// tagging rules, segment conditions) when its answer changes: a
+	// merchant who moves the zone setting is served in the new zone from
+	// the next call, no restart needed (metrics.Collector reads it once,
+	// when built). Return the same *time.Location for the same zone (load
+	// each zone once, not on every call): the caches compare zones by
+	// pointer, and a new pointer makes them rebuild on every call. It is
+	// called concurrently and must be safe for that.
 	TenantLocation func(TenantID) *time.Location
 	// NewID returns a new unique identifier (customers, records); default a
 	// random 128-bit identifier of 26 base32 characters.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/scrmkit/scrmkit/scrm"
 	"github.com/scrmkit/scrmkit/scrm/rule"
@@ -23,6 +24,7 @@ type compiled struct {
 // touches) to the dynamic segments that read it.
 type tenantIndex struct {
 	generation int64
+	loc        *time.Location        // the tenant's zone the conditions were compiled in
 	all        []*compiled           // every segment, in ID order
 	dynamic    []*compiled           // dynamic segments in dependency order
 	deps       rule.Index[*compiled] // dynamic segments by what they read
@@ -36,30 +38,34 @@ func (s *Service) index(ctx context.Context, tenant scrm.TenantID) (*tenantIndex
 	if err != nil {
 		return nil, err
 	}
+	// A zone changed since the index was built (the merchant moved it)
+	// makes its time conditions stale.
+	loc := s.opts.LocationOf(tenant)
 	s.mu.Lock()
 	idx := s.indexes[tenant]
 	s.mu.Unlock()
-	if idx != nil && idx.generation == gen {
+	if idx != nil && idx.generation == gen && idx.loc == loc {
 		return idx, nil
 	}
 	list, err := s.store.ListSegments(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	idx = s.buildIndex(ctx, tenant, list)
+	idx = s.buildIndex(ctx, tenant, list, loc)
 	s.mu.Lock()
-	if cur := s.indexes[tenant]; cur == nil || cur.generation < idx.generation {
+	if cur := s.indexes[tenant]; cur == nil || cur.generation < idx.generation || (cur.generation == idx.generation && cur.loc != loc) {
 		s.indexes[tenant] = idx
 	}
 	s.mu.Unlock()
 	return idx, nil
 }
 
-func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list SegmentList) *tenantIndex {
+func (s *Service) buildIndex(ctx context.Context, tenant scrm.TenantID, list SegmentList, loc *time.Location) *tenantIndex {
 	idx := &tenantIndex{
 		generation: list.Generation,
+		loc:        loc,
 	}
-	copts := s.compileOptions(tenant)
+	copts := &rule.CompileOptions{Location: loc, Schema: s.opts.Schema}
 	byID := make(map[string]*compiled, len(list.Segments))
 	for _, seg := range list.Segments {
 		c := &compiled{seg: seg}

@@ -337,16 +337,19 @@ func (s *Service) tenant(ctx context.Context, tenant scrm.TenantID) (*tenantCach
 	if err != nil {
 		return nil, err
 	}
+	// The tenant's zone is read on every use: a merchant who changes it is
+	// served in the new zone from the next call (quiet hours, due times).
+	loc := s.opts.LocationOf(tenant)
 	s.mu.Lock()
 	tc := s.cache[tenant]
 	s.mu.Unlock()
-	if tc != nil && tc.revision == rev {
+	if tc != nil && tc.revision == rev && tc.loc == loc {
 		return tc, nil
 	}
-	return s.load(ctx, tenant, rev)
+	return s.load(ctx, tenant, rev, loc)
 }
 
-func (s *Service) load(ctx context.Context, tenant scrm.TenantID, rev int64) (*tenantCache, error) {
+func (s *Service) load(ctx context.Context, tenant scrm.TenantID, rev int64, loc *time.Location) (*tenantCache, error) {
 	const op = "sop.Service"
 	pbs, err := s.store.ListPlaybooks(ctx, tenant)
 	if err != nil {
@@ -362,7 +365,7 @@ func (s *Service) load(ctx context.Context, tenant scrm.TenantID, rev int64) (*t
 	}
 	tc := &tenantCache{
 		revision:  rev,
-		loc:       s.opts.LocationOf(tenant),
+		loc:       loc,
 		playbooks: make(map[string]*compiledPlaybook, len(pbs)),
 		byEvent:   make(map[string][]*compiledPlaybook),
 		byTag:     make(map[string][]*compiledPlaybook),

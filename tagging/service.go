@@ -151,6 +151,7 @@ func (s *Service) compileOptions(tenant scrm.TenantID) *rule.CompileOptions {
 // dependency index that lets an event reach only the rules that read it.
 type tenantRules struct {
 	rev    int64
+	loc    *time.Location // the tenant's zone the rules were compiled in
 	groups map[string]*groupDef
 	tags   map[string]*tagDef
 	rules  []*compiledRule // priority order: Priority descending, then ID
@@ -190,19 +191,22 @@ func (s *Service) rules(ctx context.Context, tenant scrm.TenantID) (*tenantRules
 	if err != nil {
 		return nil, scrm.Wrap(nil, op, err)
 	}
+	// A zone changed since the rules were compiled (the merchant moved
+	// it) makes their time conditions stale.
+	loc := s.opts.LocationOf(tenant)
 	s.mu.RLock()
 	tr := s.cache[tenant]
 	s.mu.RUnlock()
-	if tr != nil && tr.rev == rev {
+	if tr != nil && tr.rev == rev && tr.loc == loc {
 		return tr, nil
 	}
 	d, err := s.store.Definitions(ctx, tenant)
 	if err != nil {
 		return nil, scrm.Wrap(nil, op, err)
 	}
-	tr = s.compile(tenant, d)
+	tr = s.compile(tenant, d, loc)
 	s.mu.Lock()
-	if cur := s.cache[tenant]; cur == nil || cur.rev < tr.rev {
+	if cur := s.cache[tenant]; cur == nil || cur.rev < tr.rev || (cur.rev == tr.rev && cur.loc != loc) {
 		s.cache[tenant] = tr
 	}
 	s.mu.Unlock()
@@ -212,9 +216,10 @@ func (s *Service) rules(ctx context.Context, tenant scrm.TenantID) (*tenantRules
 // compile builds the evaluation structures. A stored rule that no longer
 // compiles (stored by another tool, or its tag deleted behind the store's
 // back) is skipped and logged rather than stopping every other rule.
-func (s *Service) compile(tenant scrm.TenantID, d Definitions) *tenantRules {
+func (s *Service) compile(tenant scrm.TenantID, d Definitions, loc *time.Location) *tenantRules {
 	tr := &tenantRules{
 		rev:    d.Revision,
+		loc:    loc,
 		groups: make(map[string]*groupDef, len(d.Groups)),
 		tags:   make(map[string]*tagDef, len(d.Tags)),
 		byID:   make(map[string]*compiledRule, len(d.Rules)),
@@ -235,7 +240,7 @@ func (s *Service) compile(tenant scrm.TenantID, d Definitions) *tenantRules {
 			tr.exclusive = append(tr.exclusive, tr.groups[g.ID])
 		}
 	}
-	opts := s.compileOptions(tenant)
+	opts := &rule.CompileOptions{Location: loc, Schema: s.opts.Schema}
 	for _, r := range d.Rules {
 		op := fmt.Sprintf("tagging rule %q", r.ID)
 		c, err := compileRule(op, r, opts)

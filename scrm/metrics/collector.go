@@ -137,7 +137,9 @@ func (d *dict) name(i uint32) string {
 }
 
 // NewCollector returns an empty Collector for one tenant. A nil opts means
-// the defaults.
+// the defaults. The tenant's zone (months, weeks, days of the reports) is
+// read once, here: after a merchant changes it, build a new Collector and
+// add the tenant's events to it again.
 func NewCollector(tenant scrm.TenantID, opts *Options) *Collector {
 	var o Options
 	if opts != nil {
