@@ -161,7 +161,10 @@ func (idx *tenantIndex) affected(e scrm.Event) []*compiled {
 // the Store already agree; so does the next event of that customer any
 // segment reads, and Refresh publishes a segment's unreported events again
 // for every customer. Replaying an event that was fully handled changes and
-// publishes nothing.
+// publishes nothing, unless time moved a condition the event triggers since
+// (a birthday now past "within 30 days"): conditions are evaluated at the
+// clock's now, so the replay then makes the move the next Refresh would
+// make.
 func (s *Service) Handle(ctx context.Context, e scrm.Event) error {
 	const op = "segment.Handle"
 	if err := e.Validate(); err != nil {

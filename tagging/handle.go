@@ -35,6 +35,10 @@ import (
 // updated, so it must come after it. It is idempotent: handling the same
 // event again writes nothing new, re-records what a failure may have lost
 // and publishes the same event IDs again (see the IDs in HistoryEntry).
+// Rules are evaluated at the clock's now, though, also on a replay: an
+// event delivered again after time moved a condition it triggers ("spent
+// within 30 days" once an order left the window) makes the change the next
+// Sweep would make, with that event as its cause.
 // A failure between the profile write and the store write is repaired by
 // handling the event again for applications and the tag index; the history
 // entries and events of removals that event caused are then lost, since the
