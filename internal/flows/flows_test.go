@@ -1,6 +1,9 @@
 // Package flows_test runs whole hosts: every service wired into one
 // Dispatcher, events delivered twice, out of order, or after a failed
-// publish, and checks what each package and the metrics end up with.
+// publish, and checks what each package and the metrics end up with. The
+// queue_*_test.go files feed a host as a message queue would (events
+// decoded from JSON, redelivered, reordered); zones_test.go serves tenants
+// whose zone setting changes while the host runs.
 package flows_test
 
 import (

@@ -1,4 +1,4 @@
-package tenantzones_test
+package flows_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package queuehost_test
+package flows_test
 
 import (
 	"fmt"
