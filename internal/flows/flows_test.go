@@ -50,6 +50,8 @@ type world struct {
 	touches  *sop.Service
 	channel  *scrmtest.Recorder
 	col      *metrics.Collector
+	team     *scrm.Team   // nil unless worldOptions.team
+	groups   *scrm.Groups // nil unless worldOptions.team
 	// grantFail and pubFail inject failures into the router and the publisher.
 	grantFail func(g scrm.Grant) error // called for every grant the router passes
 	grants    []scrm.Grant
@@ -57,7 +59,16 @@ type world struct {
 	mu        sync.Mutex
 }
 
-func newWorld(t *testing.T, now time.Time) *world {
+// worldOptions are what the hosts of these tests differ in.
+type worldOptions struct {
+	tenant scrm.TenantID // the metrics Collector's tenant; default tenant
+	team   bool          // scrm.Team and scrm.Groups on the Dispatcher too, right after Profiles
+	seqIDs bool          // new IDs "X00001", "X00002", ... instead of random ones
+}
+
+func newWorld(t *testing.T, now time.Time) *world { return newWorldWith(t, now, worldOptions{}) }
+
+func newWorldWith(t *testing.T, now time.Time, o worldOptions) *world {
 	w := &world{t: t, ctx: context.Background(), clock: scrmtest.NewClock(now), channel: scrmtest.NewRecorder()}
 	w.store = scrm.NewMemoryProfileStore()
 	pub := scrm.PublisherFunc(func(ctx context.Context, e scrm.Event) error {
@@ -72,6 +83,11 @@ func newWorld(t *testing.T, now time.Time) *world {
 		return w.bus.Publish(ctx, e)
 	})
 	kernel := scrm.Options{Clock: w.clock, Publisher: pub, Location: scrm.DefaultLocation()}
+	if o.seqIDs {
+		var mu sync.Mutex
+		n := 0
+		kernel.NewID = func() string { mu.Lock(); defer mu.Unlock(); n++; return fmt.Sprintf("X%05d", n) }
+	}
 	w.profiles = scrm.NewProfiles(w.store, &kernel)
 	w.router = scrm.NewRewardRouter()
 	w.members = member.New(member.NewMemoryStore(), w.store, &member.Options{Options: kernel, Rewarder: w.router})
@@ -99,8 +115,17 @@ func newWorld(t *testing.T, now time.Time) *world {
 	w.router.Route(scrm.RewardGrowth, rec(w.members))
 	w.router.Route(scrm.RewardStoredValue, rec(w.members))
 	w.router.Route(scrm.RewardCoupon, rec(w.coupons))
-	w.col = metrics.NewCollector(tenant, &metrics.Options{Options: kernel})
-	w.bus = scrm.NewDispatcher(w.profiles, w.tags, w.segs, w.members, w.refs, w.touches, w.col)
+	if o.tenant == "" {
+		o.tenant = tenant
+	}
+	w.col = metrics.NewCollector(o.tenant, &metrics.Options{Options: kernel})
+	handlers := []scrm.Handler{w.profiles}
+	if o.team {
+		w.team = scrm.NewTeam(scrm.NewMemoryStaffStore(), &kernel)
+		w.groups = scrm.NewGroups(scrm.NewMemoryGroupStore(), &kernel)
+		handlers = append(handlers, w.team, w.groups)
+	}
+	w.bus = scrm.NewDispatcher(append(handlers, w.tags, w.segs, w.members, w.refs, w.touches, w.col)...)
 	return w
 }
 

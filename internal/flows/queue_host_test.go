@@ -2,10 +2,7 @@ package flows_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +12,7 @@ import (
 	"github.com/scrmkit/scrmkit/member"
 	"github.com/scrmkit/scrmkit/referral"
 	"github.com/scrmkit/scrmkit/scrm"
-	"github.com/scrmkit/scrmkit/scrm/metrics"
 	"github.com/scrmkit/scrmkit/scrm/rule"
-	"github.com/scrmkit/scrmkit/scrm/scrmtest"
 	"github.com/scrmkit/scrmkit/segment"
 	"github.com/scrmkit/scrmkit/sop"
 	"github.com/scrmkit/scrmkit/tagging"
@@ -26,65 +21,16 @@ import (
 const hqTenant scrm.TenantID = "hq"
 const hqDay = 24 * time.Hour
 
-// hqHost is a host wiring every service into one Dispatcher, as
-// examples/quickstart does (Profiles first, then the domain services, then
-// metrics).
+// hqHost is the flows' host (world) with Team and Groups on the Dispatcher
+// and sequential IDs, for tenant hqTenant.
 type hqHost struct {
-	t        *testing.T
-	ctx      context.Context
-	loc      *time.Location
-	clock    *scrmtest.Clock
-	bus      *scrm.Dispatcher
-	store    scrm.ProfileStore
-	profiles *scrm.Profiles
-	team     *scrm.Team
-	groups   *scrm.Groups
-	tags     *tagging.Service
-	segs     *segment.Service
-	members  *member.Service
-	coupons  *coupon.Service
-	refs     *referral.Service
-	touches  *sop.Service
-	channel  *scrmtest.Recorder
-	col      *metrics.Collector
-	mu       sync.Mutex
-	ids      int
+	*world
+	loc *time.Location
 }
 
 func hqNewHost(t *testing.T, start time.Time) *hqHost {
-	h := &hqHost{t: t, ctx: context.Background(), loc: scrm.DefaultLocation(), clock: scrmtest.NewClock(start), channel: scrmtest.NewRecorder()}
-	h.channel.WithClock(h.clock)
-	h.store = scrm.NewMemoryProfileStore()
-	pub := scrm.PublisherFunc(func(ctx context.Context, e scrm.Event) error {
-		return h.bus.Publish(ctx, e)
-	})
-	kernel := scrm.Options{Clock: h.clock, Publisher: pub, Location: h.loc,
-		NewID: func() string { h.mu.Lock(); defer h.mu.Unlock(); h.ids++; return fmt.Sprintf("X%05d", h.ids) }}
-	router := scrm.NewRewardRouter()
-	h.profiles = scrm.NewProfiles(h.store, &kernel)
-	h.team = scrm.NewTeam(scrm.NewMemoryStaffStore(), &kernel)
-	h.groups = scrm.NewGroups(scrm.NewMemoryGroupStore(), &kernel)
-	h.tags = tagging.New(tagging.NewMemoryStore(), h.store, &tagging.Options{Options: kernel})
-	h.segs = segment.New(segment.NewMemoryStore(), h.store, &segment.Options{Options: kernel})
-	h.members = member.New(member.NewMemoryStore(), h.store, &member.Options{Options: kernel, Rewarder: router})
-	h.coupons = coupon.New(coupon.NewMemoryStore(), h.store, &coupon.Options{Options: kernel})
-	h.refs = referral.New(referral.NewMemoryStore(), h.store, &referral.Options{Options: kernel, Rewarder: router,
-		CodeSecret: func(scrm.TenantID) []byte { return []byte("0123456789abcdef0123456789abcdef") }})
-	h.touches = sop.New(sop.NewMemoryStore(), h.store, &sop.Options{Options: kernel, Channel: h.channel, Rewarder: router})
-	router.Route(scrm.RewardPoints, h.members)
-	router.Route(scrm.RewardGrowth, h.members)
-	router.Route(scrm.RewardStoredValue, h.members)
-	router.Route(scrm.RewardCoupon, h.coupons)
-	h.col = metrics.NewCollector(hqTenant, &metrics.Options{Options: kernel})
-	h.bus = scrm.NewDispatcher(h.profiles, h.team, h.groups, h.tags, h.segs, h.members, h.refs, h.touches, h.col)
-	return h
-}
-
-func (h *hqHost) must(err error) {
-	h.t.Helper()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	w := newWorldWith(t, start, worldOptions{tenant: hqTenant, team: true, seqIDs: true})
+	return &hqHost{world: w, loc: scrm.DefaultLocation()}
 }
 
 // hqRoundTrip encodes e as JSON and decodes it again, as a queue would.
