@@ -126,8 +126,9 @@ var kmSuiteMutants = []kmSuiteMutant{
 // kmSuiteMutantsList converts kmSuiteMutants for package mutants
 // (each Suite captures its own element).
 func kmSuiteMutantsList() []mutants.Mutant {
-	ms := make([]mutants.Mutant, 0, len(kmSuiteMutants))
-	for _, m := range kmSuiteMutants {
+	all := slices.Concat(kmSuiteMutants, kmSuiteMutants2)
+	ms := make([]mutants.Mutant, 0, len(all))
+	for _, m := range all {
 		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
 			Suite: m.suite})
 	}

@@ -73,8 +73,9 @@ var tmMutants = []tmMutant{
 // tmMutantsList converts tmMutants for package mutants
 // (each Suite captures its own element).
 func tmMutantsList() []mutants.Mutant {
-	ms := make([]mutants.Mutant, 0, len(tmMutants))
-	for _, m := range tmMutants {
+	all := slices.Concat(tmMutants, tmMutants2)
+	ms := make([]mutants.Mutant, 0, len(all))
+	for _, m := range all {
 		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
 			Suite: func(t *testing.T) { taggingtest.RunStoreTests(t, func(*testing.T) tagging.Store { return m.store() }) }})
 	}

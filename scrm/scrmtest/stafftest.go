@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -72,6 +73,21 @@ func RunStaffStoreTests(t *testing.T, newStore func(t *testing.T) scrm.StaffStor
 		assert.Equal(t, "s2", got.ID)
 		// Putting a staff member again with their own codes is no conflict.
 		stPut(t, s, scrm.Staff{Tenant: tenant, ID: "s2", Name: "李四", Active: true, Codes: []string{"qr-1", "qr-3"}})
+	})
+
+	t.Run("CodesPerTenant", func(t *testing.T) {
+		// Channel codes are unique per tenant, not across tenants: the same
+		// code printed by two merchants attributes each tenant's customers
+		// to that tenant's own staff member, whichever was put last.
+		s := newStore(t)
+		stPut(t, s, scrm.Staff{Tenant: "t1", ID: "s1", Store: "A", Active: true, Codes: []string{"qr"}})
+		stPut(t, s, scrm.Staff{Tenant: "t2", ID: "s9", Store: "A", Active: true, Codes: []string{"qr"}})
+		for tn, want := range map[scrm.TenantID]string{"t1": "s1", "t2": "s9"} {
+			got, err := s.StaffByCode(ctx, tn, "qr")
+			require.NoError(t, err, "tenant %s", tn)
+			assert.Equal(t, tn, got.Tenant)
+			assert.Equal(t, want, got.ID, "tenant %s resolves the code to its own staff member", tn)
+		}
 	})
 
 	t.Run("ListStaffPages", func(t *testing.T) {
@@ -644,6 +660,50 @@ func RunStaffStoreTests(t *testing.T, newStore func(t *testing.T) scrm.StaffStor
 		res, err := s.Transfer(ctx, scrm.TransferParams{Tenant: tenant, From: "s1", To: "s2", Reason: "x", IdempotencyKey: "k", Fingerprint: "fp2", At: t0})
 		require.NoError(t, err, "the cancelled transfer did not record its key")
 		assert.False(t, res.Replayed)
+	})
+
+	t.Run("ConcurrentPutStaffOneCodeHolder", func(t *testing.T) {
+		// A channel code belongs to at most one staff member even when
+		// staff members claiming it are put at once: exactly one PutStaff
+		// wins, the others get ErrConflict, and customers coming through
+		// the code go to the winner alone.
+		s := newStore(t)
+		const workers = 16
+		var won, conflicts atomic.Int64
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.PutStaff(ctx, scrm.Staff{Tenant: tenant, ID: fmt.Sprintf("s%02d", w), Store: "A", Active: true, Codes: []string{"qr"}})
+				switch {
+				case err == nil:
+					won.Add(1)
+				case errors.Is(err, scrm.ErrConflict):
+					conflicts.Add(1)
+				default:
+					errs[w] = err
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, int64(1), won.Load(), "one PutStaff takes the code")
+		assert.Equal(t, int64(workers-1), conflicts.Load())
+		holder, err := s.StaffByCode(ctx, tenant, "qr")
+		require.NoError(t, err)
+		page, err := s.ListStaff(ctx, scrm.ListStaffParams{Tenant: tenant, Limit: 1000})
+		require.NoError(t, err)
+		var holders []string
+		for _, st := range page.Staff {
+			if slices.Contains(st.Codes, "qr") {
+				holders = append(holders, st.ID)
+			}
+		}
+		assert.Equal(t, []string{holder.ID}, holders, "the code has one holder")
 	})
 
 	t.Run("ConcurrentAssignOneCustomer", func(t *testing.T) {

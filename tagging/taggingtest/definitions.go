@@ -121,6 +121,92 @@ func (e *env) testDefinitions(t *testing.T) {
 		assert.Greater(t, d.Revision, after)
 	})
 
+	t.Run("EveryChangeMovesRevision", func(t *testing.T) {
+		// A Service reloads its compiled rules only when Revision moves: a
+		// change that leaves it alone keeps stale rules tagging customers.
+		s := e.newStore(t)
+		var (
+			g  tagging.Group
+			tg tagging.Tag
+			r  tagging.Rule
+		)
+		steps := []struct {
+			name string
+			do   func() error
+		}{
+			{"create group", func() (err error) {
+				g, err = s.PutGroup(e.ctx, t1, tagging.Group{ID: "style", Name: "风格"})
+				return err
+			}},
+			{"update group", func() (err error) {
+				g.Exclusive = true
+				g, err = s.PutGroup(e.ctx, t1, g)
+				return err
+			}},
+			{"create tag", func() (err error) {
+				tg, err = s.PutTag(e.ctx, t1, tagging.Tag{ID: "vip", Group: "style"})
+				return err
+			}},
+			{"update tag", func() (err error) {
+				tg.Group = ""
+				tg, err = s.PutTag(e.ctx, t1, tg)
+				return err
+			}},
+			{"create rule", func() (err error) {
+				r, err = s.PutRule(e.ctx, t1, sampleRule("r1", "vip"))
+				return err
+			}},
+			{"update rule", func() (err error) {
+				r.Priority = 9
+				r, err = s.PutRule(e.ctx, t1, r)
+				return err
+			}},
+			{"delete rule", func() error { return s.DeleteRule(e.ctx, t1, "r1") }},
+		}
+		for _, st := range steps {
+			before, err := s.Revision(e.ctx, t1)
+			require.NoError(t, err)
+			require.NoError(t, st.do(), st.name)
+			after, err := s.Revision(e.ctx, t1)
+			require.NoError(t, err)
+			assert.Greater(t, after, before, "%s moves Revision", st.name)
+			d, err := s.Definitions(e.ctx, t1)
+			require.NoError(t, err)
+			assert.Equal(t, after, d.Revision, "after %s, Definitions has the revision Revision returns", st.name)
+		}
+	})
+
+	t.Run("SortedByID", func(t *testing.T) {
+		s := e.newStore(t)
+		for _, id := range []string{"y", "x"} {
+			_, err := s.PutGroup(e.ctx, t1, tagging.Group{ID: id})
+			require.NoError(t, err)
+		}
+		for _, id := range []string{"c", "a", "b"} {
+			_, err := s.PutTag(e.ctx, t1, tagging.Tag{ID: id})
+			require.NoError(t, err)
+		}
+		for _, id := range []string{"r2", "r1"} {
+			_, err := s.PutRule(e.ctx, t1, sampleRule(id, "a"))
+			require.NoError(t, err)
+		}
+		d, err := s.Definitions(e.ctx, t1)
+		require.NoError(t, err)
+		var groups, tags, rules []string
+		for _, x := range d.Groups {
+			groups = append(groups, x.ID)
+		}
+		for _, x := range d.Tags {
+			tags = append(tags, x.ID)
+		}
+		for _, x := range d.Rules {
+			rules = append(rules, x.ID)
+		}
+		assert.Equal(t, []string{"x", "y"}, groups, "groups sorted by ID, not by creation")
+		assert.Equal(t, []string{"a", "b", "c"}, tags, "tags sorted by ID, not by creation")
+		assert.Equal(t, []string{"r1", "r2"}, rules, "rules sorted by ID, not by creation")
+	})
+
 	t.Run("References", func(t *testing.T) {
 		s := e.newStore(t)
 		_, err := s.PutTag(e.ctx, t1, tagging.Tag{ID: "x", Group: "nope"})

@@ -212,6 +212,31 @@ func (e *env) testConcurrency(t *testing.T) {
 		assert.Equal(t, int64(1), rev)
 	})
 
+	t.Run("ConcurrentPutsEachMoveRevision", func(t *testing.T) {
+		// Revision increments once per Put even when Puts race (no lost
+		// read-modify-write of the counter): two changes that share one
+		// revision leave a Service that loaded between them with stale rules.
+		s := e.newStore(t)
+		const n = 16
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.PutTag(e.ctx, t1, tagging.Tag{ID: fmt.Sprint("tag", i)})
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		rev, err := s.Revision(e.ctx, t1)
+		require.NoError(t, err)
+		assert.Equal(t, int64(n), rev, "%d Puts, %d increments", n, n)
+		d, err := s.Definitions(e.ctx, t1)
+		require.NoError(t, err)
+		assert.Len(t, d.Tags, n)
+		assert.Equal(t, int64(n), d.Revision)
+	})
+
 	t.Run("UpdateRaceOneWinsPerVersion", func(t *testing.T) {
 		s := e.newStore(t)
 		e.seedDefinitions(t, s, t1)
