@@ -8,6 +8,7 @@ package segment_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -33,6 +34,12 @@ var gmMutants = []gmMutant{
 	// Gaps the suite had: each has its own conformance case now.
 	{"GenerationAcrossTenants", "GenerationIsPerTenant", "GenerationIsPerTenant",
 		func() segment.Store { return &gmGlobalGeneration{Store: segment.NewMemoryStore()} }},
+	{"ContainsAnyTenant", "MembershipReadsArePerTenant", "MembershipReadsArePerTenant",
+		func() segment.Store { return &gmContainsAnyTenant{newGMTenants()} }},
+	{"MembersCollated", "MembersInByteOrder", "MembersInByteOrder",
+		func() segment.Store { return &gmMembers{Store: segment.NewMemoryStore(), cmp: gmCollate} }},
+	{"UnreportedCursorWithoutIn", "UnreportedPagesSplitExitAndEntryAtOneVersion", "UnreportedPagesSplitExitAndEntryAtOneVersion",
+		func() segment.Store { return &gmUnreportedCursorNoIn{Store: segment.NewMemoryStore()} }},
 
 	// Mutants the suite already caught.
 	{"SaveSegmentIgnoresGeneration", "SaveSegmentAtGeneration", "SaveSegmentAtGeneration",
@@ -41,6 +48,14 @@ var gmMutants = []gmMutant{
 		func() segment.Store { return &gmEqualVersionIgnored{Store: segment.NewMemoryStore()} }},
 	{"MarkReportedByCustomer", "Unreported", "Unreported",
 		func() segment.Store { return &gmMarkByCustomer{Store: segment.NewMemoryStore()} }},
+	{"MembersCursorInclusive", "MembersPages", "MembersPages",
+		func() segment.Store {
+			return &gmMembers{Store: segment.NewMemoryStore(), cmp: strings.Compare, inclusive: true}
+		}},
+	{"SizeAnyTenant", "TenantIsolation", "TenantIsolation",
+		func() segment.Store { return &gmSizeAnyTenant{newGMTenants()} }},
+	{"GetSegmentAnyTenant", "TenantIsolation", "TenantIsolation",
+		func() segment.Store { return &gmGetSegmentAnyTenant{newGMTenants()} }},
 }
 
 // gmMutantsList converts gmMutants for package mutants

@@ -53,6 +53,12 @@ var smMutants = []smMutant{
 		func() sop.Store { return &smTasksByID{Store: sop.NewMemoryStore()} }},
 	{"ReassignKeyIgnoresFrom", "ReassignTasks/IdempotencyKey", "ReassignTasks/IdempotencyKey",
 		func() sop.Store { return &smReassignFrom{Store: sop.NewMemoryStore(), first: map[string]string{}} }},
+	{"CompleteTaskCountsNonAtomically", "Tasks/ConcurrentCompletionsCountOnce", "Tasks/ConcurrentCompletionsCountOnce",
+		func() sop.Store { return newSMTaskCount(true) }},
+	{"ListPlaybooksAnyTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant",
+		func() sop.Store { return &smListPlaybooksAnyTenant{newSMTenants()} }},
+	{"CompleteTaskAnyTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant",
+		func() sop.Store { return &smCompleteTaskAnyTenant{newSMTenants()} }},
 
 	// Mutants the suite already caught.
 	{"PutPlaybookLastWriteWins", "Playbooks/VersionConflict", "Playbooks/VersionConflict",
@@ -79,6 +85,17 @@ var smMutants = []smMutant{
 		func() sop.Store { return &smReassignNoKey{Store: sop.NewMemoryStore()} }},
 	{"JobsIgnoreContext", "CancelledContext", "CancelledContext",
 		func() sop.Store { return &smNoContext{Store: sop.NewMemoryStore()} }},
+	{"CompleteTaskReplayCountsAgain", "Tasks/CreateOnceAndComplete", "Tasks/CreateOnceAndComplete",
+		func() sop.Store { return newSMTaskCount(false) }},
+	{"StartAnyWorker", "Start/OnlyTheLeaseHolder", "Start/OnlyTheLeaseHolder",
+		func() sop.Store { return &smStartAnyWorker{smLeases: newSMLeases()} }},
+	// Caught before by Transitions/EndEnrollmentsLeavesLeasedJobToItsWorker
+	// and Start/ExitedEnrollmentCancelsTheJob; the case named states the
+	// promise directly.
+	{"EndEnrollmentsAllPlaybooks", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly",
+		func() sop.Store { return newSMEndWide("playbook") }},
+	{"EndEnrollmentsAllCustomers", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly",
+		func() sop.Store { return newSMEndWide("customer") }},
 }
 
 // smMutantsList converts smMutants for package mutants

@@ -618,6 +618,38 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		assert.Empty(t, list(segment.ListUnreportedParams{Segment: "vip"}), "nothing survives a delete")
 	})
 
+	// A page of unreported changes may end between a customer's exit and
+	// entry at one version: the next page starts with the entry (a cursor
+	// without the In skips it, and its event is never published).
+	t.Run("UnreportedPagesSplitExitAndEntryAtOneVersion", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, dynamic("vip"))
+		report := func(changes ...segment.MembershipChange) {
+			t.Helper()
+			_, err := s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: tenant, Segment: "vip", Changes: changes,
+				Report: true, Source: "event", At: t0})
+			require.NoError(t, err)
+		}
+		report(in("c1", 7), in("c2", 7))
+		report(out("c1", 7), out("c2", 7))
+		report(in("c1", 7))
+		var got []string
+		p := segment.ListUnreportedParams{Tenant: tenant, Segment: "vip", Limit: 1}
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 20, "ListUnreported does not terminate")
+			page, err := s.ListUnreported(ctx, p)
+			require.NoError(t, err)
+			for _, u := range page.Changes {
+				got = append(got, fmt.Sprintf("%s@%d:%v", u.Customer, u.Version, u.In))
+			}
+			if page.Next == "" {
+				break
+			}
+			p.Cursor = page.Next
+		}
+		assert.Equal(t, []string{"c1@7:false", "c1@7:true", "c2@7:false", "c2@7:true"}, got)
+	})
+
 	t.Run("UnreportedPages", func(t *testing.T) {
 		s := newStore(t)
 		create(t, s, dynamic("vip"))
@@ -683,6 +715,60 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		list, err := s.ListSegments(ctx, "t3")
 		require.NoError(t, err)
 		assert.Empty(t, list.Segments)
+	})
+
+	// Membership reads name the tenant: a customer ID that is a member of
+	// another tenant's segment of the same ID is not a member here (the
+	// two tenants' c1 are different people).
+	t.Run("MembershipReadsArePerTenant", func(t *testing.T) {
+		s := newStore(t)
+		b := dynamic("vip")
+		b.Tenant = "t2"
+		create(t, s, dynamic("vip"))
+		create(t, s, b)
+		apply(t, s, "vip", in("c1", 1))
+		_, err := s.ApplyMembership(ctx, segment.ApplyMembershipParams{Tenant: "t2", Segment: "vip", Changes: []segment.MembershipChange{in("c2", 1)}})
+		require.NoError(t, err)
+		for _, tc := range []struct {
+			tenant   scrm.TenantID
+			customer scrm.CustomerID
+			want     bool
+		}{{tenant, "c1", true}, {tenant, "c2", false}, {"t2", "c2", true}, {"t2", "c1", false}} {
+			ok, err := s.Contains(ctx, tc.tenant, "vip", tc.customer)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, ok, "Contains(%s, %s)", tc.tenant, tc.customer)
+		}
+		assertMembers(t, s, tenant, "vip", "c1")
+		assertMembers(t, s, "t2", "vip", "c2")
+	})
+
+	// Members orders customer IDs byte-wise, not by a collation (case,
+	// accents and punctuation ignored or folded), and its cursor pages
+	// through them in that order, each exactly once.
+	t.Run("MembersInByteOrder", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, dynamic("vip"))
+		want := []scrm.CustomerID{"B2", "Z", "_x", "a1", "b1", "c-2", "c1", "z", "é"}
+		var changes []segment.MembershipChange
+		for i := len(want) - 1; i >= 0; i-- {
+			changes = append(changes, in(want[i], 1))
+		}
+		apply(t, s, "vip", changes...)
+		for _, limit := range []int{1, 2, 4, 1000} {
+			var all []scrm.CustomerID
+			cursor := ""
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 20, "Members does not terminate")
+				page, err := s.Members(ctx, segment.ListMembersParams{Tenant: tenant, Segment: "vip", Cursor: cursor, Limit: limit})
+				require.NoError(t, err)
+				all = append(all, page.Customers...)
+				if page.Next == "" {
+					break
+				}
+				cursor = page.Next
+			}
+			assert.Equal(t, want, all, "limit %d", limit)
+		}
 	})
 
 	t.Run("GenerationIsPerTenant", func(t *testing.T) {

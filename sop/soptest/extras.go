@@ -285,6 +285,49 @@ func testTasks(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		id := func(step string) string { return sop.JobID("t1", "p1", "c1", 1, step) }
 		assert.Equal(t, []string{id("s2"), id("s3"), id("s1")}, taskIDs(t, s, "t1", "li", ""))
 	})
+
+	// Completing a task is one atomic step: of concurrent completions of
+	// one task (a double click, a retried request) exactly one counts it
+	// in the step's stats, and every one returns the task as that one
+	// completed it.
+	t.Run("ConcurrentCompletionsCountOnce", func(t *testing.T) {
+		s := newStore(t)
+		p := put(t, s, playbook("t1", "p1", 1))
+		enroll(t, s, p, "c1", t0)
+		j := claim(t, s, "w", t0, 1)[0]
+		_, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0, State: sop.JobDone,
+			Task: &sop.StaffTask{ID: j.ID, Staff: "s1", Customer: "c1", Playbook: "p1", Step: j.Step,
+				CreatedAt: t0, DueBy: t0.Add(time.Hour)}})
+		require.NoError(t, err)
+		const n = 8
+		got := make([]sop.StaffTask, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				got[i], errs[i] = s.CompleteTask(ctx, sop.CompleteTaskParams{Tenant: "t1", ID: j.ID, At: t0.Add(time.Duration(i) * 20 * time.Minute)})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			require.NoError(t, errs[i])
+			assert.Equal(t, sop.TaskDone, got[i].State)
+			assert.True(t, near(got[i].DoneAt, got[0].DoneAt), "every caller gets the one completion")
+			assert.Equal(t, got[0].OnTime, got[i].OnTime)
+		}
+		st := stats(t, s, "t1", "p1")["s1"]
+		assert.Equal(t, int64(1), st.TasksDone, "completed once, counted once")
+		late := int64(0)
+		if !got[0].OnTime {
+			late = 1
+		}
+		assert.Equal(t, late, st.TasksLate)
+	})
 }
 
 func testAttribution(t *testing.T, newStore func(t *testing.T) sop.Store) {
@@ -394,6 +437,37 @@ func testTenantIsolation(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		active, err := s.Enrollments(ctx, sop.ListEnrollmentsParams{Tenant: "t2", Customer: "c1", ActiveOnly: true})
 		require.NoError(t, err)
 		assert.Len(t, active, 1, "t2's enrollment is untouched")
+	})
+
+	// Lists and task completion read and write only the tenant named:
+	// another tenant's playbooks are never listed (nor enrolled into), and
+	// a task ID of another tenant is not found.
+	t.Run("ListsAndTaskCompletionStayInTheTenant", func(t *testing.T) {
+		s := newStore(t)
+		a := put(t, s, playbook("t1", "p1", 1))
+		put(t, s, playbook("t2", "p2", 1))
+		for tenant, want := range map[scrm.TenantID][]string{"t1": {"p1"}, "t2": {"p2"}, "t3": nil} {
+			list, err := s.ListPlaybooks(ctx, tenant)
+			require.NoError(t, err)
+			var ids []string
+			for _, p := range list {
+				assert.Equal(t, tenant, p.Tenant)
+				ids = append(ids, p.ID)
+			}
+			assert.Equal(t, want, ids, string(tenant))
+		}
+		enroll(t, s, a, "c1", t0)
+		j := claim(t, s, "w", t0, 1)[0]
+		_, err := s.Complete(ctx, sop.CompleteParams{Tenant: "t1", Job: j.ID, Worker: "w", At: t0, State: sop.JobDone,
+			Task: &sop.StaffTask{ID: j.ID, Staff: "s1", Customer: "c1", Playbook: "p1", Step: j.Step,
+				CreatedAt: t0, DueBy: t0.Add(time.Hour)}})
+		require.NoError(t, err)
+		_, err = s.CompleteTask(ctx, sop.CompleteTaskParams{Tenant: "t2", ID: j.ID, At: t0})
+		assert.ErrorIs(t, err, scrm.ErrNotFound, "t1's task, asked as t2")
+		open, err := s.Tasks(ctx, sop.ListTasksParams{Tenant: "t1", Staff: "s1", State: sop.TaskOpen})
+		require.NoError(t, err)
+		assert.Len(t, open, 1, "t1's task is still open")
+		assert.Zero(t, stats(t, s, "t1", "p1")["s1"].TasksDone)
 	})
 }
 

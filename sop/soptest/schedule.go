@@ -515,6 +515,37 @@ func testTransitions(t *testing.T, newStore func(t *testing.T) sop.Store) {
 		assert.Empty(t, again)
 	})
 
+	// EndEnrollments ends the customer's enrollments in the playbook
+	// named and no other: not the customer's in other playbooks, not other
+	// customers' in that playbook.
+	t.Run("EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", func(t *testing.T) {
+		s := newStore(t)
+		pbs := []sop.Playbook{put(t, s, playbook("t1", "p1", 1)), put(t, s, playbook("t1", "p2", 1))}
+		customers := []scrm.CustomerID{"c1", "c2"}
+		for _, p := range pbs {
+			for _, c := range customers {
+				enroll(t, s, p, c, t0.Add(time.Hour))
+			}
+		}
+		ended, err := s.EndEnrollments(ctx, sop.EndEnrollmentsParams{Tenant: "t1", Playbook: "p1", Customer: "c1", At: t0, Reason: "exit"})
+		require.NoError(t, err)
+		require.Len(t, ended, 1)
+		assert.Equal(t, "p1", ended[0].Playbook)
+		assert.Equal(t, scrm.CustomerID("c1"), ended[0].Customer)
+		for _, p := range pbs {
+			for _, c := range customers {
+				active, err := s.Enrollments(ctx, sop.ListEnrollmentsParams{Tenant: "t1", Customer: c, Playbook: p.ID, ActiveOnly: true})
+				require.NoError(t, err)
+				want := 1
+				if p.ID == "p1" && c == "c1" {
+					want = 0
+				}
+				assert.Len(t, active, want, "%s in %s", c, p.ID)
+			}
+		}
+		assert.Len(t, claim(t, s, "w", t0.Add(time.Hour), 10), 3, "the other enrollments' jobs still run")
+	})
+
 	t.Run("EndEnrollmentsLeavesLeasedJobToItsWorker", func(t *testing.T) {
 		day := []sop.CapPeriod{{Max: 1, Per: sop.Day, Start: t0.Truncate(24 * time.Hour), End: t0.Truncate(24 * time.Hour).Add(24 * time.Hour)}}
 		admit := func(s sop.Store, j sop.Job, at time.Time) sop.AdmitResult {

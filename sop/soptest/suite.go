@@ -30,14 +30,15 @@ import (
 // cap slot), cap counting under concurrency, pause and resume (an expired
 // lease counts as pending at its due time), starting a leased job (a pause
 // gives it back for the resume, an exit cancels it, a cap slot is given
-// back), staff tasks and their
+// back), an exit that ends that customer in that playbook only, staff
+// tasks (8 concurrent completions of one task: counted once) and their
 // reassignment (16 concurrent movers: each task moves once), attribution
 // (a named message credits no other), stats, content templates (versions,
 // 16 concurrent creators: one wins), puts conditional on the tenant's
 // Revision (16 concurrent writers: one wins), version conflicts told from
 // re-entry refusals, a Revision that moves on every change (pause, policy
 // and calendar included), tasks in CreatedAt then ID order, tenant
-// isolation, cancelled contexts and
+// isolation (lists and task completion included), cancelled contexts and
 // copies-not-aliases.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) sop.Store) {
 	t.Helper()
