@@ -21,92 +21,77 @@ import (
 // cmEnv names the mutant a child process runs the suite against.
 const cmEnv = "SCRMKIT_COUPON_MUTANT"
 
-// cmMutant is one broken store and where the suite must catch it.
-type cmMutant struct {
-	name string
-	// run is the path of the suite's subtests to run (a -test.run pattern
-	// beneath TestSuiteMutantChild); want is the subtest that must fail.
-	run, want string
-	store     func() coupon.Store
-}
-
-var cmMutants = []cmMutant{
+var cmMutants = []mutants.Store[coupon.Store]{
 	// Gaps the suite had: each has its own conformance case now.
-	{"RefundKeysPerTenant", "Refunds/KeysArePerOrder", "Refunds/KeysArePerOrder",
-		func() coupon.Store { return &cmRefundKeysPerTenant{Store: coupon.NewMemoryStore()} }},
-	{"ClaimBatchPartial", "Claims/BatchAllOrNothing", "Claims/BatchAllOrNothing",
-		func() coupon.Store { return &cmClaimBatchPartial{Store: coupon.NewMemoryStore()} }},
-	{"PerCustomerAnyTemplate", "Claims/PerCustomerCountsTheTemplate", "Claims/PerCustomerCountsTheTemplate",
-		cmPerCustomerAnyTemplate},
-	{"PerCustomerClaimedOnly", "Claims/PerCustomerCountsTheTemplate", "Claims/PerCustomerCountsTheTemplate",
-		cmPerCustomerClaimedOnly},
-	{"UpdateKeepsLimits", "Claims/LimitsAreThoseStoredNow", "Claims/LimitsAreThoseStoredNow",
-		func() coupon.Store { return &cmKeepsLimits{Store: coupon.NewMemoryStore()} }},
-	{"CodeSpentBeforeInsert", "Codes/RefusedClaimLeavesCodeUnused", "Codes/RefusedClaimLeavesCodeUnused",
-		func() coupon.Store { return &cmCodeSpentFirst{Store: coupon.NewMemoryStore()} }},
-	{"RevokeAgainRestamps", "Coupons/Revoke", "Coupons/Revoke",
-		func() coupon.Store { return &cmRevokeAgainRestamps{Store: coupon.NewMemoryStore()} }},
-	{"ListCustomerAcrossTenants", "TenantIsolation", "TenantIsolation",
-		func() coupon.Store {
+	{Name: "RefundKeysPerTenant", Run: "Refunds/KeysArePerOrder", Want: "Refunds/KeysArePerOrder",
+		New: func() coupon.Store { return &cmRefundKeysPerTenant{Store: coupon.NewMemoryStore()} }},
+	{Name: "ClaimBatchPartial", Run: "Claims/BatchAllOrNothing", Want: "Claims/BatchAllOrNothing",
+		New: func() coupon.Store { return &cmClaimBatchPartial{Store: coupon.NewMemoryStore()} }},
+	{Name: "PerCustomerAnyTemplate", Run: "Claims/PerCustomerCountsTheTemplate", Want: "Claims/PerCustomerCountsTheTemplate",
+		New: cmPerCustomerAnyTemplate},
+	{Name: "PerCustomerClaimedOnly", Run: "Claims/PerCustomerCountsTheTemplate", Want: "Claims/PerCustomerCountsTheTemplate",
+		New: cmPerCustomerClaimedOnly},
+	{Name: "UpdateKeepsLimits", Run: "Claims/LimitsAreThoseStoredNow", Want: "Claims/LimitsAreThoseStoredNow",
+		New: func() coupon.Store { return &cmKeepsLimits{Store: coupon.NewMemoryStore()} }},
+	{Name: "CodeSpentBeforeInsert", Run: "Codes/RefusedClaimLeavesCodeUnused", Want: "Codes/RefusedClaimLeavesCodeUnused",
+		New: func() coupon.Store { return &cmCodeSpentFirst{Store: coupon.NewMemoryStore()} }},
+	{Name: "RevokeAgainRestamps", Run: "Coupons/Revoke", Want: "Coupons/Revoke",
+		New: func() coupon.Store { return &cmRevokeAgainRestamps{Store: coupon.NewMemoryStore()} }},
+	{Name: "ListCustomerAcrossTenants", Run: "TenantIsolation", Want: "TenantIsolation",
+		New: func() coupon.Store {
 			return &cmListCustomerAcrossTenants{cmAcrossTenants{Store: coupon.NewMemoryStore()}}
 		}},
-	{"CouponsAcrossTenants", "TenantIsolation", "TenantIsolation",
-		func() coupon.Store { return &cmCouponsAcrossTenants{cmAcrossTenants{Store: coupon.NewMemoryStore()}} }},
-	{"ExpireAcrossTenants", "TenantIsolation", "TenantIsolation",
-		func() coupon.Store { return &cmExpireAcrossTenants{cmAcrossTenants{Store: coupon.NewMemoryStore()}} }},
-	{"LockReplayOnlyWhileLocked", "Orders/ReplayAfterConfirmAndRelease", "Orders/ReplayAfterConfirmAndRelease",
-		func() coupon.Store { return &cmLockReplayOnlyWhileLocked{Store: coupon.NewMemoryStore()} }},
-	{"ConfirmCheckThenAct", "LockConcurrency/ConfirmsCountOnce", "LockConcurrency/ConfirmsCountOnce",
-		func() coupon.Store { return &cmSettleCheckThenAct{Store: coupon.NewMemoryStore()} }},
-	{"ReleaseCheckThenAct", "LockConcurrency/ReleasesReturnOnce", "LockConcurrency/ReleasesReturnOnce",
-		func() coupon.Store { return &cmSettleCheckThenAct{Store: coupon.NewMemoryStore(), release: true} }},
-	{"PutTemplateCheckThenAct", "Templates/ConcurrentPutsOneWins", "Templates/ConcurrentPutsOneWins",
-		func() coupon.Store { return &cmPutTemplateCheckThenAct{Store: coupon.NewMemoryStore()} }},
+	{Name: "CouponsAcrossTenants", Run: "TenantIsolation", Want: "TenantIsolation",
+		New: func() coupon.Store { return &cmCouponsAcrossTenants{cmAcrossTenants{Store: coupon.NewMemoryStore()}} }},
+	{Name: "ExpireAcrossTenants", Run: "TenantIsolation", Want: "TenantIsolation",
+		New: func() coupon.Store { return &cmExpireAcrossTenants{cmAcrossTenants{Store: coupon.NewMemoryStore()}} }},
+	{Name: "LockReplayOnlyWhileLocked", Run: "Orders/ReplayAfterConfirmAndRelease", Want: "Orders/ReplayAfterConfirmAndRelease",
+		New: func() coupon.Store { return &cmLockReplayOnlyWhileLocked{Store: coupon.NewMemoryStore()} }},
+	{Name: "ConfirmCheckThenAct", Run: "LockConcurrency/ConfirmsCountOnce", Want: "LockConcurrency/ConfirmsCountOnce",
+		New: func() coupon.Store { return &cmSettleCheckThenAct{Store: coupon.NewMemoryStore()} }},
+	{Name: "ReleaseCheckThenAct", Run: "LockConcurrency/ReleasesReturnOnce", Want: "LockConcurrency/ReleasesReturnOnce",
+		New: func() coupon.Store { return &cmSettleCheckThenAct{Store: coupon.NewMemoryStore(), release: true} }},
+	{Name: "PutTemplateCheckThenAct", Run: "Templates/ConcurrentPutsOneWins", Want: "Templates/ConcurrentPutsOneWins",
+		New: func() coupon.Store { return &cmPutTemplateCheckThenAct{Store: coupon.NewMemoryStore()} }},
 
 	// Mutants the suite already caught.
-	{"RefundIgnoresVersion", "Refunds/PartialThenFull", "Refunds/PartialThenFull",
-		func() coupon.Store { return &cmRefundIgnoresVersion{Store: coupon.NewMemoryStore()} }},
-	{"RefundReplayIgnoresFingerprint", "Refunds/PartialThenFull", "Refunds/PartialThenFull",
-		func() coupon.Store { return &cmRefundReplayAnyFingerprint{Store: coupon.NewMemoryStore()} }},
-	{"ClaimReplayNotMarked", "Claims/Replay", "Claims/Replay",
-		func() coupon.Store { return &cmClaimReplayNotMarked{Store: coupon.NewMemoryStore()} }},
-	{"ClaimReplayAnyFingerprint", "Claims/Replay", "Claims/Replay",
-		func() coupon.Store { return &cmClaimReplayAnyFingerprint{Store: coupon.NewMemoryStore()} }},
-	{"ClaimKeyCheckThenAct", "ClaimConcurrency/ReplaysOfOneKey", "ClaimConcurrency/ReplaysOfOneKey",
-		func() coupon.Store { return &cmClaimKeyCheckThenAct{Store: coupon.NewMemoryStore()} }},
-	{"StockCheckThenAct", "ClaimConcurrency/StockAndPerCustomer", "ClaimConcurrency/StockAndPerCustomer",
-		func() coupon.Store { return &cmStockCheckThenAct{Store: coupon.NewMemoryStore()} }},
-	{"CouponsInIDOrder", "Coupons/Get", "Coupons/Get",
-		func() coupon.Store { return &cmCouponsSorted{Store: coupon.NewMemoryStore()} }},
-	{"ListCursorInclusive", "Coupons/List", "Coupons/List",
-		func() coupon.Store { return &cmListCursorInclusive{Store: coupon.NewMemoryStore()} }},
-	{"ExpireIgnoresLimit", "Coupons/Expire", "Coupons/Expire",
-		func() coupon.Store { return &cmExpireNoLimit{Store: coupon.NewMemoryStore()} }},
-	{"ClaimByKeyAcrossTenants", "TenantIsolation", "TenantIsolation",
-		func() coupon.Store {
+	{Name: "RefundIgnoresVersion", Run: "Refunds/PartialThenFull", Want: "Refunds/PartialThenFull",
+		New: func() coupon.Store { return &cmRefundIgnoresVersion{Store: coupon.NewMemoryStore()} }},
+	{Name: "RefundReplayIgnoresFingerprint", Run: "Refunds/PartialThenFull", Want: "Refunds/PartialThenFull",
+		New: func() coupon.Store { return &cmRefundReplayAnyFingerprint{Store: coupon.NewMemoryStore()} }},
+	{Name: "ClaimReplayNotMarked", Run: "Claims/Replay", Want: "Claims/Replay",
+		New: func() coupon.Store { return &cmClaimReplayNotMarked{Store: coupon.NewMemoryStore()} }},
+	{Name: "ClaimReplayAnyFingerprint", Run: "Claims/Replay", Want: "Claims/Replay",
+		New: func() coupon.Store { return &cmClaimReplayAnyFingerprint{Store: coupon.NewMemoryStore()} }},
+	{Name: "ClaimKeyCheckThenAct", Run: "ClaimConcurrency/ReplaysOfOneKey", Want: "ClaimConcurrency/ReplaysOfOneKey",
+		New: func() coupon.Store { return &cmClaimKeyCheckThenAct{Store: coupon.NewMemoryStore()} }},
+	{Name: "StockCheckThenAct", Run: "ClaimConcurrency/StockAndPerCustomer", Want: "ClaimConcurrency/StockAndPerCustomer",
+		New: func() coupon.Store { return &cmStockCheckThenAct{Store: coupon.NewMemoryStore()} }},
+	{Name: "CouponsInIDOrder", Run: "Coupons/Get", Want: "Coupons/Get",
+		New: func() coupon.Store { return &cmCouponsSorted{Store: coupon.NewMemoryStore()} }},
+	{Name: "ListCursorInclusive", Run: "Coupons/List", Want: "Coupons/List",
+		New: func() coupon.Store { return &cmListCursorInclusive{Store: coupon.NewMemoryStore()} }},
+	{Name: "ExpireIgnoresLimit", Run: "Coupons/Expire", Want: "Coupons/Expire",
+		New: func() coupon.Store { return &cmExpireNoLimit{Store: coupon.NewMemoryStore()} }},
+	{Name: "ClaimByKeyAcrossTenants", Run: "TenantIsolation", Want: "TenantIsolation",
+		New: func() coupon.Store {
 			return &cmClaimByKeyAcrossTenants{cmAcrossTenants{Store: coupon.NewMemoryStore()}}
 		}},
-	{"LockRefusalLeaksReservation", "LockConcurrency/OneCouponManyOrders", "LockConcurrency/OneCouponManyOrders",
-		func() coupon.Store { return &cmLockRefusalLeaks{Store: coupon.NewMemoryStore()} }},
-	{"LockReplayNotMarked", "Orders/LockReplay", "Orders/LockReplay",
-		func() coupon.Store { return &cmLockReplayNotMarked{Store: coupon.NewMemoryStore()} }},
-	{"ConfirmAgainRestamps", "Orders/LockConfirm", "Orders/LockConfirm",
-		func() coupon.Store { return &cmConfirmAgainRestamps{Store: coupon.NewMemoryStore()} }},
-	{"ReleaseOfConfirmedAnswered", "Orders/LockConfirm", "Orders/LockConfirm",
-		func() coupon.Store { return &cmReleaseConfirmed{Store: coupon.NewMemoryStore()} }},
-	{"PutTemplateIgnoresVersion", "Templates/VersionConflict", "Templates/VersionConflict",
-		func() coupon.Store { return &cmPutTemplateIgnoresVersion{Store: coupon.NewMemoryStore()} }},
+	{Name: "LockRefusalLeaksReservation", Run: "LockConcurrency/OneCouponManyOrders", Want: "LockConcurrency/OneCouponManyOrders",
+		New: func() coupon.Store { return &cmLockRefusalLeaks{Store: coupon.NewMemoryStore()} }},
+	{Name: "LockReplayNotMarked", Run: "Orders/LockReplay", Want: "Orders/LockReplay",
+		New: func() coupon.Store { return &cmLockReplayNotMarked{Store: coupon.NewMemoryStore()} }},
+	{Name: "ConfirmAgainRestamps", Run: "Orders/LockConfirm", Want: "Orders/LockConfirm",
+		New: func() coupon.Store { return &cmConfirmAgainRestamps{Store: coupon.NewMemoryStore()} }},
+	{Name: "ReleaseOfConfirmedAnswered", Run: "Orders/LockConfirm", Want: "Orders/LockConfirm",
+		New: func() coupon.Store { return &cmReleaseConfirmed{Store: coupon.NewMemoryStore()} }},
+	{Name: "PutTemplateIgnoresVersion", Run: "Templates/VersionConflict", Want: "Templates/VersionConflict",
+		New: func() coupon.Store { return &cmPutTemplateIgnoresVersion{Store: coupon.NewMemoryStore()} }},
 }
 
-// cmMutantsList converts cmMutants for package mutants
-// (each Suite captures its own element).
+// cmMutantsList returns the mutants for package mutants.
 func cmMutantsList() []mutants.Mutant {
-	ms := make([]mutants.Mutant, 0, len(cmMutants))
-	for _, m := range cmMutants {
-		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
-			Suite: func(t *testing.T) { coupontest.RunStoreTests(t, func(*testing.T) coupon.Store { return m.store() }) }})
-	}
-	return ms
+	return mutants.Stores(coupontest.RunStoreTests, cmMutants)
 }
 
 // TestSuiteMutantChild runs the suite against the mutant named by cmEnv;

@@ -23,49 +23,31 @@ import (
 // rmEnv names the mutant a child process runs the suite against.
 const rmEnv = "SCRMKIT_REFERRAL_MUTANT"
 
-// rmMutant is one broken store and where the suite must catch it.
-type rmMutant struct {
-	name string
-	// run is the path of the suite's subtests to run (a -test.run pattern
-	// beneath TestSuiteMutantChild); want is the subtest that must fail.
-	run, want string
-	store     func() referral.Store
-}
-
-var rmMutants = []rmMutant{
+var rmMutants = []mutants.Store[referral.Store]{
 	// Gaps the suite had: each has its own conformance case now.
-	{"PutGroupBuyCountsOtherTenants", "GroupBuys/OtherTenantsTeamsAndDrawDoNotCount", "GroupBuys/OtherTenantsTeamsAndDrawDoNotCount",
-		func() referral.Store { return newRmCrossTenantKinds() }},
-	{"LimitsCountActiveOnly", "Bindings/LimitsCountEveryStatus", "Bindings/LimitsCountEveryStatus",
-		func() referral.Store { return &rmLimitsActiveOnly{Store: referral.NewMemoryStore()} }},
-	{"ReleaseGrantsAcrossTenants", "Grants/CompleteAndReleaseArePerTenant", "Grants/CompleteAndReleaseArePerTenant",
-		func() referral.Store { return &rmGrantsByKey{Store: referral.NewMemoryStore(), release: true} }},
-	{"CompleteGrantsAcrossTenants", "Grants/CompleteAndReleaseArePerTenant", "Grants/CompleteAndReleaseArePerTenant",
-		func() referral.Store { return &rmGrantsByKey{Store: referral.NewMemoryStore()} }},
+	{Name: "PutGroupBuyCountsOtherTenants", Run: "GroupBuys/OtherTenantsTeamsAndDrawDoNotCount", Want: "GroupBuys/OtherTenantsTeamsAndDrawDoNotCount",
+		New: func() referral.Store { return newRmCrossTenantKinds() }},
+	{Name: "LimitsCountActiveOnly", Run: "Bindings/LimitsCountEveryStatus", Want: "Bindings/LimitsCountEveryStatus",
+		New: func() referral.Store { return &rmLimitsActiveOnly{Store: referral.NewMemoryStore()} }},
+	{Name: "ReleaseGrantsAcrossTenants", Run: "Grants/CompleteAndReleaseArePerTenant", Want: "Grants/CompleteAndReleaseArePerTenant",
+		New: func() referral.Store { return &rmGrantsByKey{Store: referral.NewMemoryStore(), release: true} }},
+	{Name: "CompleteGrantsAcrossTenants", Run: "Grants/CompleteAndReleaseArePerTenant", Want: "Grants/CompleteAndReleaseArePerTenant",
+		New: func() referral.Store { return &rmGrantsByKey{Store: referral.NewMemoryStore()} }},
 
 	// Mutants the suite already caught.
-	{"PutGroupBuyIgnoresTeams", "GroupBuys/PutIsConditional", "GroupBuys/PutIsConditional",
-		func() referral.Store { return &rmPutIgnoresTeams{Store: referral.NewMemoryStore()} }},
-	{"PutGroupBuyCheckThenAct", "GroupBuys/ConcurrentPutsOneWins", "GroupBuys/ConcurrentPutsOneWins",
-		func() referral.Store { return &rmPutCheckThenAct{Store: referral.NewMemoryStore()} }},
-	{"OpenTeamIgnoresRevision", "GroupBuys/OpenTeamChecksTheGroupBuy", "GroupBuys/OpenTeamChecksTheGroupBuy",
-		func() referral.Store { return &rmOpenIgnoresRevision{Store: referral.NewMemoryStore()} }},
-	{"SaveDrawIgnoresRevision", "GroupBuys/SaveDrawChecksTheGroupBuy", "GroupBuys/SaveDrawChecksTheGroupBuy",
-		func() referral.Store { return &rmDrawIgnoresRevision{Store: referral.NewMemoryStore()} }},
+	{Name: "PutGroupBuyIgnoresTeams", Run: "GroupBuys/PutIsConditional", Want: "GroupBuys/PutIsConditional",
+		New: func() referral.Store { return &rmPutIgnoresTeams{Store: referral.NewMemoryStore()} }},
+	{Name: "PutGroupBuyCheckThenAct", Run: "GroupBuys/ConcurrentPutsOneWins", Want: "GroupBuys/ConcurrentPutsOneWins",
+		New: func() referral.Store { return &rmPutCheckThenAct{Store: referral.NewMemoryStore()} }},
+	{Name: "OpenTeamIgnoresRevision", Run: "GroupBuys/OpenTeamChecksTheGroupBuy", Want: "GroupBuys/OpenTeamChecksTheGroupBuy",
+		New: func() referral.Store { return &rmOpenIgnoresRevision{Store: referral.NewMemoryStore()} }},
+	{Name: "SaveDrawIgnoresRevision", Run: "GroupBuys/SaveDrawChecksTheGroupBuy", Want: "GroupBuys/SaveDrawChecksTheGroupBuy",
+		New: func() referral.Store { return &rmDrawIgnoresRevision{Store: referral.NewMemoryStore()} }},
 }
 
-// rmMutantsList converts rmMutants for package mutants
-// (each Suite captures its own element).
+// rmMutantsList returns the mutants for package mutants.
 func rmMutantsList() []mutants.Mutant {
-	all := slices.Concat(rmMutants, rmMutants2)
-	ms := make([]mutants.Mutant, 0, len(all))
-	for _, m := range all {
-		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
-			Suite: func(t *testing.T) {
-				referraltest.RunStoreTests(t, func(*testing.T) referral.Store { return m.store() })
-			}})
-	}
-	return ms
+	return mutants.Stores(referraltest.RunStoreTests, rmMutants, rmMutants2)
 }
 
 // TestSuiteMutantChild runs the suite against the mutant named by rmEnv;

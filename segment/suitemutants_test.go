@@ -21,52 +21,37 @@ import (
 // gmEnv names the mutant a child process runs the suite against.
 const gmEnv = "SCRMKIT_SEGMENT_MUTANT"
 
-// gmMutant is one broken store and where the suite must catch it.
-type gmMutant struct {
-	name string
-	// run is the path of the suite's subtests to run (a -test.run pattern
-	// beneath TestSuiteMutantChild); want is the subtest that must fail.
-	run, want string
-	store     func() segment.Store
-}
-
-var gmMutants = []gmMutant{
+var gmMutants = []mutants.Store[segment.Store]{
 	// Gaps the suite had: each has its own conformance case now.
-	{"GenerationAcrossTenants", "GenerationIsPerTenant", "GenerationIsPerTenant",
-		func() segment.Store { return &gmGlobalGeneration{Store: segment.NewMemoryStore()} }},
-	{"ContainsAnyTenant", "MembershipReadsArePerTenant", "MembershipReadsArePerTenant",
-		func() segment.Store { return &gmContainsAnyTenant{newGMTenants()} }},
-	{"MembersCollated", "MembersInByteOrder", "MembersInByteOrder",
-		func() segment.Store { return &gmMembers{Store: segment.NewMemoryStore(), cmp: gmCollate} }},
-	{"UnreportedCursorWithoutIn", "UnreportedPagesSplitExitAndEntryAtOneVersion", "UnreportedPagesSplitExitAndEntryAtOneVersion",
-		func() segment.Store { return &gmUnreportedCursorNoIn{Store: segment.NewMemoryStore()} }},
+	{Name: "GenerationAcrossTenants", Run: "GenerationIsPerTenant", Want: "GenerationIsPerTenant",
+		New: func() segment.Store { return &gmGlobalGeneration{Store: segment.NewMemoryStore()} }},
+	{Name: "ContainsAnyTenant", Run: "MembershipReadsArePerTenant", Want: "MembershipReadsArePerTenant",
+		New: func() segment.Store { return &gmContainsAnyTenant{newGMTenants()} }},
+	{Name: "MembersCollated", Run: "MembersInByteOrder", Want: "MembersInByteOrder",
+		New: func() segment.Store { return &gmMembers{Store: segment.NewMemoryStore(), cmp: gmCollate} }},
+	{Name: "UnreportedCursorWithoutIn", Run: "UnreportedPagesSplitExitAndEntryAtOneVersion", Want: "UnreportedPagesSplitExitAndEntryAtOneVersion",
+		New: func() segment.Store { return &gmUnreportedCursorNoIn{Store: segment.NewMemoryStore()} }},
 
 	// Mutants the suite already caught.
-	{"SaveSegmentIgnoresGeneration", "SaveSegmentAtGeneration", "SaveSegmentAtGeneration",
-		func() segment.Store { return &gmSaveIgnoresGeneration{Store: segment.NewMemoryStore()} }},
-	{"EqualVersionIgnored", "Membership", "Membership",
-		func() segment.Store { return &gmEqualVersionIgnored{Store: segment.NewMemoryStore()} }},
-	{"MarkReportedByCustomer", "Unreported", "Unreported",
-		func() segment.Store { return &gmMarkByCustomer{Store: segment.NewMemoryStore()} }},
-	{"MembersCursorInclusive", "MembersPages", "MembersPages",
-		func() segment.Store {
+	{Name: "SaveSegmentIgnoresGeneration", Run: "SaveSegmentAtGeneration", Want: "SaveSegmentAtGeneration",
+		New: func() segment.Store { return &gmSaveIgnoresGeneration{Store: segment.NewMemoryStore()} }},
+	{Name: "EqualVersionIgnored", Run: "Membership", Want: "Membership",
+		New: func() segment.Store { return &gmEqualVersionIgnored{Store: segment.NewMemoryStore()} }},
+	{Name: "MarkReportedByCustomer", Run: "Unreported", Want: "Unreported",
+		New: func() segment.Store { return &gmMarkByCustomer{Store: segment.NewMemoryStore()} }},
+	{Name: "MembersCursorInclusive", Run: "MembersPages", Want: "MembersPages",
+		New: func() segment.Store {
 			return &gmMembers{Store: segment.NewMemoryStore(), cmp: strings.Compare, inclusive: true}
 		}},
-	{"SizeAnyTenant", "TenantIsolation", "TenantIsolation",
-		func() segment.Store { return &gmSizeAnyTenant{newGMTenants()} }},
-	{"GetSegmentAnyTenant", "TenantIsolation", "TenantIsolation",
-		func() segment.Store { return &gmGetSegmentAnyTenant{newGMTenants()} }},
+	{Name: "SizeAnyTenant", Run: "TenantIsolation", Want: "TenantIsolation",
+		New: func() segment.Store { return &gmSizeAnyTenant{newGMTenants()} }},
+	{Name: "GetSegmentAnyTenant", Run: "TenantIsolation", Want: "TenantIsolation",
+		New: func() segment.Store { return &gmGetSegmentAnyTenant{newGMTenants()} }},
 }
 
-// gmMutantsList converts gmMutants for package mutants
-// (each Suite captures its own element).
+// gmMutantsList returns the mutants for package mutants.
 func gmMutantsList() []mutants.Mutant {
-	ms := make([]mutants.Mutant, 0, len(gmMutants))
-	for _, m := range gmMutants {
-		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
-			Suite: func(t *testing.T) { segmenttest.RunStoreTests(t, func(*testing.T) segment.Store { return m.store() }) }})
-	}
-	return ms
+	return mutants.Stores(segmenttest.RunStoreTests, gmMutants)
 }
 
 // TestSuiteMutantChild runs the suite against the mutant named by gmEnv;

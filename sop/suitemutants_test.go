@@ -24,89 +24,74 @@ import (
 // smEnv names the mutant a child process runs the suite against.
 const smEnv = "SCRMKIT_SOP_MUTANT"
 
-// smMutant is one broken store and where the suite must catch it.
-type smMutant struct {
-	name string
-	// run is the path of the suite's subtests to run (a -test.run pattern
-	// beneath TestSMSuiteMutantChild); want is the subtest that must fail.
-	run, want string
-	store     func() sop.Store
-}
-
-var smMutants = []smMutant{
+var smMutants = []mutants.Store[sop.Store]{
 	// Gaps the suite had: each has its own conformance case now.
-	{"RevisionIgnoresPolicy", "Playbooks/RevisionMovesOnEveryChange", "Playbooks/RevisionMovesOnEveryChange",
-		func() sop.Store { return newSMRevision("policy") }},
-	{"RevisionIgnoresPause", "Playbooks/RevisionMovesOnEveryChange", "Playbooks/RevisionMovesOnEveryChange",
-		func() sop.Store { return newSMRevision("pause") }},
-	{"RevisionIgnoresCalendar", "Playbooks/RevisionMovesOnEveryChange", "Playbooks/RevisionMovesOnEveryChange",
-		func() sop.Store { return newSMRevision("calendar") }},
-	{"EnrollKeyOfLatestOnly", "Enroll/IdempotentReplayOfEarlierEnrollment", "Enroll/IdempotentReplayOfEarlierEnrollment",
-		func() sop.Store { return &smLatestKey{Store: sop.NewMemoryStore(), latest: map[string]smKeyRec{}} }},
-	{"AdmitIgnoresLeaseExpiry", "Transitions/OnlyTheLeaseHolder", "Transitions/OnlyTheLeaseHolder",
-		func() sop.Store { return &smAdmitExpired{smLeases: newSMLeases()} }},
-	{"RescheduleAnyWorker", "Transitions/OnlyTheLeaseHolder", "Transitions/OnlyTheLeaseHolder",
-		func() sop.Store { return &smRescheduleAnyWorker{smLeases: newSMLeases()} }},
-	{"RescheduleIgnoresLeaseExpiry", "Transitions/OnlyTheLeaseHolder", "Transitions/OnlyTheLeaseHolder",
-		func() sop.Store { return &smRescheduleExpired{smLeases: newSMLeases()} }},
-	{"TasksInIDOrder", "Tasks/CreatedAtThenIDOrder", "Tasks/CreatedAtThenIDOrder",
-		func() sop.Store { return &smTasksByID{Store: sop.NewMemoryStore()} }},
-	{"ReassignKeyIgnoresFrom", "ReassignTasks/IdempotencyKey", "ReassignTasks/IdempotencyKey",
-		func() sop.Store { return &smReassignFrom{Store: sop.NewMemoryStore(), first: map[string]string{}} }},
-	{"CompleteTaskCountsNonAtomically", "Tasks/ConcurrentCompletionsCountOnce", "Tasks/ConcurrentCompletionsCountOnce",
-		func() sop.Store { return newSMTaskCount(true) }},
-	{"ListPlaybooksAnyTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant",
-		func() sop.Store { return &smListPlaybooksAnyTenant{newSMTenants()} }},
-	{"CompleteTaskAnyTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant", "TenantIsolation/ListsAndTaskCompletionStayInTheTenant",
-		func() sop.Store { return &smCompleteTaskAnyTenant{newSMTenants()} }},
+	{Name: "RevisionIgnoresPolicy", Run: "Playbooks/RevisionMovesOnEveryChange", Want: "Playbooks/RevisionMovesOnEveryChange",
+		New: func() sop.Store { return newSMRevision("policy") }},
+	{Name: "RevisionIgnoresPause", Run: "Playbooks/RevisionMovesOnEveryChange", Want: "Playbooks/RevisionMovesOnEveryChange",
+		New: func() sop.Store { return newSMRevision("pause") }},
+	{Name: "RevisionIgnoresCalendar", Run: "Playbooks/RevisionMovesOnEveryChange", Want: "Playbooks/RevisionMovesOnEveryChange",
+		New: func() sop.Store { return newSMRevision("calendar") }},
+	{Name: "EnrollKeyOfLatestOnly", Run: "Enroll/IdempotentReplayOfEarlierEnrollment", Want: "Enroll/IdempotentReplayOfEarlierEnrollment",
+		New: func() sop.Store { return &smLatestKey{Store: sop.NewMemoryStore(), latest: map[string]smKeyRec{}} }},
+	{Name: "AdmitIgnoresLeaseExpiry", Run: "Transitions/OnlyTheLeaseHolder", Want: "Transitions/OnlyTheLeaseHolder",
+		New: func() sop.Store { return &smAdmitExpired{smLeases: newSMLeases()} }},
+	{Name: "RescheduleAnyWorker", Run: "Transitions/OnlyTheLeaseHolder", Want: "Transitions/OnlyTheLeaseHolder",
+		New: func() sop.Store { return &smRescheduleAnyWorker{smLeases: newSMLeases()} }},
+	{Name: "RescheduleIgnoresLeaseExpiry", Run: "Transitions/OnlyTheLeaseHolder", Want: "Transitions/OnlyTheLeaseHolder",
+		New: func() sop.Store { return &smRescheduleExpired{smLeases: newSMLeases()} }},
+	{Name: "TasksInIDOrder", Run: "Tasks/CreatedAtThenIDOrder", Want: "Tasks/CreatedAtThenIDOrder",
+		New: func() sop.Store { return &smTasksByID{Store: sop.NewMemoryStore()} }},
+	{Name: "ReassignKeyIgnoresFrom", Run: "ReassignTasks/IdempotencyKey", Want: "ReassignTasks/IdempotencyKey",
+		New: func() sop.Store { return &smReassignFrom{Store: sop.NewMemoryStore(), first: map[string]string{}} }},
+	{Name: "CompleteTaskCountsNonAtomically", Run: "Tasks/ConcurrentCompletionsCountOnce", Want: "Tasks/ConcurrentCompletionsCountOnce",
+		New: func() sop.Store { return newSMTaskCount(true) }},
+	{Name: "ListPlaybooksAnyTenant", Run: "TenantIsolation/ListsAndTaskCompletionStayInTheTenant", Want: "TenantIsolation/ListsAndTaskCompletionStayInTheTenant",
+		New: func() sop.Store { return &smListPlaybooksAnyTenant{newSMTenants()} }},
+	{Name: "CompleteTaskAnyTenant", Run: "TenantIsolation/ListsAndTaskCompletionStayInTheTenant", Want: "TenantIsolation/ListsAndTaskCompletionStayInTheTenant",
+		New: func() sop.Store { return &smCompleteTaskAnyTenant{newSMTenants()} }},
 
 	// Mutants the suite already caught.
-	{"PutPlaybookLastWriteWins", "Playbooks/VersionConflict", "Playbooks/VersionConflict",
-		func() sop.Store { return &smPlaybookLWW{Store: sop.NewMemoryStore()} }},
-	{"PutTemplateLastWriteWins", "Templates/ConcurrentCreatorsOneWins", "Templates/ConcurrentCreatorsOneWins",
-		func() sop.Store { return &smTemplateLWW{Store: sop.NewMemoryStore()} }},
-	{"CheckRevisionThenPut", "Templates/ConcurrentConditionalWritersOneWins", "Templates/ConcurrentConditionalWritersOneWins",
-		func() sop.Store { return &smRevisionRace{Store: sop.NewMemoryStore()} }},
-	{"EnrollIgnoresVersion", "Enroll/VersionConflictToldFromReentryRefusal", "Enroll/VersionConflictToldFromReentryRefusal",
-		func() sop.Store { return &smEnrollVersion{Store: sop.NewMemoryStore()} }},
-	{"EnrollReplayNotFlagged", "Enroll/IdempotentReplay", "Enroll/IdempotentReplay",
-		func() sop.Store { return &smReplayUnflagged{Store: sop.NewMemoryStore()} }},
-	{"JobsNewestFirst", "Enroll/CreatesJobs", "Enroll/CreatesJobs",
-		func() sop.Store { return &smJobsReversed{Store: sop.NewMemoryStore()} }},
-	{"ClaimLatestDueFirst", "Claim/DueTimeOrdering", "Claim/DueTimeOrdering",
-		func() sop.Store { return &smClaimReversed{Store: sop.NewMemoryStore()} }},
-	{"CompleteAnyWorker", "Transitions/CompleteStates", "Transitions/CompleteStates",
-		func() sop.Store { return &smCompleteAnyWorker{smLeases: newSMLeases()} }},
-	{"CompleteIgnoresLeaseExpiry", "Claim/LeaseExpiry", "Claim/LeaseExpiry",
-		func() sop.Store { return &smCompleteExpired{smLeases: newSMLeases()} }},
-	{"AttributeUnknownMessageToAny", "Attribution/MessageIDCreditsThatTouchOnly", "Attribution/MessageIDCreditsThatTouchOnly",
-		func() sop.Store { return &smAttributeAny{Store: sop.NewMemoryStore()} }},
-	{"ReassignKeyNotKept", "ReassignTasks/IdempotencyKey", "ReassignTasks/IdempotencyKey",
-		func() sop.Store { return &smReassignNoKey{Store: sop.NewMemoryStore()} }},
-	{"JobsIgnoreContext", "CancelledContext", "CancelledContext",
-		func() sop.Store { return &smNoContext{Store: sop.NewMemoryStore()} }},
-	{"CompleteTaskReplayCountsAgain", "Tasks/CreateOnceAndComplete", "Tasks/CreateOnceAndComplete",
-		func() sop.Store { return newSMTaskCount(false) }},
-	{"StartAnyWorker", "Start/OnlyTheLeaseHolder", "Start/OnlyTheLeaseHolder",
-		func() sop.Store { return &smStartAnyWorker{smLeases: newSMLeases()} }},
+	{Name: "PutPlaybookLastWriteWins", Run: "Playbooks/VersionConflict", Want: "Playbooks/VersionConflict",
+		New: func() sop.Store { return &smPlaybookLWW{Store: sop.NewMemoryStore()} }},
+	{Name: "PutTemplateLastWriteWins", Run: "Templates/ConcurrentCreatorsOneWins", Want: "Templates/ConcurrentCreatorsOneWins",
+		New: func() sop.Store { return &smTemplateLWW{Store: sop.NewMemoryStore()} }},
+	{Name: "CheckRevisionThenPut", Run: "Templates/ConcurrentConditionalWritersOneWins", Want: "Templates/ConcurrentConditionalWritersOneWins",
+		New: func() sop.Store { return &smRevisionRace{Store: sop.NewMemoryStore()} }},
+	{Name: "EnrollIgnoresVersion", Run: "Enroll/VersionConflictToldFromReentryRefusal", Want: "Enroll/VersionConflictToldFromReentryRefusal",
+		New: func() sop.Store { return &smEnrollVersion{Store: sop.NewMemoryStore()} }},
+	{Name: "EnrollReplayNotFlagged", Run: "Enroll/IdempotentReplay", Want: "Enroll/IdempotentReplay",
+		New: func() sop.Store { return &smReplayUnflagged{Store: sop.NewMemoryStore()} }},
+	{Name: "JobsNewestFirst", Run: "Enroll/CreatesJobs", Want: "Enroll/CreatesJobs",
+		New: func() sop.Store { return &smJobsReversed{Store: sop.NewMemoryStore()} }},
+	{Name: "ClaimLatestDueFirst", Run: "Claim/DueTimeOrdering", Want: "Claim/DueTimeOrdering",
+		New: func() sop.Store { return &smClaimReversed{Store: sop.NewMemoryStore()} }},
+	{Name: "CompleteAnyWorker", Run: "Transitions/CompleteStates", Want: "Transitions/CompleteStates",
+		New: func() sop.Store { return &smCompleteAnyWorker{smLeases: newSMLeases()} }},
+	{Name: "CompleteIgnoresLeaseExpiry", Run: "Claim/LeaseExpiry", Want: "Claim/LeaseExpiry",
+		New: func() sop.Store { return &smCompleteExpired{smLeases: newSMLeases()} }},
+	{Name: "AttributeUnknownMessageToAny", Run: "Attribution/MessageIDCreditsThatTouchOnly", Want: "Attribution/MessageIDCreditsThatTouchOnly",
+		New: func() sop.Store { return &smAttributeAny{Store: sop.NewMemoryStore()} }},
+	{Name: "ReassignKeyNotKept", Run: "ReassignTasks/IdempotencyKey", Want: "ReassignTasks/IdempotencyKey",
+		New: func() sop.Store { return &smReassignNoKey{Store: sop.NewMemoryStore()} }},
+	{Name: "JobsIgnoreContext", Run: "CancelledContext", Want: "CancelledContext",
+		New: func() sop.Store { return &smNoContext{Store: sop.NewMemoryStore()} }},
+	{Name: "CompleteTaskReplayCountsAgain", Run: "Tasks/CreateOnceAndComplete", Want: "Tasks/CreateOnceAndComplete",
+		New: func() sop.Store { return newSMTaskCount(false) }},
+	{Name: "StartAnyWorker", Run: "Start/OnlyTheLeaseHolder", Want: "Start/OnlyTheLeaseHolder",
+		New: func() sop.Store { return &smStartAnyWorker{smLeases: newSMLeases()} }},
 	// Caught before by Transitions/EndEnrollmentsLeavesLeasedJobToItsWorker
 	// and Start/ExitedEnrollmentCancelsTheJob; the case named states the
 	// promise directly.
-	{"EndEnrollmentsAllPlaybooks", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly",
-		func() sop.Store { return newSMEndWide("playbook") }},
-	{"EndEnrollmentsAllCustomers", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly",
-		func() sop.Store { return newSMEndWide("customer") }},
+	{Name: "EndEnrollmentsAllPlaybooks", Run: "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", Want: "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly",
+		New: func() sop.Store { return newSMEndWide("playbook") }},
+	{Name: "EndEnrollmentsAllCustomers", Run: "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly", Want: "Transitions/EndEnrollmentsEndsThatCustomerInThatPlaybookOnly",
+		New: func() sop.Store { return newSMEndWide("customer") }},
 }
 
-// smMutantsList converts smMutants for package mutants
-// (each Suite captures its own element).
+// smMutantsList returns the mutants for package mutants.
 func smMutantsList() []mutants.Mutant {
-	ms := make([]mutants.Mutant, 0, len(smMutants))
-	for _, m := range smMutants {
-		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
-			Suite: func(t *testing.T) { soptest.RunStoreTests(t, func(*testing.T) sop.Store { return m.store() }) }})
-	}
-	return ms
+	return mutants.Stores(soptest.RunStoreTests, smMutants)
 }
 
 // TestSMSuiteMutantChild runs the suite against the mutant named by smEnv;

@@ -14,30 +14,30 @@ import (
 )
 
 // tmMutants2 extends tmMutants; tmMutantsList runs both.
-var tmMutants2 = []tmMutant{
+var tmMutants2 = []mutants.Store[tagging.Store]{
 	// Gaps the suite had: each has its own conformance case now.
-	{"RuleUpdateKeepsRevision", "Definitions/EveryChangeMovesRevision", "Definitions/EveryChangeMovesRevision",
-		func() tagging.Store {
+	{Name: "RuleUpdateKeepsRevision", Run: "Definitions/EveryChangeMovesRevision", Want: "Definitions/EveryChangeMovesRevision",
+		New: func() tagging.Store {
 			return &tmUpdateKeepsRevision{Store: tagging.NewMemoryStore(), rules: true, lag: map[scrm.TenantID]int64{}}
 		}},
-	{"TagUpdateKeepsRevision", "Definitions/EveryChangeMovesRevision", "Definitions/EveryChangeMovesRevision",
-		func() tagging.Store {
+	{Name: "TagUpdateKeepsRevision", Run: "Definitions/EveryChangeMovesRevision", Want: "Definitions/EveryChangeMovesRevision",
+		New: func() tagging.Store {
 			return &tmUpdateKeepsRevision{Store: tagging.NewMemoryStore(), lag: map[scrm.TenantID]int64{}}
 		}},
-	{"RevisionCached", "Definitions/EveryChangeMovesRevision", "Definitions/EveryChangeMovesRevision",
-		func() tagging.Store {
+	{Name: "RevisionCached", Run: "Definitions/EveryChangeMovesRevision", Want: "Definitions/EveryChangeMovesRevision",
+		New: func() tagging.Store {
 			return &tmRevisionCached{Store: tagging.NewMemoryStore(), seen: map[scrm.TenantID]int64{}}
 		}},
-	{"RevisionReadModifyWrite", "Concurrency/ConcurrentPutsEachMoveRevision", "Concurrency/ConcurrentPutsEachMoveRevision",
-		func() tagging.Store {
+	{Name: "RevisionReadModifyWrite", Run: "Concurrency/ConcurrentPutsEachMoveRevision", Want: "Concurrency/ConcurrentPutsEachMoveRevision",
+		New: func() tagging.Store {
 			return &tmRevisionRMW{Store: tagging.NewMemoryStore(), lag: map[scrm.TenantID]int64{}}
 		}},
-	{"TagsInCreationOrder", "Definitions/SortedByID", "Definitions/SortedByID",
-		func() tagging.Store { return &tmTagsCreationOrder{Store: tagging.NewMemoryStore()} }},
+	{Name: "TagsInCreationOrder", Run: "Definitions/SortedByID", Want: "Definitions/SortedByID",
+		New: func() tagging.Store { return &tmTagsCreationOrder{Store: tagging.NewMemoryStore()} }},
 
 	// Mutants the suite already caught.
-	{"DeleteRuleKeepsRevision", "Definitions/DeleteRule", "Definitions/DeleteRule",
-		func() tagging.Store {
+	{Name: "DeleteRuleKeepsRevision", Run: "Definitions/DeleteRule", Want: "Definitions/DeleteRule",
+		New: func() tagging.Store {
 			return &tmUpdateKeepsRevision{Store: tagging.NewMemoryStore(), deletes: true, lag: map[scrm.TenantID]int64{}}
 		}},
 }

@@ -24,62 +24,46 @@ import (
 // tmEnv names the mutant a child process runs the suite against.
 const tmEnv = "SCRMKIT_TAGGING_MUTANT"
 
-// tmMutant is one broken store and where the suite must catch it.
-type tmMutant struct {
-	name string
-	// run is the path of the suite's subtests to run (a -test.run pattern
-	// beneath TestTMSuiteMutantChild); want is the subtest that must fail.
-	run, want string
-	store     func() tagging.Store
-}
-
-var tmMutants = []tmMutant{
+var tmMutants = []mutants.Store[tagging.Store]{
 	// Gaps the suite had: each has its own conformance case now.
-	{"HistoryTiesByID", "History/SameTimePagesInRecordedOrder", "History/SameTimePagesInRecordedOrder",
-		func() tagging.Store { return &tmHistoryByID{Store: tagging.NewMemoryStore()} }},
-	{"HistoryCursorTimeOnly", "History/SameTimePagesInRecordedOrder", "History/SameTimePagesInRecordedOrder",
-		func() tagging.Store { return &tmHistoryTimeCursor{Store: tagging.NewMemoryStore()} }},
+	{Name: "HistoryTiesByID", Run: "History/SameTimePagesInRecordedOrder", Want: "History/SameTimePagesInRecordedOrder",
+		New: func() tagging.Store { return &tmHistoryByID{Store: tagging.NewMemoryStore()} }},
+	{Name: "HistoryCursorTimeOnly", Run: "History/SameTimePagesInRecordedOrder", Want: "History/SameTimePagesInRecordedOrder",
+		New: func() tagging.Store { return &tmHistoryTimeCursor{Store: tagging.NewMemoryStore()} }},
 	// Caught before only by Concurrency/ConcurrentMergeAndRecord, when its
 	// goroutines happen to record out of version order; now by a
 	// deterministic case.
-	{"StaleMergeNotAbsorbed", "Merge/StaleVersionStillAbsorbs", "Merge/StaleVersionStillAbsorbs",
-		func() tagging.Store {
+	{Name: "StaleMergeNotAbsorbed", Run: "Merge/StaleVersionStillAbsorbs", Want: "Merge/StaleVersionStillAbsorbs",
+		New: func() tagging.Store {
 			return &tmStaleMerge{Store: tagging.NewMemoryStore(), versions: map[string]int64{}}
 		}},
 
 	// Mutants the suite already caught.
-	{"PutKeyLastWins", "Keys/FirstWins", "Keys/FirstWins",
-		func() tagging.Store { return &tmKeyLastWins{Store: tagging.NewMemoryStore()} }},
-	{"PutKeyPerCustomer", "Keys/FirstWins", "Keys/FirstWins",
-		func() tagging.Store { return &tmKeyPerCustomer{Store: tagging.NewMemoryStore()} }},
-	{"PutKeyCheckThenPut", "Keys/RaceOneWins", "Keys/RaceOneWins",
-		func() tagging.Store {
+	{Name: "PutKeyLastWins", Run: "Keys/FirstWins", Want: "Keys/FirstWins",
+		New: func() tagging.Store { return &tmKeyLastWins{Store: tagging.NewMemoryStore()} }},
+	{Name: "PutKeyPerCustomer", Run: "Keys/FirstWins", Want: "Keys/FirstWins",
+		New: func() tagging.Store { return &tmKeyPerCustomer{Store: tagging.NewMemoryStore()} }},
+	{Name: "PutKeyCheckThenPut", Run: "Keys/RaceOneWins", Want: "Keys/RaceOneWins",
+		New: func() tagging.Store {
 			return &tmKeyRace{Store: tagging.NewMemoryStore(), seen: map[string]tagging.KeyRecord{}}
 		}},
-	{"RecordIgnoresVersion", "Index/FollowsTags", "Index/FollowsTags",
-		func() tagging.Store { return &tmRecordAnyVersion{Store: tagging.NewMemoryStore()} }},
-	{"CustomersCursorInclusive", "Index/CustomersPages", "Index/CustomersPages",
-		func() tagging.Store { return &tmCustomersInclusive{Store: tagging.NewMemoryStore()} }},
-	{"HistoryOldestFirst", "History/RoundTripNewestFirst", "History/RoundTripNewestFirst",
-		func() tagging.Store { return &tmHistoryOldestFirst{Store: tagging.NewMemoryStore()} }},
-	{"HistoryIgnoresCause", "History/PagesAndCause", "History/PagesAndCause",
-		func() tagging.Store { return &tmHistoryNoCause{Store: tagging.NewMemoryStore()} }},
-	{"PutGroupLastWriteWins", "Definitions/Versions", "Definitions/Versions",
-		func() tagging.Store { return &tmGroupLWW{Store: tagging.NewMemoryStore()} }},
-	{"CountIgnoresContext", "General/CancelledContext", "General/CancelledContext",
-		func() tagging.Store { return &tmNoContext{Store: tagging.NewMemoryStore()} }},
+	{Name: "RecordIgnoresVersion", Run: "Index/FollowsTags", Want: "Index/FollowsTags",
+		New: func() tagging.Store { return &tmRecordAnyVersion{Store: tagging.NewMemoryStore()} }},
+	{Name: "CustomersCursorInclusive", Run: "Index/CustomersPages", Want: "Index/CustomersPages",
+		New: func() tagging.Store { return &tmCustomersInclusive{Store: tagging.NewMemoryStore()} }},
+	{Name: "HistoryOldestFirst", Run: "History/RoundTripNewestFirst", Want: "History/RoundTripNewestFirst",
+		New: func() tagging.Store { return &tmHistoryOldestFirst{Store: tagging.NewMemoryStore()} }},
+	{Name: "HistoryIgnoresCause", Run: "History/PagesAndCause", Want: "History/PagesAndCause",
+		New: func() tagging.Store { return &tmHistoryNoCause{Store: tagging.NewMemoryStore()} }},
+	{Name: "PutGroupLastWriteWins", Run: "Definitions/Versions", Want: "Definitions/Versions",
+		New: func() tagging.Store { return &tmGroupLWW{Store: tagging.NewMemoryStore()} }},
+	{Name: "CountIgnoresContext", Run: "General/CancelledContext", Want: "General/CancelledContext",
+		New: func() tagging.Store { return &tmNoContext{Store: tagging.NewMemoryStore()} }},
 }
 
-// tmMutantsList converts tmMutants for package mutants
-// (each Suite captures its own element).
+// tmMutantsList returns the mutants for package mutants.
 func tmMutantsList() []mutants.Mutant {
-	all := slices.Concat(tmMutants, tmMutants2)
-	ms := make([]mutants.Mutant, 0, len(all))
-	for _, m := range all {
-		ms = append(ms, mutants.Mutant{Name: m.name, Run: m.run, Want: m.want,
-			Suite: func(t *testing.T) { taggingtest.RunStoreTests(t, func(*testing.T) tagging.Store { return m.store() }) }})
-	}
-	return ms
+	return mutants.Stores(taggingtest.RunStoreTests, tmMutants, tmMutants2)
 }
 
 // TestTMSuiteMutantChild runs the suite against the mutant named by tmEnv;

@@ -89,3 +89,25 @@ func Spawn(t *testing.T, env, child string, ms []Mutant) {
 		})
 	}
 }
+
+// Store is a mutant given as the constructor of its broken store, for a
+// suite whose runner takes a store constructor: Name, Run and Want are as
+// in [Mutant].
+type Store[S any] struct {
+	Name, Run, Want string
+	New             func() S
+}
+
+// Stores returns the Mutants of ss: each one's Suite runs suite with a
+// constructor that returns a fresh broken store from its New every time
+// the suite asks for a store.
+func Stores[S any](suite func(t *testing.T, newStore func(t *testing.T) S), ss ...[]Store[S]) []Mutant {
+	var ms []Mutant
+	for _, l := range ss {
+		for _, s := range l {
+			ms = append(ms, Mutant{Name: s.Name, Run: s.Run, Want: s.Want,
+				Suite: func(t *testing.T) { suite(t, func(*testing.T) S { return s.New() }) }})
+		}
+	}
+	return ms
+}
